@@ -1,0 +1,162 @@
+//! The running service: builds the store, storer, observer, listener,
+//! schema and HTTP server from a `Config`, runs them, and shuts them down in
+//! order: stop accepting, drain the storer into the store, stop the rest.
+
+use crate::config::Config;
+use crate::graphql::{self, Services};
+use crate::http::{self, HttpState};
+use crate::listener::Listener;
+use crate::observer::{ObserveSettings, Observer};
+use crate::store::{self, LikeStore, StoreOptions};
+use crate::storer::{FlushSettings, Storer};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Likes written per store transaction.
+const MAX_BATCH: usize = 10_000;
+
+/// A built service, bound to its port, not yet running.
+pub struct App {
+    config: Config,
+    tcp: TcpListener,
+    store: Arc<dyn LikeStore>,
+    storer: Storer,
+    observer: Observer,
+    listener: Listener,
+    router: axum::Router,
+    /// Cancelled when shutdown begins; ends subscriptions and WebSockets.
+    serving: CancellationToken,
+}
+
+impl App {
+    /// Opens the store and binds the listening socket.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let options = StoreOptions {
+            lock_timeout: config.flush_try_timeout,
+            ..StoreOptions::default()
+        };
+        let store = store::open(&config.store, &options)
+            .await
+            .with_context(|| format!("opening the store {}", config.store))?;
+        let storer = Storer::new(
+            store.clone(),
+            config.server_id.clone(),
+            FlushSettings {
+                interval: config.flush_interval,
+                try_timeout: config.flush_try_timeout,
+                hard_timeout: config.flush_hard_timeout,
+                max_batch: MAX_BATCH,
+                max_buffered: config.buffer_max_likes,
+                shutdown_grace: config.shutdown_grace,
+            },
+        );
+        let listener = Listener::new(config.catalogue.ids());
+        let observer = Observer::new(
+            store.clone(),
+            listener.clone(),
+            ObserveSettings {
+                interval: config.observe_interval,
+                window: config.observe_window,
+            },
+        );
+        let serving = CancellationToken::new();
+        let schema = graphql::build_schema(Services {
+            catalogue: Arc::new(config.catalogue.clone()),
+            storer: storer.clone(),
+            listener: listener.clone(),
+            store: store.clone(),
+            shutdown: serving.clone(),
+        });
+        let router = http::router(HttpState {
+            schema,
+            store: store.clone(),
+            shutdown: serving.clone(),
+        });
+        let tcp = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        Ok(Self {
+            config,
+            tcp,
+            store,
+            storer,
+            observer,
+            listener,
+            router,
+            serving,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.tcp
+            .local_addr()
+            .expect("a bound socket has an address")
+    }
+
+    /// The store this app writes to.
+    pub fn store(&self) -> Arc<dyn LikeStore> {
+        self.store.clone()
+    }
+
+    /// The app's listener (published totals, subscriber counts).
+    pub fn listener(&self) -> Listener {
+        self.listener.clone()
+    }
+
+    /// The app's storer.
+    pub fn storer(&self) -> Storer {
+        self.storer.clone()
+    }
+
+    /// Serves until `stop` completes, then shuts down in order. Fails if
+    /// acknowledged likes could not be stored within the grace period.
+    pub async fn run(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let tracker = TaskTracker::new();
+        let storer_stop = CancellationToken::new();
+        let observer_stop = CancellationToken::new();
+        let storer_task = tracker.spawn(self.storer.clone().run(storer_stop.clone()));
+        tracker.spawn(self.observer.run(observer_stop.clone()));
+
+        let serving = self.serving.clone();
+        let server = axum::serve(self.tcp, self.router)
+            .with_graceful_shutdown(serving.clone().cancelled_owned());
+        let mut server = tracker.spawn(async move { server.await });
+        tracing::info!(
+            addr = %self.config.listen,
+            store = %self.config.store,
+            server_id = %self.config.server_id,
+            "serving"
+        );
+
+        tokio::select! {
+            _ = stop => {}
+            result = &mut server => {
+                result.context("HTTP server task")?.context("HTTP server")?;
+            }
+        }
+        tracing::info!("shutting down: refusing new requests, then storing buffered likes");
+        serving.cancel();
+        if tokio::time::timeout(self.config.shutdown_grace, server)
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight requests did not finish within the grace period");
+        }
+
+        storer_stop.cancel();
+        let unflushed = storer_task.await.context("storer task")?;
+        observer_stop.cancel();
+        tracker.close();
+        tracker.wait().await;
+        if unflushed > 0 {
+            anyhow::bail!("{unflushed} acknowledged likes could not be stored before exit");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

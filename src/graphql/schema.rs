@@ -1,0 +1,245 @@
+//! The types and resolvers of the contract: `createLike`, `likeAdded`,
+//! `session`, `sessions`. Names and shapes are fixed by the front end.
+
+use super::{ApiError, Services};
+use crate::model::{Like, LikeId, MAX_CLIENT_MUTATION_ID_BYTES, MAX_LIKER_BYTES, TalkId};
+use crate::storer::Refusal;
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Subscription};
+use futures_util::Stream;
+
+fn services<'a>(ctx: &Context<'a>) -> &'a Services {
+    ctx.data_unchecked::<Services>()
+}
+
+fn clamp(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// A talk.
+pub struct Session {
+    talk: TalkId,
+    title: String,
+}
+
+impl Session {
+    fn find(services: &Services, session_id: i32) -> Option<Self> {
+        let talk = services.catalogue.get(TalkId(session_id))?;
+        Some(Self {
+            talk: TalkId(talk.id),
+            title: talk.title.clone(),
+        })
+    }
+
+    fn require(services: &Services, session_id: i32) -> Result<Self, ApiError> {
+        Self::find(services, session_id).ok_or_else(|| {
+            ApiError::NotFound(format!("there is no talk with sessionId {session_id}"))
+        })
+    }
+}
+
+#[Object]
+impl Session {
+    /// Relay-style id, `Session:<sessionId>`.
+    async fn id(&self) -> ID {
+        ID(format!("Session:{}", self.talk))
+    }
+
+    /// The talk's id in the catalogue.
+    async fn session_id(&self) -> i32 {
+        self.talk.0
+    }
+
+    /// The talk's title.
+    async fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Likes stored for this talk by all servers (as of the last observer read).
+    async fn liked(&self, ctx: &Context<'_>) -> Result<i32> {
+        let services = services(ctx);
+        if let Some(total) = services.listener.total(self.talk) {
+            return Ok(clamp(total));
+        }
+        let totals = services.store.totals().await.map_err(|error| {
+            tracing::warn!(%error, "reading totals failed");
+            ApiError::Unavailable {
+                message: "the like store is not reachable".into(),
+                retry_after_secs: 1,
+            }
+        })?;
+        Ok(clamp(totals.get(&self.talk).copied().unwrap_or(0)))
+    }
+}
+
+/// One like.
+pub struct LikeNode {
+    id: LikeId,
+    session: Session,
+}
+
+#[Object(name = "Like")]
+impl LikeNode {
+    /// Relay-style id, `Like:<uuid>`.
+    async fn id(&self) -> ID {
+        ID(format!("Like:{}", self.id))
+    }
+
+    /// The liked talk.
+    async fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
+/// Input of `createLike`.
+#[derive(InputObject)]
+pub struct CreateLikeInput {
+    /// Echoed back; with the same `uuid`, a retry with the same value stores one like.
+    pub client_mutation_id: Option<String>,
+    /// The liker: an id unique to a browser or app install (1 to 64 bytes).
+    pub uuid: String,
+    /// The talk.
+    pub session_id: i32,
+}
+
+/// Result of `createLike`.
+#[derive(SimpleObject)]
+pub struct CreateLikePayload {
+    /// The input's `clientMutationId`.
+    client_mutation_id: Option<String>,
+    /// The like, acknowledged and buffered for storing.
+    like: LikeNode,
+}
+
+/// A talk's count grew.
+#[derive(SimpleObject)]
+pub struct LikeEvent {
+    /// The talk.
+    pub session_id: i32,
+    /// Likes since the previous event on this subscription.
+    pub likes: i32,
+    /// The talk's total over all servers after this event.
+    pub total: i32,
+}
+
+/// Queries.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// One talk, or null if the catalogue has no such talk.
+    async fn session(&self, ctx: &Context<'_>, session_id: i32) -> Option<Session> {
+        Session::find(services(ctx), session_id)
+    }
+
+    /// Every talk in the catalogue, ordered by id.
+    async fn sessions(&self, ctx: &Context<'_>) -> Vec<Session> {
+        let services = services(ctx);
+        services
+            .catalogue
+            .ids()
+            .filter_map(|talk| Session::find(services, talk.0))
+            .collect()
+    }
+}
+
+/// Mutations.
+pub struct MutationRoot;
+
+#[Object]
+impl MutationRoot {
+    /// Likes a talk. Answers as soon as the like is buffered; it is stored
+    /// within about a second and then counted everywhere.
+    async fn create_like(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateLikeInput,
+    ) -> Result<Option<CreateLikePayload>> {
+        let services = services(ctx);
+        validate(&input)?;
+        let session = Session::require(services, input.session_id)?;
+        let like = Like {
+            id: LikeId::for_request(
+                session.talk,
+                &input.uuid,
+                input.client_mutation_id.as_deref(),
+            ),
+            talk: session.talk,
+            liker: input.uuid,
+            created_at: chrono::Utc::now(),
+        };
+        let id = like.id;
+        services
+            .storer
+            .accept(like)
+            .map_err(|refusal| match refusal {
+                Refusal::Full => ApiError::Unavailable {
+                    message: "too many likes are waiting to be stored; try again shortly".into(),
+                    retry_after_secs: 2,
+                },
+                Refusal::Closed => ApiError::Unavailable {
+                    message: "this server is shutting down; try again".into(),
+                    retry_after_secs: 1,
+                },
+            })?;
+        Ok(Some(CreateLikePayload {
+            client_mutation_id: input.client_mutation_id,
+            like: LikeNode { id, session },
+        }))
+    }
+}
+
+fn validate(input: &CreateLikeInput) -> Result<(), ApiError> {
+    if input.uuid.is_empty() || input.uuid.len() > MAX_LIKER_BYTES {
+        return Err(ApiError::BadInput(format!(
+            "uuid must be 1 to {MAX_LIKER_BYTES} bytes, got {}",
+            input.uuid.len()
+        )));
+    }
+    if input.uuid.chars().any(char::is_control) {
+        return Err(ApiError::BadInput(
+            "uuid must not contain control characters".into(),
+        ));
+    }
+    if let Some(id) = &input.client_mutation_id
+        && id.len() > MAX_CLIENT_MUTATION_ID_BYTES
+    {
+        return Err(ApiError::BadInput(format!(
+            "clientMutationId must be at most {MAX_CLIENT_MUTATION_ID_BYTES} bytes, got {}",
+            id.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Subscriptions.
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Growth of one talk's count, across all servers. Each event's `likes`
+    /// is the increase since the previous event; a slow client gets them merged.
+    async fn like_added(
+        &self,
+        ctx: &Context<'_>,
+        session_id: i32,
+    ) -> Result<impl Stream<Item = LikeEvent> + use<>> {
+        let services = services(ctx);
+        let session = Session::require(services, session_id)?;
+        let subscription = services
+            .listener
+            .subscribe(session.talk)
+            .ok_or(ApiError::Internal)?;
+        let shutdown = services.shutdown.clone().cancelled_owned();
+        let events =
+            futures_util::stream::unfold(subscription, move |mut subscription| async move {
+                let delta = subscription.next().await?;
+                let event = LikeEvent {
+                    session_id,
+                    likes: clamp(delta.likes),
+                    total: clamp(delta.total),
+                };
+                Some((event, subscription))
+            });
+        Ok(futures_util::StreamExt::take_until(events, shutdown))
+    }
+}

@@ -1,0 +1,128 @@
+//! HTTP routes: `/graphql` (POST JSON, WebSocket upgrade with either
+//! subprotocol, GraphiQL on plain GET), `/healthz` and `/readyz`. It turns
+//! transport failures (bad JSON, oversized bodies) into GraphQL-shaped errors
+//! with a code; GraphQL semantics live in `graphql`.
+
+use crate::graphql::LikesSchema;
+use crate::store::LikeStore;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// How long `/readyz` waits for the store.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The GraphQL schema, with its services.
+    pub schema: LikesSchema,
+    /// For `/readyz`.
+    pub store: Arc<dyn LikeStore>,
+    /// Cancelled when the process stops serving; closes WebSockets.
+    pub shutdown: CancellationToken,
+}
+
+/// The service's routes.
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A GraphQL-shaped error for failures before GraphQL runs.
+fn transport_error(status: StatusCode, code: &str, message: String) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn graphql_post(
+    State(state): State<HttpState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return transport_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+            );
+        }
+        Err(rejection) => {
+            return transport_error(rejection.status(), "BAD_REQUEST", rejection.body_text());
+        }
+    };
+    let request: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            return transport_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("the body is not a GraphQL request: {error}"),
+            );
+        }
+    };
+    GraphQLResponse::from(state.schema.execute_batch(request).await).into_response()
+}
+
+async fn graphql_get(State(state): State<HttpState>, request: Request) -> Response {
+    if !request.headers().contains_key(header::UPGRADE) {
+        let page = GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .finish();
+        return Html(page).into_response();
+    }
+    let (mut parts, _) = request.into_parts();
+    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
+        Ok(protocol) => protocol,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let schema = state.schema.clone();
+    let shutdown = state.shutdown.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            let (sink, stream) = socket.split();
+            // Ending the read side ends the connection, so shutdown closes it.
+            let stream = stream.take_until(shutdown.cancelled_owned());
+            GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
+                .serve()
+                .await;
+        })
+}
+
+async fn readyz(State(state): State<HttpState>) -> Response {
+    match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store not answering\n").into_response(),
+    }
+}

@@ -1,0 +1,25 @@
+//! `likes`: a realtime like counter for conference talks.
+//!
+//! The data flow, one module each:
+//! - [`graphql`] and [`http`]: clients send `createLike`, subscribe to `likeAdded`.
+//! - [`storer`]: buffers acknowledged likes and flushes them every second.
+//! - [`store`]: the `LikeStore` trait and its backends (SQLite; Cloud Spanner later).
+//! - [`observer`]: reads all servers' buckets over a sliding window, computes deltas.
+//! - [`listener`]: fans each talk's new total out to its subscribers.
+//!
+//! Around them: [`model`] (value types), [`catalogue`] (the talks),
+//! [`config`] (the CLI) and [`app`] (wiring, running, ordered shutdown).
+
+pub mod app;
+pub mod catalogue;
+pub mod config;
+pub mod graphql;
+pub mod http;
+pub mod listener;
+pub mod model;
+pub mod observer;
+pub mod store;
+pub mod storer;
+
+pub use app::App;
+pub use config::{Cli, Command, Config, ServeArgs};

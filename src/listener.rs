@@ -1,0 +1,175 @@
+//! The listener: per-talk fan-out of published totals to subscribers. It
+//! owns one `watch` channel per catalogue talk; a subscriber keeps the last
+//! total it reported and turns each newer total into a delta. A slow
+//! subscriber therefore gets one merged delta, never a dropped one, and
+//! costs one receiver however far behind it is. It does not read the store.
+
+use crate::model::TalkId;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Per-talk published totals, shared by the observer (writer) and the
+/// GraphQL layer (readers). Cheap to clone.
+#[derive(Clone)]
+pub struct Listener {
+    /// One sender per talk, held here for the process's life; `None` until
+    /// the observer's first read sets the starting totals. Receivers belong
+    /// to subscriptions and are dropped when they end.
+    talks: Arc<HashMap<TalkId, watch::Sender<Option<u64>>>>,
+}
+
+/// An increase of a talk's count, as a subscriber sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delta {
+    /// Likes since this subscriber's previous delta (or since it subscribed).
+    pub likes: u64,
+    /// The talk's total over all servers.
+    pub total: u64,
+}
+
+/// One subscriber's view of one talk.
+pub struct Subscription {
+    totals: watch::Receiver<Option<u64>>,
+    last: Option<u64>,
+}
+
+impl Listener {
+    /// A listener for these talks, with no totals published yet.
+    pub fn new(talks: impl IntoIterator<Item = TalkId>) -> Self {
+        let talks = talks
+            .into_iter()
+            .map(|talk| (talk, watch::Sender::new(None)))
+            .collect();
+        Self {
+            talks: Arc::new(talks),
+        }
+    }
+
+    /// Publishes a talk's new total; ignored for talks outside the catalogue.
+    pub fn publish(&self, talk: TalkId, total: u64) {
+        if let Some(sender) = self.talks.get(&talk) {
+            sender.send_if_modified(|current| {
+                let changed = *current != Some(total);
+                *current = Some(total);
+                changed
+            });
+        }
+    }
+
+    /// Sets every talk's starting total (absent talks start at zero).
+    pub fn seed(&self, totals: &HashMap<TalkId, u64>) {
+        for talk in self.talks.keys() {
+            self.publish(*talk, totals.get(talk).copied().unwrap_or(0));
+        }
+    }
+
+    /// The talk's published total, once the observer has read the store.
+    pub fn total(&self, talk: TalkId) -> Option<u64> {
+        self.talks.get(&talk).and_then(|sender| *sender.borrow())
+    }
+
+    /// Subscribes to a talk; `None` if the catalogue does not have it.
+    pub fn subscribe(&self, talk: TalkId) -> Option<Subscription> {
+        let mut totals = self.talks.get(&talk)?.subscribe();
+        let last = *totals.borrow_and_update();
+        Some(Subscription { totals, last })
+    }
+
+    /// Live subscriptions to a talk.
+    pub fn subscribers(&self, talk: TalkId) -> usize {
+        self.talks
+            .get(&talk)
+            .map_or(0, |sender| sender.receiver_count())
+    }
+}
+
+impl Subscription {
+    /// Waits for the talk's total to grow and returns the growth since the
+    /// previous delta, merging any number of publications. `None` once the
+    /// listener is gone.
+    pub async fn next(&mut self) -> Option<Delta> {
+        loop {
+            self.totals.changed().await.ok()?;
+            let Some(total) = *self.totals.borrow_and_update() else {
+                continue;
+            };
+            let previous = self.last.replace(total);
+            match previous {
+                Some(before) if total > before => {
+                    return Some(Delta {
+                        likes: total - before,
+                        total,
+                    });
+                }
+                _ => continue,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    async fn next_soon(sub: &mut Subscription) -> Option<Delta> {
+        tokio::time::timeout(Duration::from_millis(50), sub.next())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    #[tokio::test]
+    async fn a_slow_subscriber_gets_one_merged_delta() {
+        let listener = Listener::new([TalkId(1)]);
+        listener.seed(&HashMap::new());
+        let mut sub = listener.subscribe(TalkId(1)).unwrap();
+        for total in 1..=100 {
+            listener.publish(TalkId(1), total);
+        }
+        assert_eq!(
+            next_soon(&mut sub).await,
+            Some(Delta {
+                likes: 100,
+                total: 100
+            })
+        );
+        assert_eq!(next_soon(&mut sub).await, None);
+    }
+
+    #[tokio::test]
+    async fn the_first_totals_are_a_starting_point_not_a_delta() {
+        let listener = Listener::new([TalkId(1)]);
+        let mut sub = listener.subscribe(TalkId(1)).unwrap();
+        listener.seed(&HashMap::from([(TalkId(1), 40)]));
+        assert_eq!(next_soon(&mut sub).await, None);
+        listener.publish(TalkId(1), 42);
+        assert_eq!(
+            next_soon(&mut sub).await,
+            Some(Delta {
+                likes: 2,
+                total: 42
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn subscribers_of_other_talks_hear_nothing() {
+        let listener = Listener::new([TalkId(1), TalkId(2)]);
+        listener.seed(&HashMap::new());
+        let mut other = listener.subscribe(TalkId(2)).unwrap();
+        listener.publish(TalkId(1), 5);
+        assert_eq!(next_soon(&mut other).await, None);
+        assert!(listener.subscribe(TalkId(3)).is_none());
+    }
+
+    #[test]
+    fn an_ended_subscription_frees_its_receiver() {
+        let listener = Listener::new([TalkId(1)]);
+        let sub = listener.subscribe(TalkId(1)).unwrap();
+        assert_eq!(listener.subscribers(TalkId(1)), 1);
+        drop(sub);
+        assert_eq!(listener.subscribers(TalkId(1)), 0);
+    }
+}

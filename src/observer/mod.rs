@@ -1,0 +1,103 @@
+//! The observer: every interval it reads all servers' buckets over the
+//! sliding window from the `LikeStore` (with the per-talk totals once per
+//! window length, in the same snapshot), feeds them to the pure `Window`, and
+//! publishes each talk's new total to the `Listener`. It never writes.
+
+mod window;
+
+pub use window::{Change, Window};
+
+use crate::listener::Listener;
+use crate::store::{LikeStore, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+/// How the observer reads.
+#[derive(Debug, Clone)]
+pub struct ObserveSettings {
+    /// Time between reads.
+    pub interval: Duration,
+    /// How far back each read looks; must cover every late flush.
+    pub window: Duration,
+}
+
+/// Reads the store and publishes growth; owned by its task.
+pub struct Observer {
+    store: Arc<dyn LikeStore>,
+    listener: Listener,
+    settings: ObserveSettings,
+    window: Window,
+    /// Reads done so far; every `reconcile_every`-th also reads the totals.
+    reads: u64,
+    reconcile_every: u64,
+}
+
+impl Observer {
+    /// An observer publishing to `listener`.
+    pub fn new(store: Arc<dyn LikeStore>, listener: Listener, settings: ObserveSettings) -> Self {
+        let per_window = settings.window.as_secs_f64() / settings.interval.as_secs_f64().max(1e-3);
+        Self {
+            store,
+            listener,
+            reconcile_every: (per_window.floor() as u64).max(1),
+            settings,
+            window: Window::new(),
+            reads: 0,
+        }
+    }
+
+    /// One read: applies it to the window and publishes what changed.
+    pub async fn observe(&mut self) -> Result<Vec<Change>, StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        let since = self.window.since(now, self.settings.window.as_secs());
+        let with_totals =
+            !self.window.is_seeded() || self.reads.is_multiple_of(self.reconcile_every);
+        let read = self.store.observe(since, with_totals);
+        let observation =
+            tokio::time::timeout(self.settings.interval.max(Duration::from_secs(1)), read)
+                .await
+                .map_err(|_| StoreError::Timeout)??;
+        self.reads += 1;
+        let was_seeded = self.window.is_seeded();
+        let changes = self.window.apply(since, &observation);
+        if !was_seeded && self.window.is_seeded() {
+            self.listener.seed(self.window.totals());
+        }
+        for change in &changes {
+            if change.late > 0 {
+                tracing::warn!(talk = %change.talk, late = change.late,
+                    "likes found only through the totals: a flush landed after the window");
+            }
+            self.listener.publish(change.talk, change.total);
+        }
+        Ok(changes)
+    }
+
+    /// Reads every interval until `shutdown` is cancelled.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut ticks = tokio::time::interval(self.settings.interval);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                _ = ticks.tick() => match self.observe().await {
+                    Ok(_) if failing => {
+                        failing = false;
+                        tracing::info!("observer reads the store again");
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        if !failing {
+                            tracing::warn!(%error, "observer read failed; counters pause until the store answers");
+                        }
+                        failing = true;
+                    }
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The observer's window arithmetic, as plain data: given successive reads of
+//! all servers' buckets over a sliding window (and, now and then, the
+//! per-talk totals from the same snapshot), it works out how much each
+//! talk's count grew since the last read. No I/O, no clock.
+//!
+//! A bucket keeps growing while its server flushes into it, and servers
+//! flush the same second at different moments, so each bucket's last seen
+//! count is kept while it is inside the window and only its growth counts.
+//! Growth the window cannot see (a bucket written after it slid past) shows
+//! up as totals above what was published; the next read with totals
+//! publishes that difference, so counts converge exactly.
+
+use crate::model::{Second, ServerId, TalkId};
+use crate::store::Observation;
+use std::collections::{BTreeMap, HashMap};
+
+/// A talk whose count grew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// The talk.
+    pub talk: TalkId,
+    /// Growth since the previous change of this talk.
+    pub delta: u64,
+    /// The talk's total over all servers after this change.
+    pub total: u64,
+    /// The part of `delta` found only through the totals (buckets that were
+    /// written after the window had passed them).
+    pub late: u64,
+}
+
+/// Sliding-window state of one observer.
+#[derive(Debug, Default)]
+pub struct Window {
+    /// Last seen count of each bucket inside the window.
+    seen: HashMap<(Second, TalkId, ServerId), u64>,
+    /// Totals published so far, per talk.
+    totals: HashMap<TalkId, u64>,
+    /// Lower bound of the window; never moves back, so a bucket that left
+    /// the window (and is already counted) cannot come back in and count twice.
+    since: Second,
+    seeded: bool,
+}
+
+impl Window {
+    /// An empty window; the first observation with totals seeds it.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The lower bound to read from at `now` for a window of `length` seconds.
+    pub fn since(&self, now: Second, length: u64) -> Second {
+        let length = i64::try_from(length).unwrap_or(i64::MAX);
+        self.since.max(now.saturating_sub(length))
+    }
+
+    /// True once an observation with totals has set the starting point.
+    pub fn is_seeded(&self) -> bool {
+        self.seeded
+    }
+
+    /// Published totals per talk.
+    pub fn totals(&self) -> &HashMap<TalkId, u64> {
+        &self.totals
+    }
+
+    /// Applies a read of every bucket with `second >= since`. The first read
+    /// with totals only sets the starting point (what was stored before
+    /// this observer began is history, not news) and yields no change; an
+    /// unseeded window ignores reads without totals.
+    pub fn apply(&mut self, since: Second, observation: &Observation) -> Vec<Change> {
+        self.since = self.since.max(since);
+        let in_window = observation
+            .buckets
+            .iter()
+            .filter(|b| b.second >= self.since);
+        if !self.seeded {
+            let Some(totals) = &observation.totals else {
+                return Vec::new();
+            };
+            self.seen = in_window
+                .map(|b| ((b.second, b.talk, b.server.clone()), b.likes))
+                .collect();
+            self.totals = totals.clone();
+            self.seeded = true;
+            return Vec::new();
+        }
+
+        let mut grown: BTreeMap<TalkId, (u64, u64)> = BTreeMap::new();
+        for bucket in in_window {
+            let key = (bucket.second, bucket.talk, bucket.server.clone());
+            let seen = self.seen.entry(key).or_insert(0);
+            if bucket.likes > *seen {
+                grown.entry(bucket.talk).or_default().0 += bucket.likes - *seen;
+                *seen = bucket.likes;
+            }
+        }
+        let since = self.since;
+        self.seen.retain(|(second, _, _), _| *second >= since);
+        for (talk, (delta, _)) in &grown {
+            *self.totals.entry(*talk).or_default() += delta;
+        }
+
+        if let Some(truth) = &observation.totals {
+            for (talk, &stored) in truth {
+                let published = self.totals.entry(*talk).or_default();
+                if stored > *published {
+                    let late = stored - *published;
+                    *published = stored;
+                    let entry = grown.entry(*talk).or_default();
+                    entry.0 += late;
+                    entry.1 += late;
+                }
+            }
+        }
+
+        grown
+            .into_iter()
+            .map(|(talk, (delta, late))| Change {
+                talk,
+                delta,
+                total: self.totals[&talk],
+                late,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SummaryBucket;
+
+    fn bucket(second: Second, talk: i32, server: &str, likes: u64) -> SummaryBucket {
+        SummaryBucket {
+            second,
+            talk: TalkId(talk),
+            server: ServerId::new(server).unwrap(),
+            likes,
+        }
+    }
+
+    fn read(buckets: Vec<SummaryBucket>) -> Observation {
+        Observation {
+            buckets,
+            totals: None,
+        }
+    }
+
+    fn read_with_totals(buckets: Vec<SummaryBucket>, totals: &[(i32, u64)]) -> Observation {
+        Observation {
+            buckets,
+            totals: Some(totals.iter().map(|&(t, n)| (TalkId(t), n)).collect()),
+        }
+    }
+
+    fn seeded() -> Window {
+        let mut window = Window::new();
+        assert_eq!(window.apply(90, &read_with_totals(vec![], &[])), vec![]);
+        window
+    }
+
+    fn change(talk: i32, delta: u64, total: u64, late: u64) -> Change {
+        Change {
+            talk: TalkId(talk),
+            delta,
+            total,
+            late,
+        }
+    }
+
+    #[test]
+    fn servers_flushing_the_same_second_at_different_times_each_count_once() {
+        let mut window = seeded();
+        let a = bucket(100, 1, "a", 3);
+        assert_eq!(
+            window.apply(90, &read(vec![a.clone()])),
+            vec![change(1, 3, 3, 0)]
+        );
+        let b = bucket(100, 1, "b", 2);
+        assert_eq!(
+            window.apply(91, &read(vec![a.clone(), b.clone()])),
+            vec![change(1, 2, 5, 0)]
+        );
+        assert_eq!(
+            window.apply(92, &read(vec![a, b])),
+            vec![],
+            "no growth, no change"
+        );
+    }
+
+    #[test]
+    fn a_bucket_growing_over_several_reads_counts_only_its_growth() {
+        let mut window = seeded();
+        window.apply(90, &read(vec![bucket(100, 1, "a", 3)]));
+        assert_eq!(
+            window.apply(91, &read(vec![bucket(100, 1, "a", 7)])),
+            vec![change(1, 4, 7, 0)]
+        );
+    }
+
+    #[test]
+    fn a_bucket_arriving_late_within_the_window_is_counted() {
+        let mut window = seeded();
+        window.apply(95, &read(vec![bucket(104, 1, "a", 1)]));
+        // Server b's bucket for second 97 shows up only now, 8 s late.
+        let late = vec![bucket(104, 1, "a", 1), bucket(97, 1, "b", 4)];
+        assert_eq!(window.apply(95, &read(late)), vec![change(1, 4, 5, 0)]);
+    }
+
+    #[test]
+    fn a_bucket_arriving_after_the_window_is_caught_by_the_totals() {
+        let mut window = seeded();
+        window.apply(95, &read(vec![bucket(100, 1, "a", 2)]));
+        // Second 80 is written after the window passed it: the bucket read
+        // never returns it, so only the totals can tell.
+        assert_eq!(
+            window.apply(96, &read(vec![bucket(100, 1, "a", 2)])),
+            vec![]
+        );
+        let with_totals = read_with_totals(vec![bucket(100, 1, "a", 2)], &[(1, 8)]);
+        assert_eq!(window.apply(97, &with_totals), vec![change(1, 6, 8, 6)]);
+        // The catch-up is not repeated.
+        let again = read_with_totals(vec![bucket(100, 1, "a", 2)], &[(1, 8)]);
+        assert_eq!(window.apply(98, &again), vec![]);
+    }
+
+    #[test]
+    fn totals_that_match_the_window_add_nothing() {
+        let mut window = seeded();
+        let obs = read_with_totals(
+            vec![bucket(100, 1, "a", 2), bucket(100, 2, "a", 5)],
+            &[(1, 2), (2, 5)],
+        );
+        assert_eq!(
+            window.apply(95, &obs),
+            vec![change(1, 2, 2, 0), change(2, 5, 5, 0)]
+        );
+    }
+
+    #[test]
+    fn a_skipped_tick_loses_nothing() {
+        let mut window = seeded();
+        window.apply(90, &read(vec![bucket(100, 1, "a", 1)]));
+        // Reads for seconds 101 and 102 never happened; 103 sees all three.
+        let after_gap = vec![
+            bucket(100, 1, "a", 1),
+            bucket(101, 1, "a", 2),
+            bucket(102, 1, "a", 3),
+            bucket(103, 1, "b", 4),
+        ];
+        assert_eq!(
+            window.apply(93, &read(after_gap)),
+            vec![change(1, 9, 10, 0)]
+        );
+    }
+
+    #[test]
+    fn a_restarted_observer_publishes_growth_not_history() {
+        let history = vec![bucket(100, 1, "a", 5), bucket(101, 2, "b", 3)];
+        let mut window = Window::new();
+        assert_eq!(
+            window.apply(91, &read(history.clone())),
+            vec![],
+            "unseeded without totals"
+        );
+        assert!(!window.is_seeded());
+        let first = read_with_totals(history, &[(1, 50), (2, 3)]);
+        assert_eq!(window.apply(91, &first), vec![]);
+        assert_eq!(window.totals()[&TalkId(1)], 50);
+        let grown = vec![
+            bucket(100, 1, "a", 6),
+            bucket(101, 2, "b", 3),
+            bucket(102, 2, "a", 1),
+        ];
+        assert_eq!(
+            window.apply(92, &read(grown)),
+            vec![change(1, 1, 51, 0), change(2, 1, 4, 0)]
+        );
+    }
+
+    #[test]
+    fn buckets_leaving_the_window_never_count_again() {
+        let mut window = seeded();
+        window.apply(95, &read(vec![bucket(96, 1, "a", 2)]));
+        window.apply(97, &read(vec![]));
+        // The clock steps back: the window does not, so second 96 stays out.
+        assert_eq!(window.since(90, 10), 97);
+        assert_eq!(window.apply(80, &read(vec![bucket(96, 1, "a", 2)])), vec![]);
+        assert_eq!(window.totals()[&TalkId(1)], 2);
+    }
+}

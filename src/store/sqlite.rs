@@ -1,0 +1,317 @@
+//! The embedded SQLite backend: one file, shared safely by every process on
+//! one machine (WAL mode, `BEGIN IMMEDIATE` writes). Blocking SQLite calls
+//! run on tokio's blocking pool; dropping an operation's future interrupts it.
+
+use super::{
+    FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions, SummaryBucket,
+};
+use crate::model::{Second, ServerId, TalkId};
+use async_trait::async_trait;
+use rusqlite::{Connection, ErrorCode, InterruptHandle, OpenFlags, TransactionBehavior, params};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The SQLite mirror of `schema.sql` (which is the Spanner DDL).
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS Likes (
+    Id        TEXT    NOT NULL PRIMARY KEY,
+    SessionId INTEGER NOT NULL,
+    Uuid      TEXT    NOT NULL,
+    ServerId  TEXT    NOT NULL,
+    CreatedAt INTEGER NOT NULL -- microseconds since the Unix epoch, UTC
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS LikesBySession ON Likes (SessionId, CreatedAt);
+CREATE TABLE IF NOT EXISTS LikeSummaryServers (
+    Second    INTEGER NOT NULL,
+    SessionId INTEGER NOT NULL,
+    ServerId  TEXT    NOT NULL,
+    Likes     INTEGER NOT NULL,
+    PRIMARY KEY (Second, SessionId, ServerId)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS LikeSummaryTotals (
+    SessionId INTEGER NOT NULL,
+    ServerId  TEXT    NOT NULL,
+    Likes     INTEGER NOT NULL,
+    PRIMARY KEY (SessionId, ServerId)
+) WITHOUT ROWID;
+";
+
+/// A SQLite file holding likes, buckets and totals.
+pub struct SqliteStore {
+    /// Used by flushes only; the storer never runs two at once.
+    writer: Arc<Handle>,
+    /// Used by every read.
+    reader: Arc<Handle>,
+    retention_secs: i64,
+}
+
+/// One connection, and the means to interrupt whatever runs on it.
+struct Handle {
+    conn: Mutex<Connection>,
+    interrupt: InterruptHandle,
+}
+
+/// Where a blocking operation is; guards interrupts so they only ever hit
+/// the operation that asked for them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Waiting,
+    Running,
+    Finished,
+    Cancelled,
+}
+
+/// Interrupts its operation if dropped before the operation finished.
+struct CancelOnDrop {
+    handle: Arc<Handle>,
+    stage: Arc<Mutex<Stage>>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let mut stage = self.stage.lock().unwrap_or_else(PoisonError::into_inner);
+        match *stage {
+            Stage::Running => {
+                self.handle.interrupt.interrupt();
+                *stage = Stage::Cancelled;
+            }
+            Stage::Waiting => *stage = Stage::Cancelled,
+            Stage::Finished | Stage::Cancelled => {}
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file and its tables.
+    pub async fn open(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        let path = path.to_owned();
+        let lock_timeout = options.lock_timeout;
+        let retention_secs = options.bucket_retention.as_secs().max(1) as i64;
+        tokio::task::spawn_blocking(move || {
+            let writer = connect(&path, lock_timeout)?;
+            writer.execute_batch(SCHEMA).map_err(classify)?;
+            let reader = connect(&path, lock_timeout)?;
+            Ok(Self {
+                writer: Arc::new(Handle::new(writer)),
+                reader: Arc::new(Handle::new(reader)),
+                retention_secs,
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("opening SQLite panicked: {e}")))?
+    }
+
+    async fn run<T, F>(handle: &Arc<Handle>, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let stage = Arc::new(Mutex::new(Stage::Waiting));
+        let guard = CancelOnDrop {
+            handle: handle.clone(),
+            stage: stage.clone(),
+        };
+        let worker = handle.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut conn = worker.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            {
+                let mut stage = stage.lock().unwrap_or_else(PoisonError::into_inner);
+                if *stage == Stage::Cancelled {
+                    return Err(StoreError::Timeout);
+                }
+                *stage = Stage::Running;
+            }
+            let result = work(&mut conn);
+            let mut stage = stage.lock().unwrap_or_else(PoisonError::into_inner);
+            let cancelled = *stage == Stage::Cancelled;
+            *stage = Stage::Finished;
+            match result {
+                Err(e)
+                    if cancelled
+                        || e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) =>
+                {
+                    Err(StoreError::Timeout)
+                }
+                other => other.map_err(classify),
+            }
+        })
+        .await;
+        drop(guard);
+        joined.map_err(|e| StoreError::Internal(format!("SQLite task panicked: {e}")))?
+    }
+}
+
+impl Handle {
+    fn new(conn: Connection) -> Self {
+        let interrupt = conn.get_interrupt_handle();
+        Self {
+            conn: Mutex::new(conn),
+            interrupt,
+        }
+    }
+}
+
+fn connect(path: &Path, lock_timeout: std::time::Duration) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", path.display()))
+    })?;
+    conn.busy_timeout(lock_timeout).map_err(classify)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(classify)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(classify)?;
+    Ok(conn)
+}
+
+/// Locks held by others and I/O trouble are worth retrying; the rest is not.
+fn classify(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::CannotOpen
+            | ErrorCode::DiskFull
+            | ErrorCode::ReadOnly,
+        ) => StoreError::Unavailable(e.to_string()),
+        Some(ErrorCode::OperationInterrupted) => StoreError::Timeout,
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+#[async_trait]
+impl LikeStore for SqliteStore {
+    async fn flush(&self, batch: FlushBatch) -> Result<FlushReport, StoreError> {
+        let retention_secs = self.retention_secs;
+        Self::run(&self.writer, move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut report = FlushReport::default();
+            let mut new_per_talk: BTreeMap<TalkId, i64> = BTreeMap::new();
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO Likes (Id, SessionId, Uuid, ServerId, CreatedAt)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (Id) DO NOTHING",
+                )?;
+                for like in batch.likes.iter() {
+                    let inserted = insert.execute(params![
+                        like.id.to_string(),
+                        like.talk.0,
+                        like.liker,
+                        batch.server.as_str(),
+                        like.created_at.timestamp_micros(),
+                    ])?;
+                    if inserted == 1 {
+                        report.inserted += 1;
+                        *new_per_talk.entry(like.talk).or_default() += 1;
+                    } else {
+                        report.duplicates += 1;
+                    }
+                }
+                let mut bucket = tx.prepare_cached(
+                    "INSERT INTO LikeSummaryServers (Second, SessionId, ServerId, Likes)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (Second, SessionId, ServerId)
+                     DO UPDATE SET Likes = Likes + excluded.Likes",
+                )?;
+                let mut total = tx.prepare_cached(
+                    "INSERT INTO LikeSummaryTotals (SessionId, ServerId, Likes)
+                     VALUES (?1, ?2, ?3)
+                     ON CONFLICT (SessionId, ServerId)
+                     DO UPDATE SET Likes = Likes + excluded.Likes",
+                )?;
+                for (talk, count) in &new_per_talk {
+                    bucket.execute(params![batch.second, talk.0, batch.server.as_str(), count])?;
+                    total.execute(params![talk.0, batch.server.as_str(), count])?;
+                }
+                tx.execute(
+                    "DELETE FROM LikeSummaryServers WHERE Second < ?1",
+                    params![batch.second - retention_secs],
+                )?;
+            }
+            tx.commit()?;
+            Ok(report)
+        })
+        .await
+    }
+
+    async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError> {
+        Self::run(&self.reader, move |conn| {
+            let tx = conn.transaction()?;
+            let buckets = {
+                let mut select = tx.prepare_cached(
+                    "SELECT Second, SessionId, ServerId, Likes FROM LikeSummaryServers
+                     WHERE Second >= ?1",
+                )?;
+                let rows = select.query_map(params![since], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, i32>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
+                })?;
+                let mut buckets = Vec::new();
+                for row in rows {
+                    let (second, talk, server, likes) = row?;
+                    // Rows are written only by this code; a malformed id is skipped, not fatal.
+                    if let Ok(server) = ServerId::new(server) {
+                        buckets.push(SummaryBucket {
+                            second,
+                            talk: TalkId(talk),
+                            server,
+                            likes: to_u64(likes),
+                        });
+                    }
+                }
+                buckets
+            };
+            let totals = if with_totals {
+                Some(read_totals(&tx)?)
+            } else {
+                None
+            };
+            tx.commit()?;
+            Ok(Observation { buckets, totals })
+        })
+        .await
+    }
+
+    async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
+        Self::run(&self.reader, |conn| read_totals(conn)).await
+    }
+
+    async fn count_likes(&self, talk: TalkId) -> Result<u64, StoreError> {
+        Self::run(&self.reader, move |conn| {
+            conn.query_row(
+                "SELECT COUNT(*) FROM Likes WHERE SessionId = ?1",
+                params![talk.0],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(to_u64)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Self::run(&self.reader, |conn| {
+            conn.query_row("SELECT COUNT(*) FROM LikeSummaryTotals", [], |_| Ok(()))
+        })
+        .await
+    }
+}
+
+fn read_totals(conn: &Connection) -> rusqlite::Result<HashMap<TalkId, u64>> {
+    let mut select = conn
+        .prepare_cached("SELECT SessionId, SUM(Likes) FROM LikeSummaryTotals GROUP BY SessionId")?;
+    let rows = select.query_map([], |row| Ok((row.get::<_, i32>(0)?, row.get::<_, i64>(1)?)))?;
+    rows.map(|row| row.map(|(talk, likes)| (TalkId(talk), to_u64(likes))))
+        .collect()
+}

@@ -1,0 +1,178 @@
+//! The storer's in-memory buffer, as plain data: accepts likes up to a bound,
+//! remembers which ids it holds (so a retried mutation is acknowledged once),
+//! hands batches out for flushing and takes failed ones back in order.
+//! No I/O, no clock.
+
+use crate::model::{Like, LikeId};
+use std::collections::{HashSet, VecDeque};
+
+/// Why a like was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The buffer holds its maximum; nothing already held is dropped.
+    #[error("the like buffer is full")]
+    Full,
+    /// The process is shutting down and takes no more likes.
+    #[error("the server is shutting down")]
+    Closed,
+}
+
+/// What happened to an accepted like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// A like not seen before: buffered.
+    New,
+    /// The same like (same id) is already buffered or being flushed.
+    Duplicate,
+}
+
+/// Likes waiting to be stored, oldest first.
+#[derive(Debug)]
+pub struct Buffer {
+    pending: VecDeque<Like>,
+    /// Ids of every like pending or in flight.
+    ids: HashSet<LikeId>,
+    in_flight: usize,
+    max_likes: usize,
+    closed: bool,
+}
+
+impl Buffer {
+    /// An empty buffer that holds at most `max_likes` (pending plus in flight).
+    pub fn new(max_likes: usize) -> Self {
+        Self {
+            pending: VecDeque::new(),
+            ids: HashSet::new(),
+            in_flight: 0,
+            max_likes,
+            closed: false,
+        }
+    }
+
+    /// Accepts a like unless the buffer is full or closed.
+    pub fn push(&mut self, like: Like) -> Result<Accepted, Refusal> {
+        if self.closed {
+            return Err(Refusal::Closed);
+        }
+        if self.ids.contains(&like.id) {
+            return Ok(Accepted::Duplicate);
+        }
+        if self.len() >= self.max_likes {
+            return Err(Refusal::Full);
+        }
+        self.ids.insert(like.id);
+        self.pending.push_back(like);
+        Ok(Accepted::New)
+    }
+
+    /// Takes up to `max` of the oldest pending likes for a flush. They stay
+    /// counted (and deduplicated) until `finish` is called for them.
+    pub fn take(&mut self, max: usize) -> Vec<Like> {
+        let n = self.pending.len().min(max);
+        self.in_flight += n;
+        self.pending.drain(..n).collect()
+    }
+
+    /// Ends a flush: stored likes are forgotten; unstored ones go back to the
+    /// front, ahead of anything accepted meanwhile.
+    pub fn finish(&mut self, batch: Vec<Like>, stored: bool) {
+        self.in_flight -= batch.len();
+        if stored {
+            for like in &batch {
+                self.ids.remove(&like.id);
+            }
+        } else {
+            for like in batch.into_iter().rev() {
+                self.pending.push_front(like);
+            }
+        }
+    }
+
+    /// Refuses every later like; what is held stays until flushed.
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
+    /// Likes held: pending plus in flight.
+    pub fn len(&self) -> usize {
+        self.pending.len() + self.in_flight
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Likes waiting for a flush (not in flight).
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TalkId;
+    use chrono::Utc;
+
+    fn like(n: u32) -> Like {
+        Like {
+            id: LikeId::for_request(TalkId(1), "liker", Some(&n.to_string())),
+            talk: TalkId(1),
+            liker: "liker".into(),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_full_buffer_refuses_new_likes_and_keeps_old_ones() {
+        let mut buffer = Buffer::new(2);
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::New));
+        assert_eq!(buffer.push(like(2)), Ok(Accepted::New));
+        assert_eq!(buffer.push(like(3)), Err(Refusal::Full));
+        let batch = buffer.take(10);
+        let ids: Vec<LikeId> = batch.iter().map(|l| l.id).collect();
+        assert_eq!(ids, vec![like(1).id, like(2).id]);
+        assert_eq!(
+            buffer.push(like(3)),
+            Err(Refusal::Full),
+            "in-flight likes count"
+        );
+        buffer.finish(batch, true);
+        assert_eq!(buffer.push(like(3)), Ok(Accepted::New));
+    }
+
+    #[test]
+    fn the_same_like_is_buffered_once_even_while_in_flight() {
+        let mut buffer = Buffer::new(10);
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::New));
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::Duplicate));
+        let batch = buffer.take(10);
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::Duplicate));
+        buffer.finish(batch, true);
+        assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn a_failed_batch_goes_back_in_front_in_order() {
+        let mut buffer = Buffer::new(10);
+        for n in 1..=3 {
+            buffer.push(like(n)).unwrap();
+        }
+        let batch = buffer.take(2);
+        buffer.push(like(4)).unwrap();
+        buffer.finish(batch, false);
+        let again = buffer.take(10);
+        let expected: Vec<LikeId> = (1..=4).map(|n| like(n).id).collect();
+        assert_eq!(again.iter().map(|l| l.id).collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn a_closed_buffer_refuses_but_keeps_what_it_holds() {
+        let mut buffer = Buffer::new(10);
+        buffer.push(like(1)).unwrap();
+        buffer.close();
+        assert_eq!(buffer.push(like(2)), Err(Refusal::Closed));
+        assert_eq!(buffer.take(10).len(), 1);
+    }
+}

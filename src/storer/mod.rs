@@ -1,0 +1,211 @@
+//! The storer: `createLike` hands it likes, it buffers them in memory and a
+//! task flushes the buffer to the `LikeStore` every interval. It owns retries
+//! (per-try timeout, backoff, hard timeout per flush) and the shutdown drain;
+//! it never drops an acknowledged like, and never runs two flushes at once.
+//!
+//! Each flush try writes this server's bucket for the second the try started
+//! in, counting only the likes the store had not seen. A like's count thus
+//! lands in the bucket of the flush that stored it: a late or skipped tick
+//! moves counts to a later bucket and never strands them in a closed one.
+
+mod buffer;
+
+pub use buffer::{Accepted, Buffer, Refusal};
+
+use crate::model::{Like, ServerId};
+use crate::store::{FlushBatch, FlushReport, LikeStore, StoreError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+/// How the storer flushes.
+#[derive(Debug, Clone)]
+pub struct FlushSettings {
+    /// Time between flushes.
+    pub interval: Duration,
+    /// Deadline of one try.
+    pub try_timeout: Duration,
+    /// Deadline of one flush over all its tries; unstored likes stay buffered.
+    pub hard_timeout: Duration,
+    /// Most likes written in one store transaction.
+    pub max_batch: usize,
+    /// Most likes held in memory (pending plus in flight).
+    pub max_buffered: usize,
+    /// How long the shutdown drain may keep trying.
+    pub shutdown_grace: Duration,
+}
+
+/// The result of one flush step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlushOutcome {
+    /// Likes newly stored.
+    pub stored: u64,
+    /// Likes the store already had.
+    pub duplicates: u64,
+    /// Likes still buffered because the store failed past the hard timeout.
+    pub left: usize,
+}
+
+/// Handle to the buffer and its flusher. Clones share one buffer.
+#[derive(Clone)]
+pub struct Storer {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    buffer: Mutex<Buffer>,
+    store: Arc<dyn LikeStore>,
+    server: ServerId,
+    settings: FlushSettings,
+}
+
+/// First pause after a failed try; doubles up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+impl Storer {
+    /// A storer writing to `store` as `server`.
+    pub fn new(store: Arc<dyn LikeStore>, server: ServerId, settings: FlushSettings) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                buffer: Mutex::new(Buffer::new(settings.max_buffered)),
+                store,
+                server,
+                settings,
+            }),
+        }
+    }
+
+    fn buffer(&self) -> std::sync::MutexGuard<'_, Buffer> {
+        self.shared
+            .buffer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Buffers a like; it is stored by a later flush. Answers at once.
+    pub fn accept(&self, like: Like) -> Result<Accepted, Refusal> {
+        self.buffer().push(like)
+    }
+
+    /// Likes held in memory, pending or in flight.
+    pub fn buffered(&self) -> usize {
+        self.buffer().len()
+    }
+
+    /// One flush step: writes everything pending, in batches, each with
+    /// retries until the hard timeout. A batch that still fails goes back to
+    /// the buffer and the step ends.
+    pub async fn flush(&self) -> FlushOutcome {
+        let deadline = Instant::now() + self.shared.settings.hard_timeout;
+        self.flush_until(deadline).await
+    }
+
+    async fn flush_until(&self, deadline: Instant) -> FlushOutcome {
+        let mut outcome = FlushOutcome::default();
+        loop {
+            let batch = self.buffer().take(self.shared.settings.max_batch);
+            if batch.is_empty() {
+                return outcome;
+            }
+            let likes = Arc::new(batch);
+            let result = self.store_with_retries(likes.clone(), deadline).await;
+            let batch = Arc::try_unwrap(likes).unwrap_or_else(|shared| (*shared).clone());
+            match result {
+                Ok(report) => {
+                    self.buffer().finish(batch, true);
+                    outcome.stored += report.inserted;
+                    outcome.duplicates += report.duplicates;
+                }
+                Err(error) => {
+                    let n = batch.len();
+                    self.buffer().finish(batch, false);
+                    outcome.left = self.buffered();
+                    tracing::error!(%error, batch = n, buffered = outcome.left,
+                        "flush failed until its hard timeout; the likes stay buffered");
+                    return outcome;
+                }
+            }
+        }
+    }
+
+    async fn store_with_retries(
+        &self,
+        likes: Arc<Vec<Like>>,
+        deadline: Instant,
+    ) -> Result<FlushReport, StoreError> {
+        let settings = &self.shared.settings;
+        let mut pause = FIRST_BACKOFF;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let batch = FlushBatch {
+                server: self.shared.server.clone(),
+                second: chrono::Utc::now().timestamp(),
+                likes: likes.clone(),
+            };
+            let error = match tokio::time::timeout(
+                settings.try_timeout.min(left),
+                self.shared.store.flush(batch),
+            )
+            .await
+            {
+                Ok(Ok(report)) => return Ok(report),
+                Ok(Err(error)) => error,
+                Err(_) => StoreError::Timeout,
+            };
+            tracing::warn!(%error, likes = likes.len(), "flush try failed");
+            if Instant::now() + pause >= deadline {
+                return Err(error);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Flushes every interval until `shutdown` is cancelled; a flush in
+    /// progress finishes first. Then refuses new likes and drains the buffer
+    /// (see `close_and_drain`), returning how many likes could not be stored.
+    /// Flushes never overlap: one runs at a time, a late tick is delayed.
+    pub async fn run(self, shutdown: CancellationToken) -> usize {
+        let mut ticks = tokio::time::interval(self.shared.settings.interval);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                _ = ticks.tick() => {
+                    self.flush().await;
+                }
+            }
+        }
+        self.close_and_drain(self.shared.settings.shutdown_grace)
+            .await
+    }
+
+    /// Refuses new likes, then flushes everything held, trying until `grace`
+    /// runs out. Returns how many acknowledged likes could not be stored
+    /// (and logs that number); zero unless the store failed throughout.
+    pub async fn close_and_drain(&self, grace: Duration) -> usize {
+        self.buffer().close();
+        let deadline = Instant::now() + grace;
+        loop {
+            let held = self.buffered();
+            if held == 0 {
+                tracing::info!("storer drained: every acknowledged like is stored");
+                return 0;
+            }
+            if Instant::now() >= deadline {
+                tracing::error!(
+                    unflushed = held,
+                    "shutdown grace ran out with the store failing: {held} acknowledged likes were not stored"
+                );
+                return held;
+            }
+            let try_until = deadline.min(Instant::now() + self.shared.settings.hard_timeout);
+            if self.flush_until(try_until).await.left > 0 {
+                tokio::time::sleep_until(deadline.min(Instant::now() + FIRST_BACKOFF)).await;
+            }
+        }
+    }
+}
