@@ -61,7 +61,7 @@ pub struct ServeArgs {
     #[arg(long, env = "LIKES_OBSERVE_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub observe_interval: Duration,
 
-    /// How far back the observer reads buckets; default: hard timeout + flush interval + 2s.
+    /// How far back the observer reads buckets; default: flush hard timeout + observe interval + 2s.
     #[arg(long, env = "LIKES_OBSERVE_WINDOW", value_parser = humantime::parse_duration)]
     pub observe_window: Option<Duration>,
 
@@ -137,13 +137,16 @@ impl ServeArgs {
                 humantime::format_duration(self.flush_hard_timeout)
             ));
         }
-        let minimum_window = self.flush_try_timeout + self.flush_interval + self.observe_interval;
+        // A bucket is complete once its flush try commits (within the try
+        // timeout) and is read at the next observation; the default also
+        // covers any flush the hard timeout allows, plus clock skew.
+        let minimum_window = self.flush_try_timeout + self.observe_interval;
         let observe_window = self
             .observe_window
-            .unwrap_or(self.flush_hard_timeout + self.flush_interval + Duration::from_secs(2));
+            .unwrap_or(self.flush_hard_timeout + self.observe_interval + Duration::from_secs(2));
         if observe_window < minimum_window || observe_window > MAX_WINDOW {
             return invalid(format!(
-                "--observe-window ({}) must be between flush try timeout + flush interval + observe interval ({}) and {}",
+                "--observe-window ({}) must be between flush try timeout + observe interval ({}) and {}",
                 humantime::format_duration(observe_window),
                 humantime::format_duration(minimum_window),
                 humantime::format_duration(MAX_WINDOW)

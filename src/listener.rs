@@ -16,7 +16,17 @@ pub struct Listener {
     /// One sender per talk, held here for the process's life; `None` until
     /// the observer's first read sets the starting totals. Receivers belong
     /// to subscriptions and are dropped when they end.
-    talks: Arc<HashMap<TalkId, watch::Sender<Option<u64>>>>,
+    talks: Arc<HashMap<TalkId, watch::Sender<Option<Published>>>>,
+}
+
+/// A talk's published count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Published {
+    /// The first total published: the starting point of subscriptions made
+    /// before it was known.
+    start: u64,
+    /// The latest total.
+    total: u64,
 }
 
 /// An increase of a talk's count, as a subscriber sees it.
@@ -30,7 +40,8 @@ pub struct Delta {
 
 /// One subscriber's view of one talk.
 pub struct Subscription {
-    totals: watch::Receiver<Option<u64>>,
+    totals: watch::Receiver<Option<Published>>,
+    /// The total this subscriber last reported (or started from).
     last: Option<u64>,
 }
 
@@ -49,10 +60,19 @@ impl Listener {
     /// Publishes a talk's new total; ignored for talks outside the catalogue.
     pub fn publish(&self, talk: TalkId, total: u64) {
         if let Some(sender) = self.talks.get(&talk) {
-            sender.send_if_modified(|current| {
-                let changed = *current != Some(total);
-                *current = Some(total);
-                changed
+            sender.send_if_modified(|current| match current {
+                Some(published) if published.total == total => false,
+                Some(published) => {
+                    published.total = total;
+                    true
+                }
+                None => {
+                    *current = Some(Published {
+                        start: total,
+                        total,
+                    });
+                    true
+                }
             });
         }
     }
@@ -66,13 +86,15 @@ impl Listener {
 
     /// The talk's published total, once the observer has read the store.
     pub fn total(&self, talk: TalkId) -> Option<u64> {
-        self.talks.get(&talk).and_then(|sender| *sender.borrow())
+        self.talks
+            .get(&talk)
+            .and_then(|sender| sender.borrow().map(|published| published.total))
     }
 
     /// Subscribes to a talk; `None` if the catalogue does not have it.
     pub fn subscribe(&self, talk: TalkId) -> Option<Subscription> {
         let mut totals = self.talks.get(&talk)?.subscribe();
-        let last = *totals.borrow_and_update();
+        let last = totals.borrow_and_update().map(|published| published.total);
         Some(Subscription { totals, last })
     }
 
@@ -91,18 +113,16 @@ impl Subscription {
     pub async fn next(&mut self) -> Option<Delta> {
         loop {
             self.totals.changed().await.ok()?;
-            let Some(total) = *self.totals.borrow_and_update() else {
+            let Some(published) = *self.totals.borrow_and_update() else {
                 continue;
             };
-            let previous = self.last.replace(total);
-            match previous {
-                Some(before) if total > before => {
-                    return Some(Delta {
-                        likes: total - before,
-                        total,
-                    });
-                }
-                _ => continue,
+            let before = self.last.unwrap_or(published.start);
+            self.last = Some(published.total);
+            if published.total > before {
+                return Some(Delta {
+                    likes: published.total - before,
+                    total: published.total,
+                });
             }
         }
     }
@@ -150,6 +170,21 @@ mod tests {
             Some(Delta {
                 likes: 2,
                 total: 42
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_from_before_the_first_totals_misses_no_growth() {
+        let listener = Listener::new([TalkId(1)]);
+        let mut sub = listener.subscribe(TalkId(1)).unwrap();
+        listener.seed(&HashMap::from([(TalkId(1), 40)]));
+        listener.publish(TalkId(1), 43);
+        assert_eq!(
+            next_soon(&mut sub).await,
+            Some(Delta {
+                likes: 3,
+                total: 43
             })
         );
     }

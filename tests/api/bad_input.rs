@@ -1,0 +1,110 @@
+//! Bad input gets an error with `extensions.code`, stores nothing, and the
+//! server keeps serving.
+
+use crate::helpers::{CREATE_LIKE, assert_acknowledged, error_code, eventually, spawn_app, talk};
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_code_and_harms_nothing() {
+    let app = spawn_app().await;
+    let cases = [
+        (
+            "empty uuid",
+            json!({ "uuid": "", "sessionId": 1 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "65-byte uuid",
+            json!({ "uuid": "u".repeat(65), "sessionId": 1 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "control characters in the uuid",
+            json!({ "uuid": "a\u{0}b", "sessionId": 1 }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "65-byte clientMutationId",
+            json!({ "uuid": "u", "sessionId": 1, "clientMutationId": "m".repeat(65) }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "unknown talk",
+            json!({ "uuid": "u", "sessionId": 11 }),
+            "NOT_FOUND",
+        ),
+        (
+            "sessionId of the wrong type",
+            json!({ "uuid": "u", "sessionId": "one" }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "missing uuid",
+            json!({ "sessionId": 1 }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+    ];
+    for (what, input, code) in cases {
+        let answer = app.graphql(CREATE_LIKE, json!({ "input": input })).await;
+        assert_eq!(error_code(&answer), code, "{what}: {answer}");
+        assert!(answer["data"]["createLike"].is_null(), "{what}: {answer}");
+    }
+    // A 64-byte uuid is still fine.
+    assert_acknowledged(&app.like(1, &"u".repeat(64), None).await);
+
+    let documents = [
+        (
+            "malformed document",
+            "mutation { createLike(input: {",
+            "GRAPHQL_PARSE_FAILED",
+        ),
+        (
+            "unknown field",
+            "{ sessions { speakers } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "over-deep query",
+            "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+    ];
+    for (what, document, code) in documents {
+        let answer = app.graphql(document, json!({})).await;
+        assert_eq!(error_code(&answer), code, "{what}: {answer}");
+    }
+
+    let not_json = app
+        .client
+        .post(app.url())
+        .header("content-type", "application/json")
+        .body("{ this is not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
+    let body: serde_json::Value = not_json.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+
+    let oversized = app
+        .client
+        .post(app.url())
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"query":"{}"}}"#, " ".repeat(64 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status(), 413);
+    let body: serde_json::Value = oversized.json().await.unwrap();
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+
+    // Still serving, and only the one good like was stored.
+    assert_acknowledged(&app.like(1, "after-the-storm", None).await);
+    assert_eq!(
+        eventually(Duration::from_secs(5), 2, || app.liked(1)).await,
+        2
+    );
+    assert_eq!(app.store.count_likes(talk(1)).await.unwrap(), 2);
+    app.stop().await.unwrap();
+}

@@ -1,0 +1,100 @@
+//! `createLike`, `session` and `sessions` over HTTP.
+
+use crate::helpers::{assert_acknowledged, eventually, spawn_app, talk};
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_like_is_acknowledged_at_once_and_counted_after_the_next_flush() {
+    let app = spawn_app().await;
+    let answer = app.like(2, "browser-1", Some("m-1")).await;
+    assert_acknowledged(&answer);
+    let like = &answer["data"]["createLike"];
+    assert_eq!(like["clientMutationId"], "m-1");
+    assert!(like["like"]["id"].as_str().unwrap().starts_with("Like:"));
+    assert_eq!(like["like"]["session"]["id"], "Session:2");
+    assert_eq!(like["like"]["session"]["sessionId"], 2);
+
+    let liked = eventually(Duration::from_secs(5), 1, || app.liked(2)).await;
+    assert_eq!(liked, 1);
+    assert_eq!(app.store.count_likes(talk(2)).await.unwrap(), 1);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_retried_mutation_with_the_same_client_mutation_id_stores_one_like() {
+    let app = spawn_app().await;
+    let first = app.like(3, "browser-1", Some("tap-7")).await;
+    let retry = app.like(3, "browser-1", Some("tap-7")).await;
+    assert_eq!(
+        first["data"]["createLike"]["like"]["id"],
+        retry["data"]["createLike"]["like"]["id"]
+    );
+    // Retried again after the first copy has been flushed to the store.
+    eventually(Duration::from_secs(5), 1, || app.liked(3)).await;
+    assert_acknowledged(&app.like(3, "browser-1", Some("tap-7")).await);
+    // The same mutation id from another liker is another like.
+    assert_acknowledged(&app.like(3, "browser-2", Some("tap-7")).await);
+
+    let liked = eventually(Duration::from_secs(5), 2, || app.liked(3)).await;
+    assert_eq!(liked, 2);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(app.liked(3).await, 2, "a late duplicate was counted");
+    assert_eq!(app.store.count_likes(talk(3)).await.unwrap(), 2);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn sessions_lists_the_catalogue_with_totals() {
+    let app = spawn_app().await;
+    for n in 0..3 {
+        assert_acknowledged(&app.like(1, &format!("liker-{n}"), None).await);
+    }
+    eventually(Duration::from_secs(5), 3, || app.liked(1)).await;
+    let answer = app
+        .graphql("{ sessions { id sessionId title liked } }", json!({}))
+        .await;
+    let sessions = answer["data"]["sessions"].as_array().unwrap();
+    let ids: Vec<i64> = sessions
+        .iter()
+        .map(|s| s["sessionId"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(sessions[0]["liked"], 3);
+    assert_eq!(sessions[0]["id"], "Session:1");
+    assert_eq!(sessions[1]["liked"], 0);
+    assert!(sessions[0]["title"].as_str().unwrap().len() > 3);
+
+    let unknown = app
+        .graphql("{ session(sessionId: 11) { title } }", json!({}))
+        .await;
+    assert_eq!(unknown["data"]["session"], serde_json::Value::Null);
+    assert!(unknown.get("errors").is_none());
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer_and_graphiql_is_served() {
+    let app = spawn_app().await;
+    let base = format!("http://{}", app.addr);
+    for path in ["/healthz", "/readyz"] {
+        let status = app
+            .client
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200, "{path}");
+    }
+    let page = app.client.get(app.url()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+    app.stop().await.unwrap();
+}

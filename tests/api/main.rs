@@ -1,0 +1,8 @@
+//! Black-box tests: the app on a free port, driven over HTTP and WebSocket
+//! the way the conference front end drives it.
+
+mod bad_input;
+mod helpers;
+mod likes;
+mod processes;
+mod subscriptions;

@@ -1,0 +1,107 @@
+//! The real binary: two processes sharing one SQLite file, SIGTERM, flags.
+
+use crate::helpers::{ServerProcess, Subscriber, assert_acknowledged, eventually, like, liked};
+use likes::model::TalkId;
+use likes::store::{LikeStore, SqliteStore, StoreOptions};
+use std::time::Duration;
+
+#[tokio::test]
+async fn two_processes_sharing_one_file_see_each_others_likes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.db");
+    let a = ServerProcess::start(&db, "replica-a", &[]).await;
+    let b = ServerProcess::start(&db, "replica-b", &[]).await;
+    let subscriber = Subscriber::start(&a.ws_url, 1, "graphql-transport-ws").await;
+    let client = reqwest::Client::new();
+
+    for n in 0..25 {
+        assert_acknowledged(&like(&client, &b.url, 1, &format!("b-{n}"), None).await);
+        assert_acknowledged(&like(&client, &a.url, 2, &format!("a-{n}"), None).await);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+
+    assert_eq!(
+        subscriber.wait_for_sum(25, Duration::from_secs(6)).await,
+        25
+    );
+    for server in [&a, &b] {
+        assert_eq!(
+            eventually(Duration::from_secs(5), 25, || liked(
+                &client,
+                &server.url,
+                1
+            ))
+            .await,
+            25
+        );
+        assert_eq!(
+            eventually(Duration::from_secs(5), 25, || liked(
+                &client,
+                &server.url,
+                2
+            ))
+            .await,
+            25
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(subscriber.sum(), 25, "events: {:?}", subscriber.events());
+    subscriber.close().await;
+    assert!(a.terminate().await.success());
+    assert!(b.terminate().await.success());
+}
+
+#[tokio::test]
+async fn likes_acknowledged_just_before_sigterm_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("likes.db");
+    // A long flush interval: every like below is still only in memory at SIGTERM.
+    let server = ServerProcess::start(&db, "replica-a", &["--flush-interval", "1h"]).await;
+    let client = reqwest::Client::new();
+    for n in 0..300 {
+        assert_acknowledged(&like(&client, &server.url, 1 + n % 3, &format!("l-{n}"), None).await);
+    }
+    let status = server.terminate().await;
+    assert!(status.success(), "exit status {status}");
+
+    let store = SqliteStore::open(&db, &StoreOptions::default())
+        .await
+        .unwrap();
+    let stored: u64 = [
+        store.count_likes(TalkId(1)).await.unwrap(),
+        store.count_likes(TalkId(2)).await.unwrap(),
+        store.count_likes(TalkId(3)).await.unwrap(),
+    ]
+    .iter()
+    .sum();
+    assert_eq!(stored, 300);
+
+    let restarted = ServerProcess::start(&db, "replica-a", &[]).await;
+    for session in 1..=3 {
+        assert_eq!(liked(&client, &restarted.url, session).await, 100);
+    }
+    assert!(restarted.terminate().await.success());
+}
+
+#[tokio::test]
+async fn a_bad_flag_value_exits_non_zero_with_a_one_line_reason() {
+    let cases: [&[&str]; 5] = [
+        &["--flush-interval", "soon"],
+        &["--flush-interval", "0s"],
+        &["--store", "mysql://db"],
+        &["--listen", "nowhere"],
+        &["--sessions", "/no/such/catalogue.json"],
+    ];
+    for args in cases {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_likes"))
+            .arg("serve")
+            .args(args)
+            .output()
+            .await
+            .unwrap();
+        assert!(!output.status.success(), "{args:?} was accepted");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("likes: "), "{args:?}: {stderr}");
+    }
+}

@@ -1,0 +1,206 @@
+//! The checks of the conformance suite, generic over `LikeStore`.
+
+use chrono::{TimeZone, Utc};
+use likes::model::{Like, LikeId, Second, ServerId, TalkId};
+use likes::store::{FlushBatch, LikeStore, SummaryBucket};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const NOW: Second = 1_790_000_000;
+
+fn like(talk: i32, n: usize) -> Like {
+    Like {
+        id: LikeId::for_request(TalkId(talk), &format!("liker-{n}"), Some("m")),
+        talk: TalkId(talk),
+        liker: format!("liker-{n}"),
+        created_at: Utc.timestamp_opt(NOW, n as u32 * 1000).unwrap(),
+    }
+}
+
+fn batch(server: &str, second: Second, likes: Vec<Like>) -> FlushBatch {
+    FlushBatch {
+        server: ServerId::new(server).unwrap(),
+        second,
+        likes: Arc::new(likes),
+    }
+}
+
+fn server(id: &str) -> ServerId {
+    ServerId::new(id).unwrap()
+}
+
+fn sorted(mut buckets: Vec<SummaryBucket>) -> Vec<SummaryBucket> {
+    buckets.sort_by(|a, b| (a.second, a.talk, &a.server).cmp(&(b.second, b.talk, &b.server)));
+    buckets
+}
+
+pub async fn storing_the_same_batch_twice_stores_it_once(store: Arc<dyn LikeStore>) {
+    let likes: Vec<Like> = (0..5).map(|n| like(1, n)).collect();
+    let first = store.flush(batch("a", NOW, likes.clone())).await.unwrap();
+    assert_eq!((first.inserted, first.duplicates), (5, 0));
+    let replay = store.flush(batch("a", NOW + 1, likes)).await.unwrap();
+    assert_eq!((replay.inserted, replay.duplicates), (0, 5));
+
+    assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 5);
+    assert_eq!(
+        store.totals().await.unwrap(),
+        HashMap::from([(TalkId(1), 5)])
+    );
+    let seen = store.observe(NOW - 10, false).await.unwrap();
+    assert_eq!(
+        seen.buckets,
+        vec![SummaryBucket {
+            second: NOW,
+            talk: TalkId(1),
+            server: server("a"),
+            likes: 5
+        }],
+        "the replay wrote no bucket"
+    );
+}
+
+pub async fn a_batch_mixing_new_and_stored_likes_counts_only_the_new(store: Arc<dyn LikeStore>) {
+    store
+        .flush(batch("a", NOW, vec![like(1, 0), like(1, 1)]))
+        .await
+        .unwrap();
+    let mixed = vec![like(1, 1), like(1, 2), like(2, 0), like(1, 0)];
+    let report = store.flush(batch("b", NOW + 1, mixed)).await.unwrap();
+    assert_eq!((report.inserted, report.duplicates), (2, 2));
+    let totals = store.totals().await.unwrap();
+    assert_eq!(totals, HashMap::from([(TalkId(1), 3), (TalkId(2), 1)]));
+    let seen = sorted(store.observe(NOW + 1, true).await.unwrap().buckets);
+    assert_eq!(
+        seen,
+        vec![
+            SummaryBucket {
+                second: NOW + 1,
+                talk: TalkId(1),
+                server: server("b"),
+                likes: 1
+            },
+            SummaryBucket {
+                second: NOW + 1,
+                talk: TalkId(2),
+                server: server("b"),
+                likes: 1
+            },
+        ]
+    );
+}
+
+pub async fn flushes_in_the_same_second_add_up_in_one_bucket(store: Arc<dyn LikeStore>) {
+    store
+        .flush(batch("a", NOW, vec![like(1, 0), like(1, 1)]))
+        .await
+        .unwrap();
+    store
+        .flush(batch("a", NOW, vec![like(1, 2)]))
+        .await
+        .unwrap();
+    let seen = store.observe(NOW, true).await.unwrap();
+    assert_eq!(
+        seen.buckets,
+        vec![SummaryBucket {
+            second: NOW,
+            talk: TalkId(1),
+            server: server("a"),
+            likes: 3
+        }]
+    );
+    assert_eq!(seen.totals, Some(HashMap::from([(TalkId(1), 3)])));
+}
+
+pub async fn each_server_owns_its_own_buckets_and_totals(store: Arc<dyn LikeStore>) {
+    store
+        .flush(batch("a", NOW, vec![like(1, 0)]))
+        .await
+        .unwrap();
+    store
+        .flush(batch("b", NOW, vec![like(1, 1), like(1, 2)]))
+        .await
+        .unwrap();
+    let seen = store.observe(NOW, true).await.unwrap();
+    assert_eq!(
+        sorted(seen.buckets),
+        vec![
+            SummaryBucket {
+                second: NOW,
+                talk: TalkId(1),
+                server: server("a"),
+                likes: 1
+            },
+            SummaryBucket {
+                second: NOW,
+                talk: TalkId(1),
+                server: server("b"),
+                likes: 2
+            },
+        ]
+    );
+    assert_eq!(seen.totals, Some(HashMap::from([(TalkId(1), 3)])));
+}
+
+pub async fn the_window_read_returns_only_recent_buckets(store: Arc<dyn LikeStore>) {
+    store
+        .flush(batch("a", NOW - 30, vec![like(1, 0)]))
+        .await
+        .unwrap();
+    store
+        .flush(batch("a", NOW - 5, vec![like(1, 1)]))
+        .await
+        .unwrap();
+    store
+        .flush(batch("a", NOW, vec![like(2, 0)]))
+        .await
+        .unwrap();
+    let seen = sorted(store.observe(NOW - 10, true).await.unwrap().buckets);
+    assert_eq!(
+        seen,
+        vec![
+            SummaryBucket {
+                second: NOW - 5,
+                talk: TalkId(1),
+                server: server("a"),
+                likes: 1
+            },
+            SummaryBucket {
+                second: NOW,
+                talk: TalkId(2),
+                server: server("a"),
+                likes: 1
+            },
+        ]
+    );
+    // Totals still count what the window no longer shows.
+    assert_eq!(store.totals().await.unwrap()[&TalkId(1)], 2);
+}
+
+pub async fn totals_are_read_only_when_asked(store: Arc<dyn LikeStore>) {
+    store
+        .flush(batch("a", NOW, vec![like(1, 0)]))
+        .await
+        .unwrap();
+    assert_eq!(store.observe(NOW, false).await.unwrap().totals, None);
+    assert!(store.observe(NOW, true).await.unwrap().totals.is_some());
+}
+
+pub async fn a_large_batch_is_stored_exactly(store: Arc<dyn LikeStore>) {
+    let likes: Vec<Like> = (0..20_000).map(|n| like(1 + (n % 4) as i32, n)).collect();
+    let report = store.flush(batch("a", NOW, likes)).await.unwrap();
+    assert_eq!(report.inserted, 20_000);
+    let totals = store.totals().await.unwrap();
+    for talk in 1..=4 {
+        assert_eq!(totals[&TalkId(talk)], 5_000);
+        assert_eq!(store.count_likes(TalkId(talk)).await.unwrap(), 5_000);
+    }
+}
+
+pub async fn a_fresh_store_is_empty_and_answers(store: Arc<dyn LikeStore>) {
+    store.ping().await.unwrap();
+    assert!(store.totals().await.unwrap().is_empty());
+    let seen = store.observe(0, true).await.unwrap();
+    assert!(seen.buckets.is_empty());
+    assert_eq!(seen.totals, Some(HashMap::new()));
+    assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 0);
+}

@@ -1,0 +1,330 @@
+//! The storer against a store that fails, loses commits, hangs or is slow:
+//! acknowledged likes are delayed, never dropped, and stored exactly once.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use likes::model::{Like, LikeId, Second, ServerId, TalkId};
+use likes::store::{
+    FlushBatch, FlushReport, LikeStore, Observation, SqliteStore, StoreError, StoreOptions,
+};
+use likes::storer::{Accepted, FlushSettings, Refusal, Storer};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// How the next flush tries go wrong.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    None,
+    /// Fail without writing.
+    Refuse,
+    /// Write, then report a failure (the answer was lost).
+    LoseAnswer,
+    /// Never answer.
+    Hang,
+    /// Answer after a pause.
+    Slow(Duration),
+}
+
+/// A SQLite store with faults injected into `flush`.
+struct FaultyStore {
+    inner: SqliteStore,
+    fault: Mutex<(Fault, usize)>,
+    active: AtomicUsize,
+    most_active: AtomicUsize,
+    tries: AtomicUsize,
+    _dir: TempDir,
+}
+
+impl FaultyStore {
+    async fn new() -> Arc<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = SqliteStore::open(&dir.path().join("likes.db"), &StoreOptions::default())
+            .await
+            .unwrap();
+        Arc::new(Self {
+            inner,
+            fault: Mutex::new((Fault::None, 0)),
+            active: AtomicUsize::new(0),
+            most_active: AtomicUsize::new(0),
+            tries: AtomicUsize::new(0),
+            _dir: dir,
+        })
+    }
+
+    /// The next `times` tries suffer `fault` (`usize::MAX`: until changed).
+    fn inject(&self, fault: Fault, times: usize) {
+        *self.fault.lock().unwrap() = (fault, times);
+    }
+
+    fn next_fault(&self) -> Fault {
+        let mut fault = self.fault.lock().unwrap();
+        if fault.1 == 0 {
+            return Fault::None;
+        }
+        fault.1 = fault.1.saturating_sub(1);
+        fault.0
+    }
+
+    async fn stored(&self) -> u64 {
+        let totals = self.inner.totals().await.unwrap();
+        let rows: u64 = futures_sum(&self.inner, totals.keys().copied().collect()).await;
+        let counted: u64 = totals.values().sum();
+        assert_eq!(rows, counted, "totals disagree with the like rows");
+        rows
+    }
+}
+
+async fn futures_sum(store: &SqliteStore, talks: Vec<TalkId>) -> u64 {
+    let mut sum = 0;
+    for talk in talks {
+        sum += store.count_likes(talk).await.unwrap();
+    }
+    sum
+}
+
+struct ActiveGuard<'a>(&'a AtomicUsize);
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl LikeStore for FaultyStore {
+    async fn flush(&self, batch: FlushBatch) -> Result<FlushReport, StoreError> {
+        self.tries.fetch_add(1, Ordering::SeqCst);
+        let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_active.fetch_max(now, Ordering::SeqCst);
+        let _guard = ActiveGuard(&self.active);
+        match self.next_fault() {
+            Fault::None => self.inner.flush(batch).await,
+            Fault::Refuse => Err(StoreError::Unavailable("injected refusal".into())),
+            Fault::LoseAnswer => {
+                self.inner.flush(batch).await?;
+                Err(StoreError::Unavailable("injected lost answer".into()))
+            }
+            Fault::Hang => std::future::pending().await,
+            Fault::Slow(pause) => {
+                tokio::time::sleep(pause).await;
+                self.inner.flush(batch).await
+            }
+        }
+    }
+
+    async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError> {
+        self.inner.observe(since, with_totals).await
+    }
+
+    async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
+        self.inner.totals().await
+    }
+
+    async fn count_likes(&self, talk: TalkId) -> Result<u64, StoreError> {
+        self.inner.count_likes(talk).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}
+
+fn settings() -> FlushSettings {
+    FlushSettings {
+        interval: Duration::from_millis(50),
+        try_timeout: Duration::from_millis(200),
+        hard_timeout: Duration::from_millis(800),
+        max_batch: 1_000,
+        max_buffered: 10_000,
+        shutdown_grace: Duration::from_secs(2),
+    }
+}
+
+fn storer(store: &Arc<FaultyStore>, settings: FlushSettings) -> Storer {
+    Storer::new(store.clone(), ServerId::new("test").unwrap(), settings)
+}
+
+fn like(n: usize) -> Like {
+    Like {
+        id: LikeId::for_request(TalkId(1 + (n % 3) as i32), "liker", Some(&n.to_string())),
+        talk: TalkId(1 + (n % 3) as i32),
+        liker: "liker".into(),
+        created_at: Utc::now(),
+    }
+}
+
+fn accept_all(storer: &Storer, range: std::ops::Range<usize>) {
+    for n in range {
+        assert_eq!(storer.accept(like(n)), Ok(Accepted::New));
+    }
+}
+
+#[tokio::test]
+async fn a_failing_flush_keeps_its_likes_and_tries_again() {
+    let store = FaultyStore::new().await;
+    let storer = storer(&store, settings());
+    accept_all(&storer, 0..50);
+    store.inject(Fault::Refuse, 2);
+    let outcome = storer.flush().await;
+    assert_eq!(
+        (outcome.stored, outcome.left),
+        (50, 0),
+        "retried within the flush"
+    );
+    assert_eq!(store.tries.load(Ordering::SeqCst), 3);
+
+    accept_all(&storer, 50..80);
+    store.inject(Fault::Refuse, usize::MAX);
+    let outcome = storer.flush().await;
+    assert_eq!(
+        (outcome.stored, outcome.left),
+        (0, 30),
+        "past the hard timeout"
+    );
+    assert_eq!(storer.buffered(), 30, "nothing dropped");
+    accept_all(&storer, 80..90);
+
+    store.inject(Fault::None, 0);
+    let outcome = storer.flush().await;
+    assert_eq!((outcome.stored, outcome.left), (40, 0));
+    assert_eq!(store.stored().await, 90);
+}
+
+#[tokio::test]
+async fn a_flush_whose_answer_was_lost_is_replayed_without_duplicates() {
+    let store = FaultyStore::new().await;
+    let storer = storer(&store, settings());
+    accept_all(&storer, 0..40);
+    store.inject(Fault::LoseAnswer, 1);
+    let outcome = storer.flush().await;
+    assert_eq!(
+        (outcome.stored, outcome.duplicates),
+        (0, 40),
+        "the replay found them stored"
+    );
+    assert_eq!(store.stored().await, 40);
+    assert_eq!(storer.buffered(), 0);
+}
+
+#[tokio::test]
+async fn a_hanging_store_is_cut_off_by_the_try_timeout() {
+    let store = FaultyStore::new().await;
+    let storer = storer(
+        &store,
+        FlushSettings {
+            hard_timeout: Duration::from_secs(5),
+            ..settings()
+        },
+    );
+    accept_all(&storer, 0..10);
+    store.inject(Fault::Hang, 2);
+    let started = tokio::time::Instant::now();
+    let outcome = storer.flush().await;
+    // Two cut-off tries (200 ms each) and their pauses, far below the hard timeout.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(outcome.stored, 10);
+    assert_eq!(store.stored().await, 10);
+}
+
+#[tokio::test]
+async fn flushes_never_overlap() {
+    let store = FaultyStore::new().await;
+    let storer = storer(&store, settings());
+    store.inject(Fault::Slow(Duration::from_millis(150)), usize::MAX);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(storer.clone().run(shutdown.clone()));
+    for round in 0..10 {
+        accept_all(&storer, round * 10..round * 10 + 10);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    shutdown.cancel();
+    assert_eq!(task.await.unwrap(), 0);
+    assert!(store.tries.load(Ordering::SeqCst) >= 3);
+    assert_eq!(store.most_active.load(Ordering::SeqCst), 1);
+    assert_eq!(store.stored().await, 100);
+}
+
+#[tokio::test]
+async fn a_full_buffer_refuses_new_likes_and_keeps_the_old() {
+    let store = FaultyStore::new().await;
+    let storer = storer(
+        &store,
+        FlushSettings {
+            max_buffered: 5,
+            ..settings()
+        },
+    );
+    accept_all(&storer, 0..5);
+    assert_eq!(storer.accept(like(5)), Err(Refusal::Full));
+    assert_eq!(storer.accept(like(0)), Ok(Accepted::Duplicate));
+    storer.flush().await;
+    assert_eq!(storer.accept(like(5)), Ok(Accepted::New));
+    storer.flush().await;
+    assert_eq!(store.stored().await, 6);
+}
+
+#[tokio::test]
+async fn shutdown_drains_everything_and_then_refuses() {
+    let store = FaultyStore::new().await;
+    let storer = storer(
+        &store,
+        FlushSettings {
+            interval: Duration::from_secs(3600),
+            ..settings()
+        },
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(storer.clone().run(shutdown.clone()));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    accept_all(&storer, 0..2_500);
+    store.inject(Fault::Refuse, 3);
+    shutdown.cancel();
+    assert_eq!(task.await.unwrap(), 0, "every like stored");
+    assert_eq!(store.stored().await, 2_500);
+    assert_eq!(storer.accept(like(9_999)), Err(Refusal::Closed));
+}
+
+#[tokio::test]
+async fn shutdown_with_the_store_down_reports_exactly_what_was_not_stored() {
+    let store = FaultyStore::new().await;
+    let storer = storer(
+        &store,
+        FlushSettings {
+            interval: Duration::from_secs(3600),
+            shutdown_grace: Duration::from_millis(600),
+            ..settings()
+        },
+    );
+    accept_all(&storer, 0..30);
+    store.inject(Fault::Refuse, usize::MAX);
+    assert_eq!(storer.close_and_drain(Duration::from_millis(600)).await, 30);
+    assert_eq!(store.stored().await, 0);
+}
+
+#[tokio::test]
+async fn likes_held_across_skipped_ticks_land_in_one_bucket_of_the_flush_second() {
+    let store = FaultyStore::new().await;
+    let storer = storer(&store, settings());
+    accept_all(&storer, 0..9);
+    // No flush for over two seconds: the ticks in between were skipped.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    accept_all(&storer, 9..12);
+    let before = Utc::now().timestamp();
+    storer.flush().await;
+    let after = Utc::now().timestamp();
+    let seen = store.observe(before - 5, true).await.unwrap();
+    let counted: u64 = seen.buckets.iter().map(|b| b.likes).sum();
+    assert_eq!(counted, 12);
+    assert!(
+        seen.buckets
+            .iter()
+            .all(|b| (before..=after).contains(&b.second))
+    );
+    assert_eq!(seen.totals.unwrap().values().sum::<u64>(), 12);
+}
