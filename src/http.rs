@@ -10,14 +10,15 @@ use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, PollSender};
 use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted, in bytes.
@@ -106,14 +107,47 @@ async fn graphql_get(State(state): State<HttpState>, request: Request) -> Respon
     let shutdown = state.shutdown.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            let (sink, stream) = socket.split();
-            // Ending the read side ends the connection, so shutdown closes it.
-            let stream = stream.take_until(shutdown.cancelled_owned());
-            GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
-                .serve()
-                .await;
-        })
+        .on_upgrade(move |socket| serve_websocket(socket, schema, protocol, shutdown))
+}
+
+/// Runs one GraphQL WebSocket connection until the client leaves or the
+/// server shuts down; on shutdown the client gets close code 1012 (service
+/// restart), which GraphQL WebSocket clients answer by reconnecting.
+async fn serve_websocket(
+    socket: WebSocket,
+    schema: LikesSchema,
+    protocol: GraphQLProtocol,
+    shutdown: CancellationToken,
+) {
+    let (mut to_client, from_client) = socket.split();
+    // Ending the read side ends the GraphQL session.
+    let from_client = from_client.take_until(shutdown.clone().cancelled_owned());
+    // The session writes into a small queue; this task owns the socket's
+    // write half so it can still send a close frame after the session ends.
+    let (outgoing_tx, mut outgoing_rx) = tokio::sync::mpsc::channel::<Message>(16);
+    let session = GraphQLWebSocket::new_with_pair(
+        PollSender::new(outgoing_tx),
+        from_client,
+        schema,
+        protocol,
+    )
+    .serve();
+    let forward = async {
+        while let Some(message) = outgoing_rx.recv().await {
+            if to_client.send(message).await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::join!(session, forward);
+    if shutdown.is_cancelled() {
+        let close = CloseFrame {
+            code: 1012,
+            reason: "server restarting".into(),
+        };
+        let _ = to_client.send(Message::Close(Some(close))).await;
+    }
+    let _ = to_client.close().await;
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {

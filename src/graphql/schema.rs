@@ -124,7 +124,7 @@ pub struct LikeEvent {
 /// Queries.
 pub struct QueryRoot;
 
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
     /// One talk, or null if the catalogue has no such talk.
     async fn session(&self, ctx: &Context<'_>, session_id: i32) -> Option<Session> {
@@ -145,7 +145,7 @@ impl QueryRoot {
 /// Mutations.
 pub struct MutationRoot;
 
-#[Object]
+#[Object(name = "Mutation")]
 impl MutationRoot {
     /// Likes a talk. Answers as soon as the like is buffered; it is stored
     /// within about a second and then counted everywhere.
@@ -214,7 +214,7 @@ fn validate(input: &CreateLikeInput) -> Result<(), ApiError> {
 /// Subscriptions.
 pub struct SubscriptionRoot;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Growth of one talk's count, across all servers. Each event's `likes`
     /// is the increase since the previous event; a slow client gets them merged.

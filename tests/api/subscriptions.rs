@@ -133,3 +133,25 @@ async fn a_subscriber_that_joins_late_sees_only_new_likes() {
     subscriber.close().await;
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn shutdown_closes_subscriptions_with_service_restart_so_clients_reconnect() {
+    let app = spawn_app().await;
+    let legacy = Subscriber::start(&app.ws_url(), 1, "graphql-ws").await;
+    let current = Subscriber::start(&app.ws_url(), 1, "graphql-transport-ws").await;
+    app.stop().await.unwrap();
+    for subscriber in [legacy, current] {
+        let closed = eventually(Duration::from_secs(5), true, || async {
+            subscriber.lines().iter().any(|l| l.get("closed").is_some())
+        })
+        .await;
+        assert!(closed, "still open: {:?}", subscriber.lines());
+        let code = subscriber
+            .lines()
+            .into_iter()
+            .find_map(|l| l.get("closed").cloned())
+            .unwrap();
+        assert_eq!(code, 1012);
+        subscriber.close().await;
+    }
+}

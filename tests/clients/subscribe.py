@@ -3,15 +3,17 @@
 
 Prints one JSON object per line on stdout: {"connected": <subprotocol>} once
 the server acknowledged the connection, then {"event": {...}} per event, or
-{"error": [...]} if the server refuses the subscription. Runs until killed
-or until the server ends the subscription ({"complete": true}).
+{"error": [...]} if the server refuses the subscription. Runs until killed,
+until the server ends the subscription ({"complete": true}), or until the
+server closes the connection ({"closed": <WebSocket close code or null>}).
 """
 import argparse
 import asyncio
 import json
 
 from gql import Client, gql
-from gql.transport.exceptions import TransportQueryError
+from gql.transport.exceptions import TransportConnectionFailed, TransportQueryError
+from websockets.exceptions import ConnectionClosed
 from gql.transport.websockets import WebsocketsTransport
 
 PROTOCOLS = {
@@ -42,6 +44,17 @@ async def main():
             emit({"complete": True})
     except TransportQueryError as error:
         emit({"error": error.errors})
+    except TransportConnectionFailed as error:
+        emit({"closed": close_code(error)})
+
+
+def close_code(error):
+    """The close code the server sent, found in the exception's causes."""
+    while error is not None:
+        if isinstance(error, ConnectionClosed):
+            return error.rcvd.code if error.rcvd else None
+        error = error.__cause__
+    return None
 
 
 if __name__ == "__main__":
