@@ -75,29 +75,16 @@ async fn bad_input_is_refused_with_a_code_and_harms_nothing() {
         assert_eq!(error_code(&answer), code, "{what}: {answer}");
     }
 
-    let not_json = app
-        .client
-        .post(app.url())
-        .header("content-type", "application/json")
-        .body("{ this is not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(not_json.status(), 400);
-    let body: serde_json::Value = not_json.json().await.unwrap();
-    assert_eq!(error_code(&body), "BAD_REQUEST");
+    let (status, body) = app.post_raw("{ this is not json".into()).await;
+    assert_eq!((status, error_code(&body)), (400, "BAD_REQUEST"), "{body}");
 
-    let oversized = app
-        .client
-        .post(app.url())
-        .header("content-type", "application/json")
-        .body(format!(r#"{{"query":"{}"}}"#, " ".repeat(64 * 1024)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(oversized.status(), 413);
-    let body: serde_json::Value = oversized.json().await.unwrap();
-    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+    let oversized = format!(r#"{{"query":"{}"}}"#, " ".repeat(64 * 1024));
+    let (status, body) = app.post_raw(oversized).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (413, "PAYLOAD_TOO_LARGE"),
+        "{body}"
+    );
 
     // Still serving, and only the one good like was stored.
     assert_acknowledged(&app.like(1, "after-the-storm", None).await);

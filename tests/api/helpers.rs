@@ -96,6 +96,20 @@ impl TestApp {
         liked(&self.client, &self.url(), session).await
     }
 
+    /// POSTs a raw body to `/graphql`; returns the status and the JSON answer.
+    pub async fn post_raw(&self, body: String) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("the answer is JSON"))
+    }
+
     /// Stops the app as SIGTERM would and waits for it.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.stop.cancel();

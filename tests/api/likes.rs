@@ -1,6 +1,8 @@
 //! `createLike`, `session` and `sessions` over HTTP.
 
-use crate::helpers::{assert_acknowledged, eventually, spawn_app, talk};
+use crate::helpers::{
+    assert_acknowledged, error_code, eventually, spawn_app, spawn_app_with, talk,
+};
 use serde_json::json;
 use std::time::Duration;
 
@@ -97,4 +99,25 @@ async fn health_and_readiness_answer_and_graphiql_is_served() {
             .contains("graphiql")
     );
     app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_full_buffer_answers_unavailable_with_a_retry_hint_and_keeps_what_it_holds() {
+    let app = spawn_app_with(|config| {
+        config.buffer_max_likes = 3;
+        config.flush_interval = Duration::from_secs(3600);
+    })
+    .await;
+    for n in 0..3 {
+        assert_acknowledged(&app.like(1, &format!("liker-{n}"), Some("tap")).await);
+    }
+    let refused = app.like(1, "one-too-many", None).await;
+    assert_eq!(error_code(&refused), "UNAVAILABLE", "{refused}");
+    let hint = &refused["errors"][0]["extensions"]["retryAfterSeconds"];
+    assert!(hint.as_u64().is_some_and(|s| s >= 1), "{refused}");
+    // A retry of a like the buffer already holds is still acknowledged.
+    assert_acknowledged(&app.like(1, "liker-0", Some("tap")).await);
+    let store = app.store.clone();
+    app.stop().await.unwrap();
+    assert_eq!(store.count_likes(talk(1)).await.unwrap(), 3);
 }

@@ -25,8 +25,13 @@ fn batch(server: &str, second: Second, likes: Vec<Like>) -> FlushBatch {
     }
 }
 
-fn server(id: &str) -> ServerId {
-    ServerId::new(id).unwrap()
+fn bucket(second: Second, talk: i32, server: &str, likes: u64) -> SummaryBucket {
+    SummaryBucket {
+        second,
+        talk: TalkId(talk),
+        server: ServerId::new(server).unwrap(),
+        likes,
+    }
 }
 
 fn sorted(mut buckets: Vec<SummaryBucket>) -> Vec<SummaryBucket> {
@@ -49,12 +54,7 @@ pub async fn storing_the_same_batch_twice_stores_it_once(store: Arc<dyn LikeStor
     let seen = store.observe(NOW - 10, false).await.unwrap();
     assert_eq!(
         seen.buckets,
-        vec![SummaryBucket {
-            second: NOW,
-            talk: TalkId(1),
-            server: server("a"),
-            likes: 5
-        }],
+        vec![bucket(NOW, 1, "a", 5)],
         "the replay wrote no bucket"
     );
 }
@@ -72,20 +72,7 @@ pub async fn a_batch_mixing_new_and_stored_likes_counts_only_the_new(store: Arc<
     let seen = sorted(store.observe(NOW + 1, true).await.unwrap().buckets);
     assert_eq!(
         seen,
-        vec![
-            SummaryBucket {
-                second: NOW + 1,
-                talk: TalkId(1),
-                server: server("b"),
-                likes: 1
-            },
-            SummaryBucket {
-                second: NOW + 1,
-                talk: TalkId(2),
-                server: server("b"),
-                likes: 1
-            },
-        ]
+        vec![bucket(NOW + 1, 1, "b", 1), bucket(NOW + 1, 2, "b", 1),]
     );
 }
 
@@ -99,15 +86,7 @@ pub async fn flushes_in_the_same_second_add_up_in_one_bucket(store: Arc<dyn Like
         .await
         .unwrap();
     let seen = store.observe(NOW, true).await.unwrap();
-    assert_eq!(
-        seen.buckets,
-        vec![SummaryBucket {
-            second: NOW,
-            talk: TalkId(1),
-            server: server("a"),
-            likes: 3
-        }]
-    );
+    assert_eq!(seen.buckets, vec![bucket(NOW, 1, "a", 3)]);
     assert_eq!(seen.totals, Some(HashMap::from([(TalkId(1), 3)])));
 }
 
@@ -123,20 +102,7 @@ pub async fn each_server_owns_its_own_buckets_and_totals(store: Arc<dyn LikeStor
     let seen = store.observe(NOW, true).await.unwrap();
     assert_eq!(
         sorted(seen.buckets),
-        vec![
-            SummaryBucket {
-                second: NOW,
-                talk: TalkId(1),
-                server: server("a"),
-                likes: 1
-            },
-            SummaryBucket {
-                second: NOW,
-                talk: TalkId(1),
-                server: server("b"),
-                likes: 2
-            },
-        ]
+        vec![bucket(NOW, 1, "a", 1), bucket(NOW, 1, "b", 2),]
     );
     assert_eq!(seen.totals, Some(HashMap::from([(TalkId(1), 3)])));
 }
@@ -157,20 +123,7 @@ pub async fn the_window_read_returns_only_recent_buckets(store: Arc<dyn LikeStor
     let seen = sorted(store.observe(NOW - 10, true).await.unwrap().buckets);
     assert_eq!(
         seen,
-        vec![
-            SummaryBucket {
-                second: NOW - 5,
-                talk: TalkId(1),
-                server: server("a"),
-                likes: 1
-            },
-            SummaryBucket {
-                second: NOW,
-                talk: TalkId(2),
-                server: server("a"),
-                likes: 1
-            },
-        ]
+        vec![bucket(NOW - 5, 1, "a", 1), bucket(NOW, 2, "a", 1),]
     );
     // Totals still count what the window no longer shows.
     assert_eq!(store.totals().await.unwrap()[&TalkId(1)], 2);
