@@ -30,47 +30,62 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "LIKES_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "LIKES_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
     pub listen: SocketAddr,
 
     /// Where likes are stored: sqlite://PATH or spanner://projects/P/instances/I/databases/D.
-    #[arg(long, env = "LIKES_STORE", default_value = "sqlite://likes.db")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LIKES_STORE",
+        default_value = "sqlite://likes.db"
+    )]
     pub store: StoreUrl,
 
     /// Talk catalogue (JSON with a top-level `sessions` array); default: a built-in sample.
-    #[arg(long, env = "LIKES_SESSIONS")]
+    #[arg(long, value_name = "FILE", env = "LIKES_SESSIONS")]
     pub sessions: Option<PathBuf>,
 
     /// This replica's id in the store; default: the host name (the pod name in Kubernetes).
-    #[arg(long, env = "LIKES_SERVER_ID")]
+    #[arg(long, value_name = "ID", env = "LIKES_SERVER_ID")]
     pub server_id: Option<String>,
 
     /// Time between flushes of buffered likes to the store.
-    #[arg(long, env = "LIKES_FLUSH_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "LIKES_FLUSH_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub flush_interval: Duration,
 
     /// Deadline of one flush try.
-    #[arg(long, env = "LIKES_FLUSH_TRY_TIMEOUT", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "LIKES_FLUSH_TRY_TIMEOUT", default_value = "1s", value_parser = humantime::parse_duration)]
     pub flush_try_timeout: Duration,
 
     /// Deadline of one flush over all its tries; what fails stays buffered for the next flush.
-    #[arg(long, env = "LIKES_FLUSH_HARD_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "LIKES_FLUSH_HARD_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub flush_hard_timeout: Duration,
 
     /// Time between the observer's reads of the store.
-    #[arg(long, env = "LIKES_OBSERVE_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "LIKES_OBSERVE_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub observe_interval: Duration,
 
     /// How far back the observer reads buckets; default: flush hard timeout + observe interval + 2s.
-    #[arg(long, env = "LIKES_OBSERVE_WINDOW", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "LIKES_OBSERVE_WINDOW", value_parser = humantime::parse_duration)]
     pub observe_window: Option<Duration>,
 
     /// Most likes held in memory before createLike answers UNAVAILABLE.
-    #[arg(long, env = "LIKES_BUFFER_MAX_LIKES", default_value_t = 1_000_000)]
+    #[arg(
+        long,
+        value_name = "LIKES",
+        env = "LIKES_BUFFER_MAX_LIKES",
+        default_value_t = 1_000_000
+    )]
     pub buffer_max_likes: usize,
 
     /// How long shutdown may spend flushing buffered likes.
-    #[arg(long, env = "LIKES_SHUTDOWN_GRACE", default_value = "20s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "LIKES_SHUTDOWN_GRACE", default_value = "20s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 }
 

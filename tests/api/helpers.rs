@@ -347,16 +347,21 @@ impl ServerProcess {
     }
 
     /// Sends SIGTERM and waits for the exit status.
-    pub async fn terminate(mut self) -> std::process::ExitStatus {
+    pub async fn terminate(self) -> std::process::ExitStatus {
+        self.signal("TERM").await
+    }
+
+    /// Sends a signal (`TERM`, `INT`) and waits for the exit status.
+    pub async fn signal(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().expect("still running");
         let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
+            .args([&format!("-{signal}"), &pid.to_string()])
             .status()
             .unwrap();
         assert!(sent.success());
         tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
-            .expect("likes serve exits after SIGTERM")
+            .expect("likes serve exits after the signal")
             .unwrap()
     }
 }

@@ -53,6 +53,15 @@ async fn two_processes_sharing_one_file_see_each_others_likes() {
 
 #[tokio::test]
 async fn likes_acknowledged_just_before_sigterm_are_stored() {
+    likes_acknowledged_just_before_a_signal_are_stored("TERM").await;
+}
+
+#[tokio::test]
+async fn likes_acknowledged_just_before_ctrl_c_are_stored() {
+    likes_acknowledged_just_before_a_signal_are_stored("INT").await;
+}
+
+async fn likes_acknowledged_just_before_a_signal_are_stored(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("likes.db");
     // A long flush interval: every like below is still only in memory at SIGTERM.
@@ -61,8 +70,8 @@ async fn likes_acknowledged_just_before_sigterm_are_stored() {
     for n in 0..300 {
         assert_acknowledged(&like(&client, &server.url, 1 + n % 3, &format!("l-{n}"), None).await);
     }
-    let status = server.terminate().await;
-    assert!(status.success(), "exit status {status}");
+    let status = server.signal(signal).await;
+    assert!(status.success(), "exit status {status} after SIG{signal}");
 
     let store = SqliteStore::open(&db, &StoreOptions::default())
         .await
