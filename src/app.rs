@@ -113,8 +113,11 @@ impl App {
         self.storer.clone()
     }
 
-    /// Serves until `stop` completes, then shuts down in order. Fails if
-    /// acknowledged likes could not be stored within the grace period.
+    /// Serves until `stop` completes, then shuts down in order, within
+    /// `shutdown_grace` of the signal: stop accepting connections and end
+    /// subscriptions; meanwhile the storer finishes its flush, refuses new
+    /// likes and stores what it holds; then stop the observer. Fails if
+    /// acknowledged likes could not be stored in time.
     pub async fn run(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let tracker = TaskTracker::new();
         let storer_stop = CancellationToken::new();
@@ -133,23 +136,38 @@ impl App {
             "serving"
         );
 
+        let mut server_done = false;
         tokio::select! {
             _ = stop => {}
             result = &mut server => {
-                result.context("HTTP server task")?.context("HTTP server")?;
+                server_done = true;
+                match result {
+                    Ok(Ok(())) => tracing::error!("the HTTP server stopped by itself"),
+                    Ok(Err(error)) => tracing::error!(%error, "the HTTP server failed"),
+                    Err(error) => tracing::error!(%error, "the HTTP server task failed"),
+                }
             }
         }
+        let deadline = tokio::time::Instant::now() + self.config.shutdown_grace;
         tracing::info!("shutting down: refusing new requests, then storing buffered likes");
         serving.cancel();
-        if tokio::time::timeout(self.config.shutdown_grace, server)
-            .await
-            .is_err()
-        {
-            tracing::warn!("in-flight requests did not finish within the grace period");
-        }
-
         storer_stop.cancel();
-        let unflushed = storer_task.await.context("storer task")?;
+
+        let unflushed = match storer_task.await {
+            Ok(unflushed) => unflushed,
+            Err(error) => {
+                tracing::error!(%error, "the storer task failed");
+                self.storer.buffered()
+            }
+        };
+        if !server_done
+            && tokio::time::timeout_at(deadline, &mut server)
+                .await
+                .is_err()
+        {
+            tracing::warn!("requests still open at the end of the grace period are cut");
+            server.abort();
+        }
         observer_stop.cancel();
         tracker.close();
         tracker.wait().await;

@@ -84,7 +84,8 @@ pub struct ServeArgs {
     )]
     pub buffer_max_likes: usize,
 
-    /// How long shutdown may spend flushing buffered likes.
+    /// How long shutdown may take, from the signal to exit; keep it below the
+    /// orchestrator's kill deadline (Kubernetes: 30s) and above the hard timeout.
     #[arg(long, value_name = "DURATION", env = "LIKES_SHUTDOWN_GRACE", default_value = "20s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 }
@@ -155,6 +156,13 @@ impl ServeArgs {
         // A bucket is complete once its flush try commits (within the try
         // timeout) and is read at the next observation; the default also
         // covers any flush the hard timeout allows, plus clock skew.
+        if self.flush_hard_timeout >= self.shutdown_grace {
+            return invalid(format!(
+                "--shutdown-grace ({}) must exceed --flush-hard-timeout ({}): a flush in progress at shutdown finishes first",
+                humantime::format_duration(self.shutdown_grace),
+                humantime::format_duration(self.flush_hard_timeout)
+            ));
+        }
         let minimum_window = self.flush_try_timeout + self.observe_interval;
         let observe_window = self
             .observe_window

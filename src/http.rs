@@ -16,12 +16,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_util::sync::{CancellationToken, PollSender};
 use tower_http::trace::TraceLayer;
 
-/// Largest request body accepted, in bytes.
+/// Largest request body, and WebSocket message, accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// How long `/readyz` waits for the store.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -107,12 +107,16 @@ async fn graphql_get(State(state): State<HttpState>, request: Request) -> Respon
     let shutdown = state.shutdown.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(MAX_BODY_BYTES)
+        .max_frame_size(MAX_BODY_BYTES)
         .on_upgrade(move |socket| serve_websocket(socket, schema, protocol, shutdown))
 }
 
-/// Runs one GraphQL WebSocket connection until the client leaves or the
-/// server shuts down; on shutdown the client gets close code 1012 (service
-/// restart), which GraphQL WebSocket clients answer by reconnecting.
+/// Runs one GraphQL WebSocket connection until the client leaves, breaks
+/// the protocol, or the server shuts down. The client is told why with a
+/// close code: 1012 (service restart) on shutdown, which GraphQL WebSocket
+/// clients answer by reconnecting; 1009 for a message over the size limit;
+/// 1002 for other malformed WebSocket traffic.
 async fn serve_websocket(
     socket: WebSocket,
     schema: LikesSchema,
@@ -120,8 +124,16 @@ async fn serve_websocket(
     shutdown: CancellationToken,
 ) {
     let (mut to_client, from_client) = socket.split();
+    let read_error: Arc<OnceLock<String>> = Arc::default();
+    let seen_error = read_error.clone();
     // Ending the read side ends the GraphQL session.
-    let from_client = from_client.take_until(shutdown.clone().cancelled_owned());
+    let from_client = from_client
+        .inspect(move |item| {
+            if let Err(error) = item {
+                let _ = seen_error.set(error.to_string());
+            }
+        })
+        .take_until(shutdown.clone().cancelled_owned());
     // The session writes into a small queue; this task owns the socket's
     // write half so it can still send a close frame after the session ends.
     let (outgoing_tx, mut outgoing_rx) = tokio::sync::mpsc::channel::<Message>(16);
@@ -140,12 +152,29 @@ async fn serve_websocket(
         }
     };
     tokio::join!(session, forward);
-    if shutdown.is_cancelled() {
-        let close = CloseFrame {
-            code: 1012,
-            reason: "server restarting".into(),
+    let close = if shutdown.is_cancelled() {
+        Some((1012, "server restarting".to_owned()))
+    } else {
+        read_error.get().map(|error| {
+            // axum does not expose tungstenite's error kinds; its capacity
+            // error reads "Space limit exceeded: Message too long: ...".
+            tracing::debug!(%error, "closing a WebSocket after a read error");
+            if error.contains("Space limit exceeded") {
+                (
+                    1009,
+                    format!("messages are limited to {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                (1002, "malformed WebSocket traffic".to_owned())
+            }
+        })
+    };
+    if let Some((code, reason)) = close {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
         };
-        let _ = to_client.send(Message::Close(Some(close))).await;
+        let _ = to_client.send(Message::Close(Some(frame))).await;
     }
     let _ = to_client.close().await;
 }

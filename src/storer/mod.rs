@@ -163,24 +163,37 @@ impl Storer {
         }
     }
 
-    /// Flushes every interval until `shutdown` is cancelled; a flush in
-    /// progress finishes first. Then refuses new likes and drains the buffer
-    /// (see `close_and_drain`), returning how many likes could not be stored.
-    /// Flushes never overlap: one runs at a time, a late tick is delayed.
+    /// Flushes every interval until `shutdown` is cancelled, then refuses
+    /// new likes and drains the buffer until `shutdown_grace` after the
+    /// cancellation (see `close_and_drain`); returns how many likes could not
+    /// be stored. A flush in progress at cancellation is finished, never cut
+    /// (its likes would be lost), within its hard timeout. Flushes never
+    /// overlap: one runs at a time, and a late tick is delayed.
     pub async fn run(self, shutdown: CancellationToken) -> usize {
-        let mut ticks = tokio::time::interval(self.shared.settings.interval);
+        let interval = self.shared.settings.interval;
+        let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
+        let cancelled_at = loop {
             tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => break,
+                _ = shutdown.cancelled() => break Instant::now(),
                 _ = ticks.tick() => {
-                    self.flush().await;
+                    let flush = self.flush();
+                    tokio::pin!(flush);
+                    tokio::select! {
+                        _ = &mut flush => {}
+                        _ = shutdown.cancelled() => {
+                            let cancelled_at = Instant::now();
+                            flush.await;
+                            break cancelled_at;
+                        }
+                    }
                 }
             }
-        }
-        self.close_and_drain(self.shared.settings.shutdown_grace)
-            .await
+        };
+        let grace = self.shared.settings.shutdown_grace;
+        let left = (cancelled_at + grace).saturating_duration_since(Instant::now());
+        self.close_and_drain(left).await
     }
 
     /// Refuses new likes, then flushes everything held, trying until `grace`

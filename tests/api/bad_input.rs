@@ -1,7 +1,10 @@
 //! Bad input gets an error with `extensions.code`, stores nothing, and the
 //! server keeps serving.
 
-use crate::helpers::{CREATE_LIKE, assert_acknowledged, error_code, eventually, spawn_app, talk};
+use crate::helpers::{
+    CREATE_LIKE, assert_acknowledged, error_code, eventually, send_oversized_message, spawn_app,
+    talk,
+};
 use serde_json::json;
 use std::time::Duration;
 
@@ -93,5 +96,19 @@ async fn bad_input_is_refused_with_a_code_and_harms_nothing() {
         2
     );
     assert_eq!(app.store.count_likes(talk(1)).await.unwrap(), 2);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_oversized_websocket_message_closes_that_connection_only() {
+    let app = spawn_app().await;
+    let bystander = app.subscribe(2, "graphql-transport-ws").await;
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let code = send_oversized_message(&app.ws_url(), protocol, 20_000).await;
+        assert_eq!(code, Some(1009), "message too big, over {protocol}");
+    }
+    assert_acknowledged(&app.like(2, "still-serving", None).await);
+    assert_eq!(bystander.wait_for_sum(1, Duration::from_secs(5)).await, 1);
+    bystander.close().await;
     app.stop().await.unwrap();
 }

@@ -96,6 +96,23 @@ impl TestApp {
         liked(&self.client, &self.url(), session).await
     }
 
+    /// Subscribes to `session` with the `gql` client and waits until the
+    /// app holds the subscription.
+    pub async fn subscribe(&self, session: i32, protocol: &str) -> Subscriber {
+        let before = self.listener.subscribers(talk(session));
+        let subscriber = Subscriber::start(&self.ws_url(), session, protocol).await;
+        let held = eventually(Duration::from_secs(10), true, || async {
+            self.listener.subscribers(talk(session)) > before
+        })
+        .await;
+        assert!(
+            held,
+            "the app never registered the subscription: {:?}",
+            subscriber.lines()
+        );
+        subscriber
+    }
+
     /// POSTs a raw body to `/graphql`; returns the status and the JSON answer.
     pub async fn post_raw(&self, body: String) -> (u16, Value) {
         let response = self
@@ -188,6 +205,23 @@ pub fn error_code(answer: &Value) -> &str {
     answer["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {answer}"))
+}
+
+/// Sends one WebSocket message of `bytes` bytes after the connection
+/// handshake (with the `websockets` library) and returns the close code the
+/// server answered with, if any.
+pub async fn send_oversized_message(ws_url: &str, protocol: &str, bytes: usize) -> Option<i64> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/oversized.py");
+    let output = Command::new(python())
+        .arg(script)
+        .args([ws_url, protocol, &bytes.to_string()])
+        .output()
+        .await
+        .expect("the client runs");
+    let line = String::from_utf8(output.stdout).unwrap();
+    let answer: Value = serde_json::from_str(line.trim())
+        .unwrap_or_else(|_| panic!("unexpected output {line:?}, stderr {:?}", output.stderr));
+    answer["closed"].as_i64()
 }
 
 /// The Python interpreter with the `gql` client installed.

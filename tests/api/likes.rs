@@ -33,7 +33,10 @@ async fn a_retried_mutation_with_the_same_client_mutation_id_stores_one_like() {
         retry["data"]["createLike"]["like"]["id"]
     );
     // Retried again after the first copy has been flushed to the store.
-    eventually(Duration::from_secs(5), 1, || app.liked(3)).await;
+    assert_eq!(
+        eventually(Duration::from_secs(5), 1, || app.liked(3)).await,
+        1
+    );
     assert_acknowledged(&app.like(3, "browser-1", Some("tap-7")).await);
     // The same mutation id from another liker is another like.
     assert_acknowledged(&app.like(3, "browser-2", Some("tap-7")).await);

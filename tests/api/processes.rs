@@ -12,6 +12,10 @@ async fn two_processes_sharing_one_file_see_each_others_likes() {
     let a = ServerProcess::start(&db, "replica-a", &[]).await;
     let b = ServerProcess::start(&db, "replica-b", &[]).await;
     let subscriber = Subscriber::start(&a.ws_url, 1, "graphql-transport-ws").await;
+    // The subscribe message follows the connection acknowledgement; give it
+    // time to arrive (the first like cannot be published for a flush and an
+    // observer read anyway, well over a second later).
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let client = reqwest::Client::new();
 
     for n in 0..25 {
@@ -113,4 +117,44 @@ async fn a_bad_flag_value_exits_non_zero_with_a_one_line_reason() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.starts_with("likes: "), "{args:?}: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn shutdown_ends_within_the_grace_period_even_with_a_stalled_request() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("likes.db");
+    let flags = ["--flush-hard-timeout", "2s", "--shutdown-grace", "3s"];
+    let server = ServerProcess::start(&db, "replica-a", &flags).await;
+    let client = reqwest::Client::new();
+    for n in 0..20 {
+        assert_acknowledged(&like(&client, &server.url, 1, &format!("l-{n}"), None).await);
+    }
+    // A client that announces a body and never sends it.
+    let addr = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/graphql")
+        .to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{"
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = tokio::time::Instant::now();
+    let status = server.terminate().await;
+    let took = started.elapsed();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took < Duration::from_secs(5),
+        "shutdown took {took:?} with a 3 s grace"
+    );
+    drop(stalled);
+
+    let store = SqliteStore::open(&db, &StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 20);
 }

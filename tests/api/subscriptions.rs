@@ -26,7 +26,7 @@ async fn send_scenario_likes(app: &TestApp) {
 
 async fn a_subscriber_sees_exactly_its_talks_likes(protocol: &str) {
     let app = spawn_app().await;
-    let subscriber = Subscriber::start(&app.ws_url(), 1, protocol).await;
+    let subscriber = app.subscribe(1, protocol).await;
     send_scenario_likes(&app).await;
 
     assert_eq!(
@@ -75,7 +75,7 @@ async fn a_subscriber_sees_exactly_its_talks_likes_over_legacy_graphql_ws() {
 #[tokio::test]
 async fn an_ended_subscription_frees_what_it_held() {
     let app = spawn_app().await;
-    let subscriber = Subscriber::start(&app.ws_url(), 4, "graphql-transport-ws").await;
+    let subscriber = app.subscribe(4, "graphql-transport-ws").await;
     let held = eventually(Duration::from_secs(5), 1, || async {
         app.listener.subscribers(talk(4))
     })
@@ -122,7 +122,7 @@ async fn a_subscriber_that_joins_late_sees_only_new_likes() {
         assert_acknowledged(&app.like(5, &format!("early-{n}"), None).await);
     }
     eventually(Duration::from_secs(5), 5, || app.liked(5)).await;
-    let subscriber = Subscriber::start(&app.ws_url(), 5, "graphql-transport-ws").await;
+    let subscriber = app.subscribe(5, "graphql-transport-ws").await;
     for n in 0..3 {
         assert_acknowledged(&app.like(5, &format!("late-{n}"), None).await);
     }
@@ -137,8 +137,8 @@ async fn a_subscriber_that_joins_late_sees_only_new_likes() {
 #[tokio::test]
 async fn shutdown_closes_subscriptions_with_service_restart_so_clients_reconnect() {
     let app = spawn_app().await;
-    let legacy = Subscriber::start(&app.ws_url(), 1, "graphql-ws").await;
-    let current = Subscriber::start(&app.ws_url(), 1, "graphql-transport-ws").await;
+    let legacy = app.subscribe(1, "graphql-ws").await;
+    let current = app.subscribe(1, "graphql-transport-ws").await;
     app.stop().await.unwrap();
     for subscriber in [legacy, current] {
         let closed = eventually(Duration::from_secs(5), true, || async {
