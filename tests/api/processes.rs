@@ -158,3 +158,63 @@ async fn shutdown_ends_within_the_grace_period_even_with_a_stalled_request() {
         .unwrap();
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 20);
 }
+
+#[tokio::test]
+async fn every_like_acknowledged_while_sigterm_arrives_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("likes.db");
+    let server = ServerProcess::start(&db, "replica-a", &[]).await;
+    let url = server.url.clone();
+    let senders: Vec<_> = (0..4)
+        .map(|sender| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut acknowledged = 0u64;
+                for n in 0.. {
+                    let input = serde_json::json!({
+                        "uuid": format!("sender-{sender}"),
+                        "sessionId": 1,
+                        "clientMutationId": format!("tap-{n}"),
+                    });
+                    let body = serde_json::json!({
+                        "query": crate::helpers::CREATE_LIKE,
+                        "variables": { "input": input },
+                    });
+                    let Ok(response) = client.post(&url).json(&body).send().await else {
+                        break;
+                    };
+                    let Ok(answer) = response.json::<serde_json::Value>().await else {
+                        break;
+                    };
+                    if answer["data"]["createLike"]["like"]["id"].is_string() {
+                        acknowledged += 1;
+                    } else {
+                        assert_eq!(
+                            answer["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+                            "{answer}"
+                        );
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let status = server.terminate().await;
+    assert!(status.success(), "exit status {status}");
+    let mut acknowledged = 0;
+    for sender in senders {
+        acknowledged += sender.await.unwrap();
+    }
+    assert!(
+        acknowledged > 100,
+        "the load was too light to show anything: {acknowledged}"
+    );
+
+    let store = SqliteStore::open(&db, &StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), acknowledged);
+    assert_eq!(store.totals().await.unwrap()[&TalkId(1)], acknowledged);
+}
