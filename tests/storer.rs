@@ -328,3 +328,17 @@ async fn likes_held_across_skipped_ticks_land_in_one_bucket_of_the_flush_second(
     );
     assert_eq!(seen.totals.unwrap().values().sum::<u64>(), 12);
 }
+
+#[tokio::test]
+async fn a_flush_dropped_midway_puts_its_batch_back() {
+    let store = FaultyStore::new().await;
+    let storer = storer(&store, settings());
+    accept_all(&storer, 0..25);
+    store.inject(Fault::Hang, 1);
+    let cut = tokio::time::timeout(Duration::from_millis(100), storer.flush()).await;
+    assert!(cut.is_err(), "the flush should still have been hanging");
+    assert_eq!(storer.buffered(), 25);
+    let outcome = storer.flush().await;
+    assert_eq!(outcome.stored, 25);
+    assert_eq!(store.stored().await, 25);
+}

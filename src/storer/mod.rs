@@ -60,6 +60,29 @@ struct Shared {
     settings: FlushSettings,
 }
 
+/// A batch taken from the buffer; goes back to it if dropped unfinished.
+struct InFlight<'a> {
+    storer: &'a Storer,
+    likes: Option<Arc<Vec<Like>>>,
+}
+
+impl InFlight<'_> {
+    /// The batch, no longer guarded.
+    fn take(&mut self) -> Vec<Like> {
+        let likes = self.likes.take().expect("taken once");
+        Arc::try_unwrap(likes).unwrap_or_else(|shared| (*shared).clone())
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.likes.is_some() {
+            let batch = self.take();
+            self.storer.buffer().finish(batch, false);
+        }
+    }
+}
+
 /// First pause after a failed try; doubles up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -96,7 +119,8 @@ impl Storer {
 
     /// One flush step: writes everything pending, in batches, each with
     /// retries until the hard timeout. A batch that still fails goes back to
-    /// the buffer and the step ends.
+    /// the buffer and the step ends. Cancel-safe: dropping the future puts
+    /// the batch in flight back too (replaying it later is harmless).
     pub async fn flush(&self) -> FlushOutcome {
         let deadline = Instant::now() + self.shared.settings.hard_timeout;
         self.flush_until(deadline).await
@@ -109,9 +133,13 @@ impl Storer {
             if batch.is_empty() {
                 return outcome;
             }
-            let likes = Arc::new(batch);
-            let result = self.store_with_retries(likes.clone(), deadline).await;
-            let batch = Arc::try_unwrap(likes).unwrap_or_else(|shared| (*shared).clone());
+            let mut in_flight = InFlight {
+                storer: self,
+                likes: Some(Arc::new(batch)),
+            };
+            let likes = in_flight.likes.clone().expect("just set");
+            let result = self.store_with_retries(likes, deadline).await;
+            let batch = in_flight.take();
             match result {
                 Ok(report) => {
                     self.buffer().finish(batch, true);
