@@ -1,6 +1,7 @@
 //! The running service: builds the store, storer, observer, listener,
-//! schema and HTTP server from a `Config`, runs them, and shuts them down in
-//! order: stop accepting, drain the storer into the store, stop the rest.
+//! schema and HTTP server from a `Config`, runs them, and shuts them down
+//! within one grace period: stop accepting while the storer drains into the
+//! store, then stop the rest.
 
 use crate::config::Config;
 use crate::graphql::{self, Services};
@@ -106,11 +107,6 @@ impl App {
     /// The app's listener (published totals, subscriber counts).
     pub fn listener(&self) -> Listener {
         self.listener.clone()
-    }
-
-    /// The app's storer.
-    pub fn storer(&self) -> Storer {
-        self.storer.clone()
     }
 
     /// Serves until `stop` completes, then shuts down in order, within

@@ -102,11 +102,6 @@ impl Buffer {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-
-    /// Likes waiting for a flush (not in flight).
-    pub fn pending(&self) -> usize {
-        self.pending.len()
-    }
 }
 
 #[cfg(test)]
