@@ -1,9 +1,18 @@
--- Cloud Spanner schema of the likes service (GoogleSQL DDL). The embedded
--- SQLite backend mirrors these tables in src/store/sqlite.rs.
+-- Cloud Spanner schema of the likes service (GoogleSQL DDL), and the single
+-- source of truth for it: `likes migrate --store spanner://…` creates the
+-- database with these statements, or applies those whose table or index
+-- does not exist yet. The embedded SQLite backend mirrors these tables in
+-- src/store/sqlite.rs.
 
--- Every like, kept for export. Id is the like's UUID (random, or derived
--- from liker + clientMutationId so retries name the same row): its values
--- spread evenly over the key space, so inserts do not all land on one split.
+-- Every like, kept for export. The key is the like's UUID: random (v4), or
+-- a hash of (talk, liker, clientMutationId) (v5) so that a retried mutation
+-- names the same row. Either way the keys spread evenly over the key space,
+-- so concurrent inserts from all replicas land on many splits instead of
+-- piling onto the last one, as a timestamp or counter key would. For the
+-- same reason there is no secondary index on (SessionId, CreatedAt): at
+-- conference peaks a few talks take most likes, and such an index would
+-- append them all to a handful of hot ranges; it would also cost 3 more
+-- mutations per like. Reads of likes (export, audits) scan instead.
 CREATE TABLE Likes (
   Id        STRING(36) NOT NULL,
   SessionId INT64      NOT NULL,
@@ -12,20 +21,34 @@ CREATE TABLE Likes (
   CreatedAt TIMESTAMP  NOT NULL,
 ) PRIMARY KEY (Id);
 
-CREATE INDEX LikesBySession ON Likes (SessionId, CreatedAt);
-
 -- Per (second, talk, server): how many likes that server stored for that
--- talk in a flush that started in that second. Each server writes only its
--- own rows, so replicas never contend; observers read the last few seconds.
+-- talk in a flush that started in that second. The key starts with Second
+-- because the only read is "every bucket of the last W seconds", one range
+-- scan of one contiguous key range per observer tick, whatever the number
+-- of talks, servers and subscribers. Writes go to the newest seconds, but
+-- they are few and bounded: one row per (replica, talk with new likes) per
+-- second, however many likes arrive, so that end of the table never becomes
+-- a hotspot. ServerId in the key means each replica writes only its own
+-- rows, so replicas never contend for a row.
+--
+-- Buckets expire: Spanner deletes rows a day after their second (SecondAt
+-- is Second as a timestamp). Observers only ever read the last minutes, and
+-- every like a bucket counted is also counted, in the same transaction, in
+-- LikeSummaryTotals, which never expires; so deleting a bucket cannot lose
+-- a total. Likes never expire.
 CREATE TABLE LikeSummaryServers (
   Second    INT64      NOT NULL,
   SessionId INT64      NOT NULL,
   ServerId  STRING(64) NOT NULL,
   Likes     INT64      NOT NULL,
-) PRIMARY KEY (Second, SessionId, ServerId);
+  SecondAt  TIMESTAMP  NOT NULL,
+) PRIMARY KEY (Second, SessionId, ServerId),
+  ROW DELETION POLICY (OLDER_THAN(SecondAt, INTERVAL 1 DAY));
 
--- Per (talk, server): running total, updated in the same transaction as the
--- buckets. Session.liked sums these rows, never the Likes table.
+-- Per (talk, server): the running total of likes that server stored for that
+-- talk, grown in the same transaction as its bucket. Session.liked and the
+-- observer's catch-up read SUM(Likes) GROUP BY SessionId here: a few rows per
+-- talk, never a scan of Likes. Each server updates only its own rows.
 CREATE TABLE LikeSummaryTotals (
   SessionId INT64      NOT NULL,
   ServerId  STRING(64) NOT NULL,

@@ -38,6 +38,7 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let options = StoreOptions {
             lock_timeout: config.flush_try_timeout,
+            op_timeout: config.flush_try_timeout,
             ..StoreOptions::default()
         };
         let store = store::open(&config.store, &options)

@@ -24,6 +24,23 @@ pub struct Cli {
 pub enum Command {
     /// Run the GraphQL service.
     Serve(ServeArgs),
+    /// Create the store's schema, or add what it lacks, then exit. Cloud
+    /// Spanner: creates the database if missing (and, on the emulator, the
+    /// instance). Safe to run again and from several replicas at once.
+    Migrate(MigrateArgs),
+}
+
+/// Flags of `likes migrate`.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// The store to migrate: sqlite://PATH or spanner://projects/P/instances/I/databases/D.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LIKES_STORE",
+        default_value = "sqlite://likes.db"
+    )]
+    pub store: StoreUrl,
 }
 
 /// Flags of `likes serve`.
@@ -212,7 +229,9 @@ mod tests {
         let mut argv = vec!["likes", "serve", "--server-id", "test"];
         argv.extend_from_slice(args);
         let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
-        let Command::Serve(serve) = cli.command;
+        let Command::Serve(serve) = cli.command else {
+            panic!("parsed as serve")
+        };
         serve.into_config().map_err(|e| e.to_string())
     }
 

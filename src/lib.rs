@@ -3,7 +3,7 @@
 //! The data flow, one module each:
 //! - [`graphql`] and [`http`]: clients send `createLike`, subscribe to `likeAdded`.
 //! - [`storer`]: buffers acknowledged likes and flushes them every second.
-//! - [`store`]: the `LikeStore` trait and its backends (SQLite; Cloud Spanner later).
+//! - [`store`]: the `LikeStore` trait and its backends (SQLite, Cloud Spanner).
 //! - [`observer`]: reads all servers' buckets over a sliding window, computes deltas.
 //! - [`listener`]: fans each talk's new total out to its subscribers.
 //!
@@ -22,4 +22,4 @@ pub mod store;
 pub mod storer;
 
 pub use app::App;
-pub use config::{Cli, Command, Config, ServeArgs};
+pub use config::{Cli, Command, Config, MigrateArgs, ServeArgs};

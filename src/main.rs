@@ -46,6 +46,16 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Migrate(args) => match likes::store::migrate(&args.store).await {
+            Ok(migrated) => {
+                println!("{}: {migrated}", args.store);
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("likes: migrating {}: {error}", args.store);
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -3,9 +3,13 @@
 //! rows that cross it; backends own their SQL and connections, never policy
 //! (retries, timeouts and buffering belong to the storer and observer).
 
+pub mod commit_plan;
+pub mod spanner;
 mod sqlite;
 mod url;
 
+pub use commit_plan::CommitLimits;
+pub use spanner::SpannerStore;
 pub use sqlite::SqliteStore;
 pub use url::StoreUrl;
 
@@ -47,6 +51,9 @@ pub struct FlushReport {
     pub inserted: u64,
     /// Likes that were already stored (a retried flush or mutation).
     pub duplicates: u64,
+    /// Transactions committed: more than one when the batch exceeded the
+    /// store's commit limits and was split.
+    pub commits: u64,
 }
 
 /// One summary bucket: how many likes `server` stored for `talk` in `second`.
@@ -76,10 +83,12 @@ pub struct Observation {
 /// to call from many tasks; every write is atomic and idempotent.
 #[async_trait]
 pub trait LikeStore: Send + Sync + 'static {
-    /// In one transaction: stores the batch's likes that are not stored yet,
-    /// and adds their number, per talk, to this server's bucket for
-    /// `batch.second` and to this server's running totals. Replaying a batch
-    /// that was stored changes nothing. Dropping the future cancels the work.
+    /// Stores the batch's likes that are not stored yet, and adds their
+    /// number, per talk, to this server's bucket for `batch.second` and to
+    /// this server's running totals. A batch larger than the store's commit
+    /// limits is split; each commit holds its likes and their counts, so a
+    /// failure midway leaves nothing half-counted. Replaying a batch, whole
+    /// or partly stored, changes nothing. Dropping the future cancels the work.
     async fn flush(&self, batch: FlushBatch) -> Result<FlushReport, StoreError>;
 
     /// Reads, in one snapshot, all buckets with `second >= since` and, if
@@ -97,33 +106,81 @@ pub trait LikeStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// Opens the store a URL names, creating what is missing.
+/// Opens the store a URL names. SQLite creates its file and tables; a
+/// Spanner database must exist with its schema (`likes migrate`).
 pub async fn open(
     url: &StoreUrl,
     options: &StoreOptions,
 ) -> Result<Arc<dyn LikeStore>, StoreError> {
     match url {
         StoreUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path, options).await?)),
-        StoreUrl::Spanner(name) => Err(StoreError::Unavailable(format!(
-            "the Cloud Spanner backend ({name}) is not built into this version"
-        ))),
+        StoreUrl::Spanner(name) => Ok(Arc::new(SpannerStore::connect(name, options).await?)),
+    }
+}
+
+/// What `migrate` did to a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Migrated {
+    /// The SQLite file has every table (they are created when missing).
+    Sqlite,
+    /// What was created or applied in the Spanner database.
+    Spanner(spanner::Migration),
+}
+
+impl std::fmt::Display for Migrated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite => f.write_str("the SQLite schema is in place"),
+            Self::Spanner(m) => {
+                if m.created_instance {
+                    f.write_str("created the emulator instance; ")?;
+                }
+                if m.created_database {
+                    f.write_str("created the database with the whole schema")
+                } else if m.applied.is_empty() {
+                    f.write_str("the schema was up to date")
+                } else {
+                    write!(f, "applied: {}", m.applied.join(", "))
+                }
+            }
+        }
+    }
+}
+
+/// Brings the store's schema up to date (`likes migrate`).
+pub async fn migrate(url: &StoreUrl) -> Result<Migrated, StoreError> {
+    match url {
+        StoreUrl::Sqlite(path) => {
+            SqliteStore::open(path, &StoreOptions::default()).await?;
+            Ok(Migrated::Sqlite)
+        }
+        StoreUrl::Spanner(name) => Ok(Migrated::Spanner(spanner::migrate(name).await?)),
     }
 }
 
 /// Settings every backend honours.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// How long a write may wait for another writer's lock before failing.
+    /// SQLite: how long a write may wait for another writer's lock.
     pub lock_timeout: std::time::Duration,
-    /// Buckets older than this are deleted by the owning server's flushes.
+    /// Spanner: the most one operation may take, the transaction's own
+    /// retries of aborted attempts included.
+    pub op_timeout: std::time::Duration,
+    /// SQLite: buckets older than this are deleted by flushes. (Spanner's
+    /// buckets expire by the table's row deletion policy.)
     pub bucket_retention: std::time::Duration,
+    /// The most one commit may hold; `None` is the backend's own limit
+    /// (Spanner's 80,000 mutations and 100 MiB; none for SQLite).
+    pub commit_limits: Option<CommitLimits>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             lock_timeout: std::time::Duration::from_secs(1),
+            op_timeout: std::time::Duration::from_secs(10),
             bucket_retention: std::time::Duration::from_secs(3600),
+            commit_limits: None,
         }
     }
 }

@@ -2,10 +2,11 @@
 //! one machine (WAL mode, `BEGIN IMMEDIATE` writes). Blocking SQLite calls
 //! run on tokio's blocking pool; dropping an operation's future cancels it.
 
+use super::commit_plan::{self, CommitLimits, WriteCost};
 use super::{
     FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions, SummaryBucket,
 };
-use crate::model::{Second, ServerId, TalkId};
+use crate::model::{Like, Second, ServerId, TalkId};
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap};
@@ -47,7 +48,19 @@ pub struct SqliteStore {
     /// Used by every read.
     reader: Arc<Mutex<Connection>>,
     retention_secs: i64,
+    /// Split flushes larger than this; `None`: one transaction per flush.
+    limits: Option<CommitLimits>,
 }
+
+/// A flush's size in the units of `CommitLimits`, counted as Spanner would
+/// count the same rows: a like writes 5 columns and 3 entries of
+/// `LikesBySession`; a talk's bucket and totals rows 4 and 3 columns.
+const WRITE_COST: WriteCost = WriteCost {
+    mutations_per_like: 5 + 3,
+    bytes_per_like: 36 + 8 + 64 + 8,
+    mutations_per_talk: 4 + 3,
+    bytes_per_talk: 8 + 8 + 64 + 8 + 8 + 64 + 8,
+};
 
 /// SQLite calls the cancellation check every this many VM steps.
 const CANCEL_CHECK_STEPS: c_int = 1_000;
@@ -68,6 +81,7 @@ impl SqliteStore {
         let path = path.to_owned();
         let lock_timeout = options.lock_timeout;
         let retention_secs = options.bucket_retention.as_secs().max(1) as i64;
+        let limits = options.commit_limits;
         tokio::task::spawn_blocking(move || {
             let writer = connect(&path, lock_timeout)?;
             writer.execute_batch(SCHEMA).map_err(classify)?;
@@ -76,6 +90,7 @@ impl SqliteStore {
                 writer: Arc::new(Mutex::new(writer)),
                 reader: Arc::new(Mutex::new(reader)),
                 retention_secs,
+                limits,
             })
         })
         .await
@@ -153,54 +168,18 @@ fn to_u64(n: i64) -> u64 {
 impl LikeStore for SqliteStore {
     async fn flush(&self, batch: FlushBatch) -> Result<FlushReport, StoreError> {
         let retention_secs = self.retention_secs;
+        let ranges = match self.limits {
+            Some(limits) => commit_plan::plan(&batch.likes, limits, &WRITE_COST),
+            None => std::iter::once(0..batch.likes.len()).collect(),
+        };
         Self::run(&self.writer, move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut report = FlushReport::default();
-            let mut new_per_talk: BTreeMap<TalkId, i64> = BTreeMap::new();
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO Likes (Id, SessionId, Uuid, ServerId, CreatedAt)
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (Id) DO NOTHING",
-                )?;
-                for like in batch.likes.iter() {
-                    let inserted = insert.execute(params![
-                        like.id.to_string(),
-                        like.talk.0,
-                        like.liker,
-                        batch.server.as_str(),
-                        like.created_at.timestamp_micros(),
-                    ])?;
-                    if inserted == 1 {
-                        report.inserted += 1;
-                        *new_per_talk.entry(like.talk).or_default() += 1;
-                    } else {
-                        report.duplicates += 1;
-                    }
-                }
-                let mut bucket = tx.prepare_cached(
-                    "INSERT INTO LikeSummaryServers (Second, SessionId, ServerId, Likes)
-                     VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (Second, SessionId, ServerId)
-                     DO UPDATE SET Likes = Likes + excluded.Likes",
-                )?;
-                let mut total = tx.prepare_cached(
-                    "INSERT INTO LikeSummaryTotals (SessionId, ServerId, Likes)
-                     VALUES (?1, ?2, ?3)
-                     ON CONFLICT (SessionId, ServerId)
-                     DO UPDATE SET Likes = Likes + excluded.Likes",
-                )?;
-                for (talk, count) in &new_per_talk {
-                    bucket.execute(params![batch.second, talk.0, batch.server.as_str(), count])?;
-                    total.execute(params![talk.0, batch.server.as_str(), count])?;
-                }
-                // Any server prunes every server's old buckets, so those of
-                // replicas that are gone do not pile up; totals are kept.
-                tx.execute(
-                    "DELETE FROM LikeSummaryServers WHERE Second < ?1",
-                    params![batch.second - retention_secs],
-                )?;
+            for range in ranges {
+                let chunk = flush_chunk(conn, &batch, &batch.likes[range], retention_secs)?;
+                report.inserted += chunk.inserted;
+                report.duplicates += chunk.duplicates;
+                report.commits += 1;
             }
-            tx.commit()?;
             Ok(report)
         })
         .await
@@ -270,6 +249,64 @@ impl LikeStore for SqliteStore {
         })
         .await
     }
+}
+
+/// One transaction: inserts the likes not stored yet and adds their count
+/// to this server's bucket and totals rows.
+fn flush_chunk(
+    conn: &mut Connection,
+    batch: &FlushBatch,
+    likes: &[Like],
+    retention_secs: i64,
+) -> rusqlite::Result<FlushReport> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut report = FlushReport::default();
+    let mut new_per_talk: BTreeMap<TalkId, i64> = BTreeMap::new();
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO Likes (Id, SessionId, Uuid, ServerId, CreatedAt)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (Id) DO NOTHING",
+        )?;
+        for like in likes {
+            let inserted = insert.execute(params![
+                like.id.to_string(),
+                like.talk.0,
+                like.liker,
+                batch.server.as_str(),
+                like.created_at.timestamp_micros(),
+            ])?;
+            if inserted == 1 {
+                report.inserted += 1;
+                *new_per_talk.entry(like.talk).or_default() += 1;
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        let mut bucket = tx.prepare_cached(
+            "INSERT INTO LikeSummaryServers (Second, SessionId, ServerId, Likes)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (Second, SessionId, ServerId)
+             DO UPDATE SET Likes = Likes + excluded.Likes",
+        )?;
+        let mut total = tx.prepare_cached(
+            "INSERT INTO LikeSummaryTotals (SessionId, ServerId, Likes)
+             VALUES (?1, ?2, ?3)
+             ON CONFLICT (SessionId, ServerId)
+             DO UPDATE SET Likes = Likes + excluded.Likes",
+        )?;
+        for (talk, count) in &new_per_talk {
+            bucket.execute(params![batch.second, talk.0, batch.server.as_str(), count])?;
+            total.execute(params![talk.0, batch.server.as_str(), count])?;
+        }
+        // Any server prunes every server's old buckets, so those of
+        // replicas that are gone do not pile up; totals are kept.
+        tx.execute(
+            "DELETE FROM LikeSummaryServers WHERE Second < ?1",
+            params![batch.second - retention_secs],
+        )?;
+    }
+    tx.commit()?;
+    Ok(report)
 }
 
 fn read_totals(conn: &Connection) -> rusqlite::Result<HashMap<TalkId, u64>> {

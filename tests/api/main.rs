@@ -2,7 +2,10 @@
 //! the way the conference front end drives it.
 
 mod bad_input;
+#[path = "../common/emulator.rs"]
+mod emulator;
 mod helpers;
 mod likes;
 mod processes;
+mod spanner;
 mod subscriptions;

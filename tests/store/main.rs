@@ -1,19 +1,49 @@
 //! The storage conformance suite: every check runs, unchanged, against
-//! every `LikeStore` backend (SQLite here; Cloud Spanner joins it later).
+//! every `LikeStore` backend: SQLite in a temporary folder, and Cloud
+//! Spanner on the emulator this suite starts (a database per check).
 
 mod checks;
+#[path = "../common/emulator.rs"]
+mod emulator;
+mod migrate;
 
-use likes::store::{LikeStore, SqliteStore, StoreOptions};
+use likes::store::{LikeStore, SpannerStore, SqliteStore, StoreOptions};
 use std::sync::Arc;
 use tempfile::TempDir;
 
-/// A fresh SQLite store in its own folder (dropped with the guard).
-async fn sqlite() -> (Arc<dyn LikeStore>, TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("likes.db"), &StoreOptions::default())
-        .await
-        .unwrap();
-    (Arc::new(store), dir)
+/// Where a check's store lives; opens it with any options.
+pub enum Backend {
+    /// A SQLite file in a folder removed with the guard.
+    Sqlite(TempDir),
+    /// A fresh database on the suite's emulator.
+    Spanner(String),
+}
+
+impl Backend {
+    async fn sqlite() -> Self {
+        Self::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    async fn spanner() -> Self {
+        Self::Spanner(emulator::database().await)
+    }
+
+    /// The store, opened with `options`.
+    pub async fn open(&self, options: StoreOptions) -> Arc<dyn LikeStore> {
+        match self {
+            Self::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&dir.path().join("likes.db"), &options)
+                    .await
+                    .unwrap(),
+            ),
+            Self::Spanner(name) => Arc::new(SpannerStore::connect(name, &options).await.unwrap()),
+        }
+    }
+
+    /// The store with default options.
+    pub async fn store(&self) -> Arc<dyn LikeStore> {
+        self.open(StoreOptions::default()).await
+    }
 }
 
 macro_rules! conformance {
@@ -25,22 +55,25 @@ macro_rules! conformance {
                 ($name:ident) => {
                     #[tokio::test]
                     async fn $name() {
-                        let (store, _guard) = $open.await;
-                        checks::$name(store).await;
+                        checks::$name(&$open.await).await;
                     }
                 };
             }
 
             check!(storing_the_same_batch_twice_stores_it_once);
             check!(a_batch_mixing_new_and_stored_likes_counts_only_the_new);
+            check!(a_like_twice_in_one_batch_is_stored_once);
             check!(flushes_in_the_same_second_add_up_in_one_bucket);
             check!(each_server_owns_its_own_buckets_and_totals);
             check!(the_window_read_returns_only_recent_buckets);
             check!(totals_are_read_only_when_asked);
             check!(a_large_batch_is_stored_exactly);
+            check!(a_batch_over_the_commit_limits_is_split_and_stored_exactly);
+            check!(a_replay_of_a_partly_stored_split_batch_counts_only_the_rest);
             check!(a_fresh_store_is_empty_and_answers);
         }
     };
 }
 
-conformance!(sqlite_store, sqlite());
+conformance!(sqlite_store, Backend::sqlite());
+conformance!(spanner_store, Backend::spanner());

@@ -1,5 +1,5 @@
 //! The `likes` binary as a child process, for tests that need real
-//! processes: several replicas on one file, signals, flags.
+//! processes: several replicas on one store, signals, flags.
 
 use super::eventually;
 use std::path::Path;
@@ -24,14 +24,19 @@ pub fn free_port() -> u16 {
 }
 
 impl ServerProcess {
-    /// Runs `likes serve` on a free port with these extra flags, and waits
-    /// until it answers `/readyz`.
+    /// Runs `likes serve` on the SQLite file `db`; see `start_on`.
     pub async fn start(db: &Path, server_id: &str, extra: &[&str]) -> Self {
+        Self::start_on(&format!("sqlite://{}", db.display()), server_id, extra).await
+    }
+
+    /// Runs `likes serve` on a free port with the store URL `store` and
+    /// these extra flags, and waits until it answers `/readyz`.
+    pub async fn start_on(store: &str, server_id: &str, extra: &[&str]) -> Self {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_likes"))
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--store", &format!("sqlite://{}", db.display())])
+            .args(["--store", store])
             .args(["--server-id", server_id])
             .args(extra)
             .env("LIKES_LOG", "warn")

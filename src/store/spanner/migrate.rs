@@ -1,0 +1,315 @@
+//! `likes migrate`: brings a Spanner database to `schema.sql`. Creates the
+//! database when missing (and, on the emulator only, its instance), then
+//! applies the schema's statements whose object does not exist yet. Safe to
+//! run twice, or from several replicas at once: whoever loses a race finds
+//! the object there on its next look.
+
+use super::endpoint::admin_endpoint;
+use crate::store::StoreError;
+use google_cloud_gax::error::rpc::Code;
+use google_cloud_lro::Poller;
+use google_cloud_spanner::Error as SpannerError;
+use google_cloud_spanner::client::{DatabaseAdmin, InstanceAdmin, Spanner};
+use google_cloud_spanner_admin_instance_v1::model::Instance;
+use std::collections::HashSet;
+
+/// The Spanner DDL, the schema's single source of truth.
+pub const SCHEMA_SQL: &str = include_str!("../../../schema.sql");
+
+/// One statement of `schema.sql`, and the object it creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatement {
+    /// `TABLE likes`, `INDEX likesbysession`: kind and name, lower case
+    /// (Spanner names are case-insensitive).
+    pub object: String,
+    /// The statement, comments removed, without its `;`.
+    pub ddl: String,
+}
+
+/// Splits DDL text into statements and names what each creates. Only
+/// `CREATE TABLE` and `CREATE [UNIQUE] [NULL_FILTERED] INDEX` are accepted:
+/// an applied statement is recognised by the object it created.
+pub fn schema_statements(sql: &str) -> Result<Vec<SchemaStatement>, String> {
+    let without_comments: String = sql
+        .lines()
+        .map(|line| line.split_once("--").map_or(line, |(code, _)| code))
+        .collect::<Vec<_>>()
+        .join("\n");
+    without_comments
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|ddl| {
+            Ok(SchemaStatement {
+                object: created_object(ddl)?,
+                ddl: ddl.to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn created_object(ddl: &str) -> Result<String, String> {
+    let words: Vec<String> = ddl
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .filter(|w| !w.is_empty())
+        .take(5)
+        .map(|w| w.trim_matches('`').to_ascii_lowercase())
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let (kind, name) = match words.as_slice() {
+        ["create", "table", name, ..] => ("table", *name),
+        ["create", "index", name, ..]
+        | ["create", "unique" | "null_filtered", "index", name, ..]
+        | ["create", "unique", "null_filtered", "index", name, ..] => ("index", *name),
+        _ => {
+            let head: String = ddl.chars().take(40).collect();
+            return Err(format!(
+                "schema statement {head:?}… is neither CREATE TABLE nor CREATE INDEX"
+            ));
+        }
+    };
+    Ok(format!("{kind} {name}"))
+}
+
+/// What `migrate` did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Migration {
+    /// The emulator instance was missing and was created.
+    pub created_instance: bool,
+    /// The database was missing and was created with the whole schema.
+    pub created_database: bool,
+    /// Objects created by schema updates of an existing database.
+    pub applied: Vec<String>,
+}
+
+/// How many times a schema update that lost a race is looked at again.
+const UPDATE_ATTEMPTS: usize = 5;
+
+/// Brings `database` (`projects/P/instances/I/databases/D`) to `schema.sql`.
+pub async fn migrate(database: &str) -> Result<Migration, StoreError> {
+    let wanted = schema_statements(SCHEMA_SQL).map_err(StoreError::Internal)?;
+    let (project, instance, database_id) = split_name(database)?;
+    let instance_name = format!("projects/{project}/instances/{instance}");
+    let emulator = std::env::var("SPANNER_EMULATOR_HOST").ok();
+    let rest = std::env::var("SPANNER_EMULATOR_REST_HOST").ok();
+    let endpoint =
+        admin_endpoint(emulator.as_deref(), rest.as_deref()).map_err(StoreError::Internal)?;
+
+    let spanner = Spanner::builder()
+        .build()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("building the Spanner client: {e}")))?;
+    let mut databases = spanner.database_admin_builder();
+    let mut instances = spanner.instance_admin_builder();
+    if let Some(endpoint) = &endpoint {
+        databases = databases.with_endpoint(endpoint.clone());
+        instances = instances.with_endpoint(endpoint.clone());
+    }
+    let databases = databases
+        .build()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("building the database admin client: {e}")))?;
+
+    let mut migration = Migration::default();
+    if endpoint.is_some() {
+        let instances = instances.build().await.map_err(|e| {
+            StoreError::Unavailable(format!("building the instance admin client: {e}"))
+        })?;
+        migration.created_instance =
+            ensure_emulator_instance(&instances, project, instance).await?;
+    }
+
+    match current_objects(&databases, database).await {
+        Ok(_) => {}
+        // The emulator's REST gateway answers a read of something missing
+        // with HTTP 500 ("failed to marshal error message"), so there any
+        // failed read means: try to create it.
+        Err(e) if is_not_found(&e) || endpoint.is_some() => {
+            let created = databases
+                .create_database()
+                .set_parent(&instance_name)
+                .set_create_statement(format!("CREATE DATABASE `{database_id}`"))
+                .set_extra_statements(wanted.iter().map(|s| s.ddl.clone()))
+                .poller()
+                .until_done()
+                .await;
+            match created {
+                Ok(_) => {
+                    migration.created_database = true;
+                    return Ok(migration);
+                }
+                // Someone else created it meanwhile: fall through and compare.
+                Err(e) if is_already_exists(&e) => {}
+                Err(e) => return Err(admin_error("creating the database", e)),
+            }
+        }
+        Err(e) => return Err(admin_error("reading the database schema", e)),
+    }
+
+    for attempt in 1..=UPDATE_ATTEMPTS {
+        let existing = current_objects(&databases, database)
+            .await
+            .map_err(|e| admin_error("reading the database schema", e))?;
+        let missing: Vec<&SchemaStatement> = wanted
+            .iter()
+            .filter(|s| !existing.contains(&s.object))
+            .collect();
+        if missing.is_empty() {
+            return Ok(migration);
+        }
+        let updated = databases
+            .update_database_ddl()
+            .set_database(database)
+            .set_statements(missing.iter().map(|s| s.ddl.clone()))
+            .poller()
+            .until_done()
+            .await;
+        match updated {
+            Ok(_) => {
+                migration
+                    .applied
+                    .extend(missing.iter().map(|s| s.object.clone()));
+                return Ok(migration);
+            }
+            Err(e) if attempt < UPDATE_ATTEMPTS => {
+                tracing::info!(error = %e, "schema update lost a race or failed; looking again");
+            }
+            Err(e) => return Err(admin_error("updating the database schema", e)),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// Creates the emulator's instance if missing; true if it did. (Creating
+/// is the only reliable test: the gateway answers a read of a missing
+/// instance with HTTP 500, and one that exists with 409 to a create.)
+async fn ensure_emulator_instance(
+    instances: &InstanceAdmin,
+    project: &str,
+    instance: &str,
+) -> Result<bool, StoreError> {
+    let created = instances
+        .create_instance()
+        .set_parent(format!("projects/{project}"))
+        .set_instance_id(instance)
+        .set_instance(
+            Instance::new()
+                .set_config(format!(
+                    "projects/{project}/instanceConfigs/emulator-config"
+                ))
+                .set_display_name(instance)
+                .set_node_count(1),
+        )
+        .poller()
+        .until_done()
+        .await;
+    match created {
+        Ok(_) => Ok(true),
+        Err(e) if is_already_exists(&e) => Ok(false),
+        Err(e) => Err(admin_error("creating the emulator instance", e)),
+    }
+}
+
+/// The objects the database's schema has now.
+async fn current_objects(
+    databases: &DatabaseAdmin,
+    database: &str,
+) -> Result<HashSet<String>, SpannerError> {
+    let ddl = databases
+        .get_database_ddl()
+        .set_database(database)
+        .send()
+        .await?;
+    // Statements this code did not write (e.g. ALTERs) create nothing it
+    // needs, so they are ignored rather than refused.
+    Ok(ddl
+        .statements
+        .iter()
+        .filter_map(|s| created_object(s).ok())
+        .collect())
+}
+
+fn split_name(database: &str) -> Result<(&str, &str, &str), StoreError> {
+    match database.split('/').collect::<Vec<_>>().as_slice() {
+        ["projects", p, "instances", i, "databases", d]
+            if !p.is_empty() && !i.is_empty() && !d.is_empty() =>
+        {
+            Ok((p, i, d))
+        }
+        _ => Err(StoreError::Internal(format!(
+            "{database:?} is not projects/P/instances/I/databases/D"
+        ))),
+    }
+}
+
+/// The REST gateway answers "already exists" as HTTP 409 and "not found" as
+/// 404, without always a parsed status; both forms are accepted.
+fn is_already_exists(e: &SpannerError) -> bool {
+    e.http_status_code() == Some(409) || e.status().is_some_and(|s| s.code == Code::AlreadyExists)
+}
+
+fn is_not_found(e: &SpannerError) -> bool {
+    e.http_status_code() == Some(404) || e.status().is_some_and(|s| s.code == Code::NotFound)
+}
+
+fn admin_error(doing: &str, e: SpannerError) -> StoreError {
+    let transient = match e.http_status_code() {
+        Some(code) => code >= 500 || code == 429,
+        None => {
+            e.is_io() || e.is_connect() || e.status().is_some_and(|s| s.code == Code::Unavailable)
+        }
+    };
+    if transient {
+        StoreError::Unavailable(format!("{doing}: {e}"))
+    } else {
+        StoreError::Internal(format!("{doing}: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_names_what_each_statement_creates() {
+        let statements = schema_statements(SCHEMA_SQL).unwrap();
+        let objects: Vec<&str> = statements.iter().map(|s| s.object.as_str()).collect();
+        assert_eq!(
+            objects,
+            [
+                "table likes",
+                "table likesummaryservers",
+                "table likesummarytotals"
+            ]
+        );
+        assert!(statements.iter().all(|s| !s.ddl.contains("--")));
+    }
+
+    #[test]
+    fn statements_are_recognised_as_spanner_prints_them() {
+        let ddl = "CREATE TABLE Likes (\n  Id STRING(36) NOT NULL,\n) PRIMARY KEY(Id);\n\
+                   CREATE UNIQUE NULL_FILTERED INDEX `ByX` ON T(X);\n\
+                   CREATE INDEX ByY ON T(Y)";
+        let objects: Vec<String> = schema_statements(ddl)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.object)
+            .collect();
+        assert_eq!(objects, ["table likes", "index byx", "index byy"]);
+    }
+
+    #[test]
+    fn statements_that_create_nothing_nameable_are_refused() {
+        let error = schema_statements("ALTER TABLE Likes ADD COLUMN X INT64").unwrap_err();
+        assert!(error.contains("neither CREATE TABLE nor CREATE INDEX"));
+    }
+
+    #[test]
+    fn database_names_split_into_their_parts() {
+        assert_eq!(
+            split_name("projects/p/instances/i/databases/d").unwrap(),
+            ("p", "i", "d")
+        );
+        assert!(split_name("projects/p/instances/i").is_err());
+    }
+}

@@ -1,0 +1,451 @@
+//! The Cloud Spanner backend: many replicas, one database. Writes are
+//! read-write transactions cut to Spanner's commit limits; every observer
+//! tick is one single-use query. The schema and `likes migrate` live in
+//! `migrate`; reaching the emulator in `endpoint`.
+
+mod endpoint;
+mod migrate;
+
+pub use endpoint::admin_endpoint;
+pub use migrate::{Migration, SCHEMA_SQL, SchemaStatement, migrate, schema_statements};
+
+use super::commit_plan::{self, CommitLimits, WriteCost};
+use super::{
+    FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions, SummaryBucket,
+};
+use crate::model::{Like, Second, ServerId, TalkId};
+use async_trait::async_trait;
+use google_cloud_spanner::client::{DatabaseClient, Spanner};
+use google_cloud_spanner::key;
+use google_cloud_spanner::key::KeySet;
+use google_cloud_spanner::mutation::Mutation;
+use google_cloud_spanner::read::ReadRequest;
+use google_cloud_spanner::statement::Statement;
+use google_cloud_spanner::transaction::{BasicTransactionRetryPolicy, ReadWriteTransaction};
+use google_cloud_spanner::value::Timestamp;
+use google_cloud_spanner::{Error as SpannerError, model::CommitResponse};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+/// What a flush costs in Spanner's units (see `schema.sql`). A like row
+/// writes its 5 columns and `Likes` has no secondary index; a talk's bucket
+/// row writes 5 columns and its totals row 3. Bytes are the values' sizes
+/// plus a generous allowance per row for keys and framing.
+fn write_cost(server: &ServerId) -> WriteCost {
+    const ROW_OVERHEAD: u64 = 64;
+    let server = server.as_str().len() as u64;
+    WriteCost {
+        mutations_per_like: 5,
+        // Id (36) + SessionId (8) + ServerId + CreatedAt (12).
+        bytes_per_like: 36 + 8 + server + 12 + ROW_OVERHEAD,
+        mutations_per_talk: 5 + 3,
+        bytes_per_talk: (8 + 8 + server + 8 + 12) + (8 + server + 8) + 2 * ROW_OVERHEAD,
+    }
+}
+
+/// How long start-up waits for Spanner to open a session.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Spanner database holding likes, buckets and totals.
+pub struct SpannerStore {
+    client: DatabaseClient,
+    limits: CommitLimits,
+    /// Bounds every operation, including the transaction's own retries.
+    op_timeout: Duration,
+}
+
+impl SpannerStore {
+    /// Connects to `database` (`projects/P/instances/I/databases/D`) with
+    /// Application Default Credentials, or to the emulator that
+    /// `SPANNER_EMULATOR_HOST` names, and checks the schema is there.
+    pub async fn connect(database: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let spanner = Spanner::builder()
+            .build()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot build a Spanner client: {e}")))?;
+        let client =
+            tokio::time::timeout(CONNECT_TIMEOUT, spanner.database_client(database).build())
+                .await
+                .map_err(|_| {
+                    StoreError::Unavailable(format!(
+                        "no answer from Spanner for {database} within {}s",
+                        CONNECT_TIMEOUT.as_secs()
+                    ))
+                })?
+                .map_err(|e| not_ready(database, classify(e)))?;
+        let store = Self {
+            client,
+            limits: options.commit_limits.unwrap_or(CommitLimits::SPANNER),
+            op_timeout: options.op_timeout,
+        };
+        store.ping().await.map_err(|e| not_ready(database, e))?;
+        Ok(store)
+    }
+
+    async fn bounded<T>(
+        &self,
+        work: impl Future<Output = Result<T, SpannerError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.op_timeout, work).await {
+            Ok(result) => result.map_err(classify),
+            Err(_) => Err(StoreError::Timeout),
+        }
+    }
+}
+
+/// Stores one commit's worth of likes: reads which are stored already and
+/// this server's current bucket and totals rows for their talks, then writes
+/// the new likes and the grown counts, atomically. Aborted attempts are
+/// retried for at most `timeout`.
+async fn flush_chunk(
+    client: DatabaseClient,
+    timeout: Duration,
+    server: ServerId,
+    second: Second,
+    likes: Vec<Like>,
+) -> Result<(FlushReport, CommitResponse), SpannerError> {
+    let ids: Vec<String> = likes.iter().map(|l| l.id.to_string()).collect();
+    let talks: Vec<i64> = likes
+        .iter()
+        .map(|l| i64::from(l.talk.0))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let retry = BasicTransactionRetryPolicy::new().with_total_timeout(timeout);
+    let runner = client
+        .read_write_transaction()
+        .with_transaction_timeout(timeout)
+        .with_retry_policy(retry)
+        .set_transaction_tag("flush")
+        .build();
+    let result = runner
+        .run(async move |tx: ReadWriteTransaction| {
+            let stored = read_flush_state(&tx, &ids, &talks, &server, second).await?;
+            let (report, mutations) = flush_mutations(&server, second, &likes, &stored);
+            if !mutations.is_empty() {
+                tx.buffer(mutations)?;
+            }
+            Ok(report)
+        })
+        .await?;
+    Ok(result.into_parts())
+}
+
+/// A database that answers but lacks what this code needs (missing
+/// instance, database or table) gets told how to fix it.
+fn not_ready(database: &str, error: StoreError) -> StoreError {
+    match error {
+        StoreError::Internal(why) => StoreError::Internal(format!(
+            "{database} is not ready: {why}; run `likes migrate --store spanner://{database}`"
+        )),
+        other => other,
+    }
+}
+
+/// What a flush transaction reads before it writes.
+#[derive(Default)]
+struct FlushState {
+    /// Ids of the chunk's likes that are stored already.
+    stored: HashSet<String>,
+    /// This server's bucket for the flush second, per talk.
+    buckets: HashMap<i64, i64>,
+    /// This server's running totals, per talk.
+    totals: HashMap<i64, i64>,
+}
+
+/// This server's bucket and totals rows for the chunk's talks.
+const COUNTS_SQL: &str = "
+SELECT 'bucket' AS Kind, SessionId, Likes
+  FROM LikeSummaryServers
+  WHERE Second = @second AND ServerId = @server AND SessionId IN UNNEST(@talks)
+UNION ALL
+SELECT 'total', SessionId, Likes
+  FROM LikeSummaryTotals
+  WHERE ServerId = @server AND SessionId IN UNNEST(@talks)";
+
+/// Two round trips: a read of the chunk's like ids by key (point lookups
+/// wherever the rows live), and one query for the counts rows.
+async fn read_flush_state(
+    tx: &ReadWriteTransaction,
+    ids: &[String],
+    talks: &[i64],
+    server: &ServerId,
+    second: Second,
+) -> Result<FlushState, SpannerError> {
+    let keys = ids
+        .iter()
+        .fold(KeySet::builder(), |keys, id| {
+            keys.add_key(key![id.as_str()])
+        })
+        .build();
+    let mut rows = tx
+        .execute_read(
+            ReadRequest::builder("Likes", ["Id"])
+                .with_keys(keys)
+                .build(),
+        )
+        .await?;
+    let mut state = FlushState::default();
+    while let Some(row) = rows.next().await.transpose()? {
+        state.stored.insert(row.get("Id")?);
+    }
+
+    let statement = Statement::builder(COUNTS_SQL)
+        .add_param("talks", talks.to_vec())
+        .add_param("server", server.as_str())
+        .add_param("second", second)
+        .build();
+    let mut rows = tx.execute_query(statement).await?;
+    while let Some(row) = rows.next().await.transpose()? {
+        let kind: String = row.get("Kind")?;
+        let counts = if kind == "bucket" {
+            &mut state.buckets
+        } else {
+            &mut state.totals
+        };
+        counts.insert(row.get("SessionId")?, row.get("Likes")?);
+    }
+    Ok(state)
+}
+
+/// The writes of one flush chunk: inserts for the likes not stored yet (a
+/// like twice in the chunk counts once), and the bucket and totals rows of
+/// each talk that gained likes, grown by that many.
+fn flush_mutations(
+    server: &ServerId,
+    second: Second,
+    likes: &[Like],
+    state: &FlushState,
+) -> (FlushReport, Vec<Mutation>) {
+    let mut report = FlushReport::default();
+    let mut mutations = Vec::new();
+    let mut new_ids = HashSet::new();
+    let mut new_per_talk: BTreeMap<i64, i64> = BTreeMap::new();
+    for like in likes {
+        let id = like.id.to_string();
+        if state.stored.contains(&id) || !new_ids.insert(id.clone()) {
+            report.duplicates += 1;
+            continue;
+        }
+        report.inserted += 1;
+        *new_per_talk.entry(i64::from(like.talk.0)).or_default() += 1;
+        let micros = like.created_at.timestamp_micros();
+        let created_at = Timestamp::clamp(
+            micros.div_euclid(1_000_000),
+            (micros.rem_euclid(1_000_000) * 1_000) as i32,
+        );
+        mutations.push(
+            Mutation::new_insert_builder("Likes")
+                .set("Id")
+                .to(id)
+                .set("SessionId")
+                .to(i64::from(like.talk.0))
+                .set("Uuid")
+                .to(like.liker.clone())
+                .set("ServerId")
+                .to(server.as_str())
+                .set("CreatedAt")
+                .to(created_at)
+                .build(),
+        );
+    }
+    for (talk, count) in new_per_talk {
+        let bucket = state.buckets.get(&talk).copied().unwrap_or(0) + count;
+        mutations.push(
+            Mutation::new_insert_or_update_builder("LikeSummaryServers")
+                .set("Second")
+                .to(second)
+                .set("SessionId")
+                .to(talk)
+                .set("ServerId")
+                .to(server.as_str())
+                .set("Likes")
+                .to(bucket)
+                .set("SecondAt")
+                .to(Timestamp::clamp(second, 0))
+                .build(),
+        );
+        let total = state.totals.get(&talk).copied().unwrap_or(0) + count;
+        mutations.push(
+            Mutation::new_insert_or_update_builder("LikeSummaryTotals")
+                .set("SessionId")
+                .to(talk)
+                .set("ServerId")
+                .to(server.as_str())
+                .set("Likes")
+                .to(total)
+                .build(),
+        );
+    }
+    (report, mutations)
+}
+
+/// Every bucket since a second; with the per-talk totals (as `Kind` =
+/// 'total' rows) when asked. One query, so one snapshot and one read.
+const OBSERVE_SQL: &str = "
+SELECT 'bucket' AS Kind, Second, SessionId, ServerId, Likes
+  FROM LikeSummaryServers WHERE Second >= @since";
+const OBSERVE_WITH_TOTALS_SQL: &str = "
+SELECT 'bucket' AS Kind, Second, SessionId, ServerId, Likes
+  FROM LikeSummaryServers WHERE Second >= @since
+UNION ALL
+SELECT 'total', 0, SessionId, '', SUM(Likes)
+  FROM LikeSummaryTotals GROUP BY SessionId";
+const TOTALS_SQL: &str =
+    "SELECT SessionId, SUM(Likes) AS Likes FROM LikeSummaryTotals GROUP BY SessionId";
+
+fn talk_id(session: i64) -> Result<TalkId, SpannerError> {
+    i32::try_from(session)
+        .map(TalkId)
+        .map_err(|_| SpannerError::deser(format!("SessionId {session} is out of range")))
+}
+
+fn count(likes: i64) -> u64 {
+    u64::try_from(likes).unwrap_or(0)
+}
+
+/// Unreachable, overloaded, aborted or out of time: worth another try.
+/// Anything else (a missing table, a bad statement) is not.
+fn classify(error: SpannerError) -> StoreError {
+    use google_cloud_gax::error::rpc::Code;
+    if error.is_timeout() {
+        return StoreError::Timeout;
+    }
+    let transient = error.is_io()
+        || error.is_connect()
+        || error.is_transport()
+        || error.is_exhausted()
+        || error.is_authentication()
+        || matches!(
+            error.status().map(|s| s.code),
+            Some(
+                Code::Unavailable
+                    | Code::Aborted
+                    | Code::DeadlineExceeded
+                    | Code::ResourceExhausted
+                    | Code::Internal
+                    | Code::Unknown
+                    | Code::Cancelled
+            )
+        );
+    if transient {
+        StoreError::Unavailable(error.to_string())
+    } else {
+        StoreError::Internal(error.to_string())
+    }
+}
+
+#[async_trait]
+impl LikeStore for SpannerStore {
+    async fn flush(&self, batch: FlushBatch) -> Result<FlushReport, StoreError> {
+        let cost = write_cost(&batch.server);
+        let mut report = FlushReport::default();
+        for range in commit_plan::plan(&batch.likes, self.limits, &cost) {
+            let chunk = flush_chunk(
+                self.client.clone(),
+                self.op_timeout,
+                batch.server.clone(),
+                batch.second,
+                batch.likes[range].to_vec(),
+            );
+            let (chunk, _commit) = self.bounded(chunk).await?;
+            report.inserted += chunk.inserted;
+            report.duplicates += chunk.duplicates;
+            report.commits += 1;
+        }
+        Ok(report)
+    }
+
+    async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError> {
+        let sql = if with_totals {
+            OBSERVE_WITH_TOTALS_SQL
+        } else {
+            OBSERVE_SQL
+        };
+        let statement = Statement::builder(sql).add_param("since", since).build();
+        self.bounded(async {
+            let mut rows = self
+                .client
+                .single_use()
+                .build()
+                .execute_query(statement)
+                .await?;
+            let mut seen = Observation {
+                buckets: Vec::new(),
+                totals: with_totals.then(HashMap::new),
+            };
+            while let Some(row) = rows.next().await.transpose()? {
+                let kind: String = row.get("Kind")?;
+                let talk = talk_id(row.get("SessionId")?)?;
+                let likes = count(row.get("Likes")?);
+                if kind == "bucket" {
+                    // Rows are written only by this code; a malformed id is skipped, not fatal.
+                    if let Ok(server) = ServerId::new(row.get::<String>("ServerId")?) {
+                        seen.buckets.push(SummaryBucket {
+                            second: row.get("Second")?,
+                            talk,
+                            server,
+                            likes,
+                        });
+                    }
+                } else if let Some(totals) = seen.totals.as_mut() {
+                    totals.insert(talk, likes);
+                }
+            }
+            Ok(seen)
+        })
+        .await
+    }
+
+    async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
+        self.bounded(async {
+            let mut rows = self
+                .client
+                .single_use()
+                .build()
+                .execute_query(TOTALS_SQL)
+                .await?;
+            let mut totals = HashMap::new();
+            while let Some(row) = rows.next().await.transpose()? {
+                totals.insert(talk_id(row.get("SessionId")?)?, count(row.get("Likes")?));
+            }
+            Ok(totals)
+        })
+        .await
+    }
+
+    async fn count_likes(&self, talk: TalkId) -> Result<u64, StoreError> {
+        let statement =
+            Statement::builder("SELECT COUNT(*) AS N FROM Likes WHERE SessionId = @talk")
+                .add_param("talk", i64::from(talk.0))
+                .build();
+        self.bounded(async {
+            let mut rows = self
+                .client
+                .single_use()
+                .build()
+                .execute_query(statement)
+                .await?;
+            let mut n = 0;
+            while let Some(row) = rows.next().await.transpose()? {
+                n = count(row.get("N")?);
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.bounded(async {
+            let mut rows = self
+                .client
+                .single_use()
+                .build()
+                .execute_query("SELECT 1 FROM LikeSummaryTotals LIMIT 1")
+                .await?;
+            while rows.next().await.transpose()?.is_some() {}
+            Ok(())
+        })
+        .await
+    }
+}
