@@ -1,12 +1,17 @@
-//! The observer on a real store: growth is published, history is not, and a
-//! bucket written after the window has passed still reaches the counters.
+//! The observer on a real store: growth is published, history is not, a
+//! bucket written after the window has passed still reaches the counters,
+//! and its reads do not grow with talks or subscribers.
 
 use chrono::Utc;
 use likes::listener::Listener;
 use likes::model::{Like, LikeId, ServerId, TalkId};
 use likes::observer::{ObserveSettings, Observer};
-use likes::store::{FlushBatch, LikeStore, SqliteStore, StoreOptions};
+use likes::store::{
+    FlushBatch, FlushReport, LikeStore, Observation, SqliteStore, StoreError, StoreOptions,
+};
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 fn likes(talk: i32, from: usize, n: usize) -> Arc<Vec<Like>> {
@@ -84,4 +89,83 @@ async fn history_is_a_starting_point_and_late_buckets_are_caught_by_the_totals()
     assert_eq!((delta.likes, delta.total), (5, 14));
     assert_eq!(listener.total(TalkId(1)), Some(14));
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 14);
+}
+
+/// A store that counts the observer's reads.
+struct CountingStore {
+    inner: Arc<dyn LikeStore>,
+    observes: AtomicU64,
+    with_totals: AtomicU64,
+    other_reads: AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl LikeStore for CountingStore {
+    async fn flush(&self, batch: FlushBatch) -> Result<FlushReport, StoreError> {
+        self.inner.flush(batch).await
+    }
+    async fn observe(&self, since: i64, with_totals: bool) -> Result<Observation, StoreError> {
+        self.observes.fetch_add(1, Ordering::Relaxed);
+        if with_totals {
+            self.with_totals.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.observe(since, with_totals).await
+    }
+    async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
+        self.other_reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.totals().await
+    }
+    async fn count_likes(&self, talk: TalkId) -> Result<u64, StoreError> {
+        self.other_reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.count_likes(talk).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.other_reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.ping().await
+    }
+}
+
+#[tokio::test]
+async fn each_tick_is_one_store_read_whatever_the_talks_and_subscribers() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = SqliteStore::open(&dir.path().join("likes.db"), &StoreOptions::default())
+        .await
+        .unwrap();
+    let store = Arc::new(CountingStore {
+        inner: Arc::new(inner),
+        observes: AtomicU64::new(0),
+        with_totals: AtomicU64::new(0),
+        other_reads: AtomicU64::new(0),
+    });
+    let talks: Vec<TalkId> = (1..=200).map(TalkId).collect();
+    let listener = Listener::new(talks.clone());
+    let subscriptions: Vec<_> = talks
+        .iter()
+        .cycle()
+        .take(5_000)
+        .map(|&talk| listener.subscribe(talk).unwrap())
+        .collect();
+    let settings = ObserveSettings {
+        interval: Duration::from_secs(1),
+        window: Duration::from_secs(13),
+    };
+    let mut observer = Observer::new(store.clone(), listener.clone(), settings);
+    let now = Utc::now().timestamp();
+    for tick in 0..26 {
+        let talk = 1 + (tick % 200) as i32;
+        store
+            .flush(batch("a", now + tick, likes(talk, tick as usize * 10, 3)))
+            .await
+            .unwrap();
+        observer.observe().await.unwrap();
+    }
+    assert_eq!(
+        store.observes.load(Ordering::Relaxed),
+        26,
+        "one read a tick"
+    );
+    // The first read seeds from the totals; then one in every 13 (window / interval).
+    assert_eq!(store.with_totals.load(Ordering::Relaxed), 2);
+    assert_eq!(store.other_reads.load(Ordering::Relaxed), 0);
+    drop(subscriptions);
 }

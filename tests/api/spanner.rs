@@ -89,7 +89,10 @@ async fn three_replicas_on_one_spanner_database_count_every_like_exactly() {
         .await
         .unwrap();
     for (&session, &total) in &expected {
-        assert_eq!(store.count_likes(TalkId(session)).await.unwrap(), total as u64);
+        assert_eq!(
+            store.count_likes(TalkId(session)).await.unwrap(),
+            total as u64
+        );
     }
     let totals = store.totals().await.unwrap();
     assert_eq!(totals.len(), 3);

@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use google_cloud_spanner::client::{DatabaseClient, Spanner};
 use google_cloud_spanner::key;
 use google_cloud_spanner::key::KeySet;
+use google_cloud_spanner::model::transaction_options::read_write::ReadLockMode;
 use google_cloud_spanner::mutation::Mutation;
 use google_cloud_spanner::read::ReadRequest;
 use google_cloud_spanner::statement::Statement;
@@ -103,7 +104,7 @@ async fn flush_chunk(
     server: ServerId,
     second: Second,
     likes: Vec<Like>,
-) -> Result<(FlushReport, CommitResponse), SpannerError> {
+) -> Result<(ChunkWritten, CommitResponse), SpannerError> {
     let ids: Vec<String> = likes.iter().map(|l| l.id.to_string()).collect();
     let talks: Vec<i64> = likes
         .iter()
@@ -116,16 +117,20 @@ async fn flush_chunk(
         .read_write_transaction()
         .with_transaction_timeout(timeout)
         .with_retry_policy(retry)
+        // Reads take no locks; the commit validates them. A try abandoned at
+        // its deadline then holds nothing the next try would wait for.
+        .set_read_lock_mode(ReadLockMode::Optimistic)
         .set_transaction_tag("flush")
+        .set_return_commit_stats(true)
         .build();
     let result = runner
         .run(async move |tx: ReadWriteTransaction| {
             let stored = read_flush_state(&tx, &ids, &talks, &server, second).await?;
-            let (report, mutations) = flush_mutations(&server, second, &likes, &stored);
+            let (written, mutations) = flush_mutations(&server, second, &likes, &stored);
             if !mutations.is_empty() {
                 tx.buffer(mutations)?;
             }
-            Ok(report)
+            Ok(written)
         })
         .await?;
     Ok(result.into_parts())
@@ -140,6 +145,13 @@ fn not_ready(database: &str, error: StoreError) -> StoreError {
         )),
         other => other,
     }
+}
+
+/// What one flush commit wrote.
+struct ChunkWritten {
+    report: FlushReport,
+    /// Talks whose bucket and totals rows were written.
+    talks_written: u64,
 }
 
 /// What a flush transaction reads before it writes.
@@ -216,7 +228,7 @@ fn flush_mutations(
     second: Second,
     likes: &[Like],
     state: &FlushState,
-) -> (FlushReport, Vec<Mutation>) {
+) -> (ChunkWritten, Vec<Mutation>) {
     let mut report = FlushReport::default();
     let mut mutations = Vec::new();
     let mut new_ids = HashSet::new();
@@ -249,6 +261,7 @@ fn flush_mutations(
                 .build(),
         );
     }
+    let talks_written = new_per_talk.len() as u64;
     for (talk, count) in new_per_talk {
         let bucket = state.buckets.get(&talk).copied().unwrap_or(0) + count;
         mutations.push(
@@ -277,7 +290,13 @@ fn flush_mutations(
                 .build(),
         );
     }
-    (report, mutations)
+    (
+        ChunkWritten {
+            report,
+            talks_written,
+        },
+        mutations,
+    )
 }
 
 /// Every bucket since a second; with the per-talk totals (as `Kind` =
@@ -348,9 +367,21 @@ impl LikeStore for SpannerStore {
                 batch.second,
                 batch.likes[range].to_vec(),
             );
-            let (chunk, _commit) = self.bounded(chunk).await?;
-            report.inserted += chunk.inserted;
-            report.duplicates += chunk.duplicates;
+            let (chunk, commit) = self.bounded(chunk).await?;
+            let planned = chunk.report.inserted * cost.mutations_per_like
+                + chunk.talks_written * cost.mutations_per_talk;
+            if let Some(stats) = commit.commit_stats
+                && u64::try_from(stats.mutation_count).ok() != Some(planned)
+            {
+                // Splitting relies on this count; say so if Spanner disagrees.
+                tracing::warn!(
+                    planned,
+                    counted = stats.mutation_count,
+                    "Spanner counted a flush commit's mutations differently than planned"
+                );
+            }
+            report.inserted += chunk.report.inserted;
+            report.duplicates += chunk.report.duplicates;
             report.commits += 1;
         }
         Ok(report)
@@ -447,5 +478,86 @@ impl LikeStore for SpannerStore {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LikeId;
+    use chrono::{TimeZone, Utc};
+
+    fn like(talk: i32, liker: &str) -> Like {
+        Like {
+            id: LikeId::for_request(TalkId(talk), liker, Some("m")),
+            talk: TalkId(talk),
+            liker: liker.to_owned(),
+            created_at: Utc.timestamp_opt(1_790_000_000, 250_000_000).unwrap(),
+        }
+    }
+
+    fn upsert(table: &str, columns: &[(&str, i64)], server: &str) -> Mutation {
+        let mut row = Mutation::new_insert_or_update_builder(table);
+        for (column, value) in columns {
+            row = row.set(*column).to(*value);
+            if *column == "SessionId" {
+                row = row.set("ServerId").to(server);
+            }
+        }
+        row.build()
+    }
+
+    #[test]
+    fn only_new_likes_are_written_and_counts_grow_from_what_is_stored() {
+        let server = ServerId::new("a").unwrap();
+        let stored = like(1, "old");
+        let likes = vec![stored.clone(), like(1, "x"), like(1, "x"), like(2, "y")];
+        let state = FlushState {
+            stored: HashSet::from([stored.id.to_string()]),
+            buckets: HashMap::from([(1, 4)]),
+            totals: HashMap::from([(1, 10), (2, 7)]),
+        };
+        let (written, mutations) = flush_mutations(&server, 100, &likes, &state);
+        assert_eq!((written.report.inserted, written.report.duplicates), (2, 2));
+        assert_eq!(written.talks_written, 2);
+        // Two like inserts, then per talk its bucket and its totals row.
+        assert_eq!(mutations.len(), 2 + 2 * 2);
+        let bucket = |talk: i64, likes: i64| {
+            Mutation::new_insert_or_update_builder("LikeSummaryServers")
+                .set("Second")
+                .to(100i64)
+                .set("SessionId")
+                .to(talk)
+                .set("ServerId")
+                .to("a")
+                .set("Likes")
+                .to(likes)
+                .set("SecondAt")
+                .to(Timestamp::clamp(100, 0))
+                .build()
+        };
+        assert_eq!(mutations[2], bucket(1, 5));
+        assert_eq!(
+            mutations[3],
+            upsert("LikeSummaryTotals", &[("SessionId", 1), ("Likes", 11)], "a")
+        );
+        assert_eq!(mutations[4], bucket(2, 1));
+        assert_eq!(
+            mutations[5],
+            upsert("LikeSummaryTotals", &[("SessionId", 2), ("Likes", 8)], "a")
+        );
+    }
+
+    #[test]
+    fn a_chunk_of_stored_likes_writes_nothing() {
+        let server = ServerId::new("a").unwrap();
+        let likes = vec![like(1, "x")];
+        let state = FlushState {
+            stored: HashSet::from([likes[0].id.to_string()]),
+            ..FlushState::default()
+        };
+        let (written, mutations) = flush_mutations(&server, 100, &likes, &state);
+        assert_eq!((written.report.inserted, written.talks_written), (0, 0));
+        assert!(mutations.is_empty());
     }
 }
