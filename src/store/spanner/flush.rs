@@ -1,0 +1,311 @@
+//! One flush commit on Spanner: read which likes are stored and this
+//! server's counts, then insert only the new likes and grow the counts, in
+//! one read-write transaction. Also what such a commit costs, for the
+//! planner that cuts batches to Spanner's limits.
+
+use crate::model::{Like, Second, ServerId};
+use crate::store::FlushReport;
+use crate::store::commit_plan::WriteCost;
+use google_cloud_spanner::client::DatabaseClient;
+use google_cloud_spanner::key;
+use google_cloud_spanner::key::KeySet;
+use google_cloud_spanner::model::transaction_options::read_write::ReadLockMode;
+use google_cloud_spanner::mutation::Mutation;
+use google_cloud_spanner::read::ReadRequest;
+use google_cloud_spanner::statement::Statement;
+use google_cloud_spanner::transaction::{BasicTransactionRetryPolicy, ReadWriteTransaction};
+use google_cloud_spanner::value::Timestamp;
+use google_cloud_spanner::{Error as SpannerError, model::CommitResponse};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+/// What a flush costs in Spanner's units (see `schema.sql`). A like row
+/// writes its 5 columns and `Likes` has no secondary index; a talk's bucket
+/// row writes 5 columns and its totals row 3. Bytes are the values' sizes
+/// plus a generous allowance per row for keys and framing.
+pub(super) fn write_cost(server: &ServerId) -> WriteCost {
+    const ROW_OVERHEAD: u64 = 64;
+    let server = server.as_str().len() as u64;
+    WriteCost {
+        mutations_per_like: 5,
+        // Id (36) + SessionId (8) + ServerId + CreatedAt (12).
+        bytes_per_like: 36 + 8 + server + 12 + ROW_OVERHEAD,
+        mutations_per_talk: 5 + 3,
+        bytes_per_talk: (8 + 8 + server + 8 + 12) + (8 + server + 8) + 2 * ROW_OVERHEAD,
+    }
+}
+
+/// Stores one commit's worth of likes: reads which are stored already and
+/// this server's current bucket and totals rows for their talks, then writes
+/// the new likes and the grown counts, atomically. Aborted attempts are
+/// retried for at most `timeout`.
+pub(super) async fn flush_chunk(
+    client: DatabaseClient,
+    timeout: Duration,
+    server: ServerId,
+    second: Second,
+    likes: Vec<Like>,
+) -> Result<(ChunkWritten, CommitResponse), SpannerError> {
+    let ids: Vec<String> = likes.iter().map(|l| l.id.to_string()).collect();
+    let talks: Vec<i64> = likes
+        .iter()
+        .map(|l| i64::from(l.talk.0))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let retry = BasicTransactionRetryPolicy::new().with_total_timeout(timeout);
+    let runner = client
+        .read_write_transaction()
+        .with_transaction_timeout(timeout)
+        .with_retry_policy(retry)
+        // Reads take no locks; the commit validates them. A try abandoned at
+        // its deadline then holds nothing the next try would wait for.
+        .set_read_lock_mode(ReadLockMode::Optimistic)
+        .set_transaction_tag("flush")
+        .set_return_commit_stats(true)
+        .build();
+    let result = runner
+        .run(async move |tx: ReadWriteTransaction| {
+            let stored = read_flush_state(&tx, &ids, &talks, &server, second).await?;
+            let (written, mutations) = flush_mutations(&server, second, &likes, &stored);
+            if !mutations.is_empty() {
+                tx.buffer(mutations)?;
+            }
+            Ok(written)
+        })
+        .await?;
+    Ok(result.into_parts())
+}
+
+/// What one flush commit wrote.
+pub(super) struct ChunkWritten {
+    pub(super) report: FlushReport,
+    /// Talks whose bucket and totals rows were written.
+    pub(super) talks_written: u64,
+}
+
+/// What a flush transaction reads before it writes.
+#[derive(Default)]
+struct FlushState {
+    /// Ids of the chunk's likes that are stored already.
+    stored: HashSet<String>,
+    /// This server's bucket for the flush second, per talk.
+    buckets: HashMap<i64, i64>,
+    /// This server's running totals, per talk.
+    totals: HashMap<i64, i64>,
+}
+
+/// This server's bucket and totals rows for the chunk's talks.
+const COUNTS_SQL: &str = "
+SELECT 'bucket' AS Kind, SessionId, Likes
+  FROM LikeSummaryServers
+  WHERE Second = @second AND ServerId = @server AND SessionId IN UNNEST(@talks)
+UNION ALL
+SELECT 'total', SessionId, Likes
+  FROM LikeSummaryTotals
+  WHERE ServerId = @server AND SessionId IN UNNEST(@talks)";
+
+/// Two round trips: a read of the chunk's like ids by key (point lookups
+/// wherever the rows live), and one query for the counts rows.
+async fn read_flush_state(
+    tx: &ReadWriteTransaction,
+    ids: &[String],
+    talks: &[i64],
+    server: &ServerId,
+    second: Second,
+) -> Result<FlushState, SpannerError> {
+    let keys = ids
+        .iter()
+        .fold(KeySet::builder(), |keys, id| {
+            keys.add_key(key![id.as_str()])
+        })
+        .build();
+    let mut rows = tx
+        .execute_read(
+            ReadRequest::builder("Likes", ["Id"])
+                .with_keys(keys)
+                .build(),
+        )
+        .await?;
+    let mut state = FlushState::default();
+    while let Some(row) = rows.next().await.transpose()? {
+        state.stored.insert(row.get("Id")?);
+    }
+
+    let statement = Statement::builder(COUNTS_SQL)
+        .add_param("talks", talks.to_vec())
+        .add_param("server", server.as_str())
+        .add_param("second", second)
+        .build();
+    let mut rows = tx.execute_query(statement).await?;
+    while let Some(row) = rows.next().await.transpose()? {
+        let kind: String = row.get("Kind")?;
+        let counts = if kind == "bucket" {
+            &mut state.buckets
+        } else {
+            &mut state.totals
+        };
+        counts.insert(row.get("SessionId")?, row.get("Likes")?);
+    }
+    Ok(state)
+}
+
+/// The writes of one flush chunk: inserts for the likes not stored yet (a
+/// like twice in the chunk counts once), and the bucket and totals rows of
+/// each talk that gained likes, grown by that many.
+fn flush_mutations(
+    server: &ServerId,
+    second: Second,
+    likes: &[Like],
+    state: &FlushState,
+) -> (ChunkWritten, Vec<Mutation>) {
+    let mut report = FlushReport::default();
+    let mut mutations = Vec::new();
+    let mut new_ids = HashSet::new();
+    let mut new_per_talk: BTreeMap<i64, i64> = BTreeMap::new();
+    for like in likes {
+        let id = like.id.to_string();
+        if state.stored.contains(&id) || !new_ids.insert(id.clone()) {
+            report.duplicates += 1;
+            continue;
+        }
+        report.inserted += 1;
+        *new_per_talk.entry(i64::from(like.talk.0)).or_default() += 1;
+        let micros = like.created_at.timestamp_micros();
+        let created_at = Timestamp::clamp(
+            micros.div_euclid(1_000_000),
+            (micros.rem_euclid(1_000_000) * 1_000) as i32,
+        );
+        mutations.push(
+            Mutation::new_insert_builder("Likes")
+                .set("Id")
+                .to(id)
+                .set("SessionId")
+                .to(i64::from(like.talk.0))
+                .set("Uuid")
+                .to(like.liker.clone())
+                .set("ServerId")
+                .to(server.as_str())
+                .set("CreatedAt")
+                .to(created_at)
+                .build(),
+        );
+    }
+    let talks_written = new_per_talk.len() as u64;
+    for (talk, count) in new_per_talk {
+        let bucket = state.buckets.get(&talk).copied().unwrap_or(0) + count;
+        mutations.push(
+            Mutation::new_insert_or_update_builder("LikeSummaryServers")
+                .set("Second")
+                .to(second)
+                .set("SessionId")
+                .to(talk)
+                .set("ServerId")
+                .to(server.as_str())
+                .set("Likes")
+                .to(bucket)
+                .set("SecondAt")
+                .to(Timestamp::clamp(second, 0))
+                .build(),
+        );
+        let total = state.totals.get(&talk).copied().unwrap_or(0) + count;
+        mutations.push(
+            Mutation::new_insert_or_update_builder("LikeSummaryTotals")
+                .set("SessionId")
+                .to(talk)
+                .set("ServerId")
+                .to(server.as_str())
+                .set("Likes")
+                .to(total)
+                .build(),
+        );
+    }
+    (
+        ChunkWritten {
+            report,
+            talks_written,
+        },
+        mutations,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LikeId, TalkId};
+    use chrono::{TimeZone, Utc};
+
+    fn like(talk: i32, liker: &str) -> Like {
+        Like {
+            id: LikeId::for_request(TalkId(talk), liker, Some("m")),
+            talk: TalkId(talk),
+            liker: liker.to_owned(),
+            created_at: Utc.timestamp_opt(1_790_000_000, 250_000_000).unwrap(),
+        }
+    }
+
+    fn upsert(table: &str, columns: &[(&str, i64)], server: &str) -> Mutation {
+        let mut row = Mutation::new_insert_or_update_builder(table);
+        for (column, value) in columns {
+            row = row.set(*column).to(*value);
+            if *column == "SessionId" {
+                row = row.set("ServerId").to(server);
+            }
+        }
+        row.build()
+    }
+
+    #[test]
+    fn only_new_likes_are_written_and_counts_grow_from_what_is_stored() {
+        let server = ServerId::new("a").unwrap();
+        let stored = like(1, "old");
+        let likes = vec![stored.clone(), like(1, "x"), like(1, "x"), like(2, "y")];
+        let state = FlushState {
+            stored: HashSet::from([stored.id.to_string()]),
+            buckets: HashMap::from([(1, 4)]),
+            totals: HashMap::from([(1, 10), (2, 7)]),
+        };
+        let (written, mutations) = flush_mutations(&server, 100, &likes, &state);
+        assert_eq!((written.report.inserted, written.report.duplicates), (2, 2));
+        assert_eq!(written.talks_written, 2);
+        // Two like inserts, then per talk its bucket and its totals row.
+        assert_eq!(mutations.len(), 2 + 2 * 2);
+        let bucket = |talk: i64, likes: i64| {
+            Mutation::new_insert_or_update_builder("LikeSummaryServers")
+                .set("Second")
+                .to(100i64)
+                .set("SessionId")
+                .to(talk)
+                .set("ServerId")
+                .to("a")
+                .set("Likes")
+                .to(likes)
+                .set("SecondAt")
+                .to(Timestamp::clamp(100, 0))
+                .build()
+        };
+        assert_eq!(mutations[2], bucket(1, 5));
+        assert_eq!(
+            mutations[3],
+            upsert("LikeSummaryTotals", &[("SessionId", 1), ("Likes", 11)], "a")
+        );
+        assert_eq!(mutations[4], bucket(2, 1));
+        assert_eq!(
+            mutations[5],
+            upsert("LikeSummaryTotals", &[("SessionId", 2), ("Likes", 8)], "a")
+        );
+    }
+
+    #[test]
+    fn a_chunk_of_stored_likes_writes_nothing() {
+        let server = ServerId::new("a").unwrap();
+        let likes = vec![like(1, "x")];
+        let state = FlushState {
+            stored: HashSet::from([likes[0].id.to_string()]),
+            ..FlushState::default()
+        };
+        let (written, mutations) = flush_mutations(&server, 100, &likes, &state);
+        assert_eq!((written.report.inserted, written.talks_written), (0, 0));
+        assert!(mutations.is_empty());
+    }
+}
