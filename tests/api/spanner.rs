@@ -190,3 +190,27 @@ async fn serving_a_database_that_was_never_migrated_says_to_run_migrate() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn likes_held_in_memory_at_sigterm_are_stored_in_spanner() {
+    let database = emulator::database().await;
+    let store_url = format!("spanner://{database}");
+    // A long flush interval: every like below is still only in memory at SIGTERM.
+    let flags = ["--flush-interval", "1h"];
+    let server = ServerProcess::start_on(&store_url, "replica-a", &flags).await;
+    let client = reqwest::Client::new();
+    for n in 0..300 {
+        let session = 1 + n % 3;
+        assert_acknowledged(&like(&client, &server.url, session, &format!("l-{n}"), None).await);
+    }
+    let status = server.terminate().await;
+    assert!(status.success(), "exit status {status}");
+
+    let store = SpannerStore::connect(&database, &StoreOptions::default())
+        .await
+        .unwrap();
+    for session in 1..=3 {
+        assert_eq!(store.count_likes(TalkId(session)).await.unwrap(), 100);
+        assert_eq!(store.totals().await.unwrap()[&TalkId(session)], 100);
+    }
+}
