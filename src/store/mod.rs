@@ -98,8 +98,8 @@ pub trait LikeStore: Send + Sync + 'static {
     /// Per-talk totals over all servers, from the totals rows.
     async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError>;
 
-    /// Counts the stored like rows of one talk (a full scan of that talk's
-    /// likes: for checks and tests, not for serving).
+    /// Counts the stored like rows of one talk: a scan (of that talk's likes
+    /// on SQLite, of all likes on Spanner), for checks and tests, not serving.
     async fn count_likes(&self, talk: TalkId) -> Result<u64, StoreError>;
 
     /// Succeeds when the store answers a trivial read.

@@ -52,9 +52,10 @@ pub struct SqliteStore {
     limits: Option<CommitLimits>,
 }
 
-/// A flush's size in the units of `CommitLimits`, counted as Spanner would
-/// count the same rows: a like writes 5 columns and 3 entries of
-/// `LikesBySession`; a talk's bucket and totals rows 4 and 3 columns.
+/// A flush's size in the units of `CommitLimits`, for when limits are set
+/// (SQLite has none of its own): the cells of this file's rows, counted the
+/// way Spanner counts its own. A like writes 5 columns plus 3 in
+/// `LikesBySession`; a talk's bucket and totals rows, 4 and 3 columns.
 const WRITE_COST: WriteCost = WriteCost {
     mutations_per_like: 5 + 3,
     bytes_per_like: 36 + 8 + 64 + 8,

@@ -3,7 +3,8 @@
 //! clients speak REST, which the emulator serves on a second port.
 
 /// The emulator's REST endpoint for the admin clients, or `None` when no
-/// emulator is configured (`grpc_host` unset: real Cloud Spanner).
+/// emulator is configured (`grpc_host` unset: real Cloud Spanner, whatever
+/// `rest_host` says, so that admin and data clients never part ways).
 /// `rest_host` (`SPANNER_EMULATOR_REST_HOST`) wins; otherwise it is the
 /// gRPC host with the port plus 10, the emulator's own pairing (9010/9020).
 pub fn admin_endpoint(
@@ -17,12 +18,12 @@ pub fn admin_endpoint(
             format!("http://{host}")
         }
     };
-    if let Some(rest) = rest_host.filter(|h| !h.is_empty()) {
-        return Ok(Some(with_scheme(rest)));
-    }
     let Some(grpc) = grpc_host.filter(|h| !h.is_empty()) else {
         return Ok(None);
     };
+    if let Some(rest) = rest_host.filter(|h| !h.is_empty()) {
+        return Ok(Some(with_scheme(rest)));
+    }
     let grpc = with_scheme(grpc);
     let (base, port) = grpc
         .rsplit_once(':')
@@ -46,6 +47,7 @@ mod tests {
     fn real_spanner_needs_no_admin_endpoint() {
         assert_eq!(admin_endpoint(None, None), Ok(None));
         assert_eq!(admin_endpoint(Some(""), None), Ok(None));
+        assert_eq!(admin_endpoint(None, Some("localhost:9020")), Ok(None));
     }
 
     #[test]

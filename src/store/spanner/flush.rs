@@ -3,6 +3,7 @@
 //! one read-write transaction. Also what such a commit costs, for the
 //! planner that cuts batches to Spanner's limits.
 
+use super::schema::IndexCost;
 use crate::model::{Like, Second, ServerId};
 use crate::store::FlushReport;
 use crate::store::commit_plan::WriteCost;
@@ -19,18 +20,18 @@ use google_cloud_spanner::{Error as SpannerError, model::CommitResponse};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-/// What a flush costs in Spanner's units (see `schema.sql`). A like row
-/// writes its 5 columns and `Likes` has no secondary index; a talk's bucket
-/// row writes 5 columns and its totals row 3. Bytes are the values' sizes
+/// What a flush costs in Spanner's units. A like row writes its 5 columns,
+/// a talk's bucket row 5 and its totals row 3, plus what secondary indexes
+/// on those tables add (none in `schema.sql`). Bytes are the values' sizes
 /// plus a generous allowance per row for keys and framing.
-pub(super) fn write_cost(server: &ServerId) -> WriteCost {
+pub(super) fn write_cost(server: &ServerId, indexes: IndexCost) -> WriteCost {
     const ROW_OVERHEAD: u64 = 64;
     let server = server.as_str().len() as u64;
     WriteCost {
-        mutations_per_like: 5,
+        mutations_per_like: 5 + indexes.likes,
         // Id (36) + SessionId (8) + ServerId + CreatedAt (12).
         bytes_per_like: 36 + 8 + server + 12 + ROW_OVERHEAD,
-        mutations_per_talk: 5 + 3,
+        mutations_per_talk: 5 + indexes.buckets + 3 + indexes.totals,
         bytes_per_talk: (8 + 8 + server + 8 + 12) + (8 + server + 8) + 2 * ROW_OVERHEAD,
     }
 }

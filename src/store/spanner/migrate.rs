@@ -12,6 +12,8 @@ use google_cloud_spanner::Error as SpannerError;
 use google_cloud_spanner::client::{DatabaseAdmin, InstanceAdmin, Spanner};
 use google_cloud_spanner_admin_instance_v1::model::Instance;
 use std::collections::HashSet;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// The Spanner DDL, the schema's single source of truth.
 pub const SCHEMA_SQL: &str = include_str!("../../../schema.sql");
@@ -82,8 +84,31 @@ pub struct Migration {
     pub applied: Vec<String>,
 }
 
-/// How many times a schema update that lost a race is looked at again.
-const UPDATE_ATTEMPTS: usize = 5;
+/// Checks the migrated database has every column the service writes: a
+/// table made from an older `schema.sql` may lack some, and only creating
+/// missing tables and indexes cannot fix that.
+async fn verified(
+    spanner: &Spanner,
+    database: &str,
+    migration: Migration,
+) -> Result<Migration, StoreError> {
+    let client = spanner
+        .database_client(database)
+        .build()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("opening {database}: {e}")))?;
+    match super::schema::inspect(&client).await {
+        Ok(_) => Ok(migration),
+        Err(StoreError::Internal(why)) => Err(StoreError::Internal(format!(
+            "{database} differs from schema.sql ({why}); add them with ALTER TABLE as schema.sql declares them"
+        ))),
+        Err(other) => Err(other),
+    }
+}
+
+/// How long `migrate` keeps trying when the database is still being created
+/// or another process is changing its schema at the same moment.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Brings `database` (`projects/P/instances/I/databases/D`) to `schema.sql`.
 pub async fn migrate(database: &str) -> Result<Migration, StoreError> {
@@ -119,7 +144,8 @@ pub async fn migrate(database: &str) -> Result<Migration, StoreError> {
             ensure_emulator_instance(&instances, project, instance).await?;
     }
 
-    match current_objects(&databases, database).await {
+    let deadline = Instant::now() + SETTLE_TIMEOUT;
+    match databases.get_database().set_name(database).send().await {
         Ok(_) => {}
         // The emulator's REST gateway answers a read of something missing
         // with HTTP 500 ("failed to marshal error message"), so there any
@@ -136,48 +162,86 @@ pub async fn migrate(database: &str) -> Result<Migration, StoreError> {
             match created {
                 Ok(_) => {
                     migration.created_database = true;
-                    return Ok(migration);
+                    return verified(&spanner, database, migration).await;
                 }
-                // Someone else created it meanwhile: fall through and compare.
+                // Someone else created it meanwhile: compare once it is ready.
                 Err(e) if is_already_exists(&e) => {}
                 Err(e) => return Err(admin_error("creating the database", e)),
             }
         }
-        Err(e) => return Err(admin_error("reading the database schema", e)),
+        Err(e) => return Err(admin_error("reading the database", e)),
     }
+    wait_until_ready(&databases, database, deadline).await?;
 
-    for attempt in 1..=UPDATE_ATTEMPTS {
-        let existing = current_objects(&databases, database)
-            .await
-            .map_err(|e| admin_error("reading the database schema", e))?;
-        let missing: Vec<&SchemaStatement> = wanted
-            .iter()
-            .filter(|s| !existing.contains(&s.object))
-            .collect();
-        if missing.is_empty() {
-            return Ok(migration);
-        }
-        let updated = databases
-            .update_database_ddl()
-            .set_database(database)
-            .set_statements(missing.iter().map(|s| s.ddl.clone()))
-            .poller()
-            .until_done()
-            .await;
-        match updated {
-            Ok(_) => {
-                migration
-                    .applied
-                    .extend(missing.iter().map(|s| s.object.clone()));
-                return Ok(migration);
+    let mut pause = FIRST_PAUSE;
+    loop {
+        let attempt = async {
+            let existing = current_objects(&databases, database).await?;
+            let missing: Vec<&SchemaStatement> = wanted
+                .iter()
+                .filter(|s| !existing.contains(&s.object))
+                .collect();
+            if !missing.is_empty() {
+                databases
+                    .update_database_ddl()
+                    .set_database(database)
+                    .set_statements(missing.iter().map(|s| s.ddl.clone()))
+                    .poller()
+                    .until_done()
+                    .await?;
             }
-            Err(e) if attempt < UPDATE_ATTEMPTS => {
-                tracing::info!(error = %e, "schema update lost a race or failed; looking again");
+            Ok::<_, SpannerError>(missing.iter().map(|s| s.object.clone()).collect())
+        };
+        match attempt.await {
+            Ok(applied) => {
+                migration.applied = applied;
+                return verified(&spanner, database, migration).await;
+            }
+            // Another process changing the schema at the same moment (e.g. a
+            // duplicate name): look again after a pause.
+            Err(e) if is_worth_retrying(&e) && Instant::now() + pause < deadline => {
+                tracing::info!(error = %e, "schema update did not go through; looking again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_PAUSE);
             }
             Err(e) => return Err(admin_error("updating the database schema", e)),
         }
     }
-    unreachable!("the last attempt returns")
+}
+
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
+const MAX_PAUSE: Duration = Duration::from_secs(4);
+
+/// Waits until a database another process created is ready for schema
+/// changes (while it is being created they fail with FAILED_PRECONDITION).
+async fn wait_until_ready(
+    databases: &DatabaseAdmin,
+    database: &str,
+    deadline: Instant,
+) -> Result<(), StoreError> {
+    let mut pause = FIRST_PAUSE;
+    loop {
+        let state = match databases.get_database().set_name(database).send().await {
+            Ok(found) => found.state.name().unwrap_or("UNKNOWN").to_owned(),
+            Err(e) if is_worth_retrying(&e) || is_not_found(&e) => format!("unreadable ({e})"),
+            Err(e) => return Err(admin_error("reading the database", e)),
+        };
+        // The emulator leaves the state unset; it creates databases at once.
+        if matches!(
+            state.as_str(),
+            "READY" | "READY_OPTIMIZING" | "STATE_UNSPECIFIED"
+        ) {
+            return Ok(());
+        }
+        if Instant::now() + pause >= deadline {
+            return Err(StoreError::Unavailable(format!(
+                "{database} is still not ready ({state}) after {}s",
+                SETTLE_TIMEOUT.as_secs()
+            )));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_PAUSE);
+    }
 }
 
 /// Creates the emulator's instance if missing; true if it did. (Creating
@@ -250,6 +314,28 @@ fn is_already_exists(e: &SpannerError) -> bool {
 
 fn is_not_found(e: &SpannerError) -> bool {
     e.http_status_code() == Some(404) || e.status().is_some_and(|s| s.code == Code::NotFound)
+}
+
+/// Errors of a schema change that may go through when tried again: a
+/// concurrent change, a database still being created, an overloaded or
+/// unreachable service. Permission and syntax errors are final.
+fn is_worth_retrying(e: &SpannerError) -> bool {
+    if let Some(code) = e.http_status_code() {
+        return code == 409 || code == 429 || code >= 500;
+    }
+    e.is_io()
+        || e.is_connect()
+        || e.status().is_some_and(|s| {
+            matches!(
+                s.code,
+                Code::FailedPrecondition
+                    | Code::Aborted
+                    | Code::AlreadyExists
+                    | Code::Unavailable
+                    | Code::DeadlineExceeded
+                    | Code::ResourceExhausted
+            )
+        })
 }
 
 fn admin_error(doing: &str, e: SpannerError) -> StoreError {

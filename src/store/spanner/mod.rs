@@ -7,6 +7,7 @@
 mod endpoint;
 mod flush;
 mod migrate;
+mod schema;
 
 pub use endpoint::admin_endpoint;
 pub use migrate::{Migration, SCHEMA_SQL, SchemaStatement, migrate, schema_statements};
@@ -21,6 +22,7 @@ use flush::{flush_chunk, write_cost};
 use google_cloud_spanner::Error as SpannerError;
 use google_cloud_spanner::client::{DatabaseClient, Spanner};
 use google_cloud_spanner::statement::Statement;
+use schema::IndexCost;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -31,6 +33,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct SpannerStore {
     client: DatabaseClient,
     limits: CommitLimits,
+    /// What the database's secondary indexes add to each row written.
+    indexes: IndexCost,
     /// Bounds every operation, including the transaction's own retries.
     op_timeout: Duration,
 }
@@ -38,29 +42,42 @@ pub struct SpannerStore {
 impl SpannerStore {
     /// Connects to `database` (`projects/P/instances/I/databases/D`) with
     /// Application Default Credentials, or to the emulator that
-    /// `SPANNER_EMULATOR_HOST` names, and checks the schema is there.
+    /// `SPANNER_EMULATOR_HOST` names, and checks the schema has what the
+    /// flush writes (counting what its indexes add to each commit).
     pub async fn connect(database: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let spanner = Spanner::builder()
             .build()
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot build a Spanner client: {e}")))?;
-        let client =
-            tokio::time::timeout(CONNECT_TIMEOUT, spanner.database_client(database).build())
-                .await
-                .map_err(|_| {
-                    StoreError::Unavailable(format!(
-                        "no answer from Spanner for {database} within {}s",
-                        CONNECT_TIMEOUT.as_secs()
-                    ))
-                })?
-                .map_err(|e| not_ready(database, classify(e)))?;
-        let store = Self {
+        let client = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            spanner.database_client(database).build(),
+        )
+        .await
+        .map_err(|_| {
+            StoreError::Unavailable(format!(
+                "no answer from Spanner for {database} within {}s",
+                CONNECT_TIMEOUT.as_secs()
+            ))
+        })?
+        .map_err(|e| {
+            if e.is_authentication() {
+                StoreError::Internal(format!(
+                    "cannot authenticate to Spanner with Application Default Credentials: {e}"
+                ))
+            } else {
+                not_ready(database, classify(e))
+            }
+        })?;
+        let indexes = schema::inspect(&client)
+            .await
+            .map_err(|e| not_ready(database, e))?;
+        Ok(Self {
             client,
             limits: options.commit_limits.unwrap_or(CommitLimits::SPANNER),
+            indexes,
             op_timeout: options.op_timeout,
-        };
-        store.ping().await.map_err(|e| not_ready(database, e))?;
-        Ok(store)
+        })
     }
 
     async fn bounded<T>(
@@ -143,7 +160,7 @@ fn classify(error: SpannerError) -> StoreError {
 #[async_trait]
 impl LikeStore for SpannerStore {
     async fn flush(&self, batch: FlushBatch) -> Result<FlushReport, StoreError> {
-        let cost = write_cost(&batch.server);
+        let cost = write_cost(&batch.server, self.indexes);
         let mut report = FlushReport::default();
         for range in commit_plan::plan(&batch.likes, self.limits, &cost) {
             let chunk = flush_chunk(
