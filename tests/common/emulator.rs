@@ -5,14 +5,17 @@
 //! service's own `migrate`.
 //!
 //! The emulator is Google's: `gateway_main` serves REST (for the admin
-//! clients) and runs `emulator_main` (gRPC, for data) as its child. Both are
-//! stopped through their process group, which the gateway leads.
+//! clients) and runs `emulator_main` (gRPC, for data) as its child. Both
+//! live in a process group the gateway leads, with a watchdog that stops
+//! the group (by its id, the gateway's pid) as soon as this test binary is
+//! gone, however it ends: normal exit, panic, Ctrl-C or SIGKILL.
 
+use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// Where the gcloud SDK installs the emulator.
@@ -25,10 +28,16 @@ pub struct Emulator {
     /// `host:port` of the REST (admin) side.
     pub rest_host: String,
     next_database: AtomicU32,
+    /// The write end of the watchdog's stdin. Never written: the kernel
+    /// closes it when this process ends, and the watchdog then stops the
+    /// emulator's process group.
+    _watchdog: ChildStdin,
 }
 
-/// The gateway's process group id, for the exit hook.
-static GROUP: AtomicI32 = AtomicI32::new(0);
+/// Run in the emulator's process group: waits for its stdin to close, then
+/// stops the group (SIGTERM, then SIGKILL), itself included.
+const WATCHDOG: &str = "trap '' TERM; read _; kill -TERM 0; sleep 1; kill -KILL 0";
+
 static EMULATOR: OnceLock<Emulator> = OnceLock::new();
 
 /// The emulator of this test binary, started on first use. Sets
@@ -80,18 +89,20 @@ fn find_binaries() -> (PathBuf, PathBuf) {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Two distinct ports nobody listens on right now.
+fn free_ports() -> (u16, u16) {
+    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
 }
 
 impl Emulator {
     fn start() -> Self {
         let (gateway, emulator) = find_binaries();
-        let (grpc, rest) = (free_port(), free_port());
+        let (grpc, rest) = free_ports();
         let log_path = std::env::temp_dir().join(format!(
             "likes-spanner-emulator-{}-{grpc}.log",
             std::process::id()
@@ -111,12 +122,25 @@ impl Emulator {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", gateway.display()));
-        register_exit_hook(&child);
+        let watchdog = Command::new("sh")
+            .args(["-c", WATCHDOG])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(child.id() as i32)
+            .spawn()
+            .expect("starting the emulator's watchdog")
+            .stdin
+            .take()
+            .expect("the watchdog's stdin is piped");
         let this = Self {
             grpc_host: format!("127.0.0.1:{grpc}"),
             rest_host: format!("127.0.0.1:{rest}"),
             next_database: AtomicU32::new(0),
+            _watchdog: watchdog,
         };
+        // On a failed start, dropping `this` (the watchdog's stdin) on the
+        // way out of the panic stops what did start.
         this.wait_until_ready(child, &log_path);
         // SAFETY: set once, before any Spanner client of this process exists
         // (they are built after `emulator()` returns), and read through
@@ -128,7 +152,8 @@ impl Emulator {
         this
     }
 
-    /// Waits until both sides accept connections and the REST side answers.
+    /// Waits until the gRPC side accepts connections and the REST side
+    /// answers a request.
     fn wait_until_ready(&self, mut child: Child, log: &Path) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -138,14 +163,7 @@ impl Emulator {
                     std::fs::read_to_string(log).unwrap_or_default()
                 );
             }
-            let up = |host: &str| {
-                std::net::TcpStream::connect_timeout(
-                    &host.parse().unwrap(),
-                    Duration::from_millis(200),
-                )
-                .is_ok()
-            };
-            if up(&self.grpc_host) && up(&self.rest_host) {
+            if accepts(&self.grpc_host) && rest_answers(&self.rest_host) {
                 return;
             }
             assert!(
@@ -158,22 +176,22 @@ impl Emulator {
     }
 }
 
-/// Stops the emulator when the test binary exits: SIGTERM to the gateway's
-/// process group (the gateway and the emulator it spawned), then SIGKILL.
-fn register_exit_hook(child: &Child) {
-    GROUP.store(child.id() as i32, Ordering::SeqCst);
-    extern "C" fn stop_emulator() {
-        let group = GROUP.swap(0, Ordering::SeqCst);
-        if group > 0 {
-            // SAFETY: plain signal sends to a process group this binary started.
-            unsafe {
-                libc::kill(-group, libc::SIGTERM);
-                std::thread::sleep(Duration::from_millis(200));
-                libc::kill(-group, libc::SIGKILL);
-            }
-        }
+fn accepts(host: &str) -> bool {
+    std::net::TcpStream::connect_timeout(&host.parse().unwrap(), Duration::from_millis(200)).is_ok()
+}
+
+/// True when the REST gateway answers a list of instances with HTTP 200.
+fn rest_answers(host: &str) -> bool {
+    let Ok(mut stream) =
+        std::net::TcpStream::connect_timeout(&host.parse().unwrap(), Duration::from_millis(200))
+    else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /v1/projects/test/instances HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
     }
-    // SAFETY: registers a C-ABI function with no captured state.
-    let registered = unsafe { libc::atexit(stop_emulator) };
-    assert_eq!(registered, 0, "cannot register the emulator's exit hook");
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.ends_with(b" 200")
 }
