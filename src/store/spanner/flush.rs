@@ -18,6 +18,8 @@ use google_cloud_spanner::transaction::{BasicTransactionRetryPolicy, ReadWriteTr
 use google_cloud_spanner::value::Timestamp;
 use google_cloud_spanner::{Error as SpannerError, model::CommitResponse};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What a flush costs in Spanner's units. A like row writes its 5 columns,
@@ -36,7 +38,7 @@ pub(super) fn write_cost(server: &ServerId, indexes: IndexCost) -> WriteCost {
     }
 }
 
-/// Stores one commit's worth of likes: reads which are stored already and
+/// Stores one commit's worth of likes (`batch[range]`): reads which are stored already and
 /// this server's current bucket and totals rows for their talks, then writes
 /// the new likes and the grown counts, atomically. Aborted attempts are
 /// retried for at most `timeout`.
@@ -45,10 +47,14 @@ pub(super) async fn flush_chunk(
     timeout: Duration,
     server: ServerId,
     second: Second,
-    likes: Vec<Like>,
+    batch: Arc<Vec<Like>>,
+    range: Range<usize>,
 ) -> Result<(ChunkWritten, CommitResponse), SpannerError> {
-    let ids: Vec<String> = likes.iter().map(|l| l.id.to_string()).collect();
-    let talks: Vec<i64> = likes
+    let ids: Vec<String> = batch[range.clone()]
+        .iter()
+        .map(|l| l.id.to_string())
+        .collect();
+    let talks: Vec<i64> = batch[range.clone()]
         .iter()
         .map(|l| i64::from(l.talk.0))
         .collect::<HashSet<_>>()
@@ -68,7 +74,8 @@ pub(super) async fn flush_chunk(
     let result = runner
         .run(async move |tx: ReadWriteTransaction| {
             let stored = read_flush_state(&tx, &ids, &talks, &server, second).await?;
-            let (written, mutations) = flush_mutations(&server, second, &likes, &stored);
+            let likes = &batch[range.clone()];
+            let (written, mutations) = flush_mutations(&server, second, likes, &ids, &stored);
             if !mutations.is_empty() {
                 tx.buffer(mutations)?;
             }
@@ -158,15 +165,15 @@ fn flush_mutations(
     server: &ServerId,
     second: Second,
     likes: &[Like],
+    ids: &[String],
     state: &FlushState,
 ) -> (ChunkWritten, Vec<Mutation>) {
     let mut report = FlushReport::default();
     let mut mutations = Vec::new();
-    let mut new_ids = HashSet::new();
+    let mut new_ids: HashSet<&str> = HashSet::new();
     let mut new_per_talk: BTreeMap<i64, i64> = BTreeMap::new();
-    for like in likes {
-        let id = like.id.to_string();
-        if state.stored.contains(&id) || !new_ids.insert(id.clone()) {
+    for (like, id) in likes.iter().zip(ids) {
+        if state.stored.contains(id) || !new_ids.insert(id) {
             report.duplicates += 1;
             continue;
         }
@@ -180,7 +187,7 @@ fn flush_mutations(
         mutations.push(
             Mutation::new_insert_builder("Likes")
                 .set("Id")
-                .to(id)
+                .to(id.as_str())
                 .set("SessionId")
                 .to(i64::from(like.talk.0))
                 .set("Uuid")
@@ -245,6 +252,10 @@ mod tests {
         }
     }
 
+    fn ids(likes: &[Like]) -> Vec<String> {
+        likes.iter().map(|l| l.id.to_string()).collect()
+    }
+
     fn upsert(table: &str, columns: &[(&str, i64)], server: &str) -> Mutation {
         let mut row = Mutation::new_insert_or_update_builder(table);
         for (column, value) in columns {
@@ -266,7 +277,7 @@ mod tests {
             buckets: HashMap::from([(1, 4)]),
             totals: HashMap::from([(1, 10), (2, 7)]),
         };
-        let (written, mutations) = flush_mutations(&server, 100, &likes, &state);
+        let (written, mutations) = flush_mutations(&server, 100, &likes, &ids(&likes), &state);
         assert_eq!((written.report.inserted, written.report.duplicates), (2, 2));
         assert_eq!(written.talks_written, 2);
         // Two like inserts, then per talk its bucket and its totals row.
@@ -305,7 +316,7 @@ mod tests {
             stored: HashSet::from([likes[0].id.to_string()]),
             ..FlushState::default()
         };
-        let (written, mutations) = flush_mutations(&server, 100, &likes, &state);
+        let (written, mutations) = flush_mutations(&server, 100, &likes, &ids(&likes), &state);
         assert_eq!((written.report.inserted, written.talks_written), (0, 0));
         assert!(mutations.is_empty());
     }

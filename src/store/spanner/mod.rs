@@ -21,6 +21,7 @@ use async_trait::async_trait;
 use flush::{flush_chunk, write_cost};
 use google_cloud_spanner::Error as SpannerError;
 use google_cloud_spanner::client::{DatabaseClient, Spanner};
+use google_cloud_spanner::result::Row;
 use google_cloud_spanner::statement::Statement;
 use schema::IndexCost;
 use std::collections::HashMap;
@@ -80,6 +81,24 @@ impl SpannerStore {
         })
     }
 
+    /// Runs one single-use query (a strong read, no locks) within the
+    /// operation timeout, handing each row to `each`.
+    async fn query(
+        &self,
+        statement: impl Into<Statement> + Send,
+        mut each: impl FnMut(&Row) -> Result<(), SpannerError> + Send,
+    ) -> Result<(), StoreError> {
+        self.bounded(async {
+            let single_use = self.client.single_use().build();
+            let mut rows = single_use.execute_query(statement).await?;
+            while let Some(row) = rows.next().await.transpose()? {
+                each(&row)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn bounded<T>(
         &self,
         work: impl Future<Output = Result<T, SpannerError>>,
@@ -106,13 +125,10 @@ fn not_ready(database: &str, error: StoreError) -> StoreError {
 /// 'total' rows) when asked. One query, so one snapshot and one read.
 const OBSERVE_SQL: &str = "
 SELECT 'bucket' AS Kind, Second, SessionId, ServerId, Likes
-  FROM LikeSummaryServers WHERE Second >= @since";
-const OBSERVE_WITH_TOTALS_SQL: &str = "
-SELECT 'bucket' AS Kind, Second, SessionId, ServerId, Likes
   FROM LikeSummaryServers WHERE Second >= @since
 UNION ALL
 SELECT 'total', 0, SessionId, '', SUM(Likes)
-  FROM LikeSummaryTotals GROUP BY SessionId";
+  FROM LikeSummaryTotals WHERE @with_totals GROUP BY SessionId";
 const TOTALS_SQL: &str =
     "SELECT SessionId, SUM(Likes) AS Likes FROM LikeSummaryTotals GROUP BY SessionId";
 
@@ -168,7 +184,8 @@ impl LikeStore for SpannerStore {
                 self.op_timeout,
                 batch.server.clone(),
                 batch.second,
-                batch.likes[range].to_vec(),
+                batch.likes.clone(),
+                range,
             );
             let (chunk, commit) = self.bounded(chunk).await?;
             let planned = chunk.report.inserted * cost.mutations_per_like
@@ -191,61 +208,45 @@ impl LikeStore for SpannerStore {
     }
 
     async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError> {
-        let sql = if with_totals {
-            OBSERVE_WITH_TOTALS_SQL
-        } else {
-            OBSERVE_SQL
+        let statement = Statement::builder(OBSERVE_SQL)
+            .add_param("since", since)
+            .add_param("with_totals", with_totals)
+            .build();
+        let mut seen = Observation {
+            buckets: Vec::new(),
+            totals: with_totals.then(HashMap::new),
         };
-        let statement = Statement::builder(sql).add_param("since", since).build();
-        self.bounded(async {
-            let mut rows = self
-                .client
-                .single_use()
-                .build()
-                .execute_query(statement)
-                .await?;
-            let mut seen = Observation {
-                buckets: Vec::new(),
-                totals: with_totals.then(HashMap::new),
-            };
-            while let Some(row) = rows.next().await.transpose()? {
-                let kind: String = row.get("Kind")?;
-                let talk = talk_id(row.get("SessionId")?)?;
-                let likes = count(row.get("Likes")?);
-                if kind == "bucket" {
-                    // Rows are written only by this code; a malformed id is skipped, not fatal.
-                    if let Ok(server) = ServerId::new(row.get::<String>("ServerId")?) {
-                        seen.buckets.push(SummaryBucket {
-                            second: row.get("Second")?,
-                            talk,
-                            server,
-                            likes,
-                        });
-                    }
-                } else if let Some(totals) = seen.totals.as_mut() {
-                    totals.insert(talk, likes);
+        self.query(statement, |row| {
+            let kind: String = row.get("Kind")?;
+            let talk = talk_id(row.get("SessionId")?)?;
+            let likes = count(row.get("Likes")?);
+            if kind == "bucket" {
+                // Rows are written only by this code; a malformed id is skipped, not fatal.
+                if let Ok(server) = ServerId::new(row.get::<String>("ServerId")?) {
+                    seen.buckets.push(SummaryBucket {
+                        second: row.get("Second")?,
+                        talk,
+                        server,
+                        likes,
+                    });
                 }
+            } else if let Some(totals) = seen.totals.as_mut() {
+                totals.insert(talk, likes);
             }
-            Ok(seen)
+            Ok(())
         })
-        .await
+        .await?;
+        Ok(seen)
     }
 
     async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
-        self.bounded(async {
-            let mut rows = self
-                .client
-                .single_use()
-                .build()
-                .execute_query(TOTALS_SQL)
-                .await?;
-            let mut totals = HashMap::new();
-            while let Some(row) = rows.next().await.transpose()? {
-                totals.insert(talk_id(row.get("SessionId")?)?, count(row.get("Likes")?));
-            }
-            Ok(totals)
+        let mut totals = HashMap::new();
+        self.query(TOTALS_SQL, |row| {
+            totals.insert(talk_id(row.get("SessionId")?)?, count(row.get("Likes")?));
+            Ok(())
         })
-        .await
+        .await?;
+        Ok(totals)
     }
 
     async fn count_likes(&self, talk: TalkId) -> Result<u64, StoreError> {
@@ -253,33 +254,17 @@ impl LikeStore for SpannerStore {
             Statement::builder("SELECT COUNT(*) AS N FROM Likes WHERE SessionId = @talk")
                 .add_param("talk", i64::from(talk.0))
                 .build();
-        self.bounded(async {
-            let mut rows = self
-                .client
-                .single_use()
-                .build()
-                .execute_query(statement)
-                .await?;
-            let mut n = 0;
-            while let Some(row) = rows.next().await.transpose()? {
-                n = count(row.get("N")?);
-            }
-            Ok(n)
+        let mut n = 0;
+        self.query(statement, |row| {
+            n = count(row.get("N")?);
+            Ok(())
         })
-        .await
+        .await?;
+        Ok(n)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.bounded(async {
-            let mut rows = self
-                .client
-                .single_use()
-                .build()
-                .execute_query("SELECT 1 FROM LikeSummaryTotals LIMIT 1")
-                .await?;
-            while rows.next().await.transpose()?.is_some() {}
-            Ok(())
-        })
-        .await
+        self.query("SELECT 1 FROM LikeSummaryTotals LIMIT 1", |_| Ok(()))
+            .await
     }
 }
