@@ -30,17 +30,25 @@ pub enum Command {
     Migrate(MigrateArgs),
 }
 
-/// Flags of `likes migrate`.
+/// The `--store` flag, shared by every subcommand.
 #[derive(Debug, Clone, Args)]
-pub struct MigrateArgs {
-    /// The store to migrate: sqlite://PATH or spanner://projects/P/instances/I/databases/D.
+pub struct StoreArg {
+    /// Where likes are stored: sqlite://PATH or spanner://projects/P/instances/I/databases/D.
     #[arg(
-        long,
+        long = "store",
         value_name = "URL",
         env = "LIKES_STORE",
         default_value = "sqlite://likes.db"
     )]
-    pub store: StoreUrl,
+    pub url: StoreUrl,
+}
+
+/// Flags of `likes migrate`.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// The store to migrate.
+    #[command(flatten)]
+    pub store: StoreArg,
 }
 
 /// Flags of `likes serve`.
@@ -55,14 +63,9 @@ pub struct ServeArgs {
     )]
     pub listen: SocketAddr,
 
-    /// Where likes are stored: sqlite://PATH or spanner://projects/P/instances/I/databases/D.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "LIKES_STORE",
-        default_value = "sqlite://likes.db"
-    )]
-    pub store: StoreUrl,
+    /// Where likes are stored.
+    #[command(flatten)]
+    pub store: StoreArg,
 
     /// Talk catalogue (JSON with a top-level `sessions` array); default: a built-in sample.
     #[arg(long, value_name = "FILE", env = "LIKES_SESSIONS")]
@@ -207,7 +210,7 @@ impl ServeArgs {
         };
         Ok(Config {
             listen: self.listen,
-            store: self.store,
+            store: self.store.url,
             catalogue,
             server_id,
             flush_interval: self.flush_interval,

@@ -22,4 +22,4 @@ pub mod store;
 pub mod storer;
 
 pub use app::App;
-pub use config::{Cli, Command, Config, MigrateArgs, ServeArgs};
+pub use config::{Cli, Command, Config, MigrateArgs, ServeArgs, StoreArg};

@@ -46,13 +46,13 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Migrate(args) => match likes::store::migrate(&args.store).await {
+        Command::Migrate(args) => match likes::store::migrate(&args.store.url).await {
             Ok(migrated) => {
-                println!("{}: {migrated}", args.store);
+                println!("{}: {migrated}", args.store.url);
                 ExitCode::SUCCESS
             }
             Err(error) => {
-                eprintln!("likes: migrating {}: {error}", args.store);
+                eprintln!("likes: migrating {}: {error}", args.store.url);
                 ExitCode::FAILURE
             }
         },
