@@ -1,12 +1,13 @@
 //! `LikeStore`: where likes and their per-second summary buckets live. This
-//! module owns the trait every backend implements, the store URL, and the
-//! rows that cross it; backends own their SQL and connections, never policy
-//! (retries, timeouts and buffering belong to the storer and observer).
+//! module owns the trait every backend implements, the store URL, the rows
+//! that cross it and `migrate`; backends own their SQL, connections and
+//! commit limits. Retrying failed flushes and buffering belong to the
+//! storer; a backend only bounds each call it makes.
 
 pub mod commit_plan;
 pub mod spanner;
 mod sqlite;
-mod url;
+pub(crate) mod url;
 
 pub use commit_plan::CommitLimits;
 pub use spanner::SpannerStore;

@@ -24,13 +24,7 @@ impl FromStr for StoreUrl {
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
         if let Some(name) = s.strip_prefix("spanner://") {
-            let parts: Vec<&str> = name.split('/').collect();
-            let well_formed = parts.len() == 6
-                && parts[0] == "projects"
-                && parts[2] == "instances"
-                && parts[4] == "databases"
-                && [1, 3, 5].iter().all(|&i| !parts[i].is_empty());
-            if !well_formed {
+            if spanner_name_parts(name).is_none() {
                 return Err(format!(
                     "{s:?} is not spanner://projects/P/instances/I/databases/D"
                 ));
@@ -40,6 +34,18 @@ impl FromStr for StoreUrl {
         Err(format!(
             "{s:?} is not a store URL: use sqlite://PATH or spanner://projects/P/instances/I/databases/D"
         ))
+    }
+}
+
+/// The project, instance and database of `projects/P/instances/I/databases/D`.
+pub fn spanner_name_parts(name: &str) -> Option<(&str, &str, &str)> {
+    match name.split('/').collect::<Vec<_>>().as_slice() {
+        ["projects", p, "instances", i, "databases", d]
+            if !p.is_empty() && !i.is_empty() && !d.is_empty() =>
+        {
+            Some((p, i, d))
+        }
+        _ => None,
     }
 }
 
@@ -74,6 +80,11 @@ mod tests {
         );
         assert!("sqlite://".parse::<StoreUrl>().is_err());
         assert!("spanner://projects/p".parse::<StoreUrl>().is_err());
+        assert_eq!(
+            spanner_name_parts("projects/p/instances/i/databases/d"),
+            Some(("p", "i", "d"))
+        );
+        assert_eq!(spanner_name_parts("projects/p/instances/i"), None);
         assert!("postgres://x".parse::<StoreUrl>().is_err());
     }
 }

@@ -1,11 +1,13 @@
 //! `likes migrate`: brings a Spanner database to `schema.sql`. Creates the
 //! database when missing (and, on the emulator only, its instance), then
-//! applies the schema's statements whose object does not exist yet. Safe to
-//! run twice, or from several replicas at once: whoever loses a race finds
-//! the object there on its next look.
+//! applies the schema's statements whose object does not exist yet, and
+//! checks the result. Safe to run twice, or from several replicas at once:
+//! whoever loses a race waits, then finds the objects there.
 
 use super::endpoint::admin_endpoint;
+use super::schema::{SCHEMA_SQL, SchemaStatement, created_object, schema_statements};
 use crate::store::StoreError;
+use crate::store::url::spanner_name_parts;
 use google_cloud_gax::error::rpc::Code;
 use google_cloud_lro::Poller;
 use google_cloud_spanner::Error as SpannerError;
@@ -14,64 +16,6 @@ use google_cloud_spanner_admin_instance_v1::model::Instance;
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// The Spanner DDL, the schema's single source of truth.
-pub const SCHEMA_SQL: &str = include_str!("../../../schema.sql");
-
-/// One statement of `schema.sql`, and the object it creates.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemaStatement {
-    /// `TABLE likes`, `INDEX likesbysession`: kind and name, lower case
-    /// (Spanner names are case-insensitive).
-    pub object: String,
-    /// The statement, comments removed, without its `;`.
-    pub ddl: String,
-}
-
-/// Splits DDL text into statements and names what each creates. Only
-/// `CREATE TABLE` and `CREATE [UNIQUE] [NULL_FILTERED] INDEX` are accepted:
-/// an applied statement is recognised by the object it created.
-pub fn schema_statements(sql: &str) -> Result<Vec<SchemaStatement>, String> {
-    let without_comments: String = sql
-        .lines()
-        .map(|line| line.split_once("--").map_or(line, |(code, _)| code))
-        .collect::<Vec<_>>()
-        .join("\n");
-    without_comments
-        .split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|ddl| {
-            Ok(SchemaStatement {
-                object: created_object(ddl)?,
-                ddl: ddl.to_owned(),
-            })
-        })
-        .collect()
-}
-
-fn created_object(ddl: &str) -> Result<String, String> {
-    let words: Vec<String> = ddl
-        .split(|c: char| c.is_whitespace() || c == '(')
-        .filter(|w| !w.is_empty())
-        .take(5)
-        .map(|w| w.trim_matches('`').to_ascii_lowercase())
-        .collect();
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let (kind, name) = match words.as_slice() {
-        ["create", "table", name, ..] => ("table", *name),
-        ["create", "index", name, ..]
-        | ["create", "unique" | "null_filtered", "index", name, ..]
-        | ["create", "unique", "null_filtered", "index", name, ..] => ("index", *name),
-        _ => {
-            let head: String = ddl.chars().take(40).collect();
-            return Err(format!(
-                "schema statement {head:?}… is neither CREATE TABLE nor CREATE INDEX"
-            ));
-        }
-    };
-    Ok(format!("{kind} {name}"))
-}
 
 /// What `migrate` did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -113,7 +57,11 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Brings `database` (`projects/P/instances/I/databases/D`) to `schema.sql`.
 pub async fn migrate(database: &str) -> Result<Migration, StoreError> {
     let wanted = schema_statements(SCHEMA_SQL).map_err(StoreError::Internal)?;
-    let (project, instance, database_id) = split_name(database)?;
+    let (project, instance, database_id) = spanner_name_parts(database).ok_or_else(|| {
+        StoreError::Internal(format!(
+            "{database:?} is not projects/P/instances/I/databases/D"
+        ))
+    })?;
     let instance_name = format!("projects/{project}/instances/{instance}");
     let emulator = std::env::var("SPANNER_EMULATOR_HOST").ok();
     let rest = std::env::var("SPANNER_EMULATOR_REST_HOST").ok();
@@ -293,19 +241,6 @@ async fn current_objects(
         .collect())
 }
 
-fn split_name(database: &str) -> Result<(&str, &str, &str), StoreError> {
-    match database.split('/').collect::<Vec<_>>().as_slice() {
-        ["projects", p, "instances", i, "databases", d]
-            if !p.is_empty() && !i.is_empty() && !d.is_empty() =>
-        {
-            Ok((p, i, d))
-        }
-        _ => Err(StoreError::Internal(format!(
-            "{database:?} is not projects/P/instances/I/databases/D"
-        ))),
-    }
-}
-
 /// The REST gateway answers "already exists" as HTTP 409 and "not found" as
 /// 404, without always a parsed status; both forms are accepted.
 fn is_already_exists(e: &SpannerError) -> bool {
@@ -339,63 +274,9 @@ fn is_worth_retrying(e: &SpannerError) -> bool {
 }
 
 fn admin_error(doing: &str, e: SpannerError) -> StoreError {
-    let transient = match e.http_status_code() {
-        Some(code) => code >= 500 || code == 429,
-        None => {
-            e.is_io() || e.is_connect() || e.status().is_some_and(|s| s.code == Code::Unavailable)
-        }
-    };
-    if transient {
+    if is_worth_retrying(&e) {
         StoreError::Unavailable(format!("{doing}: {e}"))
     } else {
         StoreError::Internal(format!("{doing}: {e}"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_schema_names_what_each_statement_creates() {
-        let statements = schema_statements(SCHEMA_SQL).unwrap();
-        let objects: Vec<&str> = statements.iter().map(|s| s.object.as_str()).collect();
-        assert_eq!(
-            objects,
-            [
-                "table likes",
-                "table likesummaryservers",
-                "table likesummarytotals"
-            ]
-        );
-        assert!(statements.iter().all(|s| !s.ddl.contains("--")));
-    }
-
-    #[test]
-    fn statements_are_recognised_as_spanner_prints_them() {
-        let ddl = "CREATE TABLE Likes (\n  Id STRING(36) NOT NULL,\n) PRIMARY KEY(Id);\n\
-                   CREATE UNIQUE NULL_FILTERED INDEX `ByX` ON T(X);\n\
-                   CREATE INDEX ByY ON T(Y)";
-        let objects: Vec<String> = schema_statements(ddl)
-            .unwrap()
-            .into_iter()
-            .map(|s| s.object)
-            .collect();
-        assert_eq!(objects, ["table likes", "index byx", "index byy"]);
-    }
-
-    #[test]
-    fn statements_that_create_nothing_nameable_are_refused() {
-        let error = schema_statements("ALTER TABLE Likes ADD COLUMN X INT64").unwrap_err();
-        assert!(error.contains("neither CREATE TABLE nor CREATE INDEX"));
-    }
-
-    #[test]
-    fn database_names_split_into_their_parts() {
-        assert_eq!(
-            split_name("projects/p/instances/i/databases/d").unwrap(),
-            ("p", "i", "d")
-        );
-        assert!(split_name("projects/p/instances/i").is_err());
     }
 }

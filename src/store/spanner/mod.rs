@@ -10,7 +10,8 @@ mod migrate;
 mod schema;
 
 pub use endpoint::admin_endpoint;
-pub use migrate::{Migration, SCHEMA_SQL, SchemaStatement, migrate, schema_statements};
+pub use migrate::{Migration, migrate};
+pub use schema::{SCHEMA_SQL, SchemaStatement, schema_statements};
 
 use super::commit_plan::{self, CommitLimits};
 use super::{

@@ -1,13 +1,72 @@
-//! What a database must have for this code to write to it, read from its
-//! INFORMATION_SCHEMA: the columns the flush writes, and the secondary
-//! indexes that make each written row cost more mutations (which the
-//! commit planner must count, or Spanner refuses over-full commits).
+//! The schema: `schema.sql` split into the tables and indexes it creates
+//! (what `migrate` applies), and what a live database must have for this
+//! code to write to it, read from its INFORMATION_SCHEMA: the columns the
+//! flush writes, and the secondary indexes that make each row cost more
+//! mutations (which the commit planner must count).
 
 use crate::store::StoreError;
 use google_cloud_spanner::Error as SpannerError;
 use google_cloud_spanner::client::DatabaseClient;
 use google_cloud_spanner::statement::Statement;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The Spanner DDL, the schema's single source of truth.
+pub const SCHEMA_SQL: &str = include_str!("../../../schema.sql");
+
+/// One statement of `schema.sql`, and the object it creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatement {
+    /// `TABLE likes`, `INDEX likesbysession`: kind and name, lower case
+    /// (Spanner names are case-insensitive).
+    pub object: String,
+    /// The statement, comments removed, without its `;`.
+    pub ddl: String,
+}
+
+/// Splits DDL text into statements and names what each creates. Only
+/// `CREATE TABLE` and `CREATE [UNIQUE] [NULL_FILTERED] INDEX` are accepted:
+/// an applied statement is recognised by the object it created.
+pub fn schema_statements(sql: &str) -> Result<Vec<SchemaStatement>, String> {
+    let without_comments: String = sql
+        .lines()
+        .map(|line| line.split_once("--").map_or(line, |(code, _)| code))
+        .collect::<Vec<_>>()
+        .join("\n");
+    without_comments
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|ddl| {
+            Ok(SchemaStatement {
+                object: created_object(ddl)?,
+                ddl: ddl.to_owned(),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn created_object(ddl: &str) -> Result<String, String> {
+    let words: Vec<String> = ddl
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .filter(|w| !w.is_empty())
+        .take(5)
+        .map(|w| w.trim_matches('`').to_ascii_lowercase())
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let (kind, name) = match words.as_slice() {
+        ["create", "table", name, ..] => ("table", *name),
+        ["create", "index", name, ..]
+        | ["create", "unique" | "null_filtered", "index", name, ..]
+        | ["create", "unique", "null_filtered", "index", name, ..] => ("index", *name),
+        _ => {
+            let head: String = ddl.chars().take(40).collect();
+            return Err(format!(
+                "schema statement {head:?}… is neither CREATE TABLE nor CREATE INDEX"
+            ));
+        }
+    };
+    Ok(format!("{kind} {name}"))
+}
 
 /// The columns this code writes, per table.
 const REQUIRED: [(&str, &[&str]); 3] = [
@@ -132,6 +191,40 @@ async fn read(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_names_what_each_statement_creates() {
+        let statements = schema_statements(SCHEMA_SQL).unwrap();
+        let objects: Vec<&str> = statements.iter().map(|s| s.object.as_str()).collect();
+        assert_eq!(
+            objects,
+            [
+                "table likes",
+                "table likesummaryservers",
+                "table likesummarytotals"
+            ]
+        );
+        assert!(statements.iter().all(|s| !s.ddl.contains("--")));
+    }
+
+    #[test]
+    fn statements_are_recognised_as_spanner_prints_them() {
+        let ddl = "CREATE TABLE Likes (\n  Id STRING(36) NOT NULL,\n) PRIMARY KEY(Id);\n\
+                   CREATE UNIQUE NULL_FILTERED INDEX `ByX` ON T(X);\n\
+                   CREATE INDEX ByY ON T(Y)";
+        let objects: Vec<String> = schema_statements(ddl)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.object)
+            .collect();
+        assert_eq!(objects, ["table likes", "index byx", "index byy"]);
+    }
+
+    #[test]
+    fn statements_that_create_nothing_nameable_are_refused() {
+        let error = schema_statements("ALTER TABLE Likes ADD COLUMN X INT64").unwrap_err();
+        assert!(error.contains("neither CREATE TABLE nor CREATE INDEX"));
+    }
 
     fn all_columns() -> BTreeSet<(String, String)> {
         REQUIRED
