@@ -6,10 +6,13 @@
 use crate::config::Config;
 use crate::graphql::{self, Services};
 use crate::http::{self, HttpState};
+use crate::limits::connections::Peer;
+use crate::limits::{ConnectionLimit, LimitedListener, RateLimits};
 use crate::listener::Listener;
 use crate::observer::{ObserveSettings, Observer};
 use crate::store::{self, LikeStore, StoreOptions};
 use crate::storer::{FlushSettings, Storer};
+use crate::telemetry;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +32,8 @@ pub struct App {
     observer: Observer,
     listener: Listener,
     router: axum::Router,
+    connections: ConnectionLimit,
+    rate_limits: Arc<RateLimits>,
     /// Cancelled when shutdown begins; ends subscriptions and WebSockets.
     serving: CancellationToken,
 }
@@ -53,6 +58,7 @@ impl App {
                 hard_timeout: config.flush_hard_timeout,
                 max_batch: MAX_BATCH,
                 max_buffered: config.buffer_max_likes,
+                max_buffered_bytes: config.buffer_max_bytes,
                 shutdown_grace: config.shutdown_grace,
             },
         );
@@ -66,16 +72,31 @@ impl App {
             },
         );
         let serving = CancellationToken::new();
-        let schema = graphql::build_schema(Services {
-            catalogue: Arc::new(config.catalogue.clone()),
-            storer: storer.clone(),
-            listener: listener.clone(),
-            store: store.clone(),
-            shutdown: serving.clone(),
-        });
+        let rate_limits = Arc::new(RateLimits::new(
+            config.limits.rate_per_liker,
+            config.limits.rate_per_address,
+        ));
+        let schema = graphql::build_schema(
+            Services {
+                catalogue: Arc::new(config.catalogue.clone()),
+                storer: storer.clone(),
+                listener: listener.clone(),
+                store: store.clone(),
+                shutdown: serving.clone(),
+                rate_limits: rate_limits.clone(),
+            },
+            config.access.introspection,
+        );
+        let connections = ConnectionLimit::new(config.limits.max_connections);
         let router = http::router(HttpState {
             schema,
             store: store.clone(),
+            storer: storer.clone(),
+            listener: listener.clone(),
+            connections: connections.clone(),
+            limits: Arc::new(config.limits.clone()),
+            access: Arc::new(config.access.clone()),
+            metrics: telemetry::handle(),
             shutdown: serving.clone(),
         });
         let tcp = TcpListener::bind(config.listen)
@@ -89,6 +110,8 @@ impl App {
             observer,
             listener,
             router,
+            connections,
+            rate_limits,
             serving,
         })
     }
@@ -121,10 +144,19 @@ impl App {
         let observer_stop = CancellationToken::new();
         let storer_task = tracker.spawn(self.storer.clone().run(storer_stop.clone()));
         tracker.spawn(self.observer.run(observer_stop.clone()));
+        tracker.spawn(self.rate_limits.clone().run(observer_stop.clone()));
+        tracker.spawn(telemetry::run_upkeep(
+            telemetry::handle(),
+            observer_stop.clone(),
+        ));
 
         let serving = self.serving.clone();
-        let server = axum::serve(self.tcp, self.router)
-            .with_graceful_shutdown(serving.clone().cancelled_owned());
+        let listener = LimitedListener::new(self.tcp, self.connections.clone());
+        let server = axum::serve(
+            listener,
+            self.router.into_make_service_with_connect_info::<Peer>(),
+        )
+        .with_graceful_shutdown(serving.clone().cancelled_owned());
         let mut server = tracker.spawn(async move { server.await });
         tracing::info!(
             addr = %self.config.listen,

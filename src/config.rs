@@ -3,8 +3,10 @@
 //! starts anything.
 
 use crate::catalogue::{Catalogue, CatalogueError};
+use crate::limits::{AllowedOrigins, ClientIpSource, Rate};
 use crate::model::ServerId;
 use crate::store::StoreUrl;
+use axum::http::HeaderName;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the GraphQL service.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create the store's schema, or add what it lacks, then exit. Cloud
     /// Spanner: creates the database if missing (and, on the emulator, the
     /// instance). Safe to run again and from several replicas at once.
@@ -104,6 +106,67 @@ pub struct ServeArgs {
     )]
     pub buffer_max_likes: usize,
 
+    /// Most memory held by buffered likes before createLike answers UNAVAILABLE (e.g. 64MiB).
+    #[arg(long, value_name = "SIZE", env = "LIKES_BUFFER_MAX_BYTES", default_value = "64MiB", value_parser = parse_size)]
+    pub buffer_max_bytes: usize,
+
+    /// Likes allowed per liker (uuid): N/s, N/min, N/h, or off. A burst of N is allowed.
+    #[arg(long, value_name = "RATE", env = "LIKES_RATE_PER_LIKER", default_value = DEFAULT_RATE_PER_LIKER)]
+    pub rate_per_liker: Rate,
+
+    /// Likes allowed per client address (one venue's NAT may carry many attendees).
+    #[arg(long, value_name = "RATE", env = "LIKES_RATE_PER_ADDRESS", default_value = DEFAULT_RATE_PER_ADDRESS)]
+    pub rate_per_address: Rate,
+
+    /// Header a trusted proxy puts the client's address in (e.g. X-Forwarded-For); default: the peer address.
+    #[arg(long, value_name = "NAME", env = "LIKES_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<HeaderName>,
+
+    /// Which address in that header is the client's, counted from the right
+    /// (1 = the last; 2 behind a GKE load balancer, which appends its own).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "LIKES_CLIENT_IP_HOP",
+        default_value_t = 1
+    )]
+    pub client_ip_hop: usize,
+
+    /// Most TCP connections open at once; more are closed at once.
+    #[arg(long, value_name = "N", env = "LIKES_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
+    /// Most live subscriptions on one WebSocket connection.
+    #[arg(long, value_name = "N", env = "LIKES_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = DEFAULT_MAX_SUBSCRIPTIONS)]
+    pub max_subscriptions_per_connection: usize,
+
+    /// How long a WebSocket client has to send connection_init.
+    #[arg(long, value_name = "DURATION", env = "LIKES_WS_INIT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub ws_init_timeout: Duration,
+
+    /// Time between WebSocket pings to each client; a client silent for two
+    /// of them is disconnected.
+    #[arg(long, value_name = "DURATION", env = "LIKES_WS_KEEPALIVE", default_value = "25s", value_parser = humantime::parse_duration)]
+    pub ws_keepalive: Duration,
+
+    /// Web page origins allowed besides the service's own, comma-separated
+    /// (https://conference.example), or * for any; checked on WebSocket upgrades and for CORS.
+    #[arg(
+        long,
+        value_name = "ORIGINS",
+        env = "LIKES_ALLOWED_ORIGINS",
+        default_value = ""
+    )]
+    pub allowed_origins: AllowedOrigins,
+
+    /// Answer schema introspection queries (turn off in production).
+    #[arg(long, value_name = "BOOL", env = "LIKES_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+
+    /// Serve the GraphiQL page on GET /graphql (turn off in production).
+    #[arg(long, value_name = "BOOL", env = "LIKES_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+
     /// How long shutdown may take, from the signal to exit; keep it below the
     /// orchestrator's kill deadline (Kubernetes: 30s) and above the hard timeout.
     #[arg(long, value_name = "DURATION", env = "LIKES_SHUTDOWN_GRACE", default_value = "20s", value_parser = humantime::parse_duration)]
@@ -144,8 +207,99 @@ pub struct Config {
     pub observe_window: Duration,
     /// Most likes buffered.
     pub buffer_max_likes: usize,
+    /// Most bytes buffered.
+    pub buffer_max_bytes: usize,
     /// Bound on the shutdown drain.
     pub shutdown_grace: Duration,
+    /// Abuse limits.
+    pub limits: Limits,
+    /// Who may use the API from a browser, and what it reveals.
+    pub access: Access,
+}
+
+/// Default of `--rate-per-liker`.
+pub const DEFAULT_RATE_PER_LIKER: &str = "20/s";
+/// Default of `--rate-per-address`.
+pub const DEFAULT_RATE_PER_ADDRESS: &str = "2000/s";
+/// Default of `--max-connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 25_000;
+/// Default of `--max-subscriptions-per-connection`.
+pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 64;
+
+/// How much one client, liker and process may take.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Likes per liker.
+    pub rate_per_liker: Rate,
+    /// Likes per client address.
+    pub rate_per_address: Rate,
+    /// Where the client's address comes from.
+    pub client_ip: ClientIpSource,
+    /// Most open TCP connections.
+    pub max_connections: usize,
+    /// Most subscriptions per WebSocket connection.
+    pub max_subscriptions_per_connection: usize,
+    /// Deadline for a WebSocket client's connection_init.
+    pub ws_init_timeout: Duration,
+    /// Time between WebSocket pings.
+    pub ws_keepalive: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            rate_per_liker: DEFAULT_RATE_PER_LIKER.parse().expect("a valid default"),
+            rate_per_address: DEFAULT_RATE_PER_ADDRESS.parse().expect("a valid default"),
+            client_ip: ClientIpSource::default(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_subscriptions_per_connection: DEFAULT_MAX_SUBSCRIPTIONS,
+            ws_init_timeout: Duration::from_secs(10),
+            ws_keepalive: Duration::from_secs(25),
+        }
+    }
+}
+
+/// Browser access and self-description.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// Origins allowed besides the service's own.
+    pub allowed_origins: AllowedOrigins,
+    /// Whether introspection is answered.
+    pub introspection: bool,
+    /// Whether GraphiQL is served.
+    pub graphiql: bool,
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Self {
+            allowed_origins: AllowedOrigins::SameOrigin,
+            introspection: true,
+            graphiql: true,
+        }
+    }
+}
+
+/// Parses a size such as `64MiB`, `512KiB`, `1GiB` or a plain byte count.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 64MiB"))?;
+    let scale: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return Err(format!("{text:?}: the unit must be B, KiB, MiB or GiB")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// The longest window accepted; buckets are kept for an hour.
@@ -195,8 +349,27 @@ impl ServeArgs {
                 humantime::format_duration(MAX_WINDOW)
             ));
         }
-        if self.buffer_max_likes == 0 {
-            return invalid("--buffer-max-likes must be at least 1".into());
+        for (name, value) in [
+            ("--buffer-max-likes", self.buffer_max_likes),
+            ("--buffer-max-bytes", self.buffer_max_bytes),
+            ("--max-connections", self.max_connections),
+            (
+                "--max-subscriptions-per-connection",
+                self.max_subscriptions_per_connection,
+            ),
+            ("--client-ip-hop", self.client_ip_hop),
+        ] {
+            if value == 0 {
+                return invalid(format!("{name} must be at least 1"));
+            }
+        }
+        for (name, value) in [
+            ("--ws-init-timeout", self.ws_init_timeout),
+            ("--ws-keepalive", self.ws_keepalive),
+        ] {
+            if value.is_zero() {
+                return invalid(format!("{name} must be greater than zero"));
+            }
         }
         let server_id = match self.server_id {
             Some(id) => id,
@@ -219,7 +392,25 @@ impl ServeArgs {
             observe_interval: self.observe_interval,
             observe_window,
             buffer_max_likes: self.buffer_max_likes,
+            buffer_max_bytes: self.buffer_max_bytes,
             shutdown_grace: self.shutdown_grace,
+            limits: Limits {
+                rate_per_liker: self.rate_per_liker,
+                rate_per_address: self.rate_per_address,
+                client_ip: ClientIpSource {
+                    header: self.client_ip_header,
+                    hop: self.client_ip_hop,
+                },
+                max_connections: self.max_connections,
+                max_subscriptions_per_connection: self.max_subscriptions_per_connection,
+                ws_init_timeout: self.ws_init_timeout,
+                ws_keepalive: self.ws_keepalive,
+            },
+            access: Access {
+                allowed_origins: self.allowed_origins,
+                introspection: self.introspection,
+                graphiql: self.graphiql,
+            },
         })
     }
 }
@@ -246,6 +437,39 @@ mod tests {
         assert_eq!(config.flush_interval, Duration::from_secs(1));
         assert_eq!(config.flush_hard_timeout, Duration::from_secs(10));
         assert_eq!(config.observe_window, Duration::from_secs(13));
+        assert_eq!(config.buffer_max_bytes, 64 << 20);
+        assert_eq!(config.limits.rate_per_liker, Rate::per_second(20));
+        assert_eq!(config.access.allowed_origins, AllowedOrigins::SameOrigin);
+        assert!(config.access.introspection && config.access.graphiql);
+    }
+
+    #[test]
+    fn production_switches_parse() {
+        let config = parse(&[
+            "--introspection",
+            "false",
+            "--graphiql",
+            "false",
+            "--allowed-origins",
+            "https://conference.example",
+            "--rate-per-address",
+            "off",
+            "--client-ip-header",
+            "X-Forwarded-For",
+            "--client-ip-hop",
+            "2",
+            "--buffer-max-bytes",
+            "512KiB",
+        ])
+        .unwrap();
+        assert!(!config.access.introspection && !config.access.graphiql);
+        assert_eq!(
+            config.access.allowed_origins,
+            AllowedOrigins::List(vec!["https://conference.example".into()])
+        );
+        assert_eq!(config.limits.rate_per_address, Rate::OFF);
+        assert_eq!(config.limits.client_ip.hop, 2);
+        assert_eq!(config.buffer_max_bytes, 512 << 10);
     }
 
     #[test]
@@ -275,6 +499,20 @@ mod tests {
                 .unwrap_err()
                 .contains("store URL")
         );
+        for (flag, value) in [
+            ("--buffer-max-bytes", "lots"),
+            ("--buffer-max-bytes", "1TB"),
+            ("--rate-per-liker", "fast"),
+            ("--allowed-origins", "conference.example"),
+            ("--max-connections", "0"),
+            ("--ws-keepalive", "0s"),
+            ("--introspection", "maybe"),
+        ] {
+            assert!(
+                parse(&[flag, value]).unwrap_err().contains(flag),
+                "{flag} {value} was accepted or did not name the flag"
+            );
+        }
         assert!(
             parse(&["--sessions", "/nonexistent.json"])
                 .unwrap_err()

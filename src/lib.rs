@@ -8,6 +8,7 @@
 //! - [`listener`]: fans each talk's new total out to its subscribers.
 //!
 //! Around them: [`model`] (value types), [`catalogue`] (the talks),
+//! [`limits`] (rates, origins, connection caps), [`telemetry`] (Prometheus metrics),
 //! [`config`] (the CLI) and [`app`] (wiring, running, ordered shutdown).
 
 pub mod app;
@@ -15,11 +16,13 @@ pub mod catalogue;
 pub mod config;
 pub mod graphql;
 pub mod http;
+pub mod limits;
 pub mod listener;
 pub mod model;
 pub mod observer;
 pub mod store;
 pub mod storer;
+pub mod telemetry;
 
 pub use app::App;
 pub use config::{Cli, Command, Config, MigrateArgs, ServeArgs, StoreArg};

@@ -6,7 +6,8 @@
 
 use crate::model::TalkId;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Per-talk published totals, shared by the observer (writer) and the
@@ -17,6 +18,9 @@ pub struct Listener {
     /// the observer's first read sets the starting totals. Receivers belong
     /// to subscriptions and are dropped when they end.
     talks: Arc<HashMap<TalkId, watch::Sender<Option<Published>>>>,
+    /// When the observer last read the store (set by the observer, read by
+    /// `/metrics`); until then, when the listener was made.
+    read_at: Arc<Mutex<Instant>>,
 }
 
 /// A talk's published count.
@@ -54,7 +58,22 @@ impl Listener {
             .collect();
         Self {
             talks: Arc::new(talks),
+            read_at: Arc::new(Mutex::new(Instant::now())),
         }
+    }
+
+    /// Records that the published totals are as of a store read made now.
+    pub fn mark_read(&self) {
+        *self.read_at.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+
+    /// How old the published totals are: the time since the observer's last
+    /// successful read (or since start, before the first).
+    pub fn staleness(&self) -> Duration {
+        self.read_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .elapsed()
     }
 
     /// Publishes a talk's new total; ignored for talks outside the catalogue.
@@ -96,6 +115,11 @@ impl Listener {
         let mut totals = self.talks.get(&talk)?.subscribe();
         let last = totals.borrow_and_update().map(|published| published.total);
         Some(Subscription { totals, last })
+    }
+
+    /// Live subscriptions over all talks.
+    pub fn all_subscribers(&self) -> usize {
+        self.talks.values().map(watch::Sender::receiver_count).sum()
     }
 
     /// Live subscriptions to a talk.

@@ -138,6 +138,7 @@ fn settings() -> FlushSettings {
         hard_timeout: Duration::from_millis(1500),
         max_batch: 1_000,
         max_buffered: 10_000,
+        max_buffered_bytes: usize::MAX,
         shutdown_grace: Duration::from_secs(2),
     }
 }

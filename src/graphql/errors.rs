@@ -30,6 +30,15 @@ pub enum ApiError {
         /// Suggested wait before retrying.
         retry_after_secs: u64,
     },
+    /// The client or liker is over its like rate (`RATE_LIMITED`).
+    RateLimited {
+        /// Which limit.
+        message: String,
+        /// Suggested wait before retrying.
+        retry_after_secs: u64,
+    },
+    /// A per-connection limit is reached (`LIMIT_EXCEEDED`).
+    LimitExceeded(String),
     /// Something failed inside; the cause is logged (`INTERNAL`).
     Internal,
 }
@@ -41,15 +50,32 @@ impl ApiError {
             Self::BadInput(_) => "BAD_USER_INPUT",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Unavailable { .. } => "UNAVAILABLE",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::LimitExceeded(_) => "LIMIT_EXCEEDED",
             Self::Internal => "INTERNAL",
+        }
+    }
+
+    /// Suggested wait before retrying, for errors a retry can fix.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::Unavailable {
+                retry_after_secs, ..
+            }
+            | Self::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
     /// The message clients see.
     pub fn message(&self) -> &str {
         match self {
-            Self::BadInput(message) | Self::NotFound(message) => message,
-            Self::Unavailable { message, .. } => message,
+            Self::BadInput(message) | Self::NotFound(message) | Self::LimitExceeded(message) => {
+                message
+            }
+            Self::Unavailable { message, .. } | Self::RateLimited { message, .. } => message,
             Self::Internal => "internal error",
         }
     }
@@ -60,11 +86,8 @@ impl From<ApiError> for async_graphql::Error {
         let code = error.code();
         async_graphql::Error::new(error.message()).extend_with(|_, ext| {
             ext.set("code", code);
-            if let ApiError::Unavailable {
-                retry_after_secs, ..
-            } = &error
-            {
-                ext.set("retryAfterSeconds", *retry_after_secs);
+            if let Some(seconds) = error.retry_after_secs() {
+                ext.set("retryAfterSeconds", seconds);
             }
         })
     }

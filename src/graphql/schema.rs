@@ -1,9 +1,11 @@
 //! The types and resolvers of the contract: `createLike`, `likeAdded`,
 //! `session`, `sessions`. Names and shapes are fixed by the front end.
 
-use super::{ApiError, Services};
+use super::{ApiError, ClientAddress, Services, SubscriptionSlots};
+use crate::limits::Limited;
 use crate::model::{Like, LikeId, MAX_CLIENT_MUTATION_ID_BYTES, MAX_LIKER_BYTES, TalkId};
 use crate::storer::Refusal;
+use crate::telemetry as names;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Subscription};
 use futures_util::Stream;
 
@@ -167,8 +169,33 @@ impl MutationRoot {
         input: CreateLikeInput,
     ) -> Result<Option<CreateLikePayload>> {
         let services = services(ctx);
-        validate(&input)?;
-        let session = Session::require(services, input.session_id)?;
+        let refuse = |reason: &'static str, error: ApiError| {
+            metrics::counter!(names::REFUSED, "reason" => reason).increment(1);
+            error
+        };
+        validate(&input).map_err(|e| refuse("bad_input", e))?;
+        let session =
+            Session::require(services, input.session_id).map_err(|e| refuse("not_found", e))?;
+        let address = ctx.data_opt::<ClientAddress>().map(|a| a.0);
+        services
+            .rate_limits
+            .check(&input.uuid, address)
+            .map_err(|limited| match limited {
+                Limited::Liker { retry_after } => refuse(
+                    "rate_limited_liker",
+                    ApiError::RateLimited {
+                        message: "too many likes from this uuid; slow down".into(),
+                        retry_after_secs: whole_seconds(retry_after),
+                    },
+                ),
+                Limited::Address { retry_after } => refuse(
+                    "rate_limited_address",
+                    ApiError::RateLimited {
+                        message: "too many likes from this address; slow down".into(),
+                        retry_after_secs: whole_seconds(retry_after),
+                    },
+                ),
+            })?;
         let like = Like {
             id: LikeId::for_request(
                 session.talk,
@@ -184,20 +211,32 @@ impl MutationRoot {
             .storer
             .accept(like)
             .map_err(|refusal| match refusal {
-                Refusal::Full => ApiError::Unavailable {
-                    message: "too many likes are waiting to be stored; try again shortly".into(),
-                    retry_after_secs: 2,
-                },
-                Refusal::Closed => ApiError::Unavailable {
-                    message: "this server is shutting down; try again".into(),
-                    retry_after_secs: 1,
-                },
+                Refusal::Full => refuse(
+                    "buffer_full",
+                    ApiError::Unavailable {
+                        message: "too many likes are waiting to be stored; try again shortly"
+                            .into(),
+                        retry_after_secs: 2,
+                    },
+                ),
+                Refusal::Closed => refuse(
+                    "shutting_down",
+                    ApiError::Unavailable {
+                        message: "this server is shutting down; try again".into(),
+                        retry_after_secs: 1,
+                    },
+                ),
             })?;
         Ok(Some(CreateLikePayload {
             client_mutation_id: input.client_mutation_id,
             like: LikeNode { id, session },
         }))
     }
+}
+
+/// A wait rounded up to whole seconds, at least 1.
+fn whole_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 fn validate(input: &CreateLikeInput) -> Result<(), ApiError> {
@@ -237,21 +276,33 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = LikeEvent> + use<>> {
         let services = services(ctx);
         let session = Session::require(services, session_id)?;
+        let slot = match ctx.data_opt::<SubscriptionSlots>() {
+            Some(slots) => Some(slots.slots.clone().try_acquire_owned().map_err(|_| {
+                ApiError::LimitExceeded(format!(
+                    "a connection may hold at most {} subscriptions",
+                    slots.max
+                ))
+            })?),
+            None => None,
+        };
         let subscription = services
             .listener
             .subscribe(session.talk)
             .ok_or(ApiError::Internal)?;
         let shutdown = services.shutdown.clone().cancelled_owned();
-        let events =
-            futures_util::stream::unfold(subscription, move |mut subscription| async move {
+        // The slot is held by the stream and freed when the subscription ends.
+        let events = futures_util::stream::unfold(
+            (subscription, slot),
+            move |(mut subscription, slot)| async move {
                 let delta = subscription.next().await?;
                 let event = LikeEvent {
                     session_id,
                     likes: clamp(delta.likes),
                     total: clamp(delta.total),
                 };
-                Some((event, subscription))
-            });
+                Some((event, (subscription, slot)))
+            },
+        );
         Ok(futures_util::StreamExt::take_until(events, shutdown))
     }
 }

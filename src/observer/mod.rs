@@ -9,6 +9,7 @@ pub use window::{Change, Window};
 
 use crate::listener::Listener;
 use crate::store::{LikeStore, StoreError};
+use crate::telemetry as names;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
@@ -54,11 +55,15 @@ impl Observer {
         let since = self.window.since(now, self.settings.window.as_secs());
         let with_totals =
             !self.window.is_seeded() || self.reads.is_multiple_of(self.reconcile_every);
+        metrics::counter!(names::STORE_READS).increment(1);
         let read = self.store.observe(since, with_totals);
+        let started = std::time::Instant::now();
         let observation =
             tokio::time::timeout(self.settings.interval.max(Duration::from_secs(1)), read)
                 .await
                 .map_err(|_| StoreError::Timeout)??;
+        metrics::histogram!(names::OBSERVE_SECONDS).record(started.elapsed());
+        self.listener.mark_read();
         self.reads += 1;
         let was_seeded = self.window.is_seeded();
         let changes = self.window.apply(since, &observation);

@@ -1,5 +1,5 @@
-//! The storer's in-memory buffer, as plain data: accepts likes up to a bound,
-//! remembers which ids it holds (so a retried mutation is acknowledged once),
+//! The storer's in-memory buffer, as plain data: accepts likes up to a bound
+//! in likes and in bytes, remembers which ids it holds (so a retried mutation is acknowledged once),
 //! hands batches out for flushing and takes failed ones back in order.
 //! No I/O, no clock.
 
@@ -9,7 +9,8 @@ use std::collections::{HashSet, VecDeque};
 /// Why a like was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    /// The buffer holds its maximum; nothing already held is dropped.
+    /// The buffer holds its maximum in likes or bytes; nothing already held
+    /// is dropped.
     #[error("the like buffer is full")]
     Full,
     /// The process is shutting down and takes no more likes.
@@ -33,18 +34,30 @@ pub struct Buffer {
     /// Ids of every like pending or in flight.
     ids: HashSet<LikeId>,
     in_flight: usize,
+    /// Estimated bytes held by pending and in-flight likes.
+    bytes: usize,
     max_likes: usize,
+    max_bytes: usize,
     closed: bool,
 }
 
+/// Estimated memory one buffered like takes: the like, its liker id's
+/// characters, and its entry in the id set (with the set's spare room).
+pub fn held_bytes(like: &Like) -> usize {
+    std::mem::size_of::<Like>() + like.liker.len() + 2 * std::mem::size_of::<LikeId>()
+}
+
 impl Buffer {
-    /// An empty buffer that holds at most `max_likes` (pending plus in flight).
-    pub fn new(max_likes: usize) -> Self {
+    /// An empty buffer that holds at most `max_likes`, and at most about
+    /// `max_bytes` (pending plus in flight).
+    pub fn new(max_likes: usize, max_bytes: usize) -> Self {
         Self {
             pending: VecDeque::new(),
             ids: HashSet::new(),
             in_flight: 0,
+            bytes: 0,
             max_likes,
+            max_bytes,
             closed: false,
         }
     }
@@ -57,9 +70,11 @@ impl Buffer {
         if self.ids.contains(&like.id) {
             return Ok(Accepted::Duplicate);
         }
-        if self.len() >= self.max_likes {
+        let size = held_bytes(&like);
+        if self.len() >= self.max_likes || self.bytes + size > self.max_bytes {
             return Err(Refusal::Full);
         }
+        self.bytes += size;
         self.ids.insert(like.id);
         self.pending.push_back(like);
         Ok(Accepted::New)
@@ -80,6 +95,7 @@ impl Buffer {
         if stored {
             for like in &batch {
                 self.ids.remove(&like.id);
+                self.bytes -= held_bytes(like);
             }
         } else {
             for like in batch.into_iter().rev() {
@@ -96,6 +112,11 @@ impl Buffer {
     /// Likes held: pending plus in flight.
     pub fn len(&self) -> usize {
         self.pending.len() + self.in_flight
+    }
+
+    /// Estimated bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// True when nothing is held.
@@ -121,7 +142,7 @@ mod tests {
 
     #[test]
     fn a_full_buffer_refuses_new_likes_and_keeps_old_ones() {
-        let mut buffer = Buffer::new(2);
+        let mut buffer = Buffer::new(2, usize::MAX);
         assert_eq!(buffer.push(like(1)), Ok(Accepted::New));
         assert_eq!(buffer.push(like(2)), Ok(Accepted::New));
         assert_eq!(buffer.push(like(3)), Err(Refusal::Full));
@@ -138,8 +159,31 @@ mod tests {
     }
 
     #[test]
+    fn the_byte_bound_refuses_long_liker_ids_first_and_frees_on_store() {
+        let short = like(1);
+        let mut long = like(2);
+        long.liker = "x".repeat(64);
+        let mut buffer = Buffer::new(100, held_bytes(&short) + held_bytes(&long));
+        assert_eq!(buffer.push(short.clone()), Ok(Accepted::New));
+        assert_eq!(buffer.push(long.clone()), Ok(Accepted::New));
+        assert_eq!(buffer.bytes(), held_bytes(&short) + held_bytes(&long));
+        assert_eq!(buffer.push(like(3)), Err(Refusal::Full));
+        let batch = buffer.take(1);
+        buffer.finish(batch, false);
+        assert_eq!(
+            buffer.push(like(3)),
+            Err(Refusal::Full),
+            "a failed batch still holds its bytes"
+        );
+        let batch = buffer.take(1);
+        buffer.finish(batch, true);
+        assert_eq!(buffer.bytes(), held_bytes(&long));
+        assert_eq!(buffer.push(like(3)), Ok(Accepted::New));
+    }
+
+    #[test]
     fn the_same_like_is_buffered_once_even_while_in_flight() {
-        let mut buffer = Buffer::new(10);
+        let mut buffer = Buffer::new(10, usize::MAX);
         assert_eq!(buffer.push(like(1)), Ok(Accepted::New));
         assert_eq!(buffer.push(like(1)), Ok(Accepted::Duplicate));
         let batch = buffer.take(10);
@@ -150,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_failed_batch_goes_back_in_front_in_order() {
-        let mut buffer = Buffer::new(10);
+        let mut buffer = Buffer::new(10, usize::MAX);
         for n in 1..=3 {
             buffer.push(like(n)).unwrap();
         }
@@ -164,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_closed_buffer_refuses_but_keeps_what_it_holds() {
-        let mut buffer = Buffer::new(10);
+        let mut buffer = Buffer::new(10, usize::MAX);
         buffer.push(like(1)).unwrap();
         buffer.close();
         assert_eq!(buffer.push(like(2)), Err(Refusal::Closed));

@@ -10,10 +10,12 @@
 
 mod buffer;
 
-pub use buffer::{Accepted, Buffer, Refusal};
+pub use buffer::{Accepted, Buffer, Refusal, held_bytes};
 
 use crate::model::{Like, ServerId};
 use crate::store::{FlushBatch, FlushReport, LikeStore, StoreError};
+use crate::telemetry as names;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -32,6 +34,8 @@ pub struct FlushSettings {
     pub max_batch: usize,
     /// Most likes held in memory (pending plus in flight).
     pub max_buffered: usize,
+    /// Most bytes (estimated) held in memory.
+    pub max_buffered_bytes: usize,
     /// How long the shutdown drain may keep trying.
     pub shutdown_grace: Duration,
 }
@@ -58,6 +62,8 @@ struct Shared {
     store: Arc<dyn LikeStore>,
     server: ServerId,
     settings: FlushSettings,
+    /// Set when a flush try fails, cleared when one succeeds.
+    failing: AtomicBool,
 }
 
 /// A batch taken from the buffer; goes back to it if dropped unfinished.
@@ -92,10 +98,14 @@ impl Storer {
     pub fn new(store: Arc<dyn LikeStore>, server: ServerId, settings: FlushSettings) -> Self {
         Self {
             shared: Arc::new(Shared {
-                buffer: Mutex::new(Buffer::new(settings.max_buffered)),
+                buffer: Mutex::new(Buffer::new(
+                    settings.max_buffered,
+                    settings.max_buffered_bytes,
+                )),
                 store,
                 server,
                 settings,
+                failing: AtomicBool::new(false),
             }),
         }
     }
@@ -109,12 +119,27 @@ impl Storer {
 
     /// Buffers a like; it is stored by a later flush. Answers at once.
     pub fn accept(&self, like: Like) -> Result<Accepted, Refusal> {
-        self.buffer().push(like)
+        let accepted = self.buffer().push(like)?;
+        if accepted == Accepted::New {
+            metrics::counter!(names::ACKNOWLEDGED).increment(1);
+        }
+        Ok(accepted)
     }
 
     /// Likes held in memory, pending or in flight.
     pub fn buffered(&self) -> usize {
         self.buffer().len()
+    }
+
+    /// Estimated bytes held in memory by buffered likes.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffer().bytes()
+    }
+
+    /// True from a failed flush try until the next successful one: the store
+    /// is not taking writes.
+    pub fn store_failing(&self) -> bool {
+        self.shared.failing.load(Ordering::Relaxed)
     }
 
     /// One flush step: writes everything pending, in batches, each with
@@ -172,16 +197,26 @@ impl Storer {
                 second: chrono::Utc::now().timestamp(),
                 likes: likes.clone(),
             };
+            let started = Instant::now();
             let error = match tokio::time::timeout(
                 settings.try_timeout.min(left),
                 self.shared.store.flush(batch),
             )
             .await
             {
-                Ok(Ok(report)) => return Ok(report),
+                Ok(Ok(report)) => {
+                    self.shared.failing.store(false, Ordering::Relaxed);
+                    metrics::histogram!(names::FLUSH_SECONDS).record(started.elapsed());
+                    metrics::counter!(names::STORED).increment(report.inserted + report.duplicates);
+                    metrics::counter!(names::ALREADY_STORED).increment(report.duplicates);
+                    metrics::counter!(names::STORE_WRITES).increment(report.commits);
+                    return Ok(report);
+                }
                 Ok(Err(error)) => error,
                 Err(_) => StoreError::Timeout,
             };
+            self.shared.failing.store(true, Ordering::Relaxed);
+            metrics::counter!(names::FLUSH_FAILURES).increment(1);
             tracing::warn!(%error, likes = likes.len(), "flush try failed");
             if Instant::now() + pause >= deadline {
                 return Err(error);

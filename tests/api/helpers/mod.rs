@@ -10,6 +10,7 @@ pub use clients::{Subscriber, send_oversized_message};
 pub use process::ServerProcess;
 
 use likes::catalogue::Catalogue;
+use likes::config::{Access, Limits};
 use likes::listener::Listener;
 use likes::model::{ServerId, TalkId};
 use likes::store::{LikeStore, StoreUrl};
@@ -50,7 +51,10 @@ pub fn test_config(dir: &Path, server: &str) -> Config {
         observe_interval: Duration::from_secs(1),
         observe_window: Duration::from_secs(13),
         buffer_max_likes: 100_000,
+        buffer_max_bytes: 64 << 20,
         shutdown_grace: Duration::from_secs(10),
+        limits: Limits::default(),
+        access: Access::default(),
     }
 }
 

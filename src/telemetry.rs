@@ -1,0 +1,124 @@
+//! The service's Prometheus metrics: their names, their help texts, and the
+//! process-wide recorder behind `/metrics`. Components count events with the
+//! `metrics` macros; levels (buffered likes, subscribers, connections,
+//! observer lag) are read from their owners when `/metrics` is scraped.
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Likes accepted into the buffer and acknowledged to a client (a retry of a
+/// like still buffered is not counted again).
+pub const ACKNOWLEDGED: &str = "likes_acknowledged_total";
+/// Acknowledged likes confirmed in the store by a flush: written by it, or
+/// found already there. Equals `ACKNOWLEDGED` once the buffer is empty.
+pub const STORED: &str = "likes_stored_total";
+/// The part of `STORED` the store already had: a flush replayed after its
+/// answer was lost, or a mutation retried after its like was stored.
+pub const ALREADY_STORED: &str = "likes_already_stored_total";
+/// Likes refused, by `reason`.
+pub const REFUSED: &str = "likes_refused_total";
+/// Likes held in memory, waiting for the store.
+pub const BUFFERED: &str = "likes_buffered";
+/// Estimated memory held by buffered likes.
+pub const BUFFERED_BYTES: &str = "likes_buffered_bytes";
+/// Duration of successful flush tries.
+pub const FLUSH_SECONDS: &str = "likes_flush_seconds";
+/// Flush tries that failed or timed out.
+pub const FLUSH_FAILURES: &str = "likes_flush_failures_total";
+/// Store transactions committed by flushes.
+pub const STORE_WRITES: &str = "likes_store_writes_total";
+/// Store reads by the observer.
+pub const STORE_READS: &str = "likes_store_reads_total";
+/// Duration of the observer's reads.
+pub const OBSERVE_SECONDS: &str = "likes_observe_seconds";
+/// Time since the observer's last successful read.
+pub const OBSERVER_LAG: &str = "likes_observer_lag_seconds";
+/// Live `likeAdded` subscriptions.
+pub const SUBSCRIBERS: &str = "likes_subscribers";
+/// Open TCP connections (HTTP and WebSocket).
+pub const CONNECTIONS: &str = "likes_connections";
+/// Open GraphQL WebSocket connections.
+pub const WEBSOCKETS: &str = "likes_websockets";
+/// Connections closed at once because the process was at its limit.
+pub const CONNECTIONS_REFUSED: &str = "likes_connections_refused_total";
+
+/// Latency buckets in seconds, from 1 ms to 10 s.
+const SECONDS_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The process's recorder, installed on first use. Every app in a process
+/// shares it (one per process in production).
+pub fn handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
+                .expect("the buckets are not empty")
+                .install_recorder()
+                .expect("no other metrics recorder is installed");
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    describe_counter!(ACKNOWLEDGED, "Likes accepted and acknowledged to a client.");
+    describe_counter!(
+        STORED,
+        "Acknowledged likes confirmed in the store by a flush."
+    );
+    describe_counter!(
+        ALREADY_STORED,
+        "Likes a flush found already stored (replays and retries)."
+    );
+    describe_counter!(REFUSED, "Likes refused, by reason.");
+    describe_gauge!(BUFFERED, "Likes held in memory, waiting for the store.");
+    describe_gauge!(
+        BUFFERED_BYTES,
+        Unit::Bytes,
+        "Estimated memory held by buffered likes."
+    );
+    describe_histogram!(
+        FLUSH_SECONDS,
+        Unit::Seconds,
+        "Duration of successful flush tries."
+    );
+    describe_counter!(FLUSH_FAILURES, "Flush tries that failed or timed out.");
+    describe_counter!(STORE_WRITES, "Store transactions committed by flushes.");
+    describe_counter!(STORE_READS, "Store reads by the observer.");
+    describe_histogram!(
+        OBSERVE_SECONDS,
+        Unit::Seconds,
+        "Duration of the observer's reads."
+    );
+    describe_gauge!(
+        OBSERVER_LAG,
+        Unit::Seconds,
+        "Time since the observer's last successful read."
+    );
+    describe_gauge!(SUBSCRIBERS, "Live likeAdded subscriptions.");
+    describe_gauge!(CONNECTIONS, "Open TCP connections.");
+    describe_gauge!(WEBSOCKETS, "Open GraphQL WebSocket connections.");
+    describe_counter!(
+        CONNECTIONS_REFUSED,
+        "Connections closed at once at the connection limit."
+    );
+}
+
+/// Drains histogram samples into their buckets every few seconds until
+/// `shutdown` is cancelled, so memory stays flat between scrapes.
+pub async fn run_upkeep(handle: PrometheusHandle, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => handle.run_upkeep(),
+        }
+    }
+}
