@@ -1,11 +1,15 @@
 //! Black-box tests: the app on a free port, driven over HTTP and WebSocket
 //! the way the conference front end drives it.
 
+mod abuse;
 mod bad_input;
 #[path = "../common/emulator.rs"]
 mod emulator;
+mod faults;
 mod helpers;
 mod likes;
 mod processes;
+#[path = "../common/proxy.rs"]
+mod proxy;
 mod spanner;
 mod subscriptions;

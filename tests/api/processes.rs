@@ -163,7 +163,9 @@ async fn shutdown_ends_within_the_grace_period_even_with_a_stalled_request() {
 async fn every_like_acknowledged_while_sigterm_arrives_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("likes.db");
-    let server = ServerProcess::start(&db, "replica-a", &[]).await;
+    // A load test of shutdown, not of the rate limits.
+    let unlimited = ["--rate-per-liker", "off", "--rate-per-address", "off"];
+    let server = ServerProcess::start(&db, "replica-a", &unlimited).await;
     let url = server.url.clone();
     let senders: Vec<_> = (0..4)
         .map(|sender| {

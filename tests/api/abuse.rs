@@ -1,0 +1,440 @@
+//! Abuse and bad input: rate limits per liker and per client address (also
+//! behind a trusted proxy), origin checks and CORS, production switches,
+//! document and batch limits, and the WebSocket limits (subscriptions per
+//! connection, connection-init deadline, keepalive, connections per process).
+
+use crate::helpers::{CREATE_LIKE, TestApp, eventually, spawn_app_with, talk};
+use futures_util::{SinkExt, StreamExt};
+use likes::limits::{AllowedOrigins, Rate};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn code(answer: &Value) -> &str {
+    answer["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+async fn like_with_headers(app: &TestApp, uuid: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let input = json!({ "uuid": uuid, "sessionId": 1 });
+    let mut request = app
+        .client
+        .post(app.url())
+        .json(&json!({ "query": CREATE_LIKE, "variables": { "input": input } }));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_liker_over_its_rate_is_refused_with_rate_limited_and_others_are_not() {
+    let app = spawn_app_with(|c| c.limits.rate_per_liker = Rate::per_second(3)).await;
+    for _ in 0..3 {
+        let (_, answer) = like_with_headers(&app, "tapper", &[]).await;
+        assert!(answer["data"]["createLike"].is_object(), "{answer}");
+    }
+    let (status, answer) = like_with_headers(&app, "tapper", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(code(&answer), "RATE_LIMITED", "{answer}");
+    assert!(answer["errors"][0]["extensions"]["retryAfterSeconds"].as_u64() >= Some(1));
+    let (_, answer) = like_with_headers(&app, "someone-else", &[]).await;
+    assert!(answer["data"]["createLike"].is_object(), "{answer}");
+    // Only the acknowledged likes are stored.
+    let stored = eventually(Duration::from_secs(5), 4, || app.liked(1)).await;
+    assert_eq!(stored, 4);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_address_comes_from_the_trusted_header_entry() {
+    let app = spawn_app_with(|c| {
+        c.limits.rate_per_address = Rate::per_second(2);
+        c.limits.client_ip.header = Some("x-forwarded-for".parse().unwrap());
+        c.limits.client_ip.hop = 2;
+    })
+    .await;
+    // A client forging a first entry does not escape its own address's limit.
+    for (n, forged) in ["1.1.1.1", "2.2.2.2"].iter().enumerate() {
+        let header = format!("{forged}, 203.0.113.7, 34.120.0.1");
+        let (_, answer) =
+            like_with_headers(&app, &format!("a{n}"), &[("x-forwarded-for", &header)]).await;
+        assert!(answer["data"]["createLike"].is_object(), "{answer}");
+    }
+    let header = "3.3.3.3, 203.0.113.7, 34.120.0.1";
+    let (_, answer) = like_with_headers(&app, "a3", &[("x-forwarded-for", header)]).await;
+    assert_eq!(code(&answer), "RATE_LIMITED", "{answer}");
+    // Another client behind the same balancer is not affected.
+    let header = "203.0.113.8, 34.120.0.1";
+    let (_, answer) = like_with_headers(&app, "b", &[("x-forwarded-for", header)]).await;
+    assert!(answer["data"]["createLike"].is_object(), "{answer}");
+}
+
+/// Opens a GraphQL WebSocket with these extra request headers.
+async fn open_ws(app: &TestApp, headers: &[(&str, &str)]) -> Result<Ws, tungstenite::Error> {
+    let mut request = app.ws_url().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    for (name, value) in headers {
+        let name = tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+        request.headers_mut().insert(name, value.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+/// The next text message, as JSON, skipping pings; `None` on close or end.
+async fn next_json(ws: &mut Ws) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).ok(),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(_) => return None,
+            Err(_) => panic!("no message within 5 s"),
+        }
+    }
+}
+
+async fn send_json(ws: &mut Ws, message: Value) {
+    ws.send(Message::text(message.to_string())).await.unwrap();
+}
+
+async fn init(ws: &mut Ws) {
+    send_json(ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(next_json(ws).await.unwrap()["type"], "connection_ack");
+}
+
+#[tokio::test]
+async fn other_sites_pages_can_neither_open_websockets_nor_post_likes() {
+    let app = spawn_app_with(|c| {
+        c.access.allowed_origins = "https://conference.example"
+            .parse::<AllowedOrigins>()
+            .unwrap();
+    })
+    .await;
+    let refused = open_ws(&app, &[("origin", "https://evil.example")]).await;
+    let Err(tungstenite::Error::Http(response)) = refused else {
+        panic!("a WebSocket from another site was accepted: {refused:?}")
+    };
+    assert_eq!(response.status().as_u16(), 403);
+    let (status, answer) =
+        like_with_headers(&app, "x", &[("origin", "https://evil.example")]).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (403, "FORBIDDEN_ORIGIN"),
+        "{answer}"
+    );
+
+    // The listed site, the service's own pages, and non-browser clients pass.
+    let mut ws = open_ws(&app, &[("origin", "https://conference.example")])
+        .await
+        .unwrap();
+    init(&mut ws).await;
+    let own = format!("http://{}", app.addr);
+    open_ws(&app, &[("origin", &own)]).await.unwrap();
+    open_ws(&app, &[]).await.unwrap();
+    let (status, answer) =
+        like_with_headers(&app, "y", &[("origin", "https://conference.example")]).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["data"]["createLike"].is_object(), "{answer}");
+}
+
+#[tokio::test]
+async fn cors_answers_follow_the_allow_list() {
+    let app = spawn_app_with(|c| {
+        c.access.allowed_origins = "https://conference.example"
+            .parse::<AllowedOrigins>()
+            .unwrap();
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url())
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("https://conference.example").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://conference.example"
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn production_switches_turn_off_introspection_and_graphiql() {
+    let app = spawn_app_with(|c| {
+        c.access.introspection = false;
+        c.access.graphiql = false;
+    })
+    .await;
+    let answer = app
+        .graphql(
+            "{ __schema { types { name } } __type(name: \"Mutation\") { fields { name } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        answer["data"]["__schema"].is_null(),
+        "introspection answered: {answer}"
+    );
+    assert!(
+        answer["data"]["__type"].is_null(),
+        "introspection answered: {answer}"
+    );
+    let page = app.client.get(app.url()).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 405);
+    // The API itself still works.
+    let answer = app.graphql("{ sessions { sessionId } }", json!({})).await;
+    assert!(answer["data"]["sessions"].is_array(), "{answer}");
+}
+
+#[tokio::test]
+async fn batches_and_aliases_are_bounded() {
+    let app = spawn_app_with(|_| {}).await;
+    let one = json!({ "query": "{ sessions { id } }" });
+    let batch = Value::Array(vec![one.clone(); 11]);
+    let (status, answer) = app.post_raw(batch.to_string()).await;
+    assert_eq!((status, code(&answer)), (400, "BAD_REQUEST"), "{answer}");
+    let (status, answer) = app.post_raw(Value::Array(vec![one; 10]).to_string()).await;
+    assert_eq!(status, 200, "{answer}");
+
+    let aliased: String = (0..31)
+        .map(|n| format!("a{n}: sessions {{ id }} "))
+        .collect();
+    let answer = app.graphql(&format!("{{ {aliased} }}"), json!({})).await;
+    assert_eq!(code(&answer), "GRAPHQL_VALIDATION_FAILED", "{answer}");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aliases")
+    );
+}
+
+fn subscribe(id: &str) -> Value {
+    json!({ "id": id, "type": "subscribe", "payload": {
+        "query": "subscription { likeAdded(sessionId: 1) { sessionId likes } }" } })
+}
+
+#[tokio::test]
+async fn a_connection_holds_at_most_its_subscriptions_and_an_ended_one_frees_its_slot() {
+    let app = spawn_app_with(|c| c.limits.max_subscriptions_per_connection = 2).await;
+    let mut ws = open_ws(&app, &[]).await.unwrap();
+    init(&mut ws).await;
+    for id in ["1", "2", "3"] {
+        send_json(&mut ws, subscribe(id)).await;
+    }
+    // Subscriptions start in no set order: one of the three is refused.
+    let refused = next_json(&mut ws).await.unwrap();
+    assert_eq!(refused["type"], "next", "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{refused}"
+    );
+    let refused_id = refused["id"].as_str().unwrap().to_owned();
+    let ended = next_json(&mut ws).await.unwrap();
+    assert_eq!(
+        (ended["type"].as_str(), ended["id"].as_str()),
+        (Some("complete"), Some(refused_id.as_str()))
+    );
+    assert_eq!(app.listener.subscribers(talk(1)), 2);
+
+    let held = ["1", "2", "3"]
+        .into_iter()
+        .find(|id| *id != refused_id)
+        .unwrap();
+    send_json(&mut ws, json!({ "id": held, "type": "complete" })).await;
+    let freed = eventually(Duration::from_secs(2), 1, || async {
+        app.listener.subscribers(talk(1))
+    })
+    .await;
+    assert_eq!(freed, 1);
+    send_json(&mut ws, subscribe("4")).await;
+    let held = eventually(Duration::from_secs(2), 2, || async {
+        app.listener.subscribers(talk(1))
+    })
+    .await;
+    assert_eq!(held, 2, "the freed slot was not reusable");
+}
+
+/// The close code the server ends the connection with, reading everything.
+async fn close_code(ws: &mut Ws, within: Duration) -> Option<u16> {
+    let read = async {
+        while let Some(message) = ws.next().await {
+            match message {
+                Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    };
+    tokio::time::timeout(within, read)
+        .await
+        .expect("the server closed the connection")
+}
+
+#[tokio::test]
+async fn a_websocket_without_connection_init_is_closed_with_4408() {
+    let app = spawn_app_with(|c| c.limits.ws_init_timeout = Duration::from_millis(300)).await;
+    let mut ws = open_ws(&app, &[]).await.unwrap();
+    assert_eq!(
+        close_code(&mut ws, Duration::from_secs(3)).await,
+        Some(4408)
+    );
+    // A client that initialises in time keeps its connection.
+    let mut ws = open_ws(&app, &[]).await.unwrap();
+    init(&mut ws).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    send_json(&mut ws, subscribe("1")).await;
+    let held = eventually(Duration::from_secs(2), 1, || async {
+        app.listener.subscribers(talk(1))
+    })
+    .await;
+    assert_eq!(held, 1);
+}
+
+#[tokio::test]
+async fn idle_subscribers_are_pinged_and_silent_ones_are_dropped() {
+    let app = spawn_app_with(|c| c.limits.ws_keepalive = Duration::from_millis(200)).await;
+    // A live client answers pings (the library does it while reading).
+    let mut live = open_ws(&app, &[]).await.unwrap();
+    init(&mut live).await;
+    send_json(&mut live, subscribe("1")).await;
+    let mut pings = 0;
+    let until = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while let Ok(Some(message)) = tokio::time::timeout_at(until, live.next()).await {
+        match message.unwrap() {
+            Message::Ping(_) => pings += 1,
+            Message::Close(frame) => panic!("a live client was closed: {frame:?}"),
+            _ => {}
+        }
+    }
+    assert!(pings >= 4, "{pings} pings in 1.5 s at a 200 ms keepalive");
+
+    // Keep the live client reading (and so answering pings) from now on.
+    let live_reader = tokio::spawn(async move {
+        while let Some(message) = live.next().await {
+            if let Ok(Message::Close(frame)) = message {
+                panic!("a live client was closed: {frame:?}");
+            }
+        }
+    });
+
+    // A client that stops reading stops answering, and is dropped.
+    let mut silent = open_ws(&app, &[]).await.unwrap();
+    init(&mut silent).await;
+    send_json(&mut silent, subscribe("2")).await;
+    let both = eventually(Duration::from_secs(2), 2, || async {
+        app.listener.subscribers(talk(1))
+    })
+    .await;
+    assert_eq!(both, 2);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let left = eventually(Duration::from_secs(2), 1, || async {
+        app.listener.subscribers(talk(1))
+    })
+    .await;
+    assert_eq!(left, 1, "the silent client's subscription is still held");
+    assert!(
+        !live_reader.is_finished(),
+        "the live client's connection ended"
+    );
+    live_reader.abort();
+}
+
+async fn healthz_over(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .ok()?;
+    let mut answer = vec![0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut answer))
+        .await
+        .ok()?
+        .ok()?;
+    (n > 0).then(|| String::from_utf8_lossy(&answer[..n]).into_owned())
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_are_closed_at_once() {
+    let app = spawn_app_with(|c| c.limits.max_connections = 2).await;
+    let mut first = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let mut second = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    assert!(
+        healthz_over(&mut first)
+            .await
+            .unwrap()
+            .starts_with("HTTP/1.1 200")
+    );
+    assert!(
+        healthz_over(&mut second)
+            .await
+            .unwrap()
+            .starts_with("HTTP/1.1 200")
+    );
+    let mut third = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    assert_eq!(
+        healthz_over(&mut third).await,
+        None,
+        "a third connection was served"
+    );
+    drop(first);
+    let served = eventually(Duration::from_secs(2), true, || async {
+        let mut again = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        healthz_over(&mut again).await.is_some()
+    })
+    .await;
+    assert!(served, "a closed connection's place was not freed");
+    assert!(
+        healthz_over(&mut second).await.is_some(),
+        "the open connection was harmed"
+    );
+}
+
+#[tokio::test]
+async fn the_buffer_byte_bound_refuses_with_unavailable_and_keeps_what_it_acknowledged() {
+    let app = spawn_app_with(|c| {
+        c.buffer_max_bytes = 1_000;
+        c.flush_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let store = app.store.clone();
+    let (mut acknowledged, mut refused) = (0, 0);
+    for n in 0..20 {
+        let uuid = format!("{n:064}");
+        let (_, answer) = like_with_headers(&app, &uuid, &[]).await;
+        if answer["data"]["createLike"].is_object() {
+            acknowledged += 1;
+        } else {
+            assert_eq!(code(&answer), "UNAVAILABLE", "{answer}");
+            assert!(answer["errors"][0]["extensions"]["retryAfterSeconds"].as_u64() >= Some(1));
+            refused += 1;
+        }
+    }
+    assert!(
+        acknowledged > 0 && refused > 0,
+        "{acknowledged} acknowledged, {refused} refused"
+    );
+    app.stop().await.unwrap();
+    assert_eq!(store.count_likes(talk(1)).await.unwrap(), acknowledged);
+}
