@@ -159,13 +159,13 @@ async fn graphql_post(
         }
     };
     if let BatchRequest::Batch(requests) = &request
-        && requests.len() > MAX_BATCH
+        && !(1..=MAX_BATCH).contains(&requests.len())
     {
         return transport_error(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
             format!(
-                "batches are limited to {MAX_BATCH} operations, this one has {}",
+                "batches hold 1 to {MAX_BATCH} operations, this one has {}",
                 requests.len()
             ),
         );

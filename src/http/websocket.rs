@@ -135,7 +135,7 @@ impl Connection {
                 tokio::select! {
                     message = outgoing_rx.recv() => match message {
                         Some(message) => {
-                            if to_client.send(message).await.is_err() {
+                            if to_client.send(fit_close_reason(message)).await.is_err() {
                                 return Ending::Session;
                             }
                         }
@@ -194,13 +194,56 @@ impl Connection {
                 code,
                 reason: reason.into(),
             };
-            let _ = to_client.send(Message::Close(Some(frame))).await;
+            let _ = to_client
+                .send(fit_close_reason(Message::Close(Some(frame))))
+                .await;
         }
         let _ = to_client.close().await;
         metrics::gauge!(names::WEBSOCKETS).decrement(1.0);
     }
 }
 
+/// Longest close reason a WebSocket close frame can carry, in bytes.
+const MAX_CLOSE_REASON: usize = 123;
+
+/// Shortens a close frame's reason to what the protocol allows (the GraphQL
+/// session puts parse errors there, which can be longer); clients treat a
+/// longer one as a protocol violation and lose the close code.
+fn fit_close_reason(message: Message) -> Message {
+    let Message::Close(Some(frame)) = message else {
+        return message;
+    };
+    let reason = frame.reason.as_str();
+    let mut end = reason.len().min(MAX_CLOSE_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    Message::Close(Some(CloseFrame {
+        code: frame.code,
+        reason: reason[..end].to_owned().into(),
+    }))
+}
+
 fn millis_since(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_close_reasons_are_cut_at_a_character_boundary() {
+        let long = format!("{}é{}", "x".repeat(122), "y".repeat(200));
+        let Message::Close(Some(frame)) = fit_close_reason(Message::Close(Some(CloseFrame {
+            code: 1002,
+            reason: long.into(),
+        }))) else {
+            panic!("not a close frame")
+        };
+        assert_eq!(frame.code, 1002);
+        assert_eq!(frame.reason.as_str(), "x".repeat(122));
+        let text = Message::Text("hello".into());
+        assert_eq!(fit_close_reason(text.clone()), text);
+    }
 }

@@ -6,6 +6,7 @@ mod bad_input;
 #[path = "../common/emulator.rs"]
 mod emulator;
 mod faults;
+mod fuzz;
 mod helpers;
 mod likes;
 mod processes;
