@@ -12,5 +12,6 @@ mod likes;
 mod processes;
 #[path = "../common/proxy.rs"]
 mod proxy;
+mod soak;
 mod spanner;
 mod subscriptions;
