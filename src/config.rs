@@ -144,8 +144,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", env = "LIKES_WS_INIT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub ws_init_timeout: Duration,
 
-    /// Time between WebSocket pings to each client; a client silent for two
-    /// of them is disconnected.
+    /// Time between WebSocket pings to each client; a client silent for more
+    /// than two of them, or not reading for one, is disconnected.
     #[arg(long, value_name = "DURATION", env = "LIKES_WS_KEEPALIVE", default_value = "25s", value_parser = humantime::parse_duration)]
     pub ws_keepalive: Duration,
 
@@ -302,6 +302,9 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
+/// The longest WebSocket init deadline or keepalive interval accepted.
+const MAX_WS_TIMER: Duration = Duration::from_secs(3600);
+
 /// The longest window accepted; buckets are kept for an hour.
 const MAX_WINDOW: Duration = Duration::from_secs(30 * 60);
 
@@ -367,8 +370,8 @@ impl ServeArgs {
             ("--ws-init-timeout", self.ws_init_timeout),
             ("--ws-keepalive", self.ws_keepalive),
         ] {
-            if value.is_zero() {
-                return invalid(format!("{name} must be greater than zero"));
+            if value.is_zero() || value > MAX_WS_TIMER {
+                return invalid(format!("{name} must be between 1ms and 1h"));
             }
         }
         let server_id = match self.server_id {
@@ -506,6 +509,7 @@ mod tests {
             ("--allowed-origins", "conference.example"),
             ("--max-connections", "0"),
             ("--ws-keepalive", "0s"),
+            ("--ws-keepalive", "2h"),
             ("--introspection", "maybe"),
         ] {
             assert!(

@@ -89,7 +89,7 @@ impl Connection {
     /// `connection_init` in time; 1009 for a message over the size limit;
     /// 1002 for other malformed WebSocket traffic.
     async fn serve(self, socket: WebSocket) {
-        metrics::gauge!(names::WEBSOCKETS).increment(1.0);
+        let _open = OpenWebSocket::new();
         let opened = Instant::now();
         let (mut to_client, from_client) = socket.split();
         let read_error: Arc<OnceLock<String>> = Arc::default();
@@ -135,8 +135,10 @@ impl Connection {
                 tokio::select! {
                     message = outgoing_rx.recv() => match message {
                         Some(message) => {
-                            if to_client.send(fit_close_reason(message)).await.is_err() {
-                                return Ending::Session;
+                            match send_within(&mut to_client, message, keepalive).await {
+                                Sent::Yes => {}
+                                Sent::Failed => return Ending::Session,
+                                Sent::Stuck => return Ending::Silent,
                             }
                         }
                         None => return Ending::Session,
@@ -147,8 +149,11 @@ impl Connection {
                         if Duration::from_millis(silent) > 2 * keepalive {
                             return Ending::Silent;
                         }
-                        if to_client.send(Message::Ping(Default::default())).await.is_err() {
-                            return Ending::Session;
+                        let ping = Message::Ping(Default::default());
+                        match send_within(&mut to_client, ping, keepalive).await {
+                            Sent::Yes => {}
+                            Sent::Failed => return Ending::Session,
+                            Sent::Stuck => return Ending::Silent,
                         }
                     }
                 }
@@ -172,7 +177,7 @@ impl Connection {
             _ if self.shutdown.is_cancelled() => Some((1012, "server restarting".to_owned())),
             Ending::NoInit => Some((4408, "connection initialisation timeout".to_owned())),
             Ending::Silent => {
-                tracing::debug!("closing a WebSocket whose client stopped answering pings");
+                tracing::debug!("dropping a WebSocket whose client stopped answering or reading");
                 None
             }
             Ending::Session => read_error.get().map(|error| {
@@ -194,11 +199,48 @@ impl Connection {
                 code,
                 reason: reason.into(),
             };
-            let _ = to_client
-                .send(fit_close_reason(Message::Close(Some(frame))))
-                .await;
+            send_within(&mut to_client, Message::Close(Some(frame)), keepalive).await;
         }
-        let _ = to_client.close().await;
+        let _ = tokio::time::timeout(keepalive, to_client.close()).await;
+    }
+}
+
+/// Whether a message reached the socket.
+enum Sent {
+    Yes,
+    /// The connection is broken.
+    Failed,
+    /// The client has not read for a whole keepalive interval.
+    Stuck,
+}
+
+/// Sends a message, giving up when the client does not take it within
+/// `limit`: a client that stops reading must not hold its task forever.
+async fn send_within(
+    to_client: &mut (impl futures_util::Sink<Message> + Unpin),
+    message: Message,
+    limit: Duration,
+) -> Sent {
+    match tokio::time::timeout(limit, to_client.send(fit_close_reason(message))).await {
+        Ok(Ok(())) => Sent::Yes,
+        Ok(Err(_)) => Sent::Failed,
+        Err(_) => Sent::Stuck,
+    }
+}
+
+/// Counts an open WebSocket in `/metrics` for as long as it lives, however
+/// its task ends.
+struct OpenWebSocket;
+
+impl OpenWebSocket {
+    fn new() -> Self {
+        metrics::gauge!(names::WEBSOCKETS).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenWebSocket {
+    fn drop(&mut self) {
         metrics::gauge!(names::WEBSOCKETS).decrement(1.0);
     }
 }

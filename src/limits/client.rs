@@ -26,17 +26,19 @@ impl ClientIpSource {
         let Some(name) = &self.header else {
             return peer;
         };
-        let entries: Vec<&str> = headers
+        // Entries are split from the raw bytes: a client's own garbled entry
+        // on the left must not hide the ones the proxies appended.
+        let entries: Vec<&[u8]> = headers
             .get_all(name)
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
+            .flat_map(|value| value.as_bytes().split(|byte| *byte == b','))
             .collect();
         let from_right = self.hop.max(1);
         entries
             .len()
             .checked_sub(from_right)
-            .and_then(|index| parse_ip(entries[index]))
+            .and_then(|index| std::str::from_utf8(entries[index]).ok())
+            .and_then(parse_ip)
             .unwrap_or(peer)
     }
 }
@@ -114,6 +116,14 @@ mod tests {
             source(1).client_ip(&headers(&["unknown"]), ip(PEER)),
             ip(PEER)
         );
+    }
+
+    #[test]
+    fn a_forged_non_ascii_entry_does_not_hide_the_appended_ones() {
+        let mut map = HeaderMap::new();
+        let value = HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.1, 34.120.0.1").unwrap();
+        map.append("x-forwarded-for", value);
+        assert_eq!(source(2).client_ip(&map, ip(PEER)), ip("203.0.113.1"));
     }
 
     #[test]

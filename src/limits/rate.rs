@@ -122,7 +122,7 @@ impl RateLimits {
     pub fn check(&self, liker: &str, address: Option<IpAddr>) -> Result<(), Limited> {
         if let (Some(limiter), Some(address)) = (&self.per_address, address) {
             limiter
-                .check_key(&address)
+                .check_key(&network_of(address))
                 .map_err(|not_until| Limited::Address {
                     retry_after: not_until.wait_time_from(self.clock.now()),
                 })?;
@@ -164,6 +164,15 @@ impl RateLimits {
                 _ = ticks.tick() => self.forget_idle(),
             }
         }
+    }
+}
+
+/// The key an address is limited under: itself for IPv4, its /64 for IPv6,
+/// where one client may use any of the 2^64 addresses of its network.
+fn network_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
     }
 }
 
@@ -214,6 +223,17 @@ mod tests {
             Ok(()),
             "no address, no address limit"
         );
+    }
+
+    #[test]
+    fn ipv6_addresses_of_one_network_share_a_limit() {
+        let limits = RateLimits::new(Rate::OFF, Rate::per_second(1));
+        let first: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let sibling: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(limits.check("a", Some(first)), Ok(()));
+        assert!(limits.check("b", Some(sibling)).is_err());
+        assert_eq!(limits.check("c", Some(elsewhere)), Ok(()));
     }
 
     #[test]
