@@ -7,7 +7,7 @@ mod limits;
 mod schema;
 
 pub use errors::{ApiError, ErrorCodes, PARSE_FAILED, VALIDATION_FAILED};
-pub use limits::{AliasLimit, MAX_ALIASES, count_aliases};
+pub use limits::{AliasLimit, MAX_ALIASES};
 pub use schema::{CreateLikeInput, LikeEvent, MutationRoot, QueryRoot, Session, SubscriptionRoot};
 
 use crate::catalogue::Catalogue;

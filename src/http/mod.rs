@@ -7,10 +7,10 @@
 
 mod websocket;
 
-use crate::config::{Access, Limits};
 use crate::graphql::{ClientAddress, LikesSchema};
 use crate::limits::ConnectionLimit;
 use crate::limits::connections::Peer;
+use crate::limits::{Access, Limits};
 use crate::listener::Listener;
 use crate::store::LikeStore;
 use crate::storer::Storer;

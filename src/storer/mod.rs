@@ -10,7 +10,7 @@
 
 mod buffer;
 
-pub use buffer::{Accepted, Buffer, Refusal, held_bytes};
+pub use buffer::{Accepted, Buffer, Refusal};
 
 use crate::model::{Like, ServerId};
 use crate::store::{FlushBatch, FlushReport, LikeStore, StoreError};
