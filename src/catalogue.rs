@@ -1,19 +1,30 @@
-//! The talk catalogue: which talks exist and their titles. Loaded once at
+//! The talk catalogue: which talks exist, their titles, times and rooms. Loaded once at
 //! start-up from a JSON file or the built-in sample; it never changes while
 //! the process runs. It knows nothing of likes.
 
 use crate::model::TalkId;
+use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One talk as the catalogue describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Talk {
     /// The talk's id (GraphQL `sessionId`).
     pub id: i32,
     /// The talk's title.
     pub title: String,
+    /// When it starts, if the catalogue says.
+    #[serde(default)]
+    pub start_time: Option<DateTime<FixedOffset>>,
+    /// When it ends, if the catalogue says.
+    #[serde(default)]
+    pub end_time: Option<DateTime<FixedOffset>>,
+    /// Where it takes place (`room`, or `place` as some catalogues call it).
+    #[serde(default, alias = "place")]
+    pub room: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,7 +83,9 @@ impl Catalogue {
     }
 
     /// Loads a catalogue file: a top-level `sessions` array of objects with
-    /// an integer `id` and a string `title`; other fields are ignored.
+    /// an integer `id`, a string `title`, and optionally RFC 3339
+    /// `startTime` and `endTime` and a `room` (or `place`); other fields are
+    /// ignored.
     pub fn load(path: &Path) -> Result<Self, CatalogueError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {
@@ -139,6 +152,36 @@ mod tests {
         let json = r#"{"sessions":[{"id":4,"title":"T","room":"A","speakers":[]}],"x":1}"#;
         let catalogue = Catalogue::from_json("t", json).unwrap();
         assert_eq!(catalogue.get(TalkId(4)).unwrap().title, "T");
+    }
+
+    #[test]
+    fn times_and_rooms_are_read_when_present() {
+        let json = r#"{"sessions":[
+            {"id":1,"title":"A","startTime":"2026-05-14T10:00:00+02:00","endTime":"2026-05-14T10:40:00+02:00","room":"Hall A"},
+            {"id":2,"title":"B","place":"Track B"},
+            {"id":3,"title":"C","room":null}]}"#;
+        let catalogue = Catalogue::from_json("t", json).unwrap();
+        let a = catalogue.get(TalkId(1)).unwrap();
+        assert_eq!(
+            a.start_time.unwrap().to_rfc3339(),
+            "2026-05-14T10:00:00+02:00"
+        );
+        assert_eq!(
+            a.end_time.unwrap().to_rfc3339(),
+            "2026-05-14T10:40:00+02:00"
+        );
+        assert_eq!(a.room.as_deref(), Some("Hall A"));
+        assert_eq!(
+            catalogue.get(TalkId(2)).unwrap().room.as_deref(),
+            Some("Track B")
+        );
+        let c = catalogue.get(TalkId(3)).unwrap();
+        assert!(c.start_time.is_none() && c.room.is_none());
+        let bad_time = r#"{"sessions":[{"id":1,"title":"A","startTime":"10am"}]}"#;
+        assert!(matches!(
+            Catalogue::from_json("t", bad_time),
+            Err(CatalogueError::Parse { .. })
+        ));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `session`, `sessions`. Names and shapes are fixed by the front end.
 
 use super::{ApiError, ClientAddress, Services, SubscriptionSlots};
+use crate::catalogue::Talk;
 use crate::limits::Limited;
 use crate::model::{Like, LikeId, MAX_CLIENT_MUTATION_ID_BYTES, MAX_LIKER_BYTES, TalkId};
 use crate::storer::Refusal;
@@ -30,7 +31,7 @@ fn clamp(n: u64) -> i32 {
 /// A talk.
 pub struct Session {
     talk: TalkId,
-    title: String,
+    about: Talk,
 }
 
 impl Session {
@@ -38,7 +39,7 @@ impl Session {
         let talk = services.catalogue.get(TalkId(session_id))?;
         Some(Self {
             talk: TalkId(talk.id),
-            title: talk.title.clone(),
+            about: talk.clone(),
         })
     }
 
@@ -63,7 +64,22 @@ impl Session {
 
     /// The talk's title.
     async fn title(&self) -> &str {
-        &self.title
+        &self.about.title
+    }
+
+    /// When the talk starts (RFC 3339, with the catalogue's offset), if known.
+    async fn start_time(&self) -> Option<String> {
+        self.about.start_time.map(|t| t.to_rfc3339())
+    }
+
+    /// When the talk ends (RFC 3339, with the catalogue's offset), if known.
+    async fn end_time(&self) -> Option<String> {
+        self.about.end_time.map(|t| t.to_rfc3339())
+    }
+
+    /// Where the talk takes place, if known.
+    async fn room(&self) -> Option<&str> {
+        self.about.room.as_deref()
     }
 
     /// Likes stored for this talk by all servers (as of the last observer read).
