@@ -3,6 +3,7 @@
 //! starts anything.
 
 use crate::catalogue::{Catalogue, CatalogueError};
+pub use crate::export::ExportArgs;
 pub use crate::limits::{Access, Limits};
 use crate::limits::{
     AllowedOrigins, ClientIpSource, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SUBSCRIPTIONS,
@@ -34,6 +35,10 @@ pub enum Command {
     /// Spanner: creates the database if missing (and, on the emulator, the
     /// instance). Safe to run again and from several replicas at once.
     Migrate(MigrateArgs),
+    /// Write every like stored in a time range as BigQuery newline-delimited
+    /// JSON, one file per UTC day, plus schema.json. Safe to re-run: the same
+    /// range gives the same files, each written in full or not at all.
+    Export(ExportArgs),
 }
 
 /// The `--store` flag, shared by every subcommand.

@@ -14,6 +14,7 @@
 pub mod app;
 pub mod catalogue;
 pub mod config;
+pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod limits;

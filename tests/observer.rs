@@ -123,6 +123,13 @@ impl LikeStore for CountingStore {
         self.other_reads.fetch_add(1, Ordering::Relaxed);
         self.inner.ping().await
     }
+    async fn export(
+        &self,
+        range: likes::store::TimeRange,
+        rows: tokio::sync::mpsc::Sender<likes::store::Exported>,
+    ) -> Result<(), StoreError> {
+        self.inner.export(range, rows).await
+    }
 }
 
 #[tokio::test]

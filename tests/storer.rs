@@ -129,6 +129,13 @@ impl LikeStore for FaultyStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
+    async fn export(
+        &self,
+        range: likes::store::TimeRange,
+        rows: tokio::sync::mpsc::Sender<likes::store::Exported>,
+    ) -> Result<(), StoreError> {
+        self.inner.export(range, rows).await
+    }
 }
 
 fn settings() -> FlushSettings {

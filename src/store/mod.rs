@@ -16,8 +16,10 @@ pub use url::StoreUrl;
 
 use crate::model::{Like, Second, ServerId, TalkId};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::mpsc;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,41 @@ pub struct Observation {
     pub totals: Option<HashMap<TalkId, u64>>,
 }
 
+/// A stored like, as `likes export` reads it: the row as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLike {
+    /// The like's id (a UUID).
+    pub id: String,
+    /// The talk.
+    pub session_id: i64,
+    /// The liker (GraphQL `uuid`).
+    pub liker: String,
+    /// The replica that stored it.
+    pub server: String,
+    /// When a replica acknowledged it.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Creation times from `from` (inclusive) to `to` (exclusive); `None` is
+/// unbounded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    /// The first instant included.
+    pub from: Option<DateTime<Utc>>,
+    /// The first instant excluded.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// What an export read sends, in this order: how many likes the range
+/// holds, then each of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exported {
+    /// The number of likes that follow.
+    Total(u64),
+    /// One like.
+    Like(StoredLike),
+}
+
 /// Storage for likes. Implementations are cheap to share (`Arc`) and safe
 /// to call from many tasks; every write is atomic and idempotent.
 #[async_trait]
@@ -105,6 +142,16 @@ pub trait LikeStore: Send + Sync + 'static {
 
     /// Succeeds when the store answers a trivial read.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Sends `Total`, then every like created in `range` ordered by creation
+    /// time and id, all from one snapshot, through a bounded channel: memory
+    /// does not grow with the number of likes. Stops early, without error,
+    /// when the receiver is gone.
+    async fn export(
+        &self,
+        range: TimeRange,
+        rows: mpsc::Sender<Exported>,
+    ) -> Result<(), StoreError>;
 }
 
 /// Opens the store a URL names. SQLite creates its file and tables; a

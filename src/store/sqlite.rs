@@ -4,7 +4,8 @@
 
 use super::commit_plan::{self, CommitLimits, WriteCost};
 use super::{
-    FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions, SummaryBucket,
+    Exported, FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions,
+    StoredLike, SummaryBucket, TimeRange,
 };
 use crate::model::{Like, Second, ServerId, TalkId};
 use async_trait::async_trait;
@@ -14,7 +15,7 @@ use std::ffi::c_int;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc};
 
 /// The SQLite mirror of `schema.sql` (which is the Spanner DDL).
 const SCHEMA: &str = "
@@ -247,6 +248,49 @@ impl LikeStore for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Self::run(&self.reader, |conn| {
             conn.query_row("SELECT COUNT(*) FROM LikeSummaryTotals", [], |_| Ok(()))
+        })
+        .await
+    }
+
+    async fn export(
+        &self,
+        range: TimeRange,
+        rows: mpsc::Sender<Exported>,
+    ) -> Result<(), StoreError> {
+        let from = range.from.map_or(i64::MIN, |t| t.timestamp_micros());
+        let to = range.to.map_or(i64::MAX, |t| t.timestamp_micros());
+        Self::run(&self.reader, move |conn| {
+            // One read transaction: in WAL mode, one snapshot for both reads.
+            let tx = conn.transaction()?;
+            let total = tx.query_row(
+                "SELECT COUNT(*) FROM Likes WHERE CreatedAt >= ?1 AND CreatedAt < ?2",
+                params![from, to],
+                |row| row.get::<_, i64>(0),
+            )?;
+            if rows.blocking_send(Exported::Total(to_u64(total))).is_err() {
+                return Ok(());
+            }
+            let mut select = tx.prepare(
+                "SELECT Id, SessionId, Uuid, ServerId, CreatedAt FROM Likes
+                 WHERE CreatedAt >= ?1 AND CreatedAt < ?2 ORDER BY CreatedAt, Id",
+            )?;
+            let mut found = select.query(params![from, to])?;
+            while let Some(row) = found.next()? {
+                let micros: i64 = row.get(4)?;
+                let created_at = chrono::DateTime::from_timestamp_micros(micros)
+                    .ok_or(rusqlite::Error::IntegralValueOutOfRange(4, micros))?;
+                let like = StoredLike {
+                    id: row.get(0)?,
+                    session_id: row.get(1)?,
+                    liker: row.get(2)?,
+                    server: row.get(3)?,
+                    created_at,
+                };
+                if rows.blocking_send(Exported::Like(like)).is_err() {
+                    break;
+                }
+            }
+            Ok(())
         })
         .await
     }

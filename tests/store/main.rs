@@ -5,7 +5,10 @@
 mod checks;
 #[path = "../common/emulator.rs"]
 mod emulator;
+mod export;
 mod migrate;
+#[path = "../common/python.rs"]
+mod python;
 
 use likes::store::{LikeStore, SpannerStore, SqliteStore, StoreOptions};
 use std::sync::Arc;
@@ -40,6 +43,14 @@ impl Backend {
         }
     }
 
+    /// The store's URL, as `likes` takes it.
+    pub fn url(&self) -> String {
+        match self {
+            Self::Sqlite(dir) => format!("sqlite://{}", dir.path().join("likes.db").display()),
+            Self::Spanner(name) => format!("spanner://{name}"),
+        }
+    }
+
     /// The store with default options.
     pub async fn store(&self) -> Arc<dyn LikeStore> {
         self.open(StoreOptions::default()).await
@@ -71,6 +82,16 @@ macro_rules! conformance {
             check!(a_batch_over_the_commit_limits_is_split_and_stored_exactly);
             check!(a_replay_of_a_partly_stored_split_batch_counts_only_the_rest);
             check!(a_fresh_store_is_empty_and_answers);
+
+            #[tokio::test]
+            async fn every_like_is_exported_exactly_once() {
+                export::every_like_is_exported_exactly_once(&$open.await).await;
+            }
+
+            #[tokio::test]
+            async fn bad_ranges_and_folders_are_refused_clearly() {
+                export::bad_ranges_and_folders_are_refused_clearly(&$open.await).await;
+            }
         }
     };
 }

@@ -5,6 +5,7 @@
 //! `endpoint`.
 
 mod endpoint;
+mod export;
 mod flush;
 mod migrate;
 mod schema;
@@ -15,7 +16,8 @@ pub use schema::{SCHEMA_SQL, SchemaStatement, schema_statements};
 
 use super::commit_plan::{self, CommitLimits};
 use super::{
-    FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions, SummaryBucket,
+    Exported, FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions,
+    SummaryBucket, TimeRange,
 };
 use crate::model::{Second, ServerId, TalkId};
 use async_trait::async_trait;
@@ -267,5 +269,13 @@ impl LikeStore for SpannerStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.query("SELECT 1 FROM LikeSummaryTotals LIMIT 1", |_| Ok(()))
             .await
+    }
+
+    async fn export(
+        &self,
+        range: TimeRange,
+        rows: tokio::sync::mpsc::Sender<Exported>,
+    ) -> Result<(), StoreError> {
+        self.export_rows(range, rows).await
     }
 }
