@@ -88,17 +88,20 @@ impl App {
             config.access.introspection,
         );
         let connections = ConnectionLimit::new(config.limits.max_connections);
-        let router = http::router(HttpState {
-            schema,
-            store: store.clone(),
-            storer: storer.clone(),
-            listener: listener.clone(),
-            connections: connections.clone(),
-            limits: Arc::new(config.limits.clone()),
-            access: Arc::new(config.access.clone()),
-            metrics: telemetry::handle(),
-            shutdown: serving.clone(),
-        });
+        let router = http::router(
+            HttpState {
+                schema,
+                store: store.clone(),
+                storer: storer.clone(),
+                listener: listener.clone(),
+                connections: connections.clone(),
+                limits: Arc::new(config.limits.clone()),
+                access: Arc::new(config.access.clone()),
+                metrics: telemetry::handle(),
+                shutdown: serving.clone(),
+            },
+            &config.page,
+        );
         let tcp = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;

@@ -4,6 +4,7 @@
 
 use crate::catalogue::{Catalogue, CatalogueError};
 pub use crate::export::ExportArgs;
+use crate::http::Page;
 pub use crate::limits::{Access, Limits};
 use crate::limits::{
     AllowedOrigins, ClientIpSource, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SUBSCRIPTIONS,
@@ -176,6 +177,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BOOL", env = "LIKES_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
 
+    /// Serve the conference page at / (the talks, like buttons, live counters).
+    #[arg(long, value_name = "BOOL", env = "LIKES_PAGE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub page: bool,
+
+    /// Serve the page's files from this folder (a `web/dist` build) instead
+    /// of the copy built into the binary.
+    #[arg(long, value_name = "DIR", env = "LIKES_PAGE_DIR")]
+    pub page_dir: Option<PathBuf>,
+
     /// How long shutdown may take, from the signal to exit; keep it below the
     /// orchestrator's kill deadline (Kubernetes: 30s) and above the hard timeout.
     #[arg(long, value_name = "DURATION", env = "LIKES_SHUTDOWN_GRACE", default_value = "20s", value_parser = humantime::parse_duration)]
@@ -224,6 +234,8 @@ pub struct Config {
     pub limits: Limits,
     /// Who may use the API from a browser, and what it reveals.
     pub access: Access,
+    /// Where the conference page comes from.
+    pub page: Page,
 }
 
 /// Parses a size such as `64MiB`, `512KiB`, `1GiB` or a plain byte count.
@@ -326,6 +338,14 @@ impl ServeArgs {
         };
         let server_id = ServerId::new(server_id)
             .map_err(|e| ConfigError::Invalid(format!("--server-id: {e}")))?;
+        if let Some(folder) = &self.page_dir
+            && !folder.join("index.html").is_file()
+        {
+            return invalid(format!(
+                "--page-dir {}: no index.html there (build the page with npm run build in web/)",
+                folder.display()
+            ));
+        }
         let catalogue = match &self.sessions {
             Some(path) => Catalogue::load(path)?,
             None => Catalogue::sample(),
@@ -360,6 +380,11 @@ impl ServeArgs {
                 introspection: self.introspection,
                 graphiql: self.graphiql,
             },
+            page: match (self.page, self.page_dir) {
+                (false, _) => Page::Off,
+                (true, None) => Page::Embedded,
+                (true, Some(folder)) => Page::Folder(folder),
+            },
         })
     }
 }
@@ -390,6 +415,7 @@ mod tests {
         assert_eq!(config.limits.rate_per_liker, Rate::per_second(20));
         assert_eq!(config.access.allowed_origins, AllowedOrigins::SameOrigin);
         assert!(config.access.introspection && config.access.graphiql);
+        assert_eq!(config.page, Page::Embedded);
     }
 
     #[test]
@@ -409,9 +435,12 @@ mod tests {
             "2",
             "--buffer-max-bytes",
             "512KiB",
+            "--page",
+            "false",
         ])
         .unwrap();
         assert!(!config.access.introspection && !config.access.graphiql);
+        assert_eq!(config.page, Page::Off);
         assert_eq!(
             config.access.allowed_origins,
             AllowedOrigins::List(vec!["https://conference.example".into()])
@@ -457,6 +486,7 @@ mod tests {
             ("--ws-keepalive", "0s"),
             ("--ws-keepalive", "2h"),
             ("--introspection", "maybe"),
+            ("--page-dir", "/nonexistent"),
         ] {
             assert!(
                 parse(&[flag, value]).unwrap_err().contains(flag),

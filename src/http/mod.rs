@@ -5,7 +5,10 @@
 //! bodies, batches) into GraphQL-shaped errors with a code. GraphQL semantics
 //! live in `graphql`; the WebSocket session lives in `websocket`.
 
+mod page;
 mod websocket;
+
+pub use page::Page;
 
 use crate::graphql::{ClientAddress, LikesSchema};
 use crate::limits::ConnectionLimit;
@@ -63,14 +66,15 @@ pub struct HttpState {
     pub shutdown: CancellationToken,
 }
 
-/// The service's routes.
-pub fn router(state: HttpState) -> Router {
+/// The service's routes, with the conference page unless it is off.
+pub fn router(state: HttpState, page: &Page) -> Router {
     let graphql = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .layer(middleware::from_fn_with_state(state.clone(), check_origin))
         .layer(cors(&state.access));
     Router::new()
         .merge(graphql)
+        .merge(page::routes(page))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))

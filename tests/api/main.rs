@@ -9,9 +9,12 @@ mod faults;
 mod fuzz;
 mod helpers;
 mod likes;
+mod page;
 mod processes;
 #[path = "../common/proxy.rs"]
 mod proxy;
+#[path = "../common/python.rs"]
+mod python;
 mod soak;
 mod spanner;
 mod subscriptions;

@@ -4,7 +4,7 @@
 
 use super::eventually;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +16,7 @@ use tokio::process::{Child, Command};
 /// server answered with, if any.
 pub async fn send_oversized_message(ws_url: &str, protocol: &str, bytes: usize) -> Option<i64> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/oversized.py");
-    let output = Command::new(python())
+    let output = Command::new(crate::python::python_with("gql.transport.websockets"))
         .arg(script)
         .args([ws_url, protocol, &bytes.to_string()])
         .output()
@@ -26,29 +26,6 @@ pub async fn send_oversized_message(ws_url: &str, protocol: &str, bytes: usize) 
     let answer: Value = serde_json::from_str(line.trim())
         .unwrap_or_else(|_| panic!("unexpected output {line:?}, stderr {:?}", output.stderr));
     answer["closed"].as_i64()
-}
-
-/// The Python interpreter with the `gql` client installed.
-fn python() -> PathBuf {
-    let python = std::env::var_os("LIKES_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python")
-        });
-    let works = std::process::Command::new(&python)
-        .args(["-c", "import gql.transport.websockets"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    assert!(
-        works,
-        "the GraphQL client for these tests is missing at {}: run scripts/test, which installs \
-         tests/clients/requirements.txt (gql[websockets]) into target/test-venv, or set \
-         LIKES_TEST_PYTHON to a Python that has it",
-        python.display()
-    );
-    python
 }
 
 /// A `likeAdded` subscription held by the `gql` client in a child process.
@@ -62,7 +39,7 @@ impl Subscriber {
     /// `graphql-ws`) and waits until the server acknowledged the connection.
     pub async fn start(ws_url: &str, session: i32, protocol: &str) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/subscribe.py");
-        let mut child = Command::new(python())
+        let mut child = Command::new(crate::python::python_with("gql.transport.websockets"))
             .arg(script)
             .args([ws_url, &session.to_string(), "--protocol", protocol])
             .stdout(Stdio::piped())

@@ -1,0 +1,142 @@
+// The page's DOM: talk cards grouped by day, and what each card shows of
+// its counter and of the taps on its button. Built with DOM calls, so no
+// inline script or style is ever needed (the server's CSP forbids both).
+
+import { groupByDay, timeLabel } from './talks.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const count = new Intl.NumberFormat('en');
+
+/** How long "Sent" stays under a button once every tap is acknowledged. */
+const SENT_SHOWN_MS = 2500;
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children.filter((c) => c !== null));
+  return node;
+}
+
+function heart() {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  svg.setAttribute('class', 'heart');
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', 'M12 20.6 4.3 12.9a4.9 4.9 0 0 1 6.9-6.9l.8.8.8-.8a4.9 4.9 0 0 1 6.9 6.9Z');
+  svg.append(path);
+  return svg;
+}
+
+/** One talk's card, and the handles to update it. */
+class Card {
+  constructor(talk, headingLevel, locale, onLike) {
+    const id = `talk-${talk.sessionId}`;
+    const time = timeLabel(talk.startTime, talk.endTime, locale);
+    const meta = el(
+      'p',
+      { class: 'meta' },
+      time ? el('time', { datetime: talk.startTime, text: time }) : null,
+      talk.room ? el('span', { class: 'room', text: talk.room }) : null,
+    );
+    this.number = el('span', { class: 'number', text: count.format(0) });
+    this.unit = el('span', { class: 'unit', text: 'likes' });
+    // Not announced until this visitor likes the talk: two dozen counters
+    // moving every second would drown a screen reader.
+    this.counter = el(
+      'p',
+      { class: 'count', id: `${id}-count`, 'aria-live': 'off', 'aria-atomic': 'true' },
+      this.number,
+      ' ',
+      this.unit,
+    );
+    this.button = el(
+      'button',
+      { type: 'button', class: 'like', 'aria-label': `Like ${talk.title}`, 'aria-describedby': `${id}-count` },
+      heart(),
+      el('span', { text: 'Like' }),
+    );
+    this.button.addEventListener('click', () => {
+      this.counter.setAttribute('aria-live', 'polite');
+      // Restart the tap animation even on rapid taps.
+      this.button.classList.remove('tapped');
+      void this.button.offsetWidth;
+      this.button.classList.add('tapped');
+      onLike(talk.sessionId);
+    });
+    this.note = el('p', { class: 'note' });
+    this.title = talk.title;
+    this.total = null;
+    this.element = el(
+      'article',
+      { class: 'talk', 'aria-labelledby': `${id}-title`, 'data-session-id': String(talk.sessionId) },
+      meta.childElementCount ? meta : null,
+      el(`h${headingLevel}`, { class: 'title', id: `${id}-title`, text: talk.title }),
+      el('div', { class: 'actions' }, this.button, this.note, this.counter),
+    );
+  }
+
+  /** Shows a total; a lower one than shown is an older reading, not news. */
+  setTotal(total) {
+    if (this.total !== null && total <= this.total) return;
+    const grew = this.total !== null;
+    this.total = total;
+    this.number.textContent = count.format(total);
+    this.unit.textContent = total === 1 ? 'like' : 'likes';
+    if (grew) {
+      this.counter.classList.remove('bump');
+      void this.counter.offsetWidth;
+      this.counter.classList.add('bump');
+    }
+  }
+
+  /** What the taps on this card are doing (see TapSender's onUpdate). */
+  setTaps({ pending, retrying }, event) {
+    clearTimeout(this.noteTimer);
+    this.note.classList.remove('error', 'sent');
+    if (event.kind === 'failed') {
+      this.note.classList.add('error');
+      this.note.textContent = `Not sent: ${event.message}`;
+    } else if (pending > 0) {
+      this.note.textContent = retrying ? `+${pending} waiting to retry` : `+${pending} sending`;
+    } else if (event.kind === 'sent') {
+      this.note.classList.add('sent');
+      this.note.textContent = 'Sent ✓';
+      this.noteTimer = setTimeout(() => (this.note.textContent = ''), SENT_SHOWN_MS);
+    } else {
+      this.note.textContent = '';
+    }
+  }
+}
+
+/**
+ * Renders the talks into `container`, replacing what was there, and returns
+ * their cards by sessionId.
+ */
+export function renderTalks(container, sortedTalks, { locale, onLike }) {
+  const cards = new Map();
+  const groups = groupByDay(sortedTalks, locale);
+  const headed = !(groups.length === 1 && groups[0].day === null);
+  const sections = groups.map((group) => {
+    const grid = el('div', { class: 'grid' });
+    for (const talk of group.talks) {
+      const card = new Card(talk, headed ? 3 : 2, locale, onLike);
+      cards.set(talk.sessionId, card);
+      grid.append(card.element);
+    }
+    return el(
+      'section',
+      { class: 'day' },
+      headed ? el('h2', { class: 'day-title', text: group.label }) : null,
+      grid,
+    );
+  });
+  if (sections.length === 0) sections.push(el('p', { class: 'empty', text: 'No talks yet.' }));
+  container.replaceChildren(...sections);
+  return cards;
+}

@@ -1,0 +1,434 @@
+#!/usr/bin/env node
+// The conference page in a real browser (headless Chromium), against a real
+// `likes serve`: two attendees see the talks and go live; ten fast taps by
+// one show up as exactly +10 on both pages and in the store; after a server
+// restart on the same port and store both pages go live again by themselves,
+// taps made while it was down arrive once, and one more tap shows up as +11.
+//
+//   node web/tests/browser.mjs --binary target/release/likes [--page-dir web/dist] [--screenshots docs]
+//
+// Chromium comes from $CHROMIUM or /usr/bin/chromium (Debian: apt-get install chromium).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const OVERALL_MS = 90_000;
+const LIKES_SEEN_MS = 15_000;
+const READY_MS = 15_000;
+const RECONNECT_MS = 25_000;
+
+const { values: args } = parseArgs({
+  options: {
+    binary: { type: 'string' },
+    'page-dir': { type: 'string' },
+    screenshots: { type: 'string' },
+  },
+});
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let passed = 0;
+
+/** Runs one named check, printing it as it passes. */
+async function step(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+  } catch (error) {
+    error.step = name;
+    throw error;
+  }
+  passed += 1;
+  console.log(`ok ${passed} - ${name} (${Date.now() - started} ms)`);
+}
+
+/**
+ * Polls `probe` (→ { ok, seen }) every 100 ms until ok, or fails saying what
+ * it last saw; a probe error marked `fatal` ends the wait at once.
+ */
+async function until(what, timeoutMs, probe) {
+  const deadline = Date.now() + timeoutMs;
+  let seen;
+  for (;;) {
+    try {
+      const result = await probe();
+      if (result.ok) return result.seen;
+      seen = result.seen;
+    } catch (error) {
+      if (error.fatal) throw error;
+      seen = `error: ${error.message.split('\n')[0]}`;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`${what}: not within ${timeoutMs} ms (last seen: ${JSON.stringify(seen)})`);
+    }
+    await sleep(100);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** One `likes serve` process; its output is kept for the failure report. */
+class Server {
+  constructor({ binary, port, dir, pageDir }) {
+    this.binary = binary;
+    this.base = `http://127.0.0.1:${port}`;
+    this.args = [
+      'serve',
+      '--listen', `127.0.0.1:${port}`,
+      '--store', `sqlite://${path.join(dir, 'likes.db')}`,
+      '--server-id', 'page-test',
+      '--flush-interval', '200ms',
+      '--observe-interval', '200ms',
+      ...(pageDir ? ['--page-dir', pageDir] : []),
+    ];
+    this.lines = [];
+    this.child = null;
+  }
+
+  async start() {
+    // The test sets every flag it relies on; LIKES_* from the caller's
+    // environment must not change the server under test.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIKES_')));
+    const child = spawn(this.binary, this.args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.exit = new Promise((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    });
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.setEncoding('utf8');
+      stream.on('data', (text) => {
+        this.lines.push(...text.split('\n').filter(Boolean));
+        if (this.lines.length > 400) this.lines.splice(0, this.lines.length - 400);
+      });
+    }
+    let exited = null;
+    this.exit.then((status) => (exited = status));
+    await until(`${this.base}/readyz answers 200`, READY_MS, async () => {
+      if (exited) {
+        throw Object.assign(new Error(`the server exited before it was ready: ${JSON.stringify(exited)}`), {
+          fatal: true,
+        });
+      }
+      const response = await fetch(`${this.base}/readyz`);
+      return { ok: response.status === 200, seen: response.status };
+    });
+  }
+
+  /** SIGTERM, and the exit status once it has stopped. */
+  async stop() {
+    this.child.kill('SIGTERM');
+    const status = await Promise.race([this.exit, sleep(25_000).then(() => null)]);
+    if (!status) throw new Error('the server did not exit within 25 s of SIGTERM');
+    this.child = null;
+    return status;
+  }
+
+  kill() {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGKILL');
+    }
+  }
+
+  tail(n = 40) {
+    return this.lines.slice(-n).join('\n');
+  }
+
+  /** A gauge or counter from /metrics. */
+  async metric(name) {
+    const text = await (await fetch(`${this.base}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.split(' ')[1]) : null;
+  }
+
+  /** Waits until the pages hold exactly one subscription per talk each. */
+  async waitSubscribers(wanted) {
+    await until(`the server has ${wanted} subscribers`, 5000, async () => {
+      const seen = await this.metric('likes_subscribers');
+      return { ok: seen === wanted, seen };
+    });
+  }
+
+  async graphql(query, variables) {
+    const response = await fetch(`${this.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    const answer = await response.json();
+    if (answer.errors) throw new Error(`GraphQL errors: ${JSON.stringify(answer.errors)}`);
+    return answer.data;
+  }
+}
+
+/** One attendee: a browser context of its own with the page open. */
+class Attendee {
+  constructor(name, context) {
+    this.name = name;
+    this.context = context;
+    this.errors = [];
+  }
+
+  async open(url) {
+    this.page = await this.context.newPage();
+    this.page.on('console', (m) => m.type() === 'error' && this.errors.push(m.text()));
+    this.page.on('pageerror', (e) => this.errors.push(e.message));
+    const response = await this.page.goto(url);
+    if (!response.ok()) throw new Error(`${this.name}: GET / answered ${response.status()}`);
+    const csp = response.headers()['content-security-policy'] ?? '';
+    if (!csp.includes("default-src 'self'")) {
+      throw new Error(`${this.name}: the page came without its Content-Security-Policy (${csp})`);
+    }
+  }
+
+  state() {
+    return this.page.getByRole('status').textContent();
+  }
+
+  async waitState(wanted, timeoutMs) {
+    await until(`${this.name} shows "${wanted}"`, timeoutMs, async () => {
+      const seen = (await this.state()).trim();
+      return { ok: seen === wanted, seen };
+    });
+  }
+
+  likeButton(title) {
+    return this.page.getByRole('button', { name: `Like ${title}`, exact: true });
+  }
+
+  async count(title) {
+    const text = await this.page
+      .getByRole('article', { name: title, exact: true })
+      .locator('.count .number')
+      .textContent({ timeout: 1000 });
+    return Number(text.replace(/[^\d]/g, ''));
+  }
+
+  async waitCount(title, wanted, timeoutMs) {
+    await until(`${this.name}'s counter of "${title}" shows ${wanted}`, timeoutMs, async () => {
+      const seen = await this.count(title);
+      return { ok: seen === wanted, seen };
+    });
+  }
+}
+
+async function run(cleanup) {
+  if (!args.binary) throw new Error('pass --binary PATH to the likes binary (npm test: set LIKES_BINARY)');
+  const binary = path.resolve(args.binary);
+  if (!fs.existsSync(binary)) throw new Error(`no likes binary at ${binary}`);
+  const pageDir = args['page-dir'] ? path.resolve(args['page-dir']) : null;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'likes-page-test-'));
+  cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const server = new Server({ binary, port, dir, pageDir });
+  cleanup.server = server;
+  cleanup.push(() => server.kill());
+
+  await step(`likes serve starts on port ${port}`, () => server.start());
+
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  cleanup.push(() => Promise.race([browser.close(), sleep(5000)]));
+  const desktop = { viewport: { width: 1280, height: 800 }, locale: 'en-GB' };
+  const one = new Attendee('attendee 1', await browser.newContext(desktop));
+  const two = new Attendee('attendee 2', await browser.newContext(desktop));
+
+  const { sessions } = await server.graphql('{ sessions { sessionId title liked } }');
+  if (sessions.length < 2) throw new Error('the catalogue needs at least two talks');
+  const talk = sessions[1];
+  const before = talk.liked;
+  // Liked while the server is down: must arrive, once, after the restart.
+  const other = sessions[2] ?? sessions[0];
+
+  await step('two attendees see every talk, go Live, and subscribe once per talk', async () => {
+    await Promise.all([one.open(server.base), two.open(server.base)]);
+    for (const attendee of [one, two]) {
+      await attendee.waitState('Live', 10_000);
+      await until(`${attendee.name} shows ${sessions.length} talks`, 5000, async () => {
+        const seen = await attendee.page.getByRole('article').count();
+        return { ok: seen === sessions.length, seen };
+      });
+      for (const s of sessions) {
+        if ((await attendee.likeButton(s.title).count()) !== 1) {
+          throw new Error(`${attendee.name}: no button named "Like ${s.title}"`);
+        }
+      }
+      await attendee.waitCount(talk.title, before, 5000);
+    }
+    await server.waitSubscribers(2 * sessions.length);
+  });
+
+  await step('ten fast taps by attendee 1 show as exactly +10 on both pages', async () => {
+    const button = one.likeButton(talk.title);
+    for (let i = 0; i < 10; i += 1) await button.click();
+    await Promise.all([
+      two.waitCount(talk.title, before + 10, LIKES_SEEN_MS),
+      one.waitCount(talk.title, before + 10, LIKES_SEEN_MS),
+    ]);
+  });
+
+  await step('the store holds exactly +10 and no page counts more', async () => {
+    await until('every tap acknowledged on attendee 1', 5000, async () => {
+      const seen = await one.page.locator('.note').allTextContents();
+      return { ok: seen.every((text) => !/sending|retry/.test(text)), seen };
+    });
+    // Five flush-and-observe rounds: time for a double count to surface.
+    await sleep(1000);
+    const { session } = await server.graphql('query($id: Int!) { session(sessionId: $id) { liked } }', {
+      id: talk.sessionId,
+    });
+    if (session.liked !== before + 10) throw new Error(`liked is ${session.liked}, not ${before + 10}`);
+    for (const attendee of [one, two]) {
+      const seen = await attendee.count(talk.title);
+      if (seen !== before + 10) throw new Error(`${attendee.name} shows ${seen}, not ${before + 10}`);
+    }
+  });
+
+  await step('the pages ran without console errors (none from the CSP)', async () => {
+    const errors = [...one.errors, ...two.errors];
+    if (errors.length) throw new Error(`console errors: ${errors.join(' | ')}`);
+  });
+
+  await step('on SIGTERM the server exits 0 and both pages leave "Live"', async () => {
+    for (const attendee of [one, two]) await attendee.page.evaluate(() => (window.samePage = true));
+    const status = await server.stop();
+    if (status.code !== 0) throw new Error(`the server exited with ${JSON.stringify(status)}`);
+    for (const attendee of [one, two]) {
+      await until(`${attendee.name} leaves "Live"`, 10_000, async () => {
+        const seen = (await attendee.state()).trim();
+        return { ok: seen !== 'Live', seen };
+      });
+    }
+  });
+
+  await step('two taps by attendee 1 while the server is down wait for it', async () => {
+    const button = one.likeButton(other.title);
+    await button.click();
+    await button.click();
+    await until('attendee 1 says the taps wait', 5000, async () => {
+      const seen = await one.page.getByRole('article', { name: other.title, exact: true }).locator('.note').textContent();
+      return { ok: seen === '+2 waiting to retry', seen };
+    });
+  });
+
+  await step('restarted on the same port and store, both pages go Live again unreloaded and resubscribe', async () => {
+    await server.start();
+    await Promise.all([one.waitState('Live', RECONNECT_MS), two.waitState('Live', RECONNECT_MS)]);
+    for (const attendee of [one, two]) {
+      if (!(await attendee.page.evaluate(() => window.samePage === true))) {
+        throw new Error(`${attendee.name}'s page was reloaded`);
+      }
+      await attendee.waitCount(talk.title, before + 10, 5000);
+    }
+    await server.waitSubscribers(2 * sessions.length);
+  });
+
+  await step('the taps made while it was down arrive exactly once', async () => {
+    await Promise.all([
+      one.waitCount(other.title, other.liked + 2, LIKES_SEEN_MS),
+      two.waitCount(other.title, other.liked + 2, LIKES_SEEN_MS),
+    ]);
+    const { session } = await server.graphql('query($id: Int!) { session(sessionId: $id) { liked } }', {
+      id: other.sessionId,
+    });
+    if (session.liked !== other.liked + 2) throw new Error(`liked is ${session.liked}, not ${other.liked + 2}`);
+  });
+
+  await step('one more tap by attendee 2 shows as +11 on attendee 1', async () => {
+    await two.likeButton(talk.title).click();
+    await Promise.all([
+      one.waitCount(talk.title, before + 11, LIKES_SEEN_MS),
+      two.waitCount(talk.title, before + 11, LIKES_SEEN_MS),
+    ]);
+    await until('the store holds +11', 5000, async () => {
+      const { session } = await server.graphql('query($id: Int!) { session(sessionId: $id) { liked } }', {
+        id: talk.sessionId,
+      });
+      return { ok: session.liked === before + 11, seen: session.liked };
+    });
+  });
+
+  const phone = new Attendee(
+    'phone',
+    await browser.newContext({ viewport: { width: 360, height: 800 }, locale: 'en-GB', deviceScaleFactor: 2, isMobile: true, hasTouch: true }),
+  );
+  await step('at 360 px wide the page has no horizontal scroll', async () => {
+    await phone.open(server.base);
+    await phone.waitState('Live', 10_000);
+    await phone.waitCount(talk.title, before + 11, 5000);
+    const [scrollWidth, width] = await phone.page.evaluate(() => [
+      document.documentElement.scrollWidth,
+      document.documentElement.clientWidth,
+    ]);
+    if (scrollWidth > width) throw new Error(`content is ${scrollWidth} px wide in a ${width} px viewport`);
+  });
+
+  if (args.screenshots) {
+    await step(`screenshots in ${args.screenshots}`, async () => {
+      const out = path.resolve(args.screenshots);
+      fs.mkdirSync(out, { recursive: true });
+      await until('the notes under the buttons have faded', 5000, async () => {
+        const seen = await one.page.locator('.note').allTextContents();
+        return { ok: seen.every((text) => text === ''), seen };
+      });
+      // No hover highlight left over from the last click.
+      await one.page.mouse.move(0, 0);
+      await one.page.screenshot({ path: path.join(out, 'page-desktop.png'), animations: 'disabled' });
+      await phone.page.setViewportSize({ width: 390, height: 844 });
+      await phone.page.screenshot({ path: path.join(out, 'page-phone.png'), animations: 'disabled' });
+    });
+  }
+}
+
+async function main() {
+  const cleanup = [];
+  const finish = async (code) => {
+    for (const undo of cleanup.reverse()) {
+      try {
+        await undo();
+      } catch {
+        // Cleaning up as much as possible matters more than why one part failed.
+      }
+    }
+    process.exit(code);
+  };
+  const watchdog = setTimeout(() => {
+    console.log(`not ok - the test did not finish within ${OVERALL_MS / 1000} s`);
+    if (cleanup.server) console.log(`--- server output (last lines) ---\n${cleanup.server.tail()}`);
+    console.log(`browser: ${passed} passed, 1 failed`);
+    finish(1);
+  }, OVERALL_MS);
+  try {
+    await run(cleanup);
+    clearTimeout(watchdog);
+    console.log(`browser: ${passed} passed, 0 failed`);
+    await finish(0);
+  } catch (error) {
+    clearTimeout(watchdog);
+    console.log(`not ok - ${error.step ?? 'setting up'}: ${error.message}`);
+    if (cleanup.server) console.log(`--- server output (last lines) ---\n${cleanup.server.tail()}`);
+    console.log(`browser: ${passed} passed, 1 failed`);
+    await finish(1);
+  }
+}
+
+main();
