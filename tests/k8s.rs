@@ -1,0 +1,124 @@
+//! The Kubernetes manifests (`k8s/`) render and pass offline validation:
+//! `scripts/validate-k8s` checks every resource of an overlay strictly
+//! against the pinned Kubernetes version's schemas (GKE's custom resources
+//! against `k8s/schemas/`) and the invariants the service depends on.
+//! Needs `kubectl` (for `kubectl kustomize`) and the test Python with
+//! `tests/clients/requirements.txt` installed (`scripts/test` does it).
+
+#[path = "common/python.rs"]
+mod python;
+
+use python::python_with;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `scripts/validate-k8s` with `args`, from the repository root.
+fn validate_k8s(args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg(repo().join("scripts/validate-k8s"))
+        .arg("--python")
+        .arg(python_with("kubernetes_validate"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("bash runs scripts/validate-k8s")
+}
+
+fn printed(output: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn assert_overlay_is_valid(overlay: &str) {
+    let kubectl = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    assert!(
+        kubectl,
+        "kubectl is missing: these tests render the manifests with `kubectl kustomize`. \
+         Install it: `apt-get install kubectl` (Google Cloud's apt repository) or \
+         `gcloud components install kubectl`"
+    );
+    let output = validate_k8s(&[overlay]);
+    assert!(
+        output.status.success(),
+        "scripts/validate-k8s {overlay} failed ({}):\n{}",
+        output.status,
+        printed(&output)
+    );
+}
+
+#[test]
+fn the_dev_overlay_renders_and_validates_strictly() {
+    assert_overlay_is_valid("dev");
+}
+
+#[test]
+fn the_production_overlay_renders_and_validates_strictly() {
+    assert_overlay_is_valid("production");
+}
+
+/// The validation above would prove nothing if it passed anything: a wrong
+/// type, an unknown field of a custom resource, and a kind with no schema
+/// must each fail it.
+#[test]
+fn the_validation_refuses_broken_manifests() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: likes
+spec:
+  replicas: three
+  selector:
+    matchLabels: {app: likes}
+  template:
+    metadata:
+      labels: {app: likes}
+    spec:
+      containers:
+        - name: likes
+          image: likes:0.1.0
+---
+apiVersion: cloud.google.com/v1
+kind: BackendConfig
+metadata:
+  name: likes
+spec:
+  timeoutSecs: 3600
+---
+apiVersion: example.com/v1
+kind: Gadget
+metadata:
+  name: likes
+",
+    )
+    .expect("the broken manifest is written");
+    let path = broken.to_str().expect("the temporary path is UTF-8");
+    let output = validate_k8s(&["--file", path]);
+    let text = printed(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "scripts/validate-k8s must fail on the broken manifest:\n{text}"
+    );
+    for expected in [
+        "spec.replicas: 'three' is not of type",
+        "'timeoutSecs' was unexpected",
+        "no schema for Gadget",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
+}
