@@ -22,9 +22,29 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "likes", version, about)]
 pub struct Cli {
+    /// Log lines as text for people, or as JSON objects, one per line, for
+    /// log collectors (Cloud Logging reads `severity`-less JSON too).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FORMAT",
+        env = "LIKES_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, with the span fields (such as `request_id`).
+    Json,
 }
 
 /// The subcommands.

@@ -34,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 /// Largest request body, and WebSocket message, accepted, in bytes.
@@ -81,11 +82,31 @@ pub fn router(state: HttpState, page: &Page) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Failures are logged where they are understood (readiness, flushes);
         // a line per 503 probe during a store outage would drown them.
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
+                .make_span_with(request_span)
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
+        // Outermost: every request has an `x-request-id` (the caller's, or a
+        // new UUID) before its span opens, and the answer carries it back.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The span of one request: every log line within it names the request id.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
 }
 
 /// CORS answers for the listed origins (none besides the service's own by default).

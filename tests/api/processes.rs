@@ -220,3 +220,50 @@ async fn every_like_acknowledged_while_sigterm_arrives_is_stored() {
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), acknowledged);
     assert_eq!(store.totals().await.unwrap()[&TalkId(1)], acknowledged);
 }
+
+#[tokio::test]
+async fn json_logs_carry_each_requests_id_and_answers_return_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("likes.db").display());
+    let env = [
+        ("LIKES_LOG_FORMAT", "json"),
+        ("LIKES_LOG", "info,tower_http=debug"),
+    ];
+    let server = ServerProcess::start_with_env(&db, "json", &[], &env).await;
+    let client = reqwest::Client::new();
+    let given = client
+        .get(format!("{}/healthz", server.base))
+        .header("x-request-id", "req-from-the-balancer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "req-from-the-balancer");
+    let made = client
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    let made = made.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&made).is_ok(), "{made}");
+
+    let log = server.log_handle();
+    let ids = eventually(Duration::from_secs(5), true, || async {
+        let lines = log.lock().unwrap().clone();
+        let ids: Vec<String> = lines
+            .iter()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+            })
+            .filter_map(|entry| entry["span"]["request_id"].as_str().map(str::to_owned))
+            .collect();
+        ids.contains(&"req-from-the-balancer".to_owned()) && ids.contains(&made)
+    })
+    .await;
+    assert!(
+        ids,
+        "no log line named both request ids: {:?}",
+        log.lock().unwrap()
+    );
+    server.terminate().await;
+}
