@@ -63,31 +63,27 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Export(args) => {
-            let range = match args.range() {
-                Ok(range) => range,
-                Err(error) => {
-                    eprintln!("likes: {error}");
-                    return ExitCode::from(2);
-                }
-            };
-            match likes::export::run(&args, range).await {
-                Ok(written) => {
-                    let files = written.files.len();
-                    println!(
-                        "exported {} likes into {files} file{} ({} bytes) in {}",
-                        written.likes,
-                        if files == 1 { "" } else { "s" },
-                        written.bytes,
-                        args.out.display()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    eprintln!("likes: export: {error:#}");
-                    ExitCode::FAILURE
-                }
-            }
+        Command::Export(args) => export(&args).await,
+    }
+}
+
+/// `likes export`: a bad range exits 2, any other failure 1.
+async fn export(args: &likes::export::ExportArgs) -> ExitCode {
+    let range = match args.range() {
+        Ok(range) => range,
+        Err(error) => {
+            eprintln!("likes: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match likes::export::run(args, range).await {
+        Ok(written) => {
+            println!("{}", written.summary(&args.out));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("likes: export: {error:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -34,6 +34,20 @@ pub struct Written {
     pub bytes: u64,
 }
 
+impl Written {
+    /// The line that ends an export.
+    pub fn summary(&self, folder: &Path) -> String {
+        let files = self.files.len();
+        format!(
+            "exported {} likes into {files} file{} ({} bytes) in {}",
+            self.likes,
+            if files == 1 { "" } else { "s" },
+            self.bytes,
+            folder.display()
+        )
+    }
+}
+
 /// The day file being written.
 struct Open {
     day: NaiveDate,

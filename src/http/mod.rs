@@ -1,9 +1,11 @@
 //! HTTP routes: `/graphql` (POST JSON, WebSocket upgrade with either
-//! subprotocol, GraphiQL on plain GET), `/healthz`, `/readyz` and `/metrics`.
-//! It checks a browser's `Origin` and answers CORS, finds the client's
+//! subprotocol, GraphiQL on plain GET), `/healthz`, `/readyz` and `/metrics`,
+//! each in a span with its request id. It checks a browser's `Origin` and
+//! answers CORS, finds the client's
 //! address for rate limits, and turns transport failures (bad JSON, oversized
 //! bodies, batches) into GraphQL-shaped errors with a code. GraphQL semantics
-//! live in `graphql`; the WebSocket session lives in `websocket`.
+//! live in `graphql`; the WebSocket session lives in `websocket`; the
+//! conference page at `/` lives in `page`.
 
 mod page;
 mod websocket;

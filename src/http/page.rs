@@ -8,6 +8,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::borrow::Cow;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -78,15 +79,15 @@ async fn serve(page: &Page, name: &str, headers: &HeaderMap) -> Response {
     let Some(&(_, content_type, embedded)) = FILES.iter().find(|(file, _, _)| *file == name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let body = match page {
+    let body: Cow<'static, [u8]> = match page {
         Page::Folder(folder) => match tokio::fs::read(folder.join(name)).await {
-            Ok(bytes) => bytes,
+            Ok(bytes) => Cow::Owned(bytes),
             Err(error) => {
                 tracing::warn!(%error, file = name, "cannot read the page folder");
                 return StatusCode::NOT_FOUND.into_response();
             }
         },
-        _ => embedded.to_vec(),
+        _ => Cow::Borrowed(embedded),
     };
     let etag = etag(&body);
     let fresh = headers

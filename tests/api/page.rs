@@ -1,20 +1,21 @@
 //! The conference page at `/`: served from the binary with a strict
 //! content security policy, revalidated by ETag, and off when asked.
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use likes::http::Page;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 
+/// `GET path` on the app.
+async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+    let url = format!("http://{}{path}", app.addr);
+    app.client.get(url).send().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
     let app = spawn_app().await;
-    let page = app
-        .client
-        .get(format!("http://{}/", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let page = get(&app, "/").await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(
         page.headers()[CONTENT_TYPE]
@@ -31,12 +32,7 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
         ("/assets/app.css", "text/css"),
     ] {
         assert!(html.contains(asset), "the page does not load {asset}");
-        let answer = app
-            .client
-            .get(format!("http://{}{asset}", app.addr))
-            .send()
-            .await
-            .unwrap();
+        let answer = get(&app, asset).await;
         assert_eq!(answer.status(), StatusCode::OK, "{asset}");
         assert!(
             answer.headers()[CONTENT_TYPE]
@@ -59,12 +55,7 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
         "/assets/..%2Fassets%2Fapp.js",
         "/index.html",
     ] {
-        let answer = app
-            .client
-            .get(format!("http://{}{missing}", app.addr))
-            .send()
-            .await
-            .unwrap();
+        let answer = get(&app, missing).await;
         assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{missing}");
     }
     app.stop().await.unwrap();
@@ -73,12 +64,7 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
 #[tokio::test]
 async fn the_page_can_be_turned_off_or_read_from_a_folder() {
     let app = spawn_app_with(|config| config.page = Page::Off).await;
-    let answer = app
-        .client
-        .get(format!("http://{}/", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let answer = get(&app, "/").await;
     assert_eq!(answer.status(), StatusCode::NOT_FOUND);
     app.stop().await.unwrap();
 
@@ -86,19 +72,9 @@ async fn the_page_can_be_turned_off_or_read_from_a_folder() {
     std::fs::write(folder.path().join("index.html"), "<p>working copy</p>").unwrap();
     let path = folder.path().to_owned();
     let app = spawn_app_with(|config| config.page = Page::Folder(path)).await;
-    let answer = app
-        .client
-        .get(format!("http://{}/", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let answer = get(&app, "/").await;
     assert_eq!(answer.text().await.unwrap(), "<p>working copy</p>");
-    let answer = app
-        .client
-        .get(format!("http://{}/assets/app.js", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let answer = get(&app, "/assets/app.js").await;
     assert_eq!(answer.status(), StatusCode::NOT_FOUND, "not in the folder");
     app.stop().await.unwrap();
 }
