@@ -33,6 +33,18 @@ pub struct Cli {
     )]
     pub log_format: LogFormat,
 
+    /// Send every span (requests, flushes, observer reads) to this
+    /// OpenTelemetry collector over OTLP/HTTP, e.g. `http://otel-collector:4318`
+    /// (`/v1/traces` is added). Off when unset. The standard `OTEL_*`
+    /// variables (service name, resource attributes, sampler) apply.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )]
+    pub otlp_endpoint: Option<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

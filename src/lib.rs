@@ -9,6 +9,7 @@
 //!
 //! Around them: [`model`] (value types), [`catalogue`] (the talks),
 //! [`limits`] (rates, origins, connection caps), [`telemetry`] (Prometheus metrics),
+//! [`logging`] (log lines, trace export),
 //! [`config`] (the CLI) and [`app`] (wiring, running, ordered shutdown).
 
 pub mod app;
@@ -19,8 +20,10 @@ pub mod graphql;
 pub mod http;
 pub mod limits;
 pub mod listener;
+pub mod logging;
 pub mod model;
 pub mod observer;
+pub mod schedule;
 pub mod store;
 pub mod storer;
 pub mod telemetry;

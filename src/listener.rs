@@ -5,6 +5,7 @@
 //! costs one receiver however far behind it is. It does not read the store.
 
 use crate::model::TalkId;
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -31,6 +32,8 @@ struct Published {
     start: u64,
     /// The latest total.
     total: u64,
+    /// When the latest total was published.
+    at: DateTime<Utc>,
 }
 
 /// An increase of a talk's count, as a subscriber sees it.
@@ -40,6 +43,8 @@ pub struct Delta {
     pub likes: u64,
     /// The talk's total over all servers.
     pub total: u64,
+    /// When this replica published that total.
+    pub published_at: DateTime<Utc>,
 }
 
 /// One subscriber's view of one talk.
@@ -83,12 +88,14 @@ impl Listener {
                 Some(published) if published.total == total => false,
                 Some(published) => {
                     published.total = total;
+                    published.at = Utc::now();
                     true
                 }
                 None => {
                     *current = Some(Published {
                         start: total,
                         total,
+                        at: Utc::now(),
                     });
                     true
                 }
@@ -146,6 +153,7 @@ impl Subscription {
                 return Some(Delta {
                     likes: published.total - before,
                     total: published.total,
+                    published_at: published.at,
                 });
             }
         }
@@ -157,11 +165,13 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    async fn next_soon(sub: &mut Subscription) -> Option<Delta> {
+    /// The next delta's likes and total, if one comes within 50 ms.
+    async fn next_soon(sub: &mut Subscription) -> Option<(u64, u64)> {
         tokio::time::timeout(Duration::from_millis(50), sub.next())
             .await
             .ok()
             .flatten()
+            .map(|delta| (delta.likes, delta.total))
     }
 
     #[tokio::test]
@@ -172,13 +182,7 @@ mod tests {
         for total in 1..=100 {
             listener.publish(TalkId(1), total);
         }
-        assert_eq!(
-            next_soon(&mut sub).await,
-            Some(Delta {
-                likes: 100,
-                total: 100
-            })
-        );
+        assert_eq!(next_soon(&mut sub).await, Some((100, 100)));
         assert_eq!(next_soon(&mut sub).await, None);
     }
 
@@ -189,13 +193,7 @@ mod tests {
         listener.seed(&HashMap::from([(TalkId(1), 40)]));
         assert_eq!(next_soon(&mut sub).await, None);
         listener.publish(TalkId(1), 42);
-        assert_eq!(
-            next_soon(&mut sub).await,
-            Some(Delta {
-                likes: 2,
-                total: 42
-            })
-        );
+        assert_eq!(next_soon(&mut sub).await, Some((2, 42)));
     }
 
     #[tokio::test]
@@ -204,13 +202,20 @@ mod tests {
         let mut sub = listener.subscribe(TalkId(1)).unwrap();
         listener.seed(&HashMap::from([(TalkId(1), 40)]));
         listener.publish(TalkId(1), 43);
-        assert_eq!(
-            next_soon(&mut sub).await,
-            Some(Delta {
-                likes: 3,
-                total: 43
-            })
-        );
+        assert_eq!(next_soon(&mut sub).await, Some((3, 43)));
+    }
+
+    #[tokio::test]
+    async fn a_delta_says_when_its_total_was_published() {
+        let listener = Listener::new([TalkId(1)]);
+        listener.seed(&HashMap::new());
+        let mut sub = listener.subscribe(TalkId(1)).unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let before = Utc::now();
+        listener.publish(TalkId(1), 1);
+        let after = Utc::now();
+        let delta = sub.next().await.unwrap();
+        assert!((before..=after).contains(&delta.published_at));
     }
 
     #[tokio::test]

@@ -1,11 +1,10 @@
-//! The `likes` binary: parses the command line, sets up logging, runs.
+//! The `likes` binary: parses the command line, sets up logging (and trace
+//! export), runs.
 
 use clap::Parser;
 use clap::error::ErrorKind;
-use likes::config::LogFormat;
 use likes::{App, Cli, Command};
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,18 +22,13 @@ async fn main() -> ExitCode {
             }
         },
     };
-    let filter = EnvFilter::try_from_env("LIKES_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
-    }
+    let _traces = match likes::logging::init(cli.log_format, cli.otlp_endpoint.as_deref()) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("likes: --otlp-endpoint: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
 
     match cli.command {
         Command::Serve(args) => {

@@ -149,6 +149,10 @@ pub struct LikeEvent {
     pub likes: i32,
     /// The talk's total over all servers after this event.
     pub total: i32,
+    /// When this replica published that total (RFC 3339, UTC, microseconds):
+    /// just after the observer's store read that found it. Against the
+    /// client's clock, it shows how long the event took to arrive.
+    pub published_at: String,
 }
 
 /// Queries.
@@ -315,6 +319,9 @@ impl SubscriptionRoot {
                     session_id,
                     likes: clamp(delta.likes),
                     total: clamp(delta.total),
+                    published_at: delta
+                        .published_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 };
                 Some((event, (subscription, slot)))
             },

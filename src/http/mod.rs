@@ -103,12 +103,16 @@ fn request_span(request: &Request) -> tracing::Span {
         .get("x-request-id")
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
+        otel.name = %format_args!("{} {}", request.method(), request.uri().path()),
+        otel.kind = "server",
         request_id = %id,
         method = %request.method(),
         path = %request.uri().path(),
-    )
+    );
+    crate::logging::join_callers_trace(&span, request.headers());
+    span
 }
 
 /// CORS answers for the listed origins (none besides the service's own by default).

@@ -8,12 +8,13 @@ mod window;
 pub use window::{Change, Window};
 
 use crate::listener::Listener;
+use crate::schedule;
 use crate::store::{LikeStore, StoreError};
 use crate::telemetry as names;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// How the observer reads.
 #[derive(Debug, Clone)]
@@ -56,7 +57,10 @@ impl Observer {
         let with_totals =
             !self.window.is_seeded() || self.reads.is_multiple_of(self.reconcile_every);
         metrics::counter!(names::STORE_READS).increment(1);
-        let read = self.store.observe(since, with_totals);
+        let read = self
+            .store
+            .observe(since, with_totals)
+            .instrument(tracing::info_span!("observe", with_totals));
         let started = std::time::Instant::now();
         let observation =
             tokio::time::timeout(self.settings.interval.max(Duration::from_secs(1)), read)
@@ -80,28 +84,30 @@ impl Observer {
         Ok(changes)
     }
 
-    /// Reads every interval until `shutdown` is cancelled.
+    /// Reads at once, then every interval, a quarter of an interval after
+    /// the replicas' flushes (see `schedule`), until `shutdown` is cancelled.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let mut ticks = tokio::time::interval(self.settings.interval);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let interval = self.settings.interval;
+        let mut ticks = schedule::aligned(interval, interval / 4);
         let mut failing = false;
         loop {
+            match self.observe().await {
+                Ok(_) if failing => {
+                    failing = false;
+                    tracing::info!("observer reads the store again");
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    if !failing {
+                        tracing::warn!(%error, "observer read failed; counters pause until the store answers");
+                    }
+                    failing = true;
+                }
+            }
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => match self.observe().await {
-                    Ok(_) if failing => {
-                        failing = false;
-                        tracing::info!("observer reads the store again");
-                    }
-                    Ok(_) => {}
-                    Err(error) => {
-                        if !failing {
-                            tracing::warn!(%error, "observer read failed; counters pause until the store answers");
-                        }
-                        failing = true;
-                    }
-                },
+                _ = ticks.tick() => {}
             }
         }
     }

@@ -13,13 +13,15 @@ mod buffer;
 pub use buffer::{Accepted, Buffer, Refusal};
 
 use crate::model::{Like, ServerId};
+use crate::schedule;
 use crate::store::{FlushBatch, FlushReport, LikeStore, StoreError};
 use crate::telemetry as names;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// How the storer flushes.
 #[derive(Debug, Clone)]
@@ -200,7 +202,10 @@ impl Storer {
             let started = Instant::now();
             let error = match tokio::time::timeout(
                 settings.try_timeout.min(left),
-                self.shared.store.flush(batch),
+                self.shared
+                    .store
+                    .flush(batch)
+                    .instrument(tracing::info_span!("flush", likes = likes.len())),
             )
             .await
             {
@@ -231,11 +236,11 @@ impl Storer {
     /// cancellation (see `close_and_drain`); returns how many likes could not
     /// be stored. A flush in progress at cancellation is finished, never cut
     /// (its likes would be lost), within its hard timeout. Flushes never
-    /// overlap: one runs at a time, and a late tick is delayed.
+    /// overlap: one runs at a time, and a tick missed meanwhile is skipped.
+    /// Ticks fall on multiples of the interval since the Unix epoch, the same
+    /// instants on every replica (see `schedule`).
     pub async fn run(self, shutdown: CancellationToken) -> usize {
-        let interval = self.shared.settings.interval;
-        let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut ticks = schedule::aligned(self.shared.settings.interval, Duration::ZERO);
         let cancelled_at = loop {
             tokio::select! {
                 biased;

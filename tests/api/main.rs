@@ -18,3 +18,4 @@ mod python;
 mod soak;
 mod spanner;
 mod subscriptions;
+mod traces;
