@@ -4,7 +4,7 @@
 //! store, then stop the rest.
 
 use crate::config::Config;
-use crate::graphql::{self, Services};
+use crate::graphql::{self, Documents, Services};
 use crate::http::{self, HttpState};
 use crate::limits::connections::Peer;
 use crate::limits::{ConnectionLimit, LimitedListener, RateLimits};
@@ -19,6 +19,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// Distinct GraphQL documents kept parsed (clients send a handful).
+const DOCUMENTS_KEPT: usize = 256;
 
 /// Likes written per store transaction.
 const MAX_BATCH: usize = 10_000;
@@ -91,6 +94,7 @@ impl App {
         let router = http::router(
             HttpState {
                 schema,
+                documents: Arc::new(Documents::new(DOCUMENTS_KEPT)),
                 store: store.clone(),
                 storer: storer.clone(),
                 listener: listener.clone(),

@@ -30,6 +30,8 @@ pub const FLUSH_SECONDS: &str = "likes_flush_seconds";
 pub const FLUSH_FAILURES: &str = "likes_flush_failures_total";
 /// Store transactions committed by flushes.
 pub const STORE_WRITES: &str = "likes_store_writes_total";
+/// Bucket and totals rows written by flushes (two per active talk per commit).
+pub const STORE_SUMMARY_ROWS: &str = "likes_store_summary_rows_total";
 /// Store reads by the observer.
 pub const STORE_READS: &str = "likes_store_reads_total";
 /// Duration of the observer's reads.
@@ -91,6 +93,10 @@ fn describe() {
     );
     describe_counter!(FLUSH_FAILURES, "Flush tries that failed or timed out.");
     describe_counter!(STORE_WRITES, "Store transactions committed by flushes.");
+    describe_counter!(
+        STORE_SUMMARY_ROWS,
+        "Bucket and totals rows written by flushes."
+    );
     describe_counter!(STORE_READS, "Store reads by the observer.");
     describe_histogram!(
         OBSERVE_SECONDS,

@@ -2,10 +2,12 @@
 //! against (see ARCHITECTURE.md), its resolvers, and its error codes. It
 //! moves data between clients and the storer/listener; it holds no state.
 
+mod documents;
 mod errors;
 mod limits;
 mod schema;
 
+pub use documents::Documents;
 pub use errors::{ApiError, ErrorCodes, PARSE_FAILED, VALIDATION_FAILED};
 pub use limits::{AliasLimit, MAX_ALIASES};
 pub use schema::{CreateLikeInput, LikeEvent, MutationRoot, QueryRoot, Session, SubscriptionRoot};

@@ -12,7 +12,7 @@ mod websocket;
 
 pub use page::Page;
 
-use crate::graphql::{ClientAddress, LikesSchema};
+use crate::graphql::{ClientAddress, Documents, LikesSchema};
 use crate::limits::ConnectionLimit;
 use crate::limits::connections::Peer;
 use crate::limits::{Access, Limits};
@@ -43,14 +43,20 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Most operations in one batched POST.
 pub const MAX_BATCH: usize = 10;
+/// The handlers' shared state.
+type Shared = Arc<HttpState>;
+
 /// How long `/readyz` waits for the store.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// What the handlers share.
-#[derive(Clone)]
+/// What the handlers share, behind one `Arc` (`Shared`): handlers and
+/// middleware take it for every request, and one reference count is cheaper
+/// than one per field.
 pub struct HttpState {
     /// The GraphQL schema, with its services.
     pub schema: LikesSchema,
+    /// Documents parsed once, by their text.
+    pub documents: Arc<Documents>,
     /// For `/readyz`.
     pub store: Arc<dyn LikeStore>,
     /// For `/readyz` (is the store taking writes?) and `/metrics`.
@@ -71,6 +77,7 @@ pub struct HttpState {
 
 /// The service's routes, with the conference page unless it is off.
 pub fn router(state: HttpState, page: &Page) -> Router {
+    let state = Arc::new(state);
     let graphql = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .layer(middleware::from_fn_with_state(state.clone(), check_origin))
@@ -111,7 +118,9 @@ fn request_span(request: &Request) -> tracing::Span {
         method = %request.method(),
         path = %request.uri().path(),
     );
-    crate::logging::join_callers_trace(&span, request.headers());
+    if !span.is_disabled() {
+        crate::logging::join_callers_trace(&span, request.headers());
+    }
     span
 }
 
@@ -130,7 +139,7 @@ fn cors(access: &Access) -> CorsLayer {
 /// Refuses browser requests from pages not on the allow-list, before any
 /// GraphQL runs or a WebSocket opens (no cross-site WebSocket hijacking, no
 /// likes sent by other sites' pages).
-async fn check_origin(State(state): State<HttpState>, request: Request, next: Next) -> Response {
+async fn check_origin(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     if state
         .access
@@ -161,7 +170,7 @@ fn client_address(state: &HttpState, headers: &HeaderMap, peer: Peer) -> ClientA
 }
 
 async fn graphql_post(
-    State(state): State<HttpState>,
+    State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -201,12 +210,20 @@ async fn graphql_post(
             ),
         );
     }
-    let request = request.data(client_address(&state, &headers, peer));
+    let mut request = request.data(client_address(&state, &headers, peer));
+    match &mut request {
+        BatchRequest::Single(request) => state.documents.prepare(request),
+        BatchRequest::Batch(requests) => {
+            for request in requests {
+                state.documents.prepare(request);
+            }
+        }
+    }
     GraphQLResponse::from(state.schema.execute_batch(request).await).into_response()
 }
 
 async fn graphql_get(
-    State(state): State<HttpState>,
+    State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     request: Request,
 ) -> Response {
@@ -230,7 +247,7 @@ async fn graphql_get(
 
 /// Ready when the store answers a read within 2 s and is taking writes (the
 /// last flush try succeeded).
-async fn readyz(State(state): State<HttpState>) -> Response {
+async fn readyz(State(state): State<Shared>) -> Response {
     match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) if state.storer.store_failing() => {
             (StatusCode::SERVICE_UNAVAILABLE, "store not taking writes\n").into_response()
@@ -245,7 +262,7 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 }
 
 /// Prometheus text format; levels are read from their owners now.
-async fn render_metrics(State(state): State<HttpState>) -> Response {
+async fn render_metrics(State(state): State<Shared>) -> Response {
     metrics::gauge!(names::BUFFERED).set(state.storer.buffered() as f64);
     metrics::gauge!(names::BUFFERED_BYTES).set(state.storer.buffered_bytes() as f64);
     metrics::gauge!(names::SUBSCRIBERS).set(state.listener.all_subscribers() as f64);

@@ -17,15 +17,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
-use tokio_util::sync::{CancellationToken, PollSender};
+use tokio_util::sync::CancellationToken;
 
-/// Read buffer per connection: enough for a typical message, and small so
-/// an idle subscriber costs little (the library default is 128 KiB).
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Read buffer per connection: enough for a typical client message (a
+/// subscribe is about 200 bytes; the buffer grows for a longer one), and
+/// small so an idle subscriber costs little (the library default is 128 KiB).
+const READ_BUFFER_BYTES: usize = 512;
 
 /// Upgrades the request, or answers why not.
 pub(super) async fn upgrade(
-    state: HttpState,
+    state: Arc<HttpState>,
     address: ClientAddress,
     request: Request,
 ) -> Response {
@@ -108,19 +109,17 @@ impl Connection {
         let (init_tx, init_rx) = tokio::sync::oneshot::channel::<()>();
         // The session writes into a small queue; the loop below owns the
         // socket's write half, so it can also ping and send a close frame.
-        let (outgoing_tx, mut outgoing_rx) = tokio::sync::mpsc::channel::<Message>(16);
-        let session = GraphQLWebSocket::new_with_pair(
-            PollSender::new(outgoing_tx),
-            from_client,
-            self.schema,
-            self.protocol,
-        )
-        .with_data(self.data)
-        .on_connection_init(move |_| async move {
-            let _ = init_tx.send(());
-            Ok(Data::default())
-        })
-        .serve();
+        // (This queue allocates per message, not a block of slots up front:
+        // an idle subscriber holds nothing in it.)
+        let (outgoing_tx, mut outgoing_rx) = futures_channel::mpsc::channel::<Message>(16);
+        let session =
+            GraphQLWebSocket::new_with_pair(outgoing_tx, from_client, self.schema, self.protocol)
+                .with_data(self.data)
+                .on_connection_init(move |_| async move {
+                    let _ = init_tx.send(());
+                    Ok(Data::default())
+                })
+                .serve();
         let init_deadline = async {
             let timeout = tokio::time::sleep(self.init_timeout);
             tokio::select! {
@@ -133,7 +132,7 @@ impl Connection {
             let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
             loop {
                 tokio::select! {
-                    message = outgoing_rx.recv() => match message {
+                    message = outgoing_rx.next() => match message {
                         Some(message) => {
                             match send_within(&mut to_client, message, keepalive).await {
                                 Sent::Yes => {}

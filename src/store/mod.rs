@@ -57,6 +57,9 @@ pub struct FlushReport {
     /// Transactions committed: more than one when the batch exceeded the
     /// store's commit limits and was split.
     pub commits: u64,
+    /// Summary rows written: a bucket row and a totals row per talk that
+    /// got new likes, in each commit. They grow with active talks, not likes.
+    pub summary_rows: u64,
 }
 
 /// One summary bucket: how many likes `server` stored for `talk` in `second`.

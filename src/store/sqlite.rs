@@ -181,6 +181,7 @@ impl LikeStore for SqliteStore {
                 report.inserted += chunk.inserted;
                 report.duplicates += chunk.duplicates;
                 report.commits += 1;
+                report.summary_rows += chunk.summary_rows;
             }
             Ok(report)
         })
@@ -339,6 +340,7 @@ fn flush_chunk(
              ON CONFLICT (SessionId, ServerId)
              DO UPDATE SET Likes = Likes + excluded.Likes",
         )?;
+        report.summary_rows = 2 * new_per_talk.len() as u64;
         for (talk, count) in &new_per_talk {
             bucket.execute(params![batch.second, talk.0, batch.server.as_str(), count])?;
             total.execute(params![talk.0, batch.server.as_str(), count])?;

@@ -144,7 +144,8 @@ impl Storer {
         self.shared.failing.load(Ordering::Relaxed)
     }
 
-    /// One flush step: writes everything pending, in batches, each with
+    /// One flush step: writes what is pending when it starts (and on, while
+    /// a full batch or more is waiting), in batches, each with
     /// retries until the hard timeout. A batch that still fails goes back to
     /// the buffer and the step ends. Cancel-safe: dropping the future puts
     /// the batch in flight back too (replaying it later is harmless).
@@ -155,11 +156,21 @@ impl Storer {
 
     async fn flush_until(&self, deadline: Instant) -> FlushOutcome {
         let mut outcome = FlushOutcome::default();
+        // What was pending when the flush began; likes that arrive meanwhile
+        // wait for the next tick, so a busy replica commits once per tick,
+        // not once per burst of arrivals. Only a backlog of a full batch or
+        // more is worth flushing on at once (a store falling behind).
+        let max_batch = self.shared.settings.max_batch;
+        let mut due = self.buffered();
         loop {
-            let batch = self.buffer().take(self.shared.settings.max_batch);
+            if due == 0 && self.buffered() >= max_batch {
+                due = self.buffered();
+            }
+            let batch = self.buffer().take(max_batch.min(due));
             if batch.is_empty() {
                 return outcome;
             }
+            due -= batch.len();
             let mut in_flight = InFlight {
                 storer: self,
                 likes: Some(Arc::new(batch)),
@@ -215,6 +226,7 @@ impl Storer {
                     metrics::counter!(names::STORED).increment(report.inserted + report.duplicates);
                     metrics::counter!(names::ALREADY_STORED).increment(report.duplicates);
                     metrics::counter!(names::STORE_WRITES).increment(report.commits);
+                    metrics::counter!(names::STORE_SUMMARY_ROWS).increment(report.summary_rows);
                     return Ok(report);
                 }
                 Ok(Err(error)) => error,

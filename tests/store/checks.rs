@@ -46,8 +46,13 @@ pub async fn storing_the_same_batch_twice_stores_it_once(backend: &Backend) {
     let likes: Vec<Like> = (0..5).map(|n| like(1, n)).collect();
     let first = store.flush(batch("a", NOW, likes.clone())).await.unwrap();
     assert_eq!((first.inserted, first.duplicates), (5, 0));
+    assert_eq!(
+        first.summary_rows, 2,
+        "one talk: its bucket and totals rows"
+    );
     let replay = store.flush(batch("a", NOW + 1, likes)).await.unwrap();
     assert_eq!((replay.inserted, replay.duplicates), (0, 5));
+    assert_eq!(replay.summary_rows, 0, "nothing new to count");
 
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 5);
     assert_eq!(
@@ -71,6 +76,7 @@ pub async fn a_batch_mixing_new_and_stored_likes_counts_only_the_new(backend: &B
     let mixed = vec![like(1, 1), like(1, 2), like(2, 0), like(1, 0)];
     let report = store.flush(batch("b", NOW + 1, mixed)).await.unwrap();
     assert_eq!((report.inserted, report.duplicates), (2, 2));
+    assert_eq!(report.summary_rows, 4, "two talks got new likes");
     let totals = store.totals().await.unwrap();
     assert_eq!(totals, HashMap::from([(TalkId(1), 3), (TalkId(2), 1)]));
     let seen = sorted(store.observe(NOW + 1, true).await.unwrap().buckets);

@@ -206,6 +206,7 @@ impl LikeStore for SpannerStore {
             report.inserted += chunk.report.inserted;
             report.duplicates += chunk.report.duplicates;
             report.commits += 1;
+            report.summary_rows += 2 * chunk.talks_written;
         }
         Ok(report)
     }

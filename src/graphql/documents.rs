@@ -1,0 +1,97 @@
+//! Parsed GraphQL documents kept by their text. Clients send the same few
+//! documents over and over (the page's like mutation and subscription), so
+//! each is parsed once and handed to async-graphql already parsed
+//! (`Request::set_parsed_query`); validation and execution run as always.
+
+use async_graphql::parser::parse_query;
+use async_graphql::parser::types::ExecutableDocument;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+/// Documents longer than this are parsed every time: real clients' are short.
+const MAX_TEXT_BYTES: usize = 4 * 1024;
+
+/// A bounded map from document text to its parse.
+pub struct Documents {
+    parsed: Mutex<HashMap<String, ExecutableDocument>>,
+    capacity: usize,
+}
+
+impl Documents {
+    /// Keeps at most `capacity` documents. When full it starts over, so a
+    /// client sending endless distinct documents costs a bounded amount of
+    /// memory and evicts nothing it could not evict anyway.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            parsed: Mutex::default(),
+            capacity,
+        }
+    }
+
+    /// Gives `request` its parsed document, from the map or parsed now and
+    /// kept. A document that does not parse is left to async-graphql, which
+    /// reports the error the usual way.
+    pub fn prepare(&self, request: &mut async_graphql::Request) {
+        if request.query.len() > MAX_TEXT_BYTES {
+            return;
+        }
+        let known = self.lock().get(&request.query).cloned();
+        let document = match known {
+            Some(document) => document,
+            None => {
+                let Ok(document) = parse_query(&request.query) else {
+                    return;
+                };
+                let mut parsed = self.lock();
+                if parsed.len() >= self.capacity {
+                    parsed.clear();
+                }
+                parsed.insert(request.query.clone(), document.clone());
+                document
+            }
+        };
+        request.set_parsed_query(document);
+    }
+
+    /// How many documents are kept.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecutableDocument>> {
+        self.parsed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_is_parsed_once_and_the_map_stays_bounded() {
+        let documents = Documents::new(2);
+        let mut request = async_graphql::Request::new("{ sessions { id } }");
+        documents.prepare(&mut request);
+        assert!(request.parsed_query().is_ok());
+        documents.prepare(&mut async_graphql::Request::new("{ sessions { id } }"));
+        assert_eq!(documents.len(), 1);
+        documents.prepare(&mut async_graphql::Request::new("{ a: sessions { id } }"));
+        assert_eq!(documents.len(), 2);
+        documents.prepare(&mut async_graphql::Request::new("{ b: sessions { id } }"));
+        assert_eq!(documents.len(), 1, "full: started over");
+    }
+
+    #[test]
+    fn a_document_that_does_not_parse_is_left_alone_and_not_kept() {
+        let documents = Documents::new(2);
+        let mut request = async_graphql::Request::new("{ sessions { id ");
+        documents.prepare(&mut request);
+        assert!(documents.is_empty());
+        assert!(request.parsed_query().is_err(), "async-graphql reports it");
+    }
+}
