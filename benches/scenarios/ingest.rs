@@ -1,0 +1,333 @@
+//! Scenario 1, ingestion: `createLike` over HTTP/1.1 keep-alive POSTs from
+//! `wrk`, against a bare axum handler measured in the same run; then the
+//! latency at half the service's rate (`hey` holding a fixed rate); then
+//! likes/s over one WebSocket connection.
+
+use crate::support::{Replica, Table, count, like_body, mib, ms, percentile, require};
+use crate::ws;
+use anyhow::{Context, bail};
+use serde_json::json;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::Command;
+
+pub struct Options {
+    pub runs: usize,
+    pub seconds: u64,
+    pub connections: usize,
+}
+
+/// What a load tool saw.
+struct Load {
+    per_second: f64,
+    p50: f64,
+    p99: f64,
+}
+
+pub async fn run(options: &Options) -> anyhow::Result<()> {
+    require("wrk", "apt-get install wrk")?;
+    require("hey", "apt-get install hey")?;
+    let dir = tempfile::tempdir()?;
+    let store = format!("sqlite://{}", dir.path().join("ingest.db").display());
+    let baseline = Baseline::start().await?;
+    let replica = Replica::start(&store, "ingest", &[]).await?;
+    let body = like_body(1, "bench");
+    let acknowledged_before = replica.metric("likes_acknowledged_total").await?;
+
+    let mut table = Table::new(
+        "Ingestion: createLike over HTTP/1.1 keep-alive (wrk), against a bare axum handler",
+        &[
+            "run",
+            "baseline req/s",
+            "baseline p99",
+            "likes/s",
+            "likes p99",
+            "likes ÷ baseline",
+        ],
+    );
+    let mut ratios = Vec::new();
+    let mut rates = Vec::new();
+    for run in 1..=options.runs {
+        let bare = wrk(&baseline.url, &body, options).await?;
+        let likes = wrk(&replica.graphql(), &body, options).await?;
+        let ratio = likes.per_second / bare.per_second;
+        ratios.push(ratio);
+        rates.push(likes.per_second);
+        table.row(vec![
+            run.to_string(),
+            count(bare.per_second),
+            ms(bare.p99),
+            count(likes.per_second),
+            ms(likes.p99),
+            format!("{ratio:.2}"),
+        ]);
+    }
+    let median_rate = percentile(&mut rates, 50.0);
+    table.row(vec![
+        "median".into(),
+        String::new(),
+        String::new(),
+        count(median_rate),
+        String::new(),
+        format!("{:.2} (target ≥ 0.50)", percentile(&mut ratios, 50.0)),
+    ]);
+    table.print();
+
+    let mut held = Table::new(
+        "Ingestion at half the median rate (hey, fixed rate), the bare handler at the same rate",
+        &[
+            "run",
+            "offered/s",
+            "likes/s",
+            "likes p50",
+            "likes p99 (target < 5 ms)",
+            "baseline p50",
+            "baseline p99",
+        ],
+    );
+    for run in 1..=options.runs {
+        let half = hey_at(&replica.graphql(), &body, median_rate / 2.0, options).await?;
+        let bare = hey_at(&baseline.url, &body, median_rate / 2.0, options).await?;
+        held.row(vec![
+            run.to_string(),
+            count(median_rate / 2.0),
+            count(half.per_second),
+            ms(half.p50),
+            ms(half.p99),
+            ms(bare.p50),
+            ms(bare.p99),
+        ]);
+    }
+    held.print();
+
+    let mut socket = Table::new(
+        "Ingestion over one WebSocket connection (64 mutations in flight)",
+        &["run", "likes/s"],
+    );
+    for run in 1..=options.runs {
+        let rate = over_one_websocket(&replica, Duration::from_secs(options.seconds)).await?;
+        socket.row(vec![run.to_string(), count(rate)]);
+    }
+    socket.print();
+
+    let stored = replica.drained().await?;
+    let refused = replica
+        .metrics()
+        .await?
+        .iter()
+        .filter(|(k, _)| k.starts_with("likes_refused_total"))
+        .map(|(_, v)| v)
+        .sum::<f64>();
+    let acknowledged = replica.metric("likes_acknowledged_total").await? - acknowledged_before;
+    let mut totals = Table::new("Ingestion: what was stored", &["measure", "value"]);
+    totals.row(vec!["likes acknowledged".into(), count(acknowledged)]);
+    totals.row(vec![
+        "likes stored (metrics, after the buffer drained)".into(),
+        count(stored as f64),
+    ]);
+    totals.row(vec!["likes refused".into(), count(refused)]);
+    totals.row(vec![
+        "peak RSS of the replica".into(),
+        mib(replica.peak_rss_kib()),
+    ]);
+    totals.row(vec![
+        "peak RSS of the bare handler".into(),
+        mib(baseline.peak_rss_kib()),
+    ]);
+    totals.print();
+    if stored as f64 != acknowledged || refused > 0.0 {
+        bail!("acknowledged {acknowledged}, stored {stored}, refused {refused}");
+    }
+    replica.stop().await
+}
+
+/// The bare handler: this bench binary re-run as `baseline-serve ADDR`.
+struct Baseline {
+    child: tokio::process::Child,
+    url: String,
+}
+
+impl Baseline {
+    async fn start() -> anyhow::Result<Self> {
+        let port = crate::support::free_port();
+        let child = Command::new(std::env::current_exe()?)
+            .args(["baseline-serve", &format!("127.0.0.1:{port}")])
+            .kill_on_drop(true)
+            .spawn()?;
+        let url = format!("http://127.0.0.1:{port}/graphql");
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            let answer = client
+                .post(&url)
+                .body(like_body(1, "x"))
+                .header("content-type", "application/json")
+                .send()
+                .await;
+            if answer.is_ok_and(|a| a.status().is_success()) {
+                return Ok(Self { child, url });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("the baseline handler did not answer")
+    }
+
+    fn peak_rss_kib(&self) -> u64 {
+        crate::support::status_kib(self.child.id().unwrap_or(0), "VmHWM:")
+    }
+}
+
+/// Serves the baseline: parses the same JSON body into the same shape a
+/// GraphQL request has, and answers a fixed JSON payload like the service's.
+pub async fn baseline_serve(listen: &str) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        query: String,
+        #[serde(default)]
+        variables: Option<serde_json::Value>,
+        #[serde(default, rename = "operationName")]
+        operation_name: Option<String>,
+    }
+    const ANSWER: &str = r#"{"data":{"createLike":{"clientMutationId":null,"like":{"id":"Like:8f6c3f5e-2a51-5b8e-9d3e-1f0c6a7b4d21"}}}}"#;
+    let app = axum::Router::new().route(
+        "/graphql",
+        axum::routing::post(|axum::Json(body): axum::Json<Body>| async move {
+            std::hint::black_box(body);
+            ([("content-type", "application/json")], ANSWER)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+fn lua_post(body: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let mut script = tempfile::NamedTempFile::new()?;
+    writeln!(script, "wrk.method = \"POST\"")?;
+    writeln!(
+        script,
+        "wrk.headers[\"Content-Type\"] = \"application/json\""
+    )?;
+    writeln!(script, "wrk.body = [==[{body}]==]")?;
+    Ok(script)
+}
+
+async fn wrk(url: &str, body: &str, options: &Options) -> anyhow::Result<Load> {
+    let script = lua_post(body)?;
+    let output = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{}", options.connections),
+            &format!("-d{}s", options.seconds),
+            "--latency",
+        ])
+        .arg("-s")
+        .arg(script.path())
+        .arg(url)
+        .stderr(Stdio::inherit())
+        .output()
+        .await?;
+    let text = String::from_utf8(output.stdout)?;
+    if text.contains("Non-2xx") || text.contains("Socket errors") {
+        bail!("wrk saw errors:\n{text}");
+    }
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix(prefix)
+                    .map(str::trim)
+                    .map(str::to_owned)
+            })
+            .with_context(|| format!("no {prefix:?} in wrk's output:\n{text}"))
+    };
+    Ok(Load {
+        per_second: field("Requests/sec:")?.parse()?,
+        p50: wrk_seconds(&field("50%")?)?,
+        p99: wrk_seconds(&field("99%")?)?,
+    })
+}
+
+/// `812.00us`, `1.23ms`, `2.00s` in seconds.
+fn wrk_seconds(text: &str) -> anyhow::Result<f64> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1e-6)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        bail!("unknown wrk duration {text:?}")
+    };
+    Ok(number.parse::<f64>()? * scale)
+}
+
+async fn hey_at(url: &str, body: &str, rate: f64, options: &Options) -> anyhow::Result<Load> {
+    let workers = options.connections;
+    let output = Command::new("hey")
+        .args([
+            "-z",
+            &format!("{}s", options.seconds),
+            "-c",
+            &workers.to_string(),
+        ])
+        .args(["-q", &format!("{:.2}", rate / workers as f64)])
+        .args(["-m", "POST", "-T", "application/json", "-d", body, url])
+        .stderr(Stdio::inherit())
+        .output()
+        .await?;
+    let text = String::from_utf8(output.stdout)?;
+    let line = |prefix: &str| {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(prefix).map(str::to_owned))
+            .with_context(|| format!("no {prefix:?} in hey's output:\n{text}"))
+    };
+    let secs = |prefix: &str| -> anyhow::Result<f64> {
+        Ok(line(prefix)?
+            .trim()
+            .trim_end_matches("secs")
+            .trim()
+            .parse()?)
+    };
+    if text.contains("Error distribution") {
+        bail!("hey saw errors:\n{text}");
+    }
+    Ok(Load {
+        per_second: line("Requests/sec:")?.trim().parse()?,
+        p50: secs("50% in")?,
+        p99: secs("99% in")?,
+    })
+}
+
+/// Mutations over one `graphql-transport-ws` connection, 64 in flight.
+async fn over_one_websocket(replica: &Replica, duration: Duration) -> anyhow::Result<f64> {
+    const WINDOW: usize = 64;
+    const MUTATION: &str = "mutation($i:CreateLikeInput!){createLike(input:$i){like{id}}}";
+    let mut socket = ws::connect(&replica.ws()).await?;
+    let variables = json!({"i": {"uuid": "bench-ws", "sessionId": 2}});
+    let started = Instant::now();
+    let (mut sent, mut done) = (0u64, 0u64);
+    while sent < WINDOW as u64 {
+        ws::subscribe(&mut socket, &sent.to_string(), MUTATION, variables.clone()).await?;
+        sent += 1;
+    }
+    while let Some(message) = ws::next_json(&mut socket).await? {
+        match message["type"].as_str() {
+            Some("next") if message["payload"]["errors"].is_null() => {}
+            Some("next") => bail!("a mutation failed: {message}"),
+            Some("complete") => {
+                done += 1;
+                if started.elapsed() < duration {
+                    ws::subscribe(&mut socket, &sent.to_string(), MUTATION, variables.clone())
+                        .await?;
+                    sent += 1;
+                } else if done == sent {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(done as f64 / started.elapsed().as_secs_f64())
+}

@@ -1,0 +1,71 @@
+//! A minimal `graphql-transport-ws` client: connect, acknowledge, subscribe.
+
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a connection and waits for `connection_ack`.
+pub async fn connect(url: &str) -> anyhow::Result<Socket> {
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .context("WebSocket handshake")?;
+    send(&mut socket, json!({"type": "connection_init"})).await?;
+    loop {
+        let message = next_json(&mut socket).await?.context("closed before ack")?;
+        if message["type"] == "connection_ack" {
+            return Ok(socket);
+        }
+    }
+}
+
+/// Sends one protocol message.
+pub async fn send(socket: &mut Socket, message: Value) -> anyhow::Result<()> {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await?;
+    Ok(())
+}
+
+/// Starts operation `id`.
+pub async fn subscribe(
+    socket: &mut Socket,
+    id: &str,
+    query: &str,
+    variables: Value,
+) -> anyhow::Result<()> {
+    let payload = json!({"query": query, "variables": variables});
+    send(
+        socket,
+        json!({"id": id, "type": "subscribe", "payload": payload}),
+    )
+    .await
+}
+
+/// The next protocol message, answering pings; `None` once closed.
+pub async fn next_json(socket: &mut Socket) -> anyhow::Result<Option<Value>> {
+    while let Some(frame) = socket.next().await {
+        match frame? {
+            Message::Text(text) => {
+                let message: Value = serde_json::from_str(&text)?;
+                match message["type"].as_str() {
+                    Some("ping") => send(socket, json!({"type": "pong"})).await?,
+                    Some("error") => bail!("operation failed: {message}"),
+                    _ => return Ok(Some(message)),
+                }
+            }
+            Message::Close(_) => return Ok(None),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
