@@ -94,7 +94,7 @@ impl App {
         let router = http::router(
             HttpState {
                 schema,
-                documents: Arc::new(Documents::new(DOCUMENTS_KEPT)),
+                documents: Documents::new(DOCUMENTS_KEPT),
                 store: store.clone(),
                 storer: storer.clone(),
                 listener: listener.clone(),

@@ -1,6 +1,7 @@
 //! The GraphQL API: the schema the conference front end was written
-//! against (see ARCHITECTURE.md), its resolvers, and its error codes. It
-//! moves data between clients and the storer/listener; it holds no state.
+//! against (see ARCHITECTURE.md), its resolvers, its error codes, and a
+//! cache of parsed documents. It moves data between clients and the
+//! storer/listener; beyond that cache it holds no state.
 
 mod documents;
 mod errors;

@@ -3,7 +3,8 @@
 //! each in a span with its request id. It checks a browser's `Origin` and
 //! answers CORS, finds the client's
 //! address for rate limits, and turns transport failures (bad JSON, oversized
-//! bodies, batches) into GraphQL-shaped errors with a code. GraphQL semantics
+//! bodies, batches) into GraphQL-shaped errors with a code; POSTed documents
+//! are parsed once through `graphql::Documents`. GraphQL semantics
 //! live in `graphql`; the WebSocket session lives in `websocket`; the
 //! conference page at `/` lives in `page`.
 
@@ -56,7 +57,7 @@ pub struct HttpState {
     /// The GraphQL schema, with its services.
     pub schema: LikesSchema,
     /// Documents parsed once, by their text.
-    pub documents: Arc<Documents>,
+    pub documents: Documents,
     /// For `/readyz`.
     pub store: Arc<dyn LikeStore>,
     /// For `/readyz` (is the store taking writes?) and `/metrics`.
