@@ -1,12 +1,20 @@
-//! One flush commit on Spanner: read which likes are stored and this
-//! server's counts, then insert only the new likes and grow the counts, in
-//! one read-write transaction. Also what such a commit costs, for the
-//! planner that cuts batches to Spanner's limits.
+//! One flush commit on Spanner: insert the likes and grow this server's
+//! counts, in one read-write transaction. Also what such a commit costs,
+//! for the planner that cuts batches to Spanner's limits.
+//!
+//! A commit first writes blind: it reads only the counts, and inserts every
+//! like. Spanner refuses the whole commit with `ALREADY_EXISTS` if any of
+//! them is stored (a replayed flush, or a mutation retried on another
+//! replica), and then the commit is made again, checked: it reads which of
+//! the likes are stored and inserts only the others. Either way each like
+//! is stored and counted once; the blind try saves a read of every id in
+//! the common case, where none is stored.
 
 use super::schema::IndexCost;
 use crate::model::{Like, Second, ServerId};
 use crate::store::FlushReport;
 use crate::store::commit_plan::WriteCost;
+use google_cloud_gax::error::rpc::Code;
 use google_cloud_spanner::client::DatabaseClient;
 use google_cloud_spanner::key;
 use google_cloud_spanner::key::KeySet;
@@ -20,7 +28,7 @@ use google_cloud_spanner::{Error as SpannerError, model::CommitResponse};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a flush costs in Spanner's units. A like row writes its 5 columns,
 /// a talk's bucket row 5 and its totals row 3, plus what secondary indexes
@@ -38,13 +46,57 @@ pub(super) fn write_cost(server: &ServerId, indexes: IndexCost) -> WriteCost {
     }
 }
 
-/// Stores one commit's worth of likes (`batch[range]`): reads which are stored already and
-/// this server's current bucket and totals rows for their talks, then writes
-/// the new likes and the grown counts, atomically. Aborted attempts are
-/// retried for at most `timeout`.
+/// Whether a commit reads which of its likes are stored before it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Insert them all; Spanner refuses the commit if one is stored.
+    Blind,
+    /// Read their ids first, and insert only the new ones.
+    Stored,
+}
+
+/// Stores one commit's worth of likes (`batch[range]`) and grows this
+/// server's bucket and totals rows by the likes it stored, atomically:
+/// blind first, checked if a like turns out to be stored (module comment).
+/// Aborted attempts are retried; both tries together take at most `timeout`.
 pub(super) async fn flush_chunk(
     client: DatabaseClient,
     timeout: Duration,
+    server: ServerId,
+    second: Second,
+    batch: Arc<Vec<Like>>,
+    range: Range<usize>,
+) -> Result<(ChunkWritten, CommitResponse), SpannerError> {
+    let deadline = Instant::now() + timeout;
+    let blind = commit_chunk(
+        client.clone(),
+        timeout,
+        Check::Blind,
+        server.clone(),
+        second,
+        batch.clone(),
+        range.clone(),
+    )
+    .await;
+    match blind {
+        Err(error)
+            if error
+                .status()
+                .is_some_and(|s| s.code == Code::AlreadyExists) =>
+        {
+            tracing::debug!("a flushed like is stored already; committing again, checked");
+            let left = deadline.saturating_duration_since(Instant::now());
+            commit_chunk(client, left, Check::Stored, server, second, batch, range).await
+        }
+        other => other,
+    }
+}
+
+/// One read-write transaction writing `batch[range]`, checked or not.
+async fn commit_chunk(
+    client: DatabaseClient,
+    timeout: Duration,
+    check: Check,
     server: ServerId,
     second: Second,
     batch: Arc<Vec<Like>>,
@@ -73,7 +125,7 @@ pub(super) async fn flush_chunk(
         .build();
     let result = runner
         .run(async move |tx: ReadWriteTransaction| {
-            let stored = read_flush_state(&tx, &ids, &talks, &server, second).await?;
+            let stored = read_flush_state(&tx, check, &ids, &talks, &server, second).await?;
             let likes = &batch[range.clone()];
             let (written, mutations) = flush_mutations(&server, second, likes, &ids, &stored);
             if !mutations.is_empty() {
@@ -95,7 +147,8 @@ pub(super) struct ChunkWritten {
 /// What a flush transaction reads before it writes.
 #[derive(Default)]
 struct FlushState {
-    /// Ids of the chunk's likes that are stored already.
+    /// Ids of the chunk's likes that are stored already (none read when
+    /// writing blind).
     stored: HashSet<String>,
     /// This server's bucket for the flush second, per talk.
     buckets: HashMap<i64, i64>,
@@ -113,31 +166,34 @@ SELECT 'total', SessionId, Likes
   FROM LikeSummaryTotals
   WHERE ServerId = @server AND SessionId IN UNNEST(@talks)";
 
-/// Two round trips: a read of the chunk's like ids by key (point lookups
-/// wherever the rows live), and one query for the counts rows.
+/// One query for the counts rows; when checking, first a read of the
+/// chunk's like ids by key (point lookups wherever the rows live).
 async fn read_flush_state(
     tx: &ReadWriteTransaction,
+    check: Check,
     ids: &[String],
     talks: &[i64],
     server: &ServerId,
     second: Second,
 ) -> Result<FlushState, SpannerError> {
-    let keys = ids
-        .iter()
-        .fold(KeySet::builder(), |keys, id| {
-            keys.add_key(key![id.as_str()])
-        })
-        .build();
-    let mut rows = tx
-        .execute_read(
-            ReadRequest::builder("Likes", ["Id"])
-                .with_keys(keys)
-                .build(),
-        )
-        .await?;
     let mut state = FlushState::default();
-    while let Some(row) = rows.next().await.transpose()? {
-        state.stored.insert(row.get("Id")?);
+    if check == Check::Stored {
+        let keys = ids
+            .iter()
+            .fold(KeySet::builder(), |keys, id| {
+                keys.add_key(key![id.as_str()])
+            })
+            .build();
+        let mut rows = tx
+            .execute_read(
+                ReadRequest::builder("Likes", ["Id"])
+                    .with_keys(keys)
+                    .build(),
+            )
+            .await?;
+        while let Some(row) = rows.next().await.transpose()? {
+            state.stored.insert(row.get("Id")?);
+        }
     }
 
     let statement = Statement::builder(COUNTS_SQL)
