@@ -3,7 +3,11 @@
 //! with likes on every talk every second, for the time from the observer
 //! publishing a total (the event's `publishedAt`) to each subscriber
 //! receiving it, and whether every subscriber's deltas add up exactly.
+//! The same subscribers then run against the bare broadcaster
+//! (`broadcast.rs`), in the same run: what delivering those events costs
+//! on this machine at the least.
 
+use crate::broadcast::Broadcaster;
 use crate::support::{Replica, Table, count, mib, ms, percentile, talks, wait_for};
 use crate::ws;
 use anyhow::{Context, bail};
@@ -34,6 +38,67 @@ struct Seen {
     broken: u64,
 }
 
+/// Where the subscribers connect, and what makes totals grow there.
+enum Target<'a> {
+    Service(&'a Replica),
+    Bare(&'a Broadcaster),
+}
+
+impl Target<'_> {
+    fn ws(&self) -> String {
+        match self {
+            Target::Service(replica) => replica.ws(),
+            Target::Bare(broadcaster) => broadcaster.ws(),
+        }
+    }
+
+    async fn subscribers(&self) -> anyhow::Result<u64> {
+        match self {
+            Target::Service(replica) => Ok(replica.metric("likes_subscribers").await? as u64),
+            Target::Bare(broadcaster) => broadcaster.subscribers().await,
+        }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        match self {
+            Target::Service(replica) => replica.rss_kib(),
+            Target::Bare(broadcaster) => broadcaster.rss_kib(),
+        }
+    }
+
+    fn peak_rss_kib(&self) -> u64 {
+        match self {
+            Target::Service(replica) => replica.peak_rss_kib(),
+            Target::Bare(broadcaster) => broadcaster.peak_rss_kib(),
+        }
+    }
+
+    /// Grows every talk's total each second; returns each talk's growth.
+    async fn drive(&self, talks: &[i64], options: &Options) -> anyhow::Result<Vec<u64>> {
+        match self {
+            Target::Service(replica) => send_likes(replica, talks, options).await,
+            Target::Bare(broadcaster) => {
+                let likes = options.likes_per_talk as u64;
+                broadcaster.tick(options.seconds, likes).await?;
+                Ok(vec![options.seconds * likes; talks.len()])
+            }
+        }
+    }
+}
+
+/// One target's figures.
+struct Measured {
+    opened_in: Duration,
+    before_kib: u64,
+    idle_kib: u64,
+    peak_kib: u64,
+    sent: u64,
+    events: u64,
+    latencies: Vec<f64>,
+    wrong: usize,
+    converged: bool,
+}
+
 pub async fn run(options: &Options) -> anyhow::Result<()> {
     // Each subscriber is a socket here and one in the replica, which
     // inherits this process's limit on open files.
@@ -54,8 +119,75 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let store = format!("sqlite://{}", dir.path().join("fanout.db").display());
     let replica = Replica::start(&store, "fanout", &[]).await?;
     let talks = talks(&replica).await?;
-    let before_kib = replica.rss_kib();
+    let mut service = measure(&Target::Service(&replica), &talks, options).await?;
+    replica.stop().await?;
+    let broadcaster = Broadcaster::start().await?;
+    let mut bare = measure(&Target::Bare(&broadcaster), &talks, options).await?;
+    drop(broadcaster);
 
+    let mut table = Table::new(
+        "Fan-out: subscribers on one replica (SQLite), likes on every talk every second; \
+         the bare broadcaster in the same run",
+        &["measure", "service", "bare broadcaster"],
+    );
+    let mut row = |name: &str, figure: &dyn Fn(&mut Measured) -> String| {
+        table.row(vec![name.into(), figure(&mut service), figure(&mut bare)]);
+    };
+    row("subscribers (one WebSocket each)", &|_| {
+        count(options.subscribers as f64)
+    });
+    row("talks", &|_| talks.len().to_string());
+    row("connected and subscribed in", &|m| {
+        format!("{:.1} s", m.opened_in.as_secs_f64())
+    });
+    row("RSS before / with all idle", &|m| {
+        format!("{} / {}", mib(m.before_kib), mib(m.idle_kib))
+    });
+    row("RSS per idle subscriber (target ≤ 16 KiB)", &|m| {
+        let grown = m.idle_kib.saturating_sub(m.before_kib) as f64;
+        format!("{:.1} KiB", grown / options.subscribers as f64)
+    });
+    row("likes sent", &|m| count(m.sent as f64));
+    row("events received", &|m| count(m.events as f64));
+    row("publish → receive p50", &|m| {
+        ms(percentile(&mut m.latencies, 50.0))
+    });
+    row("publish → receive p90", &|m| {
+        ms(percentile(&mut m.latencies, 90.0))
+    });
+    row("publish → receive p99 (target ≤ 100 ms)", &|m| {
+        ms(percentile(&mut m.latencies, 99.0))
+    });
+    row("publish → receive max", &|m| {
+        ms(percentile(&mut m.latencies, 100.0))
+    });
+    row("subscribers whose deltas do not add up", &|m| {
+        count(m.wrong as f64)
+    });
+    row("peak RSS", &|m| mib(m.peak_kib));
+    table.print();
+    for (name, m) in [("service", &service), ("bare broadcaster", &bare)] {
+        if !m.converged || m.wrong > 0 {
+            bail!(
+                "{}: {} subscribers missed or double-counted likes (converged: {})",
+                name,
+                m.wrong,
+                m.converged
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Opens every subscriber on `target`, waits until they are all registered
+/// and idle, then grows every talk's total each second and collects what
+/// each subscriber saw.
+async fn measure(
+    target: &Target<'_>,
+    talks: &[i64],
+    options: &Options,
+) -> anyhow::Result<Measured> {
+    let before_kib = target.rss_kib();
     let stop = CancellationToken::new();
     let last_totals: Arc<Vec<AtomicU64>> = Arc::new(
         (0..options.subscribers)
@@ -67,12 +199,8 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let mut tasks = Vec::with_capacity(options.subscribers);
     for i in 0..options.subscribers {
         let talk = talks[i % talks.len()];
-        let (url, stop, gate, last) = (
-            replica.ws(),
-            stop.clone(),
-            gate.clone(),
-            last_totals.clone(),
-        );
+        let (url, stop, gate, last) =
+            (target.ws(), stop.clone(), gate.clone(), last_totals.clone());
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await?;
             let mut socket = ws::connect(&url).await?;
@@ -82,7 +210,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         }));
     }
     let subscribed = wait_for(Duration::from_secs(300), || async {
-        Ok(replica.metric("likes_subscribers").await? as usize >= options.subscribers)
+        Ok(target.subscribers().await? as usize >= options.subscribers)
     })
     .await?;
     if !subscribed {
@@ -90,87 +218,37 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     }
     let opened_in = opening.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let idle_kib = replica.rss_kib();
+    let idle_kib = target.rss_kib();
 
-    // Likes on every talk every second, over plain HTTP.
-    let sent = send_likes(&replica, &talks, options).await?;
+    let sent = target.drive(talks, options).await?;
     let converged = wait_for(Duration::from_secs(20), || async {
         Ok((0..options.subscribers)
             .all(|i| last_totals[i].load(Ordering::Relaxed) == sent[i % talks.len()]))
     })
     .await?;
-    let peak_kib = replica.peak_rss_kib();
+    let peak_kib = target.peak_rss_kib();
     stop.cancel();
     let mut seen = Vec::with_capacity(tasks.len());
     for task in tasks {
         seen.push(task.await??);
     }
-
-    let mut latencies: Vec<f64> = seen
-        .iter()
-        .flat_map(|s| s.latencies.iter().copied())
-        .collect();
-    let events: u64 = seen.iter().map(|s| s.events).sum();
     let wrong = seen
         .iter()
         .enumerate()
         .filter(|(i, s)| s.likes != sent[i % talks.len()] || s.broken > 0)
         .count();
-    let per_subscriber = (idle_kib.saturating_sub(before_kib)) as f64 / options.subscribers as f64;
-    let mut table = Table::new(
-        "Fan-out: subscribers on one replica (SQLite), likes on every talk every second",
-        &["measure", "value"],
-    );
-    table.row(vec![
-        "subscribers (one WebSocket each)".into(),
-        count(options.subscribers as f64),
-    ]);
-    table.row(vec!["talks".into(), talks.len().to_string()]);
-    table.row(vec![
-        "connected and subscribed in".into(),
-        format!("{:.1} s", opened_in.as_secs_f64()),
-    ]);
-    table.row(vec![
-        "RSS before / with all idle".into(),
-        format!("{} / {}", mib(before_kib), mib(idle_kib)),
-    ]);
-    table.row(vec![
-        "RSS per idle subscriber (target ≤ 16 KiB)".into(),
-        format!("{per_subscriber:.1} KiB"),
-    ]);
-    table.row(vec![
-        "likes sent".into(),
-        count(sent.iter().sum::<u64>() as f64),
-    ]);
-    table.row(vec!["events received".into(), count(events as f64)]);
-    table.row(vec![
-        "publish → receive p50".into(),
-        ms(percentile(&mut latencies, 50.0)),
-    ]);
-    table.row(vec![
-        "publish → receive p90".into(),
-        ms(percentile(&mut latencies, 90.0)),
-    ]);
-    table.row(vec![
-        "publish → receive p99 (target ≤ 100 ms)".into(),
-        ms(percentile(&mut latencies, 99.0)),
-    ]);
-    table.row(vec![
-        "publish → receive max".into(),
-        ms(percentile(&mut latencies, 100.0)),
-    ]);
-    table.row(vec![
-        "subscribers whose deltas do not add up".into(),
-        count(wrong as f64),
-    ]);
-    table.row(vec!["peak RSS of the replica".into(), mib(peak_kib)]);
-    table.print();
-    if !converged || wrong > 0 {
-        bail!("{wrong} subscribers missed or double-counted likes (converged: {converged})");
-    }
-    replica.stop().await
+    Ok(Measured {
+        opened_in,
+        before_kib,
+        idle_kib,
+        peak_kib,
+        sent: sent.iter().sum(),
+        events: seen.iter().map(|s| s.events).sum(),
+        latencies: seen.into_iter().flat_map(|s| s.latencies).collect(),
+        wrong,
+        converged,
+    })
 }
-
 /// Reads events until `stop`, keeping the last total in `last`.
 async fn listen(
     socket: &mut ws::Socket,

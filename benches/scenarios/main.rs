@@ -4,6 +4,7 @@
 //! BENCHMARKS.md. Targets are printed beside the figures; a scenario fails
 //! only when likes are lost or miscounted, never on speed.
 
+mod broadcast;
 mod cost;
 mod e2e;
 #[path = "../../tests/common/emulator.rs"]
@@ -105,6 +106,9 @@ enum Scenario {
     /// The bare axum handler of scenario 1's baseline (run by `ingest`).
     #[command(hide = true)]
     BaselineServe { listen: String },
+    /// The bare WebSocket broadcaster of scenario 2's baseline (run by `fanout`).
+    #[command(hide = true)]
+    BaselineBroadcast { listen: String },
 }
 
 #[tokio::main]
@@ -189,6 +193,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         }
         Scenario::Cost { seconds } => cost::run(&cost::Options { seconds }).await,
         Scenario::BaselineServe { listen } => ingest::baseline_serve(&listen).await,
+        Scenario::BaselineBroadcast { listen } => broadcast::serve(&listen).await,
         Scenario::All => anyhow::bail!("`all` is a list of scenarios, not one"),
     }
 }
