@@ -88,19 +88,23 @@ impl Buffer {
         self.pending.drain(..n).collect()
     }
 
-    /// Ends a flush: stored likes are forgotten; unstored ones go back to the
+    /// Ends the flush of likes that were stored: they are forgotten. A batch
+    /// may be forgotten in parts (the caller can then release the buffer's
+    /// lock between them).
+    pub fn forget_stored(&mut self, stored: &[Like]) {
+        self.in_flight -= stored.len();
+        for like in stored {
+            self.ids.remove(&like.id);
+            self.bytes -= held_bytes(like);
+        }
+    }
+
+    /// Ends a flush that did not store its batch: the likes go back to the
     /// front, ahead of anything accepted meanwhile.
-    pub fn finish(&mut self, batch: Vec<Like>, stored: bool) {
+    pub fn put_back(&mut self, batch: Vec<Like>) {
         self.in_flight -= batch.len();
-        if stored {
-            for like in &batch {
-                self.ids.remove(&like.id);
-                self.bytes -= held_bytes(like);
-            }
-        } else {
-            for like in batch.into_iter().rev() {
-                self.pending.push_front(like);
-            }
+        for like in batch.into_iter().rev() {
+            self.pending.push_front(like);
         }
     }
 
@@ -154,7 +158,7 @@ mod tests {
             Err(Refusal::Full),
             "in-flight likes count"
         );
-        buffer.finish(batch, true);
+        buffer.forget_stored(&batch);
         assert_eq!(buffer.push(like(3)), Ok(Accepted::New));
     }
 
@@ -169,14 +173,14 @@ mod tests {
         assert_eq!(buffer.bytes(), held_bytes(&short) + held_bytes(&long));
         assert_eq!(buffer.push(like(3)), Err(Refusal::Full));
         let batch = buffer.take(1);
-        buffer.finish(batch, false);
+        buffer.put_back(batch);
         assert_eq!(
             buffer.push(like(3)),
             Err(Refusal::Full),
             "a failed batch still holds its bytes"
         );
         let batch = buffer.take(1);
-        buffer.finish(batch, true);
+        buffer.forget_stored(&batch);
         assert_eq!(buffer.bytes(), held_bytes(&long));
         assert_eq!(buffer.push(like(3)), Ok(Accepted::New));
     }
@@ -188,7 +192,7 @@ mod tests {
         assert_eq!(buffer.push(like(1)), Ok(Accepted::Duplicate));
         let batch = buffer.take(10);
         assert_eq!(buffer.push(like(1)), Ok(Accepted::Duplicate));
-        buffer.finish(batch, true);
+        buffer.forget_stored(&batch);
         assert!(buffer.is_empty());
     }
 
@@ -200,7 +204,7 @@ mod tests {
         }
         let batch = buffer.take(2);
         buffer.push(like(4)).unwrap();
-        buffer.finish(batch, false);
+        buffer.put_back(batch);
         let again = buffer.take(10);
         let expected: Vec<LikeId> = (1..=4).map(|n| like(n).id).collect();
         assert_eq!(again.iter().map(|l| l.id).collect::<Vec<_>>(), expected);

@@ -23,6 +23,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+/// Stored likes forgotten per hold of the buffer's lock after a flush.
+const FORGET_CHUNK: usize = 256;
+
 /// How the storer flushes.
 #[derive(Debug, Clone)]
 pub struct FlushSettings {
@@ -86,7 +89,7 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if self.likes.is_some() {
             let batch = self.take();
-            self.storer.buffer().finish(batch, false);
+            self.storer.buffer().put_back(batch);
         }
     }
 }
@@ -180,13 +183,19 @@ impl Storer {
             let batch = in_flight.take();
             match result {
                 Ok(report) => {
-                    self.buffer().finish(batch, true);
+                    // In parts, so likes arriving meanwhile (on other
+                    // threads) wait for the lock a few microseconds, not for
+                    // a whole batch; the batch is freed outside the lock.
+                    for part in batch.chunks(FORGET_CHUNK) {
+                        self.buffer().forget_stored(part);
+                    }
+                    drop(batch);
                     outcome.stored += report.inserted;
                     outcome.duplicates += report.duplicates;
                 }
                 Err(error) => {
                     let n = batch.len();
-                    self.buffer().finish(batch, false);
+                    self.buffer().put_back(batch);
                     outcome.left = self.buffered();
                     tracing::error!(%error, batch = n, buffered = outcome.left,
                         "flush failed until its hard timeout; the likes stay buffered");
