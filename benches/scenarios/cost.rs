@@ -9,7 +9,10 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[derive(clap::Args)]
 pub struct Options {
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 10)]
     pub seconds: u64,
 }
 

@@ -11,10 +11,19 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[derive(clap::Args)]
 pub struct Options {
+    /// Seconds of likes per setting.
+    #[arg(long, default_value_t = 30)]
     pub seconds: u64,
+    /// Likes per second.
+    #[arg(long, default_value_t = 20)]
     pub rate: u64,
+    /// Stores: sqlite, spanner (the emulator, started by the bench).
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,spanner")]
     pub stores: Vec<String>,
+    /// Flush and observe intervals to try (both set to each).
+    #[arg(long, value_delimiter = ',', default_value = "1s,500ms,250ms,100ms")]
     pub intervals: Vec<String>,
 }
 

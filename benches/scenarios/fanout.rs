@@ -17,10 +17,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, clap::Args)]
 pub struct Options {
+    #[arg(long, default_value_t = 20_000)]
     pub subscribers: usize,
+    /// Seconds of likes.
+    #[arg(long, default_value_t = 30)]
     pub seconds: u64,
+    /// Likes per talk per second.
+    #[arg(long, default_value_t = 5)]
     pub likes_per_talk: usize,
 }
 

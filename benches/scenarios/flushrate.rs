@@ -18,9 +18,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+#[derive(clap::Args)]
 pub struct Options {
+    #[arg(long, default_value_t = 3)]
     pub rounds: usize,
+    /// Batches per round, each flushed (and committed bare) in turn.
+    #[arg(long, default_value_t = 4)]
     pub batches: usize,
+    /// Likes per batch (a replica's flush takes up to 10,000 at once).
+    #[arg(long, default_value_t = 5_000)]
     pub batch: usize,
 }
 

@@ -13,9 +13,16 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::Command;
 
+#[derive(clap::Args)]
 pub struct Options {
+    /// Runs of each measurement (the table shows each and the median).
+    #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Connections the load tools keep open.
+    #[arg(long, default_value_t = 64)]
     pub connections: usize,
 }
 

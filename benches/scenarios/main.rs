@@ -33,74 +33,19 @@ struct Cli {
 enum Scenario {
     /// 1: createLike over HTTP against a bare axum handler, latency at half
     /// the rate, and likes/s over one WebSocket.
-    Ingest {
-        /// Runs of each measurement (the table shows each and the median).
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-        /// Seconds per measurement.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Connections the load tools keep open.
-        #[arg(long, default_value_t = 64)]
-        connections: usize,
-    },
+    Ingest(ingest::Options),
     /// 2: WebSocket subscribers on one replica: memory when idle, publish →
     /// receive latency under likes on every talk every second.
-    Fanout {
-        #[arg(long, default_value_t = 20_000)]
-        subscribers: usize,
-        /// Seconds of likes.
-        #[arg(long, default_value_t = 30)]
-        seconds: u64,
-        /// Likes per talk per second.
-        #[arg(long, default_value_t = 5)]
-        likes_per_talk: usize,
-    },
+    Fanout(fanout::Options),
     /// 3: like on replica A → event on replica B, per store and interval.
-    E2e {
-        /// Seconds of likes per setting.
-        #[arg(long, default_value_t = 30)]
-        seconds: u64,
-        /// Likes per second.
-        #[arg(long, default_value_t = 20)]
-        rate: u64,
-        /// Stores: sqlite, spanner (the emulator, started by the bench).
-        #[arg(long, value_delimiter = ',', default_value = "sqlite,spanner")]
-        stores: Vec<String>,
-        /// Flush and observe intervals to try (both set to each).
-        #[arg(long, value_delimiter = ',', default_value = "1s,500ms,250ms,100ms")]
-        intervals: Vec<String>,
-    },
+    E2e(e2e::Options),
     /// 4: a fixed rate offered to one replica on SQLite; buffer and storage.
-    Sustained {
-        #[arg(long, default_value_t = 50_000)]
-        rate: u64,
-        #[arg(long, default_value_t = 60)]
-        seconds: u64,
-        /// Aliased likes per mutation document.
-        #[arg(long, default_value_t = 25)]
-        per_request: usize,
-        #[arg(long, default_value_t = 32)]
-        connections: usize,
-    },
+    Sustained(sustained::Options),
     /// 4, on the Spanner emulator: the service's flush against the bare
     /// client committing the same rows in the same batch sizes.
-    FlushRate {
-        #[arg(long, default_value_t = 3)]
-        rounds: usize,
-        /// Batches per round, each flushed (and committed bare) in turn.
-        #[arg(long, default_value_t = 4)]
-        batches: usize,
-        /// Likes per batch (a replica's flush takes up to 10,000 at once).
-        #[arg(long, default_value_t = 5_000)]
-        batch: usize,
-    },
+    FlushRate(flushrate::Options),
     /// 5: store writes and reads per second against talks, likes, subscribers.
-    Cost {
-        /// Seconds per phase.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-    },
+    Cost(cost::Options),
     /// Every scenario in turn, with its defaults.
     All,
     /// The bare axum handler of scenario 1's baseline (run by `ingest`).
@@ -127,71 +72,12 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(scenario: Scenario) -> anyhow::Result<()> {
     match scenario {
-        Scenario::Ingest {
-            runs,
-            seconds,
-            connections,
-        } => {
-            ingest::run(&ingest::Options {
-                runs,
-                seconds,
-                connections,
-            })
-            .await
-        }
-        Scenario::Fanout {
-            subscribers,
-            seconds,
-            likes_per_talk,
-        } => {
-            fanout::run(&fanout::Options {
-                subscribers,
-                seconds,
-                likes_per_talk,
-            })
-            .await
-        }
-        Scenario::E2e {
-            seconds,
-            rate,
-            stores,
-            intervals,
-        } => {
-            e2e::run(&e2e::Options {
-                seconds,
-                rate,
-                stores,
-                intervals,
-            })
-            .await
-        }
-        Scenario::Sustained {
-            rate,
-            seconds,
-            per_request,
-            connections,
-        } => {
-            sustained::run(&sustained::Options {
-                rate,
-                seconds,
-                per_request,
-                connections,
-            })
-            .await
-        }
-        Scenario::FlushRate {
-            rounds,
-            batches,
-            batch,
-        } => {
-            flushrate::run(&flushrate::Options {
-                rounds,
-                batches,
-                batch,
-            })
-            .await
-        }
-        Scenario::Cost { seconds } => cost::run(&cost::Options { seconds }).await,
+        Scenario::Ingest(options) => ingest::run(&options).await,
+        Scenario::Fanout(options) => fanout::run(&options).await,
+        Scenario::E2e(options) => e2e::run(&options).await,
+        Scenario::Sustained(options) => sustained::run(&options).await,
+        Scenario::FlushRate(options) => flushrate::run(&options).await,
+        Scenario::Cost(options) => cost::run(&options).await,
         Scenario::BaselineServe { listen } => ingest::baseline_serve(&listen).await,
         Scenario::BaselineBroadcast { listen } => broadcast::serve(&listen).await,
         Scenario::All => anyhow::bail!("`all` is a list of scenarios, not one"),

@@ -10,10 +10,16 @@ use anyhow::bail;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[derive(clap::Args)]
 pub struct Options {
+    #[arg(long, default_value_t = 50_000)]
     pub rate: u64,
+    #[arg(long, default_value_t = 60)]
     pub seconds: u64,
+    /// Aliased likes per mutation document.
+    #[arg(long, default_value_t = 25)]
     pub per_request: usize,
+    #[arg(long, default_value_t = 32)]
     pub connections: usize,
 }
 
