@@ -5,7 +5,6 @@
 use crate::load::{self, Answers};
 use crate::support::{Replica, Table, count, wait_for};
 use crate::ws;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -75,15 +74,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         let replica = Replica::start(&store, "cost", &[]).await?;
         let mut sockets = Vec::new();
         for i in 0..phase.subscribers {
-            let mut socket = ws::connect(&replica.ws()).await?;
-            let talk = i % 6 + 1;
-            ws::subscribe(
-                &mut socket,
-                "1",
-                "subscription($s:Int!){likeAdded(sessionId:$s){total}}",
-                json!({"s": talk}),
-            )
-            .await?;
+            let socket = ws::like_added(&replica.ws(), (i % 6 + 1) as i64, "total").await?;
             sockets.push(socket);
         }
         wait_for(Duration::from_secs(30), || async {

@@ -7,7 +7,6 @@
 use crate::support::{Replica, Table, ms, percentile, wait_for};
 use crate::ws;
 use anyhow::{Context, bail};
-use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -101,14 +100,7 @@ struct Measured {
 
 async fn measure(a: &Replica, b: &Replica, options: &Options) -> anyhow::Result<Measured> {
     const TALK: i64 = 1;
-    let mut socket = ws::connect(&b.ws()).await?;
-    ws::subscribe(
-        &mut socket,
-        "1",
-        "subscription($s:Int!){likeAdded(sessionId:$s){total}}",
-        json!({"s": TALK}),
-    )
-    .await?;
+    let mut socket = ws::like_added(&b.ws(), TALK, "total").await?;
     let events: Arc<Mutex<Vec<(Instant, u64)>>> = Arc::default();
     let sink = events.clone();
     let listening = tokio::spawn(async move {

@@ -11,7 +11,6 @@ use crate::broadcast::Broadcaster;
 use crate::support::{Replica, Table, count, mib, ms, percentile, talks, wait_for};
 use crate::ws;
 use anyhow::{Context, bail};
-use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -29,8 +28,8 @@ pub struct Options {
     pub likes_per_talk: usize,
 }
 
-const SUBSCRIPTION: &str =
-    "subscription($s:Int!){likeAdded(sessionId:$s){likes total publishedAt}}";
+/// What each subscriber selects of `likeAdded`.
+const FIELDS: &str = "likes total publishedAt";
 
 /// What one subscriber saw.
 #[derive(Default)]
@@ -208,8 +207,7 @@ async fn measure(
             (target.ws(), stop.clone(), gate.clone(), last_totals.clone());
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await?;
-            let mut socket = ws::connect(&url).await?;
-            ws::subscribe(&mut socket, "1", SUBSCRIPTION, json!({"s": talk})).await?;
+            let mut socket = ws::like_added(&url, talk, FIELDS).await?;
             drop(permit);
             listen(&mut socket, &stop, &last[i]).await
         }));

@@ -51,6 +51,15 @@ pub async fn subscribe(
     .await
 }
 
+/// Opens a connection subscribed (as operation "1") to `likeAdded` on
+/// `talk`, selecting `fields`.
+pub async fn like_added(url: &str, talk: i64, fields: &str) -> anyhow::Result<Socket> {
+    let mut socket = connect(url).await?;
+    let query = format!("subscription($s:Int!){{likeAdded(sessionId:$s){{{fields}}}}}");
+    subscribe(&mut socket, "1", &query, json!({ "s": talk })).await?;
+    Ok(socket)
+}
+
 /// The next protocol message, answering pings; `None` once closed.
 pub async fn next_json(socket: &mut Socket) -> anyhow::Result<Option<Value>> {
     while let Some(frame) = socket.next().await {
