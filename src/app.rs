@@ -4,7 +4,7 @@
 //! store, then stop the rest.
 
 use crate::config::Config;
-use crate::graphql::{self, Documents, Services};
+use crate::graphql::{Endpoint, Services};
 use crate::http::{self, HttpState};
 use crate::limits::connections::Peer;
 use crate::limits::{ConnectionLimit, LimitedListener, RateLimits};
@@ -79,7 +79,7 @@ impl App {
             config.limits.rate_per_liker,
             config.limits.rate_per_address,
         ));
-        let schema = graphql::build_schema(
+        let graphql = Endpoint::new(
             Services {
                 catalogue: Arc::new(config.catalogue.clone()),
                 storer: storer.clone(),
@@ -89,15 +89,12 @@ impl App {
                 rate_limits: rate_limits.clone(),
             },
             config.access.introspection,
+            DOCUMENTS_KEPT,
         );
         let connections = ConnectionLimit::new(config.limits.max_connections);
         let router = http::router(
             HttpState {
-                schema,
-                documents: Documents::new(DOCUMENTS_KEPT),
-                store: store.clone(),
-                storer: storer.clone(),
-                listener: listener.clone(),
+                graphql,
                 connections: connections.clone(),
                 limits: Arc::new(config.limits.clone()),
                 access: Arc::new(config.access.clone()),

@@ -2,19 +2,31 @@
 //! documents over and over (the page's like mutation and subscription), so
 //! each is parsed once and handed to async-graphql already parsed
 //! (`Request::set_parsed_query`); validation and execution run as always.
+//! A plain `createLike` document is kept with its `DirectLike` plan instead,
+//! and answered without the general executor.
 
+use super::direct::DirectLike;
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::ExecutableDocument;
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Documents longer than this are parsed every time: real clients' are short.
 const MAX_TEXT_BYTES: usize = 4 * 1024;
 
 /// A bounded map from document text to its parse.
 pub struct Documents {
-    parsed: Mutex<HashMap<String, ExecutableDocument>>,
+    parsed: Mutex<HashMap<String, Known>>,
     capacity: usize,
+}
+
+/// A document seen before.
+#[derive(Clone)]
+enum Known {
+    /// Answered by async-graphql, from this parse.
+    General(ExecutableDocument),
+    /// Answered directly when the request allows (`DirectLike::answer`).
+    Direct(Arc<DirectLike>),
 }
 
 impl Documents {
@@ -29,41 +41,53 @@ impl Documents {
     }
 
     /// Gives `request` its parsed document, from the map or parsed now and
-    /// kept. A document that does not parse is left to async-graphql, which
-    /// reports the error the usual way.
-    pub fn prepare(&self, request: &mut async_graphql::Request) {
+    /// kept; or, for a plain `createLike` document, returns its plan and
+    /// leaves the request unparsed (should the plan turn the request down,
+    /// async-graphql parses it). A document that does not parse is left to
+    /// async-graphql, which reports the error the usual way.
+    pub fn prepare(&self, request: &mut async_graphql::Request) -> Option<Arc<DirectLike>> {
         if request.query.len() > MAX_TEXT_BYTES {
-            return;
+            return None;
         }
         let known = self.lock().get(&request.query).cloned();
-        let document = match known {
-            Some(document) => document,
+        let known = match known {
+            Some(known) => known,
             None => {
-                let Ok(document) = parse_query(&request.query) else {
-                    return;
+                let document = parse_query(&request.query).ok()?;
+                let known = match DirectLike::of(&document) {
+                    Some(direct) => Known::Direct(Arc::new(direct)),
+                    None => Known::General(document),
                 };
                 let mut parsed = self.lock();
                 if parsed.len() >= self.capacity {
                     parsed.clear();
                 }
-                parsed.insert(request.query.clone(), document.clone());
-                document
+                parsed.insert(request.query.clone(), known.clone());
+                known
             }
         };
-        request.set_parsed_query(document);
+        match known {
+            Known::General(document) => {
+                request.set_parsed_query(document);
+                None
+            }
+            Known::Direct(direct) => Some(direct),
+        }
     }
 
     /// How many documents are kept.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().len()
     }
 
     /// Whether none is kept.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecutableDocument>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
         self.parsed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -84,6 +108,19 @@ mod tests {
         assert_eq!(documents.len(), 2);
         documents.prepare(&mut async_graphql::Request::new("{ b: sessions { id } }"));
         assert_eq!(documents.len(), 1, "full: started over");
+    }
+
+    #[test]
+    fn a_plain_like_document_is_kept_with_its_plan_and_left_unparsed() {
+        let documents = Documents::new(2);
+        let like = "mutation($i: CreateLikeInput!) { createLike(input: $i) { clientMutationId } }";
+        for _ in 0..2 {
+            let mut request = async_graphql::Request::new(like);
+            assert!(documents.prepare(&mut request).is_some());
+        }
+        assert_eq!(documents.len(), 1);
+        let mut other = async_graphql::Request::new("{ sessions { id } }");
+        assert!(documents.prepare(&mut other).is_none());
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! The GraphQL API: the schema the conference front end was written
 //! against (see ARCHITECTURE.md), its resolvers, its error codes, and a
 //! cache of parsed documents. It moves data between clients and the
-//! storer/listener; beyond that cache it holds no state.
+//! storer/listener; beyond that cache it holds no state. `createLike` in
+//! its plain form is answered directly (`direct`), without the general
+//! executor.
 
+mod direct;
 mod documents;
 mod errors;
 mod limits;
 mod schema;
 
-pub use documents::Documents;
+use documents::Documents;
 pub use errors::{ApiError, ErrorCodes, PARSE_FAILED, VALIDATION_FAILED};
 pub use limits::{AliasLimit, MAX_ALIASES};
 pub use schema::{CreateLikeInput, LikeEvent, MutationRoot, QueryRoot, Session, SubscriptionRoot};
@@ -18,7 +21,7 @@ use crate::limits::RateLimits;
 use crate::listener::Listener;
 use crate::store::LikeStore;
 use crate::storer::Storer;
-use async_graphql::Schema;
+use async_graphql::{BatchRequest, BatchResponse, Request, Response, Schema};
 use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -80,7 +83,7 @@ impl SubscriptionSlots {
 
 /// Builds the schema with its limits and error codes; `introspection: false`
 /// hides the schema from clients (production).
-pub fn build_schema(services: Services, introspection: bool) -> LikesSchema {
+fn build_schema(services: Services, introspection: bool) -> LikesSchema {
     let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(services)
         .limit_depth(MAX_DEPTH)
@@ -93,5 +96,65 @@ pub fn build_schema(services: Services, introspection: bool) -> LikesSchema {
         builder.finish()
     } else {
         builder.disable_introspection().finish()
+    }
+}
+
+/// What answers POSTed GraphQL: the schema, the documents it has parsed,
+/// and the direct `createLike` path.
+pub struct Endpoint {
+    schema: LikesSchema,
+    documents: Documents,
+    services: Services,
+}
+
+impl Endpoint {
+    /// The schema over `services` (see `build_schema`), keeping up to
+    /// `documents_kept` parsed documents.
+    pub fn new(services: Services, introspection: bool, documents_kept: usize) -> Self {
+        Self {
+            schema: build_schema(services.clone(), introspection),
+            documents: Documents::new(documents_kept),
+            services,
+        }
+    }
+
+    /// The schema, for WebSocket sessions.
+    pub fn schema(&self) -> &LikesSchema {
+        &self.schema
+    }
+
+    /// What the resolvers use.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Answers one operation or a batch, the operations in turn, for a
+    /// client at `address`.
+    pub async fn execute_batch(
+        &self,
+        batch: BatchRequest,
+        address: ClientAddress,
+    ) -> BatchResponse {
+        match batch {
+            BatchRequest::Single(request) => {
+                BatchResponse::Single(self.execute(request, address).await)
+            }
+            BatchRequest::Batch(requests) => {
+                let mut responses = Vec::with_capacity(requests.len());
+                for request in requests {
+                    responses.push(self.execute(request, address).await);
+                }
+                BatchResponse::Batch(responses)
+            }
+        }
+    }
+
+    async fn execute(&self, mut request: Request, address: ClientAddress) -> Response {
+        if let Some(direct) = self.documents.prepare(&mut request)
+            && let Some(response) = direct.answer(&request, &self.services, Some(address.0))
+        {
+            return response;
+        }
+        self.schema.execute(request.data(address)).await
     }
 }

@@ -9,6 +9,7 @@ use crate::storer::Refusal;
 use crate::telemetry as names;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Subscription};
 use futures_util::Stream;
+use std::net::IpAddr;
 
 fn services<'a>(ctx: &Context<'a>) -> &'a Services {
     ctx.data_unchecked::<Services>()
@@ -107,11 +108,18 @@ pub struct LikeNode {
     session: Session,
 }
 
+impl LikeNode {
+    /// `Like:<uuid>`.
+    pub(super) fn relay_id(&self) -> String {
+        format!("Like:{}", self.id)
+    }
+}
+
 #[Object(name = "Like")]
 impl LikeNode {
     /// Relay-style id, `Like:<uuid>`.
     async fn id(&self) -> ID {
-        ID(format!("Like:{}", self.id))
+        ID(self.relay_id())
     }
 
     /// The liked talk.
@@ -135,9 +143,9 @@ pub struct CreateLikeInput {
 #[derive(SimpleObject)]
 pub struct CreateLikePayload {
     /// The input's `clientMutationId`.
-    client_mutation_id: Option<String>,
+    pub(super) client_mutation_id: Option<String>,
     /// The like, acknowledged and buffered for storing.
-    like: LikeNode,
+    pub(super) like: LikeNode,
 }
 
 /// A talk's count grew.
@@ -188,70 +196,79 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: CreateLikeInput,
     ) -> Result<Option<CreateLikePayload>> {
-        let services = services(ctx);
-        let refuse = |reason: &'static str, error: ApiError| {
-            metrics::counter!(names::REFUSED, "reason" => reason).increment(1);
-            error
-        };
-        validate(&input).map_err(|e| refuse("bad_input", e))?;
-        let session =
-            Session::require(services, input.session_id).map_err(|e| refuse("not_found", e))?;
         let address = ctx.data_opt::<ClientAddress>().map(|a| a.0);
-        services
-            .rate_limits
-            .check(&input.uuid, address)
-            .map_err(|limited| match limited {
-                Limited::Liker { retry_after } => refuse(
-                    "rate_limited_liker",
-                    ApiError::RateLimited {
-                        message: "too many likes from this uuid; slow down".into(),
-                        retry_after_secs: whole_seconds(retry_after),
-                    },
-                ),
-                Limited::Address { retry_after } => refuse(
-                    "rate_limited_address",
-                    ApiError::RateLimited {
-                        message: "too many likes from this address; slow down".into(),
-                        retry_after_secs: whole_seconds(retry_after),
-                    },
-                ),
-            })?;
-        let like = Like {
-            id: LikeId::for_request(
-                session.talk,
-                &input.uuid,
-                input.client_mutation_id.as_deref(),
-            ),
-            talk: session.talk,
-            liker: input.uuid,
-            created_at: chrono::Utc::now(),
-        };
-        let id = like.id;
-        services
-            .storer
-            .accept(like)
-            .map_err(|refusal| match refusal {
-                Refusal::Full => refuse(
-                    "buffer_full",
-                    ApiError::Unavailable {
-                        message: "too many likes are waiting to be stored; try again shortly"
-                            .into(),
-                        retry_after_secs: 2,
-                    },
-                ),
-                Refusal::Closed => refuse(
-                    "shutting_down",
-                    ApiError::Unavailable {
-                        message: "this server is shutting down; try again".into(),
-                        retry_after_secs: 1,
-                    },
-                ),
-            })?;
-        Ok(Some(CreateLikePayload {
-            client_mutation_id: input.client_mutation_id,
-            like: LikeNode { id, session },
-        }))
+        Ok(Some(create_like(services(ctx), input, address)?))
     }
+}
+
+/// What `createLike` does, for its resolver and for the direct path
+/// (`super::direct`): checks the input, the talk and the like rates, then
+/// buffers the like.
+pub(super) fn create_like(
+    services: &Services,
+    input: CreateLikeInput,
+    address: Option<IpAddr>,
+) -> Result<CreateLikePayload, ApiError> {
+    let refuse = |reason: &'static str, error: ApiError| {
+        metrics::counter!(names::REFUSED, "reason" => reason).increment(1);
+        error
+    };
+    validate(&input).map_err(|e| refuse("bad_input", e))?;
+    let session =
+        Session::require(services, input.session_id).map_err(|e| refuse("not_found", e))?;
+    services
+        .rate_limits
+        .check(&input.uuid, address)
+        .map_err(|limited| match limited {
+            Limited::Liker { retry_after } => refuse(
+                "rate_limited_liker",
+                ApiError::RateLimited {
+                    message: "too many likes from this uuid; slow down".into(),
+                    retry_after_secs: whole_seconds(retry_after),
+                },
+            ),
+            Limited::Address { retry_after } => refuse(
+                "rate_limited_address",
+                ApiError::RateLimited {
+                    message: "too many likes from this address; slow down".into(),
+                    retry_after_secs: whole_seconds(retry_after),
+                },
+            ),
+        })?;
+    let like = Like {
+        id: LikeId::for_request(
+            session.talk,
+            &input.uuid,
+            input.client_mutation_id.as_deref(),
+        ),
+        talk: session.talk,
+        liker: input.uuid,
+        created_at: chrono::Utc::now(),
+    };
+    let id = like.id;
+    services
+        .storer
+        .accept(like)
+        .map_err(|refusal| match refusal {
+            Refusal::Full => refuse(
+                "buffer_full",
+                ApiError::Unavailable {
+                    message: "too many likes are waiting to be stored; try again shortly".into(),
+                    retry_after_secs: 2,
+                },
+            ),
+            Refusal::Closed => refuse(
+                "shutting_down",
+                ApiError::Unavailable {
+                    message: "this server is shutting down; try again".into(),
+                    retry_after_secs: 1,
+                },
+            ),
+        })?;
+    Ok(CreateLikePayload {
+        client_mutation_id: input.client_mutation_id,
+        like: LikeNode { id, session },
+    })
 }
 
 /// A wait rounded up to whole seconds, at least 1.

@@ -4,7 +4,7 @@
 //! answers CORS, finds the client's
 //! address for rate limits, and turns transport failures (bad JSON, oversized
 //! bodies, batches) into GraphQL-shaped errors with a code; POSTed documents
-//! are parsed once through `graphql::Documents`. GraphQL semantics
+//! go to `graphql::Endpoint`. GraphQL semantics
 //! live in `graphql`; the WebSocket session lives in `websocket`; the
 //! conference page at `/` lives in `page`.
 
@@ -13,13 +13,10 @@ mod websocket;
 
 pub use page::Page;
 
-use crate::graphql::{ClientAddress, Documents, LikesSchema};
+use crate::graphql::{ClientAddress, Endpoint};
 use crate::limits::ConnectionLimit;
 use crate::limits::connections::Peer;
 use crate::limits::{Access, Limits};
-use crate::listener::Listener;
-use crate::store::LikeStore;
-use crate::storer::Storer;
 use crate::telemetry as names;
 use async_graphql::BatchRequest;
 use async_graphql::http::GraphiQLSource;
@@ -54,16 +51,9 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 /// middleware take it for every request, and one reference count is cheaper
 /// than one per field.
 pub struct HttpState {
-    /// The GraphQL schema, with its services.
-    pub schema: LikesSchema,
-    /// Documents parsed once, by their text.
-    pub documents: Documents,
-    /// For `/readyz`.
-    pub store: Arc<dyn LikeStore>,
-    /// For `/readyz` (is the store taking writes?) and `/metrics`.
-    pub storer: Storer,
-    /// For `/metrics` (subscribers, observer lag).
-    pub listener: Listener,
+    /// Answers GraphQL; its services serve `/readyz` (the store, and
+    /// whether it takes writes) and `/metrics` (buffer, subscribers, lag).
+    pub graphql: Endpoint,
     /// Open connections, for `/metrics`.
     pub connections: ConnectionLimit,
     /// Per-connection limits.
@@ -211,16 +201,8 @@ async fn graphql_post(
             ),
         );
     }
-    let mut request = request.data(client_address(&state, &headers, peer));
-    match &mut request {
-        BatchRequest::Single(request) => state.documents.prepare(request),
-        BatchRequest::Batch(requests) => {
-            for request in requests {
-                state.documents.prepare(request);
-            }
-        }
-    }
-    GraphQLResponse::from(state.schema.execute_batch(request).await).into_response()
+    let address = client_address(&state, &headers, peer);
+    GraphQLResponse::from(state.graphql.execute_batch(request, address).await).into_response()
 }
 
 async fn graphql_get(
@@ -249,8 +231,9 @@ async fn graphql_get(
 /// Ready when the store answers a read within 2 s and is taking writes (the
 /// last flush try succeeded).
 async fn readyz(State(state): State<Shared>) -> Response {
-    match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
-        Ok(Ok(())) if state.storer.store_failing() => {
+    let services = state.graphql.services();
+    match tokio::time::timeout(READY_TIMEOUT, services.store.ping()).await {
+        Ok(Ok(())) if services.storer.store_failing() => {
             (StatusCode::SERVICE_UNAVAILABLE, "store not taking writes\n").into_response()
         }
         Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
@@ -264,11 +247,12 @@ async fn readyz(State(state): State<Shared>) -> Response {
 
 /// Prometheus text format; levels are read from their owners now.
 async fn render_metrics(State(state): State<Shared>) -> Response {
-    metrics::gauge!(names::BUFFERED).set(state.storer.buffered() as f64);
-    metrics::gauge!(names::BUFFERED_BYTES).set(state.storer.buffered_bytes() as f64);
-    metrics::gauge!(names::SUBSCRIBERS).set(state.listener.all_subscribers() as f64);
+    let services = state.graphql.services();
+    metrics::gauge!(names::BUFFERED).set(services.storer.buffered() as f64);
+    metrics::gauge!(names::BUFFERED_BYTES).set(services.storer.buffered_bytes() as f64);
+    metrics::gauge!(names::SUBSCRIBERS).set(services.listener.all_subscribers() as f64);
     metrics::gauge!(names::CONNECTIONS).set(state.connections.open() as f64);
-    metrics::gauge!(names::OBSERVER_LAG).set(state.listener.staleness().as_secs_f64());
+    metrics::gauge!(names::OBSERVER_LAG).set(services.listener.staleness().as_secs_f64());
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -45,7 +45,7 @@ pub(super) async fn upgrade(
         state.limits.max_subscriptions_per_connection,
     ));
     let connection = Connection {
-        schema: state.schema.clone(),
+        schema: state.graphql.schema().clone(),
         protocol,
         data,
         shutdown: state.shutdown.clone(),
