@@ -179,7 +179,7 @@ async fn graphql_post(
             return transport_error(rejection.status(), "BAD_REQUEST", rejection.body_text());
         }
     };
-    let request: BatchRequest = match serde_json::from_slice(&body) {
+    let request = match parse_batch(&body) {
         Ok(request) => request,
         Err(error) => {
             return transport_error(
@@ -203,6 +203,17 @@ async fn graphql_post(
     }
     let address = client_address(&state, &headers, peer);
     GraphQLResponse::from(state.graphql.execute_batch(request, address).await).into_response()
+}
+
+/// One operation, or a batch when the body is a JSON array. Parsed as the
+/// one it is, rather than through `BatchRequest`'s untagged `Deserialize`,
+/// which buffers the whole document before trying each form in turn.
+fn parse_batch(body: &[u8]) -> serde_json::Result<BatchRequest> {
+    if body.trim_ascii_start().starts_with(b"[") {
+        serde_json::from_slice(body).map(BatchRequest::Batch)
+    } else {
+        serde_json::from_slice(body).map(BatchRequest::Single)
+    }
 }
 
 async fn graphql_get(
