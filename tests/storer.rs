@@ -241,6 +241,32 @@ async fn a_hanging_store_is_cut_off_by_the_try_timeout() {
 }
 
 #[tokio::test]
+async fn a_busy_store_is_not_cut_off_between_batches() {
+    let store = FaultyStore::new().await;
+    let storer = storer(
+        &store,
+        FlushSettings {
+            max_batch: 10,
+            ..settings()
+        },
+    );
+    accept_all(&storer, 0..100);
+    // Each batch takes most of a try; ten of them do not fit in the hard timeout.
+    store.inject(Fault::Slow(Duration::from_millis(400)), usize::MAX);
+    let outcome = storer.flush().await;
+    let tries = store.tries.load(Ordering::SeqCst);
+    assert!(outcome.stored >= 20, "{outcome:?}");
+    assert_eq!(outcome.left, 0, "nothing failed: {outcome:?}");
+    assert_eq!(tries as u64 * 10, outcome.stored, "every try succeeded");
+    assert!(!storer.store_failing(), "a busy store is not a failing one");
+    assert_eq!(
+        storer.buffered() as u64,
+        100 - outcome.stored,
+        "the rest waits"
+    );
+}
+
+#[tokio::test]
 async fn flushes_never_overlap() {
     let store = FaultyStore::new().await;
     let storer = storer(&store, settings());

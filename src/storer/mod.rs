@@ -150,7 +150,8 @@ impl Storer {
     /// One flush step: writes what is pending when it starts (and on, while
     /// a full batch or more is waiting), in batches, each with
     /// retries until the hard timeout. A batch that still fails goes back to
-    /// the buffer and the step ends. Cancel-safe: dropping the future puts
+    /// the buffer and the step ends; so does the step when less than a try's
+    /// time is left before the hard timeout. Cancel-safe: dropping the future puts
     /// the batch in flight back too (replaying it later is harmless).
     pub async fn flush(&self) -> FlushOutcome {
         let deadline = Instant::now() + self.shared.settings.hard_timeout;
@@ -165,7 +166,16 @@ impl Storer {
         // more is worth flushing on at once (a store falling behind).
         let max_batch = self.shared.settings.max_batch;
         let mut due = self.buffered();
+        let mut first = true;
         loop {
+            // A later batch starts only with a whole try's time left: cut
+            // short by the deadline, it would count as a failed try (and
+            // mark the store failing) when the store is only busy. The
+            // backlog waits for the next tick.
+            if !first && Instant::now() + self.shared.settings.try_timeout > deadline {
+                return outcome;
+            }
+            first = false;
             if due == 0 && self.buffered() >= max_batch {
                 due = self.buffered();
             }
