@@ -232,11 +232,19 @@ async fn graphql_get(
             "send GraphQL as a POST, or open a WebSocket".into(),
         );
     }
-    let page = GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql")
-        .finish();
-    Html(page).into_response()
+    Html(graphiql()).into_response()
+}
+
+/// The GraphiQL page, rendered once: rendering parses its template, which
+/// made a GET of it cost dozens of times the CPU of a like.
+fn graphiql() -> &'static str {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PAGE.get_or_init(|| {
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .finish()
+    })
 }
 
 /// Ready when the store answers a read within 2 s and is taking writes (the
