@@ -75,6 +75,15 @@ impl Documents {
         }
     }
 
+    /// The plan of a plain `createLike` document seen before; `None` for
+    /// any other text, or one not seen yet (`prepare` parses it).
+    pub fn direct(&self, text: &str) -> Option<Arc<DirectLike>> {
+        match self.lock().get(text)? {
+            Known::Direct(direct) => Some(direct.clone()),
+            Known::General(_) => None,
+        }
+    }
+
     /// How many documents are kept.
     #[cfg(test)]
     fn len(&self) -> usize {

@@ -128,6 +128,24 @@ impl Endpoint {
         &self.services
     }
 
+    /// Answers a POSTed body of plain likes straight from its JSON (see
+    /// `direct`), or `None` when it must be parsed and run by
+    /// `execute_batch`; batches hold at most `max_batch` operations.
+    pub fn execute_posted(
+        &self,
+        body: &[u8],
+        address: ClientAddress,
+        max_batch: usize,
+    ) -> Option<BatchResponse> {
+        direct::answer_posted(
+            body,
+            &self.documents,
+            &self.services,
+            Some(address.0),
+            max_batch,
+        )
+    }
+
     /// Answers one operation or a batch, the operations in turn, for a
     /// client at `address`.
     pub async fn execute_batch(

@@ -179,6 +179,10 @@ async fn graphql_post(
             return transport_error(rejection.status(), "BAD_REQUEST", rejection.body_text());
         }
     };
+    let address = client_address(&state, &headers, peer);
+    if let Some(answer) = state.graphql.execute_posted(&body, address, MAX_BATCH) {
+        return GraphQLResponse::from(answer).into_response();
+    }
     let request = match parse_batch(&body) {
         Ok(request) => request,
         Err(error) => {
@@ -201,7 +205,6 @@ async fn graphql_post(
             ),
         );
     }
-    let address = client_address(&state, &headers, peer);
     GraphQLResponse::from(state.graphql.execute_batch(request, address).await).into_response()
 }
 
