@@ -1,8 +1,10 @@
 //! `createLike` answered without the general executor. Every tap on every
 //! page sends the same small mutation, so for a document of exactly that
 //! shape the answer is built straight from the request's variables: no
-//! validation pass, no resolver futures, no per-request maps. It is how the
-//! service takes likes at several times the rate the general path allows.
+//! validation pass, no resolver futures, no per-request maps. A POSTed body
+//! of such operations is read straight into the few fields they need
+//! (`answer_posted`); a request async-graphql has already read gets the same
+//! answer (`DirectLike::answer`). It halves the CPU a like costs.
 //!
 //! The shape: one mutation (anonymous, or the document's only named one),
 //! no fragments and no directives, a single variable `$v: CreateLikeInput!`,
