@@ -25,7 +25,7 @@ pub struct Documents {
 enum Known {
     /// Answered by async-graphql, from this parse.
     General(ExecutableDocument),
-    /// Answered directly when the request allows (`DirectLike::answer`).
+    /// Answered directly when a POSTed body allows (`direct::answer_posted`).
     Direct(Arc<DirectLike>),
 }
 
@@ -41,19 +41,21 @@ impl Documents {
     }
 
     /// Gives `request` its parsed document, from the map or parsed now and
-    /// kept; or, for a plain `createLike` document, returns its plan and
-    /// leaves the request unparsed (should the plan turn the request down,
-    /// async-graphql parses it). A document that does not parse is left to
-    /// async-graphql, which reports the error the usual way.
-    pub fn prepare(&self, request: &mut async_graphql::Request) -> Option<Arc<DirectLike>> {
+    /// kept, with the plan of a plain `createLike` document in its place
+    /// (`direct`). A document that does not parse, or one kept as a plan, is
+    /// left for async-graphql to parse; a parse error is reported the usual
+    /// way.
+    pub fn prepare(&self, request: &mut async_graphql::Request) {
         if request.query.len() > MAX_TEXT_BYTES {
-            return None;
+            return;
         }
         let known = self.lock().get(&request.query).cloned();
         let known = match known {
             Some(known) => known,
             None => {
-                let document = parse_query(&request.query).ok()?;
+                let Ok(document) = parse_query(&request.query) else {
+                    return;
+                };
                 let known = match DirectLike::of(&document) {
                     Some(direct) => Known::Direct(Arc::new(direct)),
                     None => Known::General(document),
@@ -66,12 +68,8 @@ impl Documents {
                 known
             }
         };
-        match known {
-            Known::General(document) => {
-                request.set_parsed_query(document);
-                None
-            }
-            Known::Direct(direct) => Some(direct),
+        if let Known::General(document) = known {
+            request.set_parsed_query(document);
         }
     }
 
@@ -123,13 +121,15 @@ mod tests {
     fn a_plain_like_document_is_kept_with_its_plan_and_left_unparsed() {
         let documents = Documents::new(2);
         let like = "mutation($i: CreateLikeInput!) { createLike(input: $i) { clientMutationId } }";
+        assert!(documents.direct(like).is_none(), "not seen yet");
         for _ in 0..2 {
-            let mut request = async_graphql::Request::new(like);
-            assert!(documents.prepare(&mut request).is_some());
+            documents.prepare(&mut async_graphql::Request::new(like));
+            assert!(documents.direct(like).is_some());
         }
         assert_eq!(documents.len(), 1);
-        let mut other = async_graphql::Request::new("{ sessions { id } }");
-        assert!(documents.prepare(&mut other).is_none());
+        let other = "{ sessions { id } }";
+        documents.prepare(&mut async_graphql::Request::new(other));
+        assert!(documents.direct(other).is_none());
     }
 
     #[test]

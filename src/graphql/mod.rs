@@ -168,11 +168,7 @@ impl Endpoint {
     }
 
     async fn execute(&self, mut request: Request, address: ClientAddress) -> Response {
-        if let Some(direct) = self.documents.prepare(&mut request)
-            && let Some(response) = direct.answer(&request, &self.services, Some(address.0))
-        {
-            return response;
-        }
+        self.documents.prepare(&mut request);
         self.schema.execute(request.data(address)).await
     }
 }
