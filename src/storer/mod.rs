@@ -166,16 +166,7 @@ impl Storer {
         // more is worth flushing on at once (a store falling behind).
         let max_batch = self.shared.settings.max_batch;
         let mut due = self.buffered();
-        let mut first = true;
         loop {
-            // A later batch starts only with a whole try's time left: cut
-            // short by the deadline, it would count as a failed try (and
-            // mark the store failing) when the store is only busy. The
-            // backlog waits for the next tick.
-            if !first && Instant::now() + self.shared.settings.try_timeout > deadline {
-                return outcome;
-            }
-            first = false;
             if due == 0 && self.buffered() >= max_batch {
                 due = self.buffered();
             }
@@ -202,6 +193,13 @@ impl Storer {
                     drop(batch);
                     outcome.stored += report.inserted;
                     outcome.duplicates += report.duplicates;
+                    // Another batch starts only with a whole try's time
+                    // left: cut short by the deadline, it would count as a
+                    // failed try (and mark the store failing) when the store
+                    // is only busy. The backlog waits for the next tick.
+                    if Instant::now() + self.shared.settings.try_timeout > deadline {
+                        return outcome;
+                    }
                 }
                 Err(error) => {
                     let n = batch.len();

@@ -166,8 +166,33 @@ SELECT 'total', SessionId, Likes
   FROM LikeSummaryTotals
   WHERE ServerId = @server AND SessionId IN UNNEST(@talks)";
 
-/// One query for the counts rows; when checking, first a read of the
-/// chunk's like ids by key (point lookups wherever the rows live).
+/// Which of `ids` are stored: a read by key (point lookups wherever the
+/// rows live).
+async fn read_stored(
+    tx: &ReadWriteTransaction,
+    ids: &[String],
+) -> Result<HashSet<String>, SpannerError> {
+    let keys = ids
+        .iter()
+        .fold(KeySet::builder(), |keys, id| {
+            keys.add_key(key![id.as_str()])
+        })
+        .build();
+    let mut rows = tx
+        .execute_read(
+            ReadRequest::builder("Likes", ["Id"])
+                .with_keys(keys)
+                .build(),
+        )
+        .await?;
+    let mut stored = HashSet::new();
+    while let Some(row) = rows.next().await.transpose()? {
+        stored.insert(row.get("Id")?);
+    }
+    Ok(stored)
+}
+
+/// One query for the counts rows; when checking, first `read_stored`.
 async fn read_flush_state(
     tx: &ReadWriteTransaction,
     check: Check,
@@ -178,22 +203,7 @@ async fn read_flush_state(
 ) -> Result<FlushState, SpannerError> {
     let mut state = FlushState::default();
     if check == Check::Stored {
-        let keys = ids
-            .iter()
-            .fold(KeySet::builder(), |keys, id| {
-                keys.add_key(key![id.as_str()])
-            })
-            .build();
-        let mut rows = tx
-            .execute_read(
-                ReadRequest::builder("Likes", ["Id"])
-                    .with_keys(keys)
-                    .build(),
-            )
-            .await?;
-        while let Some(row) = rows.next().await.transpose()? {
-            state.stored.insert(row.get("Id")?);
-        }
+        state.stored = read_stored(tx, ids).await?;
     }
 
     let statement = Statement::builder(COUNTS_SQL)
