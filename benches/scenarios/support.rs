@@ -25,12 +25,18 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The `likes` built with this harness, or the one `LIKES_BENCH_BINARY`
+/// names, to compare another build in the same minutes.
+fn likes_binary() -> std::ffi::OsString {
+    std::env::var_os("LIKES_BENCH_BINARY").unwrap_or_else(|| env!("CARGO_BIN_EXE_likes").into())
+}
+
 impl Replica {
     /// Runs `likes serve` on a free port with the rate limits off (the load
     /// comes from one address) and `extra` flags, and waits until it is ready.
     pub async fn start(store: &str, server_id: &str, extra: &[&str]) -> anyhow::Result<Self> {
         let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_likes"))
+        let mut child = Command::new(likes_binary())
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--store", store, "--server-id", server_id])

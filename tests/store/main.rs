@@ -6,6 +6,7 @@ mod checks;
 #[path = "../common/emulator.rs"]
 mod emulator;
 mod export;
+mod layout;
 mod migrate;
 #[path = "../common/python.rs"]
 mod python;

@@ -1,0 +1,163 @@
+//! The SQLite file's layout: a file written before layouts were numbered
+//! (layout 0, likes keyed by 36 characters of text) is rewritten on open
+//! without losing or doubling a like, and a file from a newer build is
+//! refused untouched.
+
+use chrono::{TimeZone, Utc};
+use likes::model::{Like, LikeId, ServerId, TalkId};
+use likes::store::{Exported, FlushBatch, LikeStore, SqliteStore, StoreOptions, TimeRange};
+use rusqlite::{Connection, params};
+use std::path::Path;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Layout 0's `Likes`, as older builds created it.
+const LAYOUT_0_LIKES: &str = "
+CREATE TABLE Likes (
+    Id        TEXT    NOT NULL PRIMARY KEY,
+    SessionId INTEGER NOT NULL,
+    Uuid      TEXT    NOT NULL,
+    ServerId  TEXT    NOT NULL,
+    CreatedAt INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX LikesBySession ON Likes (SessionId, CreatedAt);
+CREATE TABLE LikeSummaryTotals (
+    SessionId INTEGER NOT NULL,
+    ServerId  TEXT    NOT NULL,
+    Likes     INTEGER NOT NULL,
+    PRIMARY KEY (SessionId, ServerId)
+) WITHOUT ROWID;
+";
+
+fn likes() -> Vec<Like> {
+    (0..50)
+        .map(|n| Like {
+            id: LikeId::for_request(TalkId(1 + n % 2), &format!("liker-{n}"), Some("tap")),
+            talk: TalkId(1 + n % 2),
+            liker: format!("liker-{n}"),
+            created_at: Utc.timestamp_opt(1_790_000_000, n as u32 * 1000).unwrap(),
+        })
+        .collect()
+}
+
+/// Writes `likes` into a new layout 0 file the way older builds did.
+fn write_layout_0(path: &Path, likes: &[Like]) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(LAYOUT_0_LIKES).unwrap();
+    for like in likes {
+        conn.execute(
+            "INSERT INTO Likes (Id, SessionId, Uuid, ServerId, CreatedAt)
+             VALUES (?1, ?2, ?3, 'old', ?4)",
+            params![
+                like.id.to_string(),
+                like.talk.0,
+                like.liker,
+                like.created_at.timestamp_micros()
+            ],
+        )
+        .unwrap();
+    }
+    conn.execute(
+        "INSERT INTO LikeSummaryTotals VALUES (1, 'old', 25), (2, 'old', 25)",
+        [],
+    )
+    .unwrap();
+}
+
+async fn exported_ids(store: &dyn LikeStore) -> Vec<String> {
+    let (rows, mut received) = mpsc::channel(1024);
+    store.export(TimeRange::default(), rows).await.unwrap();
+    let mut ids = Vec::new();
+    while let Some(row) = received.recv().await {
+        if let Exported::Like(like) = row {
+            ids.push(like.id);
+        }
+    }
+    ids
+}
+
+fn user_version(path: &Path) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_layout_0_file_is_rewritten_keeping_every_like_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let likes = likes();
+    write_layout_0(&path, &likes);
+    assert_eq!(user_version(&path), 0);
+
+    let store = SqliteStore::open(&path, &StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(user_version(&path), 1);
+    assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 25);
+    assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
+    let mut ids = exported_ids(&store).await;
+    ids.sort();
+    let mut expected: Vec<String> = likes.iter().map(|like| like.id.to_string()).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "every id survives, as text again");
+
+    // A retry of a like stored before the rewrite is still a duplicate.
+    let mut retried = likes[..10].to_vec();
+    retried.push(Like {
+        id: LikeId::for_request(TalkId(1), "new-liker", Some("tap")),
+        talk: TalkId(1),
+        liker: "new-liker".into(),
+        created_at: Utc::now(),
+    });
+    let report = store
+        .flush(FlushBatch {
+            server: ServerId::new("new").unwrap(),
+            second: 1_790_000_001,
+            likes: Arc::new(retried),
+        })
+        .await
+        .unwrap();
+    assert_eq!((report.inserted, report.duplicates), (1, 10));
+    assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 26);
+    let totals = store.totals().await.unwrap();
+    assert_eq!(totals[&TalkId(1)], 26, "old totals are kept and added to");
+    drop(store);
+
+    // Opening it again changes nothing.
+    let again = SqliteStore::open(&path, &StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(exported_ids(&again).await.len(), 51);
+}
+
+#[tokio::test]
+async fn a_file_from_a_newer_build_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newer.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE Future (X INTEGER); PRAGMA user_version = 7;")
+        .unwrap();
+
+    let error = SqliteStore::open(&path, &StoreOptions::default())
+        .await
+        .err()
+        .expect("a newer layout is refused")
+        .to_string();
+    assert!(
+        error.contains("has layout 7, newer than this build's 1"),
+        "{error}"
+    );
+    let tables: Vec<String> = Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables, ["Future"]);
+    assert_eq!(user_version(&path), 7);
+}
