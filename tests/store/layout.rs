@@ -91,10 +91,15 @@ async fn a_layout_0_file_is_rewritten_keeping_every_like_once() {
     write_layout_0(&path, &likes);
     assert_eq!(user_version(&path), 0);
 
-    let store = SqliteStore::open(&path, &StoreOptions::default())
-        .await
-        .unwrap();
+    // Two replicas starting at once: one rewrites, the other waits for it.
+    let options = StoreOptions::default();
+    let (store, other) = tokio::join!(
+        SqliteStore::open(&path, &options),
+        SqliteStore::open(&path, &options)
+    );
+    let (store, other) = (store.unwrap(), other.unwrap());
     assert_eq!(user_version(&path), 1);
+    assert_eq!(other.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
     let mut ids = exported_ids(&store).await;
