@@ -52,10 +52,12 @@ CREATE TABLE IF NOT EXISTS LikeSummaryTotals (
 const LAYOUT: i64 = 1;
 
 /// How long opening waits for another process bringing the file to
-/// `LAYOUT` (rewriting millions of likes takes seconds).
+/// `LAYOUT`.
 const LAYOUT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Rewrites layout 0's `Likes` into layout 1's, keeping every row and id.
+/// Read in the old key's order (text ids sort as their bytes do), the rows
+/// fill the new id index in order: 3 million likes take seconds.
 const LIKES_FROM_LAYOUT_0: &str = "
 CREATE TABLE LikesLayout1 (
     Id        BLOB    NOT NULL UNIQUE,
@@ -65,8 +67,7 @@ CREATE TABLE LikesLayout1 (
     CreatedAt INTEGER NOT NULL
 );
 INSERT INTO LikesLayout1 (Id, SessionId, Uuid, ServerId, CreatedAt)
-    SELECT unhex(Id, '-'), SessionId, Uuid, ServerId, CreatedAt FROM Likes
-    ORDER BY CreatedAt;
+    SELECT unhex(Id, '-'), SessionId, Uuid, ServerId, CreatedAt FROM Likes;
 DROP TABLE Likes;
 ALTER TABLE LikesLayout1 RENAME TO Likes;
 ";
@@ -408,8 +409,8 @@ fn flush_chunk(
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (Id) DO NOTHING",
         )?;
         // In id order, each page of the id index is visited once per
-        // flush rather than once per like: the second's likes are stored
-        // about twice as fast once the index outgrows SQLite's page cache.
+        // flush rather than once per like, which matters once the index
+        // outgrows SQLite's page cache (see BENCHMARKS.md).
         let mut by_id: Vec<&Like> = likes.iter().collect();
         by_id.sort_unstable_by_key(|like| like.id);
         for like in by_id {
