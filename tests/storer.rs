@@ -247,12 +247,15 @@ async fn a_busy_store_is_not_cut_off_between_batches() {
         &store,
         FlushSettings {
             max_batch: 10,
+            try_timeout: Duration::from_secs(1),
+            hard_timeout: Duration::from_secs(3),
             ..settings()
         },
     );
     accept_all(&storer, 0..100);
-    // Each batch takes most of a try; ten of them do not fit in the hard timeout.
-    store.inject(Fault::Slow(Duration::from_millis(400)), usize::MAX);
+    // Each batch takes most of a try (400 ms to spare for SQLite's commit
+    // on a busy machine); ten of them do not fit in the hard timeout.
+    store.inject(Fault::Slow(Duration::from_millis(600)), usize::MAX);
     let outcome = storer.flush().await;
     let tries = store.tries.load(Ordering::SeqCst);
     assert!(outcome.stored >= 20, "{outcome:?}");
