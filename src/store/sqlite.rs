@@ -24,7 +24,9 @@ use tokio::sync::{Mutex, mpsc};
 /// whole rows (see BENCHMARKS.md).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS Likes (
-    Id        BLOB    NOT NULL UNIQUE, -- the UUID's 16 bytes
+    -- the UUID's 16 bytes; the check stops an older build, which writes
+    -- text ids, from storing a like twice
+    Id        BLOB    NOT NULL UNIQUE CHECK (typeof(Id) = 'blob' AND length(Id) = 16),
     SessionId INTEGER NOT NULL,
     Uuid      TEXT    NOT NULL,
     ServerId  TEXT    NOT NULL,
@@ -60,7 +62,7 @@ const LAYOUT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(300
 /// fill the new id index in order: 3 million likes take seconds.
 const LIKES_FROM_LAYOUT_0: &str = "
 CREATE TABLE LikesLayout1 (
-    Id        BLOB    NOT NULL UNIQUE,
+    Id        BLOB    NOT NULL UNIQUE CHECK (typeof(Id) = 'blob' AND length(Id) = 16),
     SessionId INTEGER NOT NULL,
     Uuid      TEXT    NOT NULL,
     ServerId  TEXT    NOT NULL,

@@ -135,6 +135,19 @@ async fn a_layout_0_file_is_rewritten_keeping_every_like_once() {
         .await
         .unwrap();
     assert_eq!(exported_ids(&again).await.len(), 51);
+
+    // An older build still running on the file writes text ids: refused,
+    // so a like it retries cannot be stored a second time.
+    let stored_as_text = Connection::open(&path).unwrap().execute(
+        "INSERT INTO Likes (Id, SessionId, Uuid, ServerId, CreatedAt)
+         VALUES (?1, 1, 'liker-0', 'old', 0)",
+        params![likes[0].id.to_string()],
+    );
+    let error = stored_as_text
+        .expect_err("a text id is refused")
+        .to_string();
+    assert!(error.contains("CHECK constraint failed"), "{error}");
+    assert_eq!(exported_ids(&again).await.len(), 51);
 }
 
 #[tokio::test]
