@@ -56,6 +56,12 @@ pub struct Services {
     pub rate_limits: Arc<RateLimits>,
 }
 
+/// Whether a POSTed body is a batch (a JSON array) rather than one
+/// operation, judged by its first byte.
+pub fn is_batch(body: &[u8]) -> bool {
+    body.trim_ascii_start().starts_with(b"[")
+}
+
 /// The client's address, put in each request's (or WebSocket connection's)
 /// data by the HTTP layer.
 #[derive(Debug, Clone, Copy)]

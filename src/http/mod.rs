@@ -13,7 +13,7 @@ mod websocket;
 
 pub use page::Page;
 
-use crate::graphql::{ClientAddress, Endpoint};
+use crate::graphql::{self, ClientAddress, Endpoint};
 use crate::limits::ConnectionLimit;
 use crate::limits::connections::Peer;
 use crate::limits::{Access, Limits};
@@ -212,7 +212,7 @@ async fn graphql_post(
 /// one it is, rather than through `BatchRequest`'s untagged `Deserialize`,
 /// which buffers the whole document before trying each form in turn.
 fn parse_batch(body: &[u8]) -> serde_json::Result<BatchRequest> {
-    if body.trim_ascii_start().starts_with(b"[") {
+    if graphql::is_batch(body) {
         serde_json::from_slice(body).map(BatchRequest::Batch)
     } else {
         serde_json::from_slice(body).map(BatchRequest::Single)

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 /// members (`extensions`) are ignored, as async-graphql ignores them.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct Posted<'a> {
+struct Posted<'a> {
     #[serde(borrow)]
     query: Cow<'a, str>,
     #[serde(borrow, default)]
@@ -59,7 +59,7 @@ pub(in crate::graphql) fn answer_posted(
         let input = input(&direct, posted)?;
         Some((direct, input))
     };
-    if body.trim_ascii_start().starts_with(b"[") {
+    if crate::graphql::is_batch(body) {
         let batch: Vec<Posted<'_>> = serde_json::from_slice(body).ok()?;
         if !(1..=max_batch).contains(&batch.len()) {
             return None;
@@ -80,7 +80,7 @@ pub(in crate::graphql) fn answer_posted(
 }
 
 /// `posted`'s input to `direct`'s mutation, when it reads as is.
-pub(super) fn input(direct: &DirectLike, posted: &Posted<'_>) -> Option<CreateLikeInput> {
+fn input(direct: &DirectLike, posted: &Posted<'_>) -> Option<CreateLikeInput> {
     let variables: HashMap<Cow<'_, str>, &RawValue> =
         serde_json::from_str(posted.variables?.get()).ok()?;
     let input: PostedInput<'_> =
