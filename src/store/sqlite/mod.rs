@@ -1,6 +1,9 @@
 //! The embedded SQLite backend: one file, shared safely by every process on
 //! one machine (WAL mode, `BEGIN IMMEDIATE` writes). Blocking SQLite calls
 //! run on tokio's blocking pool; dropping an operation's future cancels it.
+//! The file's tables and their numbered layout are in `layout`.
+
+mod layout;
 
 use super::commit_plan::{self, CommitLimits, WriteCost};
 use super::{
@@ -16,63 +19,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Mutex, mpsc};
-
-/// The SQLite mirror of `schema.sql` (which is the Spanner DDL), in file
-/// layout `LAYOUT`. One difference: `Likes` is a rowid table, so rows are
-/// appended in flush order, and its `Id` is the UUID's 16 bytes under a
-/// unique index. Random ids then touch only that compact index, not the
-/// whole rows (see BENCHMARKS.md).
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS Likes (
-    -- the UUID's 16 bytes; the check stops an older build, which writes
-    -- text ids, from storing a like twice
-    Id        BLOB    NOT NULL UNIQUE CHECK (typeof(Id) = 'blob' AND length(Id) = 16),
-    SessionId INTEGER NOT NULL,
-    Uuid      TEXT    NOT NULL,
-    ServerId  TEXT    NOT NULL,
-    CreatedAt INTEGER NOT NULL -- microseconds since the Unix epoch, UTC
-);
-CREATE INDEX IF NOT EXISTS LikesBySession ON Likes (SessionId, CreatedAt);
-CREATE TABLE IF NOT EXISTS LikeSummaryServers (
-    Second    INTEGER NOT NULL,
-    SessionId INTEGER NOT NULL,
-    ServerId  TEXT    NOT NULL,
-    Likes     INTEGER NOT NULL,
-    PRIMARY KEY (Second, SessionId, ServerId)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS LikeSummaryTotals (
-    SessionId INTEGER NOT NULL,
-    ServerId  TEXT    NOT NULL,
-    Likes     INTEGER NOT NULL,
-    PRIMARY KEY (SessionId, ServerId)
-) WITHOUT ROWID;
-";
-
-/// The file layout `SCHEMA` creates, kept in SQLite's `user_version`.
-/// 0 is a file without one: empty, or written before layouts were numbered,
-/// when `Likes` was keyed by its id as 36 characters of text.
-const LAYOUT: i64 = 1;
-
-/// How long opening waits for another process bringing the file to
-/// `LAYOUT`.
-const LAYOUT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// Rewrites layout 0's `Likes` into layout 1's, keeping every row and id.
-/// Read in the old key's order (text ids sort as their bytes do), the rows
-/// fill the new id index in order: 3 million likes take seconds.
-const LIKES_FROM_LAYOUT_0: &str = "
-CREATE TABLE LikesLayout1 (
-    Id        BLOB    NOT NULL UNIQUE CHECK (typeof(Id) = 'blob' AND length(Id) = 16),
-    SessionId INTEGER NOT NULL,
-    Uuid      TEXT    NOT NULL,
-    ServerId  TEXT    NOT NULL,
-    CreatedAt INTEGER NOT NULL
-);
-INSERT INTO LikesLayout1 (Id, SessionId, Uuid, ServerId, CreatedAt)
-    SELECT unhex(Id, '-'), SessionId, Uuid, ServerId, CreatedAt FROM Likes;
-DROP TABLE Likes;
-ALTER TABLE LikesLayout1 RENAME TO Likes;
-";
 
 /// A SQLite file holding likes, buckets and totals.
 pub struct SqliteStore {
@@ -119,7 +65,7 @@ impl SqliteStore {
         let limits = options.commit_limits;
         tokio::task::spawn_blocking(move || {
             let mut writer = connect(&path, lock_timeout)?;
-            prepare_layout(&mut writer, &path, lock_timeout)?;
+            layout::prepare(&mut writer, &path, lock_timeout)?;
             let reader = connect(&path, lock_timeout)?;
             Ok(Self {
                 writer: Arc::new(Mutex::new(writer)),
@@ -177,69 +123,6 @@ fn connect(path: &Path, lock_timeout: std::time::Duration) -> Result<Connection,
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(classify)?;
     Ok(conn)
-}
-
-/// Brings the file to `LAYOUT`: creates the tables of an empty file and
-/// rewrites an older layout, in one transaction, so every process sharing
-/// the file sees it before or after, never half done. A file from a newer
-/// build is refused untouched.
-fn prepare_layout(
-    conn: &mut Connection,
-    path: &Path,
-    lock_timeout: std::time::Duration,
-) -> Result<(), StoreError> {
-    if layout(conn, path)? == LAYOUT {
-        return Ok(());
-    }
-    // Another process may be rewriting a large file: wait for it to finish.
-    conn.busy_timeout(LAYOUT_LOCK_WAIT).map_err(classify)?;
-    let upgraded = upgrade_layout(conn, path);
-    conn.busy_timeout(lock_timeout).map_err(classify)?;
-    upgraded
-}
-
-/// The file's layout; an error if it is newer than `LAYOUT`.
-fn layout(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
-    let layout: i64 = conn
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(classify)?;
-    if layout > LAYOUT {
-        return Err(StoreError::Unavailable(format!(
-            "SQLite file {} has layout {layout}, newer than this build's {LAYOUT}: \
-             run a newer likes on it",
-            path.display()
-        )));
-    }
-    Ok(layout)
-}
-
-fn upgrade_layout(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(classify)?;
-    // Read again under the write lock: another process may have done it.
-    if layout(&tx, path)? == LAYOUT {
-        return Ok(());
-    }
-    let has_likes: bool = tx
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'Likes')",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(classify)?;
-    if has_likes {
-        tx.execute_batch(LIKES_FROM_LAYOUT_0).map_err(|e| {
-            StoreError::Internal(format!(
-                "rewriting the likes of SQLite file {} into layout {LAYOUT}: {e}",
-                path.display()
-            ))
-        })?;
-    }
-    tx.execute_batch(SCHEMA).map_err(classify)?;
-    tx.pragma_update(None, "user_version", LAYOUT)
-        .map_err(classify)?;
-    tx.commit().map_err(classify)
 }
 
 /// Locks held by others and I/O trouble are worth retrying; the rest is not.

@@ -1,0 +1,135 @@
+//! The SQLite file's tables and their numbered layout: creating them in an
+//! empty file, rewriting an older layout, refusing a newer one.
+
+use super::classify;
+use crate::store::StoreError;
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+/// The file layout these tables make, kept in SQLite's `user_version`.
+/// 0 is a file without one: empty, or written before layouts were numbered,
+/// when `Likes` was a `WITHOUT ROWID` table keyed by its id as 36
+/// characters of text.
+const LAYOUT: i64 = 1;
+
+/// `Likes` in `LAYOUT`. It mirrors `schema.sql` (the Spanner DDL) but for
+/// one difference: a rowid table, so rows are appended in flush order, with
+/// the id's 16 bytes under a unique index. Random ids then touch only that
+/// compact index, not the whole rows (see BENCHMARKS.md).
+const LIKES: &str = "
+CREATE TABLE IF NOT EXISTS Likes (
+    -- the UUID's 16 bytes; the check stops an older build, which writes
+    -- text ids, from storing a like twice
+    Id        BLOB    NOT NULL UNIQUE CHECK (typeof(Id) = 'blob' AND length(Id) = 16),
+    SessionId INTEGER NOT NULL,
+    Uuid      TEXT    NOT NULL,
+    ServerId  TEXT    NOT NULL,
+    CreatedAt INTEGER NOT NULL -- microseconds since the Unix epoch, UTC
+);
+";
+
+/// The rest of the `schema.sql` mirror.
+const OTHERS: &str = "
+CREATE INDEX IF NOT EXISTS LikesBySession ON Likes (SessionId, CreatedAt);
+CREATE TABLE IF NOT EXISTS LikeSummaryServers (
+    Second    INTEGER NOT NULL,
+    SessionId INTEGER NOT NULL,
+    ServerId  TEXT    NOT NULL,
+    Likes     INTEGER NOT NULL,
+    PRIMARY KEY (Second, SessionId, ServerId)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS LikeSummaryTotals (
+    SessionId INTEGER NOT NULL,
+    ServerId  TEXT    NOT NULL,
+    Likes     INTEGER NOT NULL,
+    PRIMARY KEY (SessionId, ServerId)
+) WITHOUT ROWID;
+";
+
+/// Moves layout 0's `Likes` aside (its index goes, to be built again
+/// once the rows are in), for `LIKES` to take its name.
+const SET_LAYOUT_0_ASIDE: &str = "
+DROP INDEX LikesBySession;
+ALTER TABLE Likes RENAME TO LikesLayout0;
+";
+
+/// Copies layout 0's likes into the new `Likes`, keeping every row and id.
+/// Read in the old key's order (text ids sort as their bytes do), the rows
+/// fill the new id index in order: 3 million likes take seconds.
+const COPY_LAYOUT_0: &str = "
+INSERT INTO Likes (Id, SessionId, Uuid, ServerId, CreatedAt)
+    SELECT unhex(Id, '-'), SessionId, Uuid, ServerId, CreatedAt FROM LikesLayout0;
+DROP TABLE LikesLayout0;
+";
+
+/// How long opening waits for another process bringing the file to
+/// `LAYOUT`.
+const LOCK_WAIT: Duration = Duration::from_secs(300);
+
+/// Brings the file to `LAYOUT`: creates the tables of an empty file and
+/// rewrites an older layout, in one transaction, so every process sharing
+/// the file sees it before or after, never half done. A file from a newer
+/// build is refused untouched. A file already at `LAYOUT` is only read.
+pub(super) fn prepare(
+    conn: &mut Connection,
+    path: &Path,
+    lock_timeout: Duration,
+) -> Result<(), StoreError> {
+    if layout(conn, path)? == LAYOUT {
+        return Ok(());
+    }
+    // Another process may be rewriting a large file: wait for it to finish.
+    conn.busy_timeout(LOCK_WAIT).map_err(classify)?;
+    let upgraded = upgrade(conn, path);
+    conn.busy_timeout(lock_timeout).map_err(classify)?;
+    upgraded
+}
+
+/// The file's layout; an error if it is newer than `LAYOUT`.
+fn layout(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let layout: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(classify)?;
+    if layout > LAYOUT {
+        return Err(StoreError::Unavailable(format!(
+            "SQLite file {} has layout {layout}, newer than this build's {LAYOUT}: \
+             run a newer likes on it",
+            path.display()
+        )));
+    }
+    Ok(layout)
+}
+
+fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(classify)?;
+    // Read again under the write lock: another process may have done it.
+    if layout(&tx, path)? == LAYOUT {
+        return Ok(());
+    }
+    let has_likes: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'Likes')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(classify)?;
+    if has_likes {
+        tx.execute_batch(SET_LAYOUT_0_ASIDE).map_err(classify)?;
+    }
+    tx.execute_batch(LIKES).map_err(classify)?;
+    if has_likes {
+        tx.execute_batch(COPY_LAYOUT_0).map_err(|e| {
+            StoreError::Internal(format!(
+                "rewriting the likes of SQLite file {} into layout {LAYOUT}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    tx.execute_batch(OTHERS).map_err(classify)?;
+    tx.pragma_update(None, "user_version", LAYOUT)
+        .map_err(classify)?;
+    tx.commit().map_err(classify)
+}
