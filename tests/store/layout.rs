@@ -91,7 +91,8 @@ async fn a_layout_0_file_is_rewritten_keeping_every_like_once() {
     write_layout_0(&path, &likes);
     assert_eq!(user_version(&path), 0);
 
-    // Two replicas starting at once: one rewrites, the other waits for it.
+    // Two replicas starting at once (on a file not yet in WAL mode): one
+    // rewrites, the other waits for it.
     let options = StoreOptions::default();
     let (store, other) = tokio::join!(
         SqliteStore::open(&path, &options),

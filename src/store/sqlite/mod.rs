@@ -118,8 +118,17 @@ fn connect(path: &Path, lock_timeout: std::time::Duration) -> Result<Connection,
         StoreError::Unavailable(format!("cannot open SQLite file {}: {e}", path.display()))
     })?;
     conn.busy_timeout(lock_timeout).map_err(classify)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(classify)?;
+    // Switching a file to WAL needs the other connections out of it, and
+    // SQLite answers BUSY at once instead of waiting: two processes opening
+    // a new file together would otherwise fail. Retried until lock_timeout.
+    let started = std::time::Instant::now();
+    while let Err(e) = conn.pragma_update(None, "journal_mode", "WAL") {
+        let busy = e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy);
+        if !busy || started.elapsed() >= lock_timeout {
+            return Err(classify(e));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(classify)?;
     Ok(conn)
