@@ -83,6 +83,10 @@ impl Broadcaster {
     pub fn peak_rss_kib(&self) -> u64 {
         crate::support::status_kib(self.child.id().unwrap_or(0), "VmHWM:")
     }
+
+    pub fn cpu_seconds(&self) -> f64 {
+        crate::support::cpu_seconds(&self.child.id().unwrap_or(0).to_string())
+    }
 }
 
 /// Per talk, its subscribers' channel; and how many are subscribed.

@@ -2,13 +2,15 @@
 //! over the catalogue's talks. First idle, for the memory each costs; then
 //! with likes on every talk every second, for the time from the observer
 //! publishing a total (the event's `publishedAt`) to each subscriber
-//! receiving it, and whether every subscriber's deltas add up exactly.
-//! The same subscribers then run against the bare broadcaster
+//! receiving it, whether every subscriber's deltas add up exactly, and the
+//! CPU the server and this process used per event meanwhile (from
+//! `/proc`: less noisy than latency on a shared machine, and the latency of
+//! a burst follows it). The same subscribers then run against the bare broadcaster
 //! (`broadcast.rs`), in the same run: what delivering those events costs
 //! on this machine at the least.
 
 use crate::broadcast::Broadcaster;
-use crate::support::{Replica, Table, count, mib, ms, percentile, talks, wait_for};
+use crate::support::{Replica, Table, count, cpu_seconds, mib, ms, percentile, talks, wait_for};
 use crate::ws;
 use anyhow::{Context, bail};
 use std::sync::Arc;
@@ -77,6 +79,13 @@ impl Target<'_> {
         }
     }
 
+    fn cpu_seconds(&self) -> f64 {
+        match self {
+            Target::Service(replica) => replica.cpu_seconds(),
+            Target::Bare(broadcaster) => broadcaster.cpu_seconds(),
+        }
+    }
+
     /// Grows every talk's total each second; returns each talk's growth.
     async fn drive(&self, talks: &[i64], options: &Options) -> anyhow::Result<Vec<u64>> {
         match self {
@@ -101,6 +110,10 @@ struct Measured {
     latencies: Vec<f64>,
     wrong: usize,
     converged: bool,
+    /// CPU seconds while events flowed: the server's, and this process's
+    /// (the subscribers, and for the service the likes sent).
+    server_cpu: f64,
+    harness_cpu: f64,
 }
 
 pub async fn run(options: &Options) -> anyhow::Result<()> {
@@ -165,6 +178,14 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     row("publish → receive max", &|m| {
         ms(percentile(&mut m.latencies, 100.0))
     });
+    let per_event =
+        |cpu: f64, m: &Measured| format!("{:.1} µs", cpu * 1e6 / m.events.max(1) as f64);
+    row("server CPU per event received", &|m| {
+        per_event(m.server_cpu, m)
+    });
+    row("harness CPU per event received", &|m| {
+        per_event(m.harness_cpu, m)
+    });
     row("subscribers whose deltas do not add up", &|m| {
         count(m.wrong as f64)
     });
@@ -223,12 +244,15 @@ async fn measure(
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle_kib = target.rss_kib();
 
+    let cpu_before = (target.cpu_seconds(), cpu_seconds("self"));
     let sent = target.drive(talks, options).await?;
     let converged = wait_for(Duration::from_secs(20), || async {
         Ok((0..options.subscribers)
             .all(|i| last_totals[i].load(Ordering::Relaxed) == sent[i % talks.len()]))
     })
     .await?;
+    let server_cpu = target.cpu_seconds() - cpu_before.0;
+    let harness_cpu = cpu_seconds("self") - cpu_before.1;
     let peak_kib = target.peak_rss_kib();
     stop.cancel();
     let mut seen = Vec::with_capacity(tasks.len());
@@ -250,6 +274,8 @@ async fn measure(
         latencies: seen.into_iter().flat_map(|s| s.latencies).collect(),
         wrong,
         converged,
+        server_cpu,
+        harness_cpu,
     })
 }
 /// Reads events until `stop`, keeping the last total in `last`.

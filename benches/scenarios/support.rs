@@ -89,6 +89,11 @@ impl Replica {
         status_kib(self.pid, field)
     }
 
+    /// CPU seconds the replica has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(&self.pid.to_string())
+    }
+
     /// Every sample of `/metrics`, by its full name with labels.
     pub async fn metrics(&self) -> anyhow::Result<HashMap<String, f64>> {
         let text = reqwest::get(format!("{}/metrics", self.base))
@@ -150,6 +155,26 @@ pub fn status_kib(pid: u32, field: &str) -> u64 {
         .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// CPU seconds (user and system) used so far by process `pid` ("self" for
+/// this one), 0 if unreadable. `/proc` counts them in USER_HZ, which Linux
+/// fixes at 100 per second for user space.
+pub fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces:
+    // state is the first, utime the 12th, stime the 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |n: usize| {
+        fields
+            .get(n)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
 /// A `createLike` request body for `session`.
