@@ -7,14 +7,18 @@ use super::{HttpState, MAX_BODY_BYTES};
 use crate::graphql::{ClientAddress, LikesSchema, SubscriptionSlots};
 use crate::telemetry as names;
 use async_graphql::Data;
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::http::{
+    ALL_WEBSOCKET_PROTOCOLS, WebSocket as Session, WebSocketProtocols, WsMessage,
+};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt, future};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +28,11 @@ use tokio_util::sync::CancellationToken;
 /// small so an idle subscriber costs little (the library default is 128 KiB).
 const READ_BUFFER_BYTES: usize = 512;
 
+/// Messages sent together are written together up to this many bytes
+/// (they are flushed after each batch in any case; the buffer is not
+/// allocated up front).
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
 /// Upgrades the request, or answers why not.
 pub(super) async fn upgrade(
     state: Arc<HttpState>,
@@ -31,9 +40,8 @@ pub(super) async fn upgrade(
     request: Request,
 ) -> Response {
     let (mut parts, _) = request.into_parts();
-    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
-        Ok(protocol) => protocol,
-        Err(rejection) => return rejection.into_response(),
+    let Some(protocol) = requested_protocol(&parts.headers) else {
+        return StatusCode::BAD_REQUEST.into_response();
     };
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(upgrade) => upgrade,
@@ -55,7 +63,7 @@ pub(super) async fn upgrade(
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(MAX_BODY_BYTES)
         .max_frame_size(MAX_BODY_BYTES)
         .on_upgrade(move |socket| connection.serve(socket))
@@ -64,7 +72,7 @@ pub(super) async fn upgrade(
 /// What one connection needs.
 struct Connection {
     schema: LikesSchema,
-    protocol: GraphQLProtocol,
+    protocol: WebSocketProtocols,
     /// The client's address and subscription allowance.
     data: Data,
     shutdown: CancellationToken,
@@ -106,20 +114,28 @@ impl Connection {
                 }
             })
             .take_until(self.shutdown.clone().cancelled_owned());
-        let (init_tx, init_rx) = tokio::sync::oneshot::channel::<()>();
-        // The session writes into a small queue; the loop below owns the
+        // The session reads the client's text and binary messages until a
+        // read error, and yields what to send; the loop below owns the
         // socket's write half, so it can also ping and send a close frame.
-        // (This queue allocates per message, not a block of slots up front:
-        // an idle subscriber holds nothing in it.)
-        let (outgoing_tx, mut outgoing_rx) = futures_channel::mpsc::channel::<Message>(16);
-        let session =
-            GraphQLWebSocket::new_with_pair(outgoing_tx, from_client, self.schema, self.protocol)
-                .with_data(self.data)
-                .on_connection_init(move |_| async move {
-                    let _ = init_tx.send(());
-                    Ok(Data::default())
+        // Sending straight from the session's stream, without a queue between
+        // them, wakes a connection once per event it delivers.
+        let input = from_client
+            .take_while(|item| future::ready(item.is_ok()))
+            .filter_map(|item| {
+                future::ready(match item {
+                    Ok(message @ (Message::Text(_) | Message::Binary(_))) => {
+                        Some(message.into_data())
+                    }
+                    _ => None,
                 })
-                .serve();
+            });
+        let (init_tx, init_rx) = tokio::sync::oneshot::channel::<()>();
+        let session = Session::new(self.schema, input, self.protocol)
+            .connection_data(self.data)
+            .on_connection_init(move |_| async move {
+                let _ = init_tx.send(());
+                Ok(Data::default())
+            });
         let init_deadline = async {
             let timeout = tokio::time::sleep(self.init_timeout);
             tokio::select! {
@@ -129,17 +145,14 @@ impl Connection {
         };
         let keepalive = self.keepalive;
         let forward = async {
+            tokio::pin!(session);
             let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
             loop {
-                tokio::select! {
-                    message = outgoing_rx.next() => match message {
-                        Some(message) => {
-                            match send_within(&mut to_client, message, keepalive).await {
-                                Sent::Yes => {}
-                                Sent::Failed => return Ending::Session,
-                                Sent::Stuck => return Ending::Silent,
-                            }
-                        }
+                let (batch, ended) = tokio::select! {
+                    message = session.next() => match message {
+                        // What else the session has ready (answers to a
+                        // client's pipelined operations) goes in the same write.
+                        Some(first) => ready_messages(first, session.as_mut()).await,
                         None => return Ending::Session,
                     },
                     _ = pings.tick() => {
@@ -148,29 +161,20 @@ impl Connection {
                         if Duration::from_millis(silent) > 2 * keepalive {
                             return Ending::Silent;
                         }
-                        let ping = Message::Ping(Default::default());
-                        match send_within(&mut to_client, ping, keepalive).await {
-                            Sent::Yes => {}
-                            Sent::Failed => return Ending::Session,
-                            Sent::Stuck => return Ending::Silent,
-                        }
+                        (vec![Message::Ping(Default::default())], false)
                     }
+                };
+                match send_within(&mut to_client, batch, keepalive).await {
+                    Sent::Yes if ended => return Ending::Session,
+                    Sent::Yes => {}
+                    Sent::Failed => return Ending::Session,
+                    Sent::Stuck => return Ending::Silent,
                 }
             }
         };
-        let ending = {
-            tokio::pin!(forward);
-            let first = tokio::select! {
-                _ = session => None,
-                ending = &mut forward => Some(ending),
-                _ = init_deadline => Some(Ending::NoInit),
-            };
-            // After the session, deliver what it queued (the session's end
-            // closes the queue).
-            match first {
-                Some(ending) => ending,
-                None => forward.await,
-            }
+        let ending = tokio::select! {
+            ending = forward => ending,
+            _ = init_deadline => Ending::NoInit,
         };
         let close = match ending {
             _ if self.shutdown.is_cancelled() => Some((1012, "server restarting".to_owned())),
@@ -198,10 +202,21 @@ impl Connection {
                 code,
                 reason: reason.into(),
             };
-            send_within(&mut to_client, Message::Close(Some(frame)), keepalive).await;
+            send_within(&mut to_client, vec![Message::Close(Some(frame))], keepalive).await;
         }
         let _ = tokio::time::timeout(keepalive, to_client.close()).await;
     }
+}
+
+/// The first GraphQL WebSocket subprotocol the client offers that is served
+/// here; `None` answers the upgrade with 400.
+fn requested_protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
+    headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)?
+        .to_str()
+        .ok()?
+        .split(',')
+        .find_map(|protocol| protocol.trim().parse().ok())
 }
 
 /// Whether a message reached the socket.
@@ -213,17 +228,55 @@ enum Sent {
     Stuck,
 }
 
-/// Sends a message, giving up when the client does not take it within
-/// `limit`: a client that stops reading must not hold its task forever.
+/// Sends messages in one write, giving up when the client does not take
+/// them within `limit`: a client that stops reading must not hold its task
+/// forever.
 async fn send_within(
     to_client: &mut (impl futures_util::Sink<Message> + Unpin),
-    message: Message,
+    messages: Vec<Message>,
     limit: Duration,
 ) -> Sent {
-    match tokio::time::timeout(limit, to_client.send(fit_close_reason(message))).await {
+    let send = async {
+        for message in messages {
+            to_client.feed(fit_close_reason(message)).await?;
+        }
+        to_client.flush().await
+    };
+    match tokio::time::timeout(limit, send).await {
         Ok(Ok(())) => Sent::Yes,
         Ok(Err(_)) => Sent::Failed,
         Err(_) => Sent::Stuck,
+    }
+}
+
+/// Most messages sent in one write.
+const MAX_BATCH: usize = 16;
+
+/// `first`, then whatever else `session` yields without waiting, up to
+/// `MAX_BATCH` messages; and whether the session has ended.
+async fn ready_messages(
+    first: WsMessage,
+    mut session: Pin<&mut (impl futures_util::Stream<Item = WsMessage> + ?Sized)>,
+) -> (Vec<Message>, bool) {
+    let mut batch = vec![to_frame(first)];
+    while batch.len() < MAX_BATCH {
+        match std::future::poll_fn(|cx| Poll::Ready(session.as_mut().poll_next(cx))).await {
+            Poll::Ready(Some(message)) => batch.push(to_frame(message)),
+            Poll::Ready(None) => return (batch, true),
+            Poll::Pending => break,
+        }
+    }
+    (batch, false)
+}
+
+/// The WebSocket message for what the GraphQL session sends.
+fn to_frame(message: WsMessage) -> Message {
+    match message {
+        WsMessage::Text(text) => Message::Text(text.into()),
+        WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })),
     }
 }
 
@@ -272,6 +325,36 @@ fn millis_since(start: Instant) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(n: usize) -> WsMessage {
+        WsMessage::Text(n.to_string())
+    }
+
+    #[tokio::test]
+    async fn ready_messages_go_out_together_up_to_a_batch() {
+        let rest = futures_util::stream::iter((1..40).map(text));
+        let (batch, ended) = ready_messages(text(0), std::pin::pin!(rest)).await;
+        assert_eq!(batch.len(), MAX_BATCH);
+        assert_eq!(batch[MAX_BATCH - 1], Message::Text("15".into()));
+        assert!(!ended);
+
+        let rest = futures_util::stream::iter([text(1), WsMessage::Close(1002, "bad".into())]);
+        let (batch, ended) = ready_messages(text(0), std::pin::pin!(rest)).await;
+        assert_eq!(batch.len(), 3);
+        assert!(matches!(&batch[2], Message::Close(Some(frame)) if frame.code == 1002));
+        assert!(
+            ended,
+            "the session's end is reported with its last messages"
+        );
+
+        let waiting = std::pin::pin!(futures_util::stream::pending::<WsMessage>());
+        let waits = ready_messages(text(0), waiting);
+        let (batch, ended) = tokio::time::timeout(Duration::from_secs(5), waits)
+            .await
+            .expect("a session with nothing ready does not hold the batch back");
+        assert_eq!(batch, vec![Message::Text("0".into())]);
+        assert!(!ended, "nothing ready is not an end");
+    }
 
     #[test]
     fn long_close_reasons_are_cut_at_a_character_boundary() {
