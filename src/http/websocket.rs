@@ -228,8 +228,8 @@ enum Sent {
     Stuck,
 }
 
-/// Sends messages in one write, giving up when the client does not take
-/// them within `limit`: a client that stops reading must not hold its task
+/// Sends messages together, flushed once, giving up when the client does
+/// not take them within `limit`: a client that stops reading must not hold its task
 /// forever.
 async fn send_within(
     to_client: &mut (impl futures_util::Sink<Message> + Unpin),
@@ -249,7 +249,7 @@ async fn send_within(
     }
 }
 
-/// Most messages sent in one write.
+/// Most messages sent together.
 const MAX_BATCH: usize = 16;
 
 /// `first`, then whatever else `session` yields without waiting, up to
