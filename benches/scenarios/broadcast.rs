@@ -85,7 +85,7 @@ impl Broadcaster {
     }
 
     pub fn cpu_seconds(&self) -> f64 {
-        crate::support::cpu_seconds(&self.child.id().unwrap_or(0).to_string())
+        crate::support::cpu_seconds(self.child.id().unwrap_or(0))
     }
 }
 

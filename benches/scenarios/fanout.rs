@@ -5,9 +5,9 @@
 //! receiving it, whether every subscriber's deltas add up exactly, and the
 //! CPU the server and this process used per event meanwhile (from
 //! `/proc`: less noisy than latency on a shared machine, and the latency of
-//! a burst follows it). The same subscribers then run against the bare broadcaster
-//! (`broadcast.rs`), in the same run: what delivering those events costs
-//! on this machine at the least.
+//! a burst follows it). The same subscribers then run against the bare
+//! broadcaster (`broadcast.rs`), in the same run: what delivering those
+//! events costs on this machine at the least.
 
 use crate::broadcast::Broadcaster;
 use crate::support::{Replica, Table, count, cpu_seconds, mib, ms, percentile, talks, wait_for};
@@ -244,7 +244,7 @@ async fn measure(
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle_kib = target.rss_kib();
 
-    let cpu_before = (target.cpu_seconds(), cpu_seconds("self"));
+    let cpu_before = (target.cpu_seconds(), cpu_seconds(std::process::id()));
     let sent = target.drive(talks, options).await?;
     let converged = wait_for(Duration::from_secs(20), || async {
         Ok((0..options.subscribers)
@@ -252,7 +252,7 @@ async fn measure(
     })
     .await?;
     let server_cpu = target.cpu_seconds() - cpu_before.0;
-    let harness_cpu = cpu_seconds("self") - cpu_before.1;
+    let harness_cpu = cpu_seconds(std::process::id()) - cpu_before.1;
     let peak_kib = target.peak_rss_kib();
     stop.cancel();
     let mut seen = Vec::with_capacity(tasks.len());

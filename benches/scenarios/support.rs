@@ -91,7 +91,7 @@ impl Replica {
 
     /// CPU seconds the replica has used so far.
     pub fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(&self.pid.to_string())
+        cpu_seconds(self.pid)
     }
 
     /// Every sample of `/metrics`, by its full name with labels.
@@ -157,10 +157,10 @@ pub fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU seconds (user and system) used so far by process `pid` ("self" for
-/// this one), 0 if unreadable. `/proc` counts them in USER_HZ, which Linux
-/// fixes at 100 per second for user space.
-pub fn cpu_seconds(pid: &str) -> f64 {
+/// CPU seconds (user and system) used so far by process `pid`, 0 if
+/// unreadable. `/proc` counts them in USER_HZ, which Linux fixes at 100 per
+/// second for user space.
+pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may hold spaces:
     // state is the first, utime the 12th, stime the 13th.

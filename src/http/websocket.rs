@@ -1,7 +1,8 @@
 //! One GraphQL WebSocket connection: the upgrade (both subprotocols, small
-//! buffers, the message size limit), the session, a deadline for
-//! `connection_init`, keepalive pings, the per-connection subscription
-//! allowance, and the close code that tells the client why it ended.
+//! buffers, the message size limit), the session and its answers sent in
+//! batches, a deadline for `connection_init`, keepalive pings, the
+//! per-connection subscription allowance, and the close code that tells the
+//! client why it ended.
 
 use super::{HttpState, MAX_BODY_BYTES};
 use crate::graphql::{ClientAddress, LikesSchema, SubscriptionSlots};
@@ -151,7 +152,7 @@ impl Connection {
                 let (batch, ended) = tokio::select! {
                     message = session.next() => match message {
                         // What else the session has ready (answers to a
-                        // client's pipelined operations) goes in the same write.
+                        // client's pipelined operations) is flushed with it.
                         Some(first) => ready_messages(first, session.as_mut()).await,
                         None => return Ending::Session,
                     },
@@ -229,8 +230,8 @@ enum Sent {
 }
 
 /// Sends messages together, flushed once, giving up when the client does
-/// not take them within `limit`: a client that stops reading must not hold its task
-/// forever.
+/// not take them within `limit`: a client that stops reading must not hold
+/// its task forever.
 async fn send_within(
     to_client: &mut (impl futures_util::Sink<Message> + Unpin),
     messages: Vec<Message>,
