@@ -5,7 +5,7 @@
 //! A plain `createLike` document is kept with its `DirectLike` plan instead,
 //! and answered without the general executor.
 
-use super::direct::DirectLike;
+use super::direct::{DirectLike, DirectLikeAdded};
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::ExecutableDocument;
 use std::collections::HashMap;
@@ -27,6 +27,9 @@ enum Known {
     General(ExecutableDocument),
     /// Answered directly when a POSTed body allows (`direct::answer_posted`).
     Direct(Arc<DirectLike>),
+    /// A plain `likeAdded` subscription: its events are written directly
+    /// when it starts on a WebSocket, else async-graphql runs this parse.
+    LikeAdded(Arc<DirectLikeAdded>, ExecutableDocument),
 }
 
 impl Documents {
@@ -44,21 +47,24 @@ impl Documents {
     /// kept, with the plan of a plain `createLike` document in its place
     /// (`direct`). A document that does not parse, or one kept as a plan, is
     /// left for async-graphql to parse; a parse error is reported the usual
-    /// way.
-    pub fn prepare(&self, request: &mut async_graphql::Request) {
+    /// way. Returns the plan of a plain `likeAdded` document.
+    pub fn prepare(&self, request: &mut async_graphql::Request) -> Option<Arc<DirectLikeAdded>> {
         if request.query.len() > MAX_TEXT_BYTES {
-            return;
+            return None;
         }
         let known = self.lock().get(&request.query).cloned();
         let known = match known {
             Some(known) => known,
             None => {
                 let Ok(document) = parse_query(&request.query) else {
-                    return;
+                    return None;
                 };
-                let known = match DirectLike::of(&document) {
-                    Some(direct) => Known::Direct(Arc::new(direct)),
-                    None => Known::General(document),
+                let known = if let Some(direct) = DirectLike::of(&document) {
+                    Known::Direct(Arc::new(direct))
+                } else if let Some(plan) = DirectLikeAdded::of(&document) {
+                    Known::LikeAdded(Arc::new(plan), document)
+                } else {
+                    Known::General(document)
                 };
                 let mut parsed = self.lock();
                 if parsed.len() >= self.capacity {
@@ -68,8 +74,16 @@ impl Documents {
                 known
             }
         };
-        if let Known::General(document) = known {
-            request.set_parsed_query(document);
+        match known {
+            Known::General(document) => {
+                request.set_parsed_query(document);
+                None
+            }
+            Known::LikeAdded(plan, document) => {
+                request.set_parsed_query(document);
+                Some(plan)
+            }
+            Known::Direct(_) => None,
         }
     }
 
@@ -78,7 +92,7 @@ impl Documents {
     pub fn direct(&self, text: &str) -> Option<Arc<DirectLike>> {
         match self.lock().get(text)? {
             Known::Direct(direct) => Some(direct.clone()),
-            Known::General(_) => None,
+            Known::General(_) | Known::LikeAdded(..) => None,
         }
     }
 

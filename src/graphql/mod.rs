@@ -1,9 +1,9 @@
 //! The GraphQL API: the schema the conference front end was written
 //! against (see ARCHITECTURE.md), its resolvers, its error codes, and a
 //! cache of parsed documents. It moves data between clients and the
-//! storer/listener; beyond that cache it holds no state. `createLike` in
-//! its plain form is answered directly (`direct`), without the general
-//! executor.
+//! storer/listener; beyond that cache it holds no state. `createLike` and
+//! `likeAdded` in their plain forms are answered directly (`direct`),
+//! without the general executor.
 
 mod direct;
 mod documents;
@@ -11,6 +11,7 @@ mod errors;
 mod limits;
 mod schema;
 
+pub use direct::DirectLikeAdded;
 use documents::Documents;
 pub use errors::{ApiError, ErrorCodes, PARSE_FAILED, VALIDATION_FAILED};
 pub use limits::{AliasLimit, MAX_ALIASES};
@@ -22,9 +23,10 @@ use crate::listener::Listener;
 use crate::store::LikeStore;
 use crate::storer::Storer;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response, Schema};
+use futures_util::stream::BoxStream;
 use std::net::IpAddr;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// The service's schema type.
@@ -85,6 +87,12 @@ impl SubscriptionSlots {
             max,
         }
     }
+
+    /// A permit for one more subscription, held until it ends; `None` when
+    /// the connection holds its allowance already.
+    pub fn take(&self) -> Option<OwnedSemaphorePermit> {
+        self.slots.clone().try_acquire_owned().ok()
+    }
 }
 
 /// Builds the schema with its limits and error codes; `introspection: false`
@@ -103,6 +111,15 @@ fn build_schema(services: Services, introspection: bool) -> LikesSchema {
     } else {
         builder.disable_introspection().finish()
     }
+}
+
+/// A `likeAdded` subscription whose events are written without the
+/// executor (`Endpoint::start_direct`).
+pub struct DirectSubscription {
+    /// Writes each event's response.
+    pub plan: Arc<DirectLikeAdded>,
+    /// The events, until the process stops serving.
+    pub events: BoxStream<'static, LikeEvent>,
 }
 
 /// What answers POSTed GraphQL: the schema, the documents it has parsed,
@@ -171,6 +188,21 @@ impl Endpoint {
                 BatchResponse::Batch(responses)
             }
         }
+    }
+
+    /// Readies an operation sent over a WebSocket: a plain `likeAdded`
+    /// subscription to a catalogue talk (see `direct`) is started here;
+    /// anything else is given its parsed document and left to the session
+    /// (`None`), which reports every error. The caller holds the
+    /// connection's subscription slot.
+    pub fn start_direct(&self, request: &mut Request) -> Option<DirectSubscription> {
+        let plan = self.documents.prepare(request)?;
+        let session_id = plan.session_id(request.operation_name.as_deref(), &request.variables)?;
+        let events = schema::like_events(&self.services, session_id)?;
+        Some(DirectSubscription {
+            plan,
+            events: Box::pin(events),
+        })
     }
 
     async fn execute(&self, mut request: Request, address: ClientAddress) -> Response {

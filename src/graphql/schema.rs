@@ -312,9 +312,9 @@ impl SubscriptionRoot {
         session_id: i32,
     ) -> Result<impl Stream<Item = LikeEvent> + use<>> {
         let services = services(ctx);
-        let session = Session::require(services, session_id)?;
+        Session::require(services, session_id)?;
         let slot = match ctx.data_opt::<SubscriptionSlots>() {
-            Some(slots) => Some(slots.slots.clone().try_acquire_owned().map_err(|_| {
+            Some(slots) => Some(slots.take().ok_or_else(|| {
                 ApiError::LimitExceeded(format!(
                     "a connection may hold at most {} subscriptions",
                     slots.max
@@ -322,27 +322,35 @@ impl SubscriptionRoot {
             })?),
             None => None,
         };
-        let subscription = services
-            .listener
-            .subscribe(session.talk)
-            .ok_or(ApiError::Internal)?;
-        let shutdown = services.shutdown.clone().cancelled_owned();
+        let events = like_events(services, session_id).ok_or(ApiError::Internal)?;
         // The slot is held by the stream and freed when the subscription ends.
-        let events = futures_util::stream::unfold(
-            (subscription, slot),
-            move |(mut subscription, slot)| async move {
-                let delta = subscription.next().await?;
-                let event = LikeEvent {
-                    session_id,
-                    likes: clamp(delta.likes),
-                    total: clamp(delta.total),
-                    published_at: delta
-                        .published_at
-                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                };
-                Some((event, (subscription, slot)))
-            },
-        );
-        Ok(futures_util::StreamExt::take_until(events, shutdown))
+        Ok(futures_util::StreamExt::map(events, move |event| {
+            let _held = &slot;
+            event
+        }))
     }
+}
+
+/// The events of a subscription to a catalogue talk (`None` for any other),
+/// until the process stops serving. The caller checks the talk and the
+/// connection's allowance first.
+pub(super) fn like_events(
+    services: &Services,
+    session_id: i32,
+) -> Option<impl Stream<Item = LikeEvent> + Send + 'static + use<>> {
+    let subscription = services.listener.subscribe(TalkId(session_id))?;
+    let shutdown = services.shutdown.clone().cancelled_owned();
+    let events = futures_util::stream::unfold(subscription, move |mut subscription| async move {
+        let delta = subscription.next().await?;
+        let event = LikeEvent {
+            session_id,
+            likes: clamp(delta.likes),
+            total: clamp(delta.total),
+            published_at: delta
+                .published_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        };
+        Some((event, subscription))
+    });
+    Some(futures_util::StreamExt::take_until(events, shutdown))
 }

@@ -21,10 +21,12 @@
 //! reports a resolver's error. The tests (`tests.rs`) hold the two paths
 //! to the same answers.
 
+mod like_added;
 mod posted;
 #[cfg(test)]
 mod tests;
 
+pub use like_added::DirectLikeAdded;
 pub(super) use posted::answer_posted;
 
 use super::Services;
@@ -69,17 +71,7 @@ enum LikeField {
 impl DirectLike {
     /// The plan for `document`, if it has the shape this path answers.
     pub fn of(document: &ExecutableDocument) -> Option<Self> {
-        if !document.fragments.is_empty() {
-            return None;
-        }
-        let (operation, definition) = match &document.operations {
-            DocumentOperations::Single(definition) => (None, &definition.node),
-            DocumentOperations::Multiple(named) if named.len() == 1 => {
-                let (name, definition) = named.iter().next()?;
-                (Some(name.to_string()), &definition.node)
-            }
-            DocumentOperations::Multiple(_) => return None,
-        };
+        let (operation, definition) = only_operation(document)?;
         let (variable, field) = like_field(definition)?;
         let payload = selected(&field.node.selection_set.node, |name, field| {
             match (name, field.selection_set.node.items.is_empty()) {
@@ -195,6 +187,22 @@ fn like_field(definition: &OperationDefinition) -> Option<(Name, &Positioned<Fie
     let passes_the_variable = value.node.to_string() == format!("${}", declared.name.node);
     (plain(&field.node, FIELD) && argument.node == "input" && passes_the_variable)
         .then(|| (declared.name.node.clone(), field))
+}
+
+/// The name (if any) and definition of a document's only operation, when
+/// the document has no fragments either.
+fn only_operation(document: &ExecutableDocument) -> Option<(Option<String>, &OperationDefinition)> {
+    if !document.fragments.is_empty() {
+        return None;
+    }
+    match &document.operations {
+        DocumentOperations::Single(definition) => Some((None, &definition.node)),
+        DocumentOperations::Multiple(named) if named.len() == 1 => {
+            let (name, definition) = named.iter().next()?;
+            Some((Some(name.to_string()), &definition.node))
+        }
+        DocumentOperations::Multiple(_) => None,
+    }
 }
 
 /// A field with this name, no alias, no directives and no arguments

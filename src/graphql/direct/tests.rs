@@ -35,14 +35,14 @@ fn plan(document: &str) -> Option<DirectLike> {
 
 /// A replica's services and schema, on a store of their own, buffering
 /// up to `ROOM` likes (nothing is flushed), two likes a minute per liker.
-struct Replica {
-    services: Services,
+pub(super) struct Replica {
+    pub(super) services: Services,
     schema: LikesSchema,
     _dir: tempfile::TempDir,
 }
 
 impl Replica {
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = StoreUrl::Sqlite(dir.path().join("likes.db"));
         let options = StoreOptions {
