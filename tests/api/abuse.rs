@@ -3,17 +3,14 @@
 //! document and batch limits, and the WebSocket limits (subscriptions per
 //! connection, connection-init deadline, keepalive, connections per process).
 
+use crate::helpers::ws::{Ws, init, next_json, open_ws, send_json};
 use crate::helpers::{CREATE_LIKE, TestApp, eventually, spawn_app_with, talk};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use likes::limits::{AllowedOrigins, Rate};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn code(answer: &Value) -> &str {
     answer["errors"][0]["extensions"]["code"]
@@ -75,43 +72,6 @@ async fn behind_a_proxy_the_address_comes_from_the_trusted_header_entry() {
     let header = "203.0.113.8, 34.120.0.1";
     let (_, answer) = like_with_headers(&app, "b", &[("x-forwarded-for", header)]).await;
     assert!(answer["data"]["createLike"].is_object(), "{answer}");
-}
-
-/// Opens a GraphQL WebSocket with these extra request headers.
-async fn open_ws(app: &TestApp, headers: &[(&str, &str)]) -> Result<Ws, tungstenite::Error> {
-    let mut request = app.ws_url().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    for (name, value) in headers {
-        let name = tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
-        request.headers_mut().insert(name, value.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request)
-        .await
-        .map(|(ws, _)| ws)
-}
-
-/// The next text message, as JSON, skipping pings; `None` on close or end.
-async fn next_json(ws: &mut Ws) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).ok(),
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            Ok(_) => return None,
-            Err(_) => panic!("no message within 5 s"),
-        }
-    }
-}
-
-async fn send_json(ws: &mut Ws, message: Value) {
-    ws.send(Message::text(message.to_string())).await.unwrap();
-}
-
-async fn init(ws: &mut Ws) {
-    send_json(ws, json!({ "type": "connection_init" })).await;
-    assert_eq!(next_json(ws).await.unwrap()["type"], "connection_ack");
 }
 
 #[tokio::test]

@@ -1,15 +1,18 @@
 //! One GraphQL WebSocket connection: the upgrade (both subprotocols, small
 //! buffers, the message size limit), the session and its answers sent in
-//! batches, a deadline for `connection_init`, keepalive pings, the
-//! per-connection subscription allowance, and the close code that tells the
-//! client why it ended.
+//! batches, the plain `likeAdded` subscriptions run beside it
+//! (`subscriptions`), a deadline for `connection_init`, keepalive pings,
+//! the per-connection subscription allowance, and the close code that tells
+//! the client why it ended.
+
+mod subscriptions;
 
 use super::{HttpState, MAX_BODY_BYTES};
 use crate::graphql::{ClientAddress, LikesSchema, SubscriptionSlots};
 use crate::telemetry as names;
 use async_graphql::Data;
 use async_graphql::http::{
-    ALL_WEBSOCKET_PROTOCOLS, WebSocket as Session, WebSocketProtocols, WsMessage,
+    ALL_WEBSOCKET_PROTOCOLS, ClientMessage, WebSocket as Session, WebSocketProtocols, WsMessage,
 };
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
@@ -48,15 +51,15 @@ pub(super) async fn upgrade(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    let slots = SubscriptionSlots::new(state.limits.max_subscriptions_per_connection);
     let mut data = Data::default();
     data.insert(address);
-    data.insert(SubscriptionSlots::new(
-        state.limits.max_subscriptions_per_connection,
-    ));
+    data.insert(slots.clone());
     let connection = Connection {
         schema: state.graphql.schema().clone(),
         protocol,
         data,
+        subscriptions: subscriptions::start(state.clone(), slots, protocol),
         shutdown: state.shutdown.clone(),
         init_timeout: state.limits.ws_init_timeout,
         keepalive: state.limits.ws_keepalive,
@@ -76,6 +79,9 @@ struct Connection {
     protocol: WebSocketProtocols,
     /// The client's address and subscription allowance.
     data: Data,
+    /// The `likeAdded` subscriptions run beside the session, sharing its
+    /// allowance.
+    subscriptions: (subscriptions::Router, subscriptions::Shared),
     shutdown: CancellationToken,
     init_timeout: Duration,
     keepalive: Duration,
@@ -120,23 +126,25 @@ impl Connection {
         // socket's write half, so it can also ping and send a close frame.
         // Sending straight from the session's stream, without a queue between
         // them, wakes a connection once per event it delivers.
+        let (router, shared) = self.subscriptions;
         let input = from_client
             .take_while(|item| future::ready(item.is_ok()))
-            .filter_map(|item| {
+            .filter_map(move |item| {
                 future::ready(match item {
                     Ok(message @ (Message::Text(_) | Message::Binary(_))) => {
-                        Some(message.into_data())
+                        router.route(ClientMessage::from_bytes(message.into_data()))
                     }
                     _ => None,
                 })
             });
         let (init_tx, init_rx) = tokio::sync::oneshot::channel::<()>();
-        let session = Session::new(self.schema, input, self.protocol)
+        let session = Session::from_message_stream(self.schema, input, self.protocol)
             .connection_data(self.data)
             .on_connection_init(move |_| async move {
                 let _ = init_tx.send(());
                 Ok(Data::default())
             });
+        let session = subscriptions::Outgoing::new(session, shared);
         let init_deadline = async {
             let timeout = tokio::time::sleep(self.init_timeout);
             tokio::select! {

@@ -1,0 +1,248 @@
+//! The `likeAdded` subscriptions a WebSocket connection runs beside its
+//! GraphQL session. The client's messages pass through `Router` on their
+//! way to the session; a plain `likeAdded` subscribe
+//! (`Endpoint::start_direct`) starts here instead, and `Outgoing` frames its
+//! events among what the session sends. The session runs everything else
+//! and reports every error. Ids follow the session's rules: a subscribe
+//! under a live id replaces that subscription, and a stopped or ended one
+//! is answered with `complete`.
+
+use super::super::HttpState;
+use crate::graphql::{DirectLikeAdded, DirectSubscription, LikeEvent, SubscriptionSlots};
+use async_graphql::http::{ClientMessage, WebSocketProtocols, WsMessage};
+use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll};
+use futures_util::{Stream, StreamExt};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use tokio::sync::OwnedSemaphorePermit;
+
+/// The subscriptions run here, shared by the connection's two directions:
+/// `Router` (inside the session's reading) starts and stops them, `Outgoing`
+/// sends their events. Each locks it briefly, never both at once.
+pub(super) type Shared = Arc<Mutex<State>>;
+
+/// One subscription's events; the last item is `None`, for its end.
+type Events = Abortable<BoxStream<'static, (Arc<Tag>, Option<LikeEvent>)>>;
+
+/// A new connection's two ends: the `Router` for the client's messages,
+/// and what `Outgoing::new` merges with the session.
+pub(super) fn start(
+    http: Arc<HttpState>,
+    slots: SubscriptionSlots,
+    protocol: WebSocketProtocols,
+) -> (Router, Shared) {
+    let shared: Shared = Arc::new(Mutex::new(State {
+        protocol,
+        initialised: false,
+        running: HashMap::new(),
+        events: SelectAll::new(),
+        session_ids: HashSet::new(),
+        completed: VecDeque::new(),
+    }));
+    let router = Router {
+        shared: shared.clone(),
+        http,
+        slots,
+    };
+    (router, shared)
+}
+
+pub(super) struct State {
+    protocol: WebSocketProtocols,
+    /// Whether the client has sent `connection_init`; until then the
+    /// session refuses subscriptions, so none starts here.
+    initialised: bool,
+    /// Subscriptions run here, by id. Removing one ends it and frees its
+    /// slot at once.
+    running: HashMap<String, Running>,
+    /// Their events, polled only when woken.
+    events: SelectAll<Events>,
+    /// Ids the session may be running: sent to it, and neither stopped nor
+    /// seen to complete.
+    session_ids: HashSet<String>,
+    /// `complete` frames for subscriptions the client stopped here.
+    completed: VecDeque<String>,
+}
+
+struct Running {
+    abort: AbortHandle,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// What frames one subscription's events.
+struct Tag {
+    id: String,
+    /// The id as a JSON string.
+    id_json: String,
+    plan: Arc<DirectLikeAdded>,
+}
+
+impl State {
+    /// Ends the subscription running here under `id`, if one is.
+    fn end(&mut self, id: &str) -> bool {
+        let Some(running) = self.running.remove(id) else {
+            return false;
+        };
+        running.abort.abort();
+        true
+    }
+
+    fn run(&mut self, id: String, subscription: DirectSubscription, slot: OwnedSemaphorePermit) {
+        let tag = Arc::new(Tag {
+            id_json: json_string(&id),
+            id: id.clone(),
+            plan: subscription.plan,
+        });
+        let last = tag.clone();
+        let events = subscription
+            .events
+            .map(move |event| (tag.clone(), Some(event)))
+            .chain(futures_util::stream::once(async move { (last, None) }))
+            .boxed();
+        let (abort, registration) = AbortHandle::new_pair();
+        self.running.insert(id, Running { abort, _slot: slot });
+        self.events.push(Abortable::new(events, registration));
+    }
+
+    /// Notes what the session sent: a `complete` frees its id.
+    fn sent(&mut self, message: &WsMessage) {
+        const COMPLETE: &str = r#"{"type":"complete","id":"#;
+        if let WsMessage::Text(text) = message
+            && let Some(rest) = text.strip_prefix(COMPLETE)
+            && let Ok(id) = serde_json::from_str::<String>(rest.strip_suffix('}').unwrap_or(rest))
+        {
+            self.session_ids.remove(&id);
+        }
+    }
+
+    /// The next frame of the subscriptions run here.
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<WsMessage>> {
+        if let Some(frame) = self.completed.pop_front() {
+            return Poll::Ready(Some(WsMessage::Text(frame)));
+        }
+        match self.events.poll_next_unpin(cx) {
+            Poll::Ready(Some((tag, Some(event)))) => {
+                let kind = match self.protocol {
+                    WebSocketProtocols::GraphQLWS => "next",
+                    WebSocketProtocols::SubscriptionsTransportWS => "data",
+                };
+                let mut frame = String::with_capacity(160);
+                frame.push_str(r#"{"type":""#);
+                frame.push_str(kind);
+                frame.push_str(r#"","id":"#);
+                frame.push_str(&tag.id_json);
+                frame.push_str(r#","payload":"#);
+                tag.plan.write_response(&event, &mut frame);
+                frame.push('}');
+                Poll::Ready(Some(WsMessage::Text(frame)))
+            }
+            Poll::Ready(Some((tag, None))) => {
+                self.running.remove(&tag.id);
+                Poll::Ready(Some(WsMessage::Text(complete(&tag.id_json))))
+            }
+            // Empty: a subscription started later is polled in the same
+            // `Outgoing::poll_next` that started it.
+            Poll::Ready(None) | Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Passes the client's messages on to the session, taking the ones that
+/// start or stop a subscription run here.
+pub(super) struct Router {
+    shared: Shared,
+    http: Arc<HttpState>,
+    slots: SubscriptionSlots,
+}
+
+impl Router {
+    /// What the session gets of `message`; `None` when it was handled here.
+    pub(super) fn route(
+        &self,
+        message: serde_json::Result<ClientMessage>,
+    ) -> Option<serde_json::Result<ClientMessage>> {
+        let Ok(message) = message else {
+            return Some(message);
+        };
+        let mut state = lock(&self.shared);
+        let message = match message {
+            ClientMessage::ConnectionInit { payload } => {
+                state.initialised = true;
+                ClientMessage::ConnectionInit { payload }
+            }
+            ClientMessage::Start { id, mut payload } => {
+                // A subscribe under a live id replaces that subscription.
+                state.end(&id);
+                if state.initialised
+                    && !state.session_ids.contains(&id)
+                    && let Some(direct) = self.http.graphql.start_direct(&mut payload)
+                    && let Some(slot) = self.slots.take()
+                {
+                    state.run(id, direct, slot);
+                    return None;
+                }
+                state.session_ids.insert(id.clone());
+                ClientMessage::Start { id, payload }
+            }
+            ClientMessage::Stop { id } => {
+                if state.end(&id) {
+                    let frame = complete(&json_string(&id));
+                    state.completed.push_back(frame);
+                    return None;
+                }
+                state.session_ids.remove(&id);
+                ClientMessage::Stop { id }
+            }
+            other => other,
+        };
+        Some(Ok(message))
+    }
+}
+
+/// What the connection sends: the session's messages and the events of the
+/// subscriptions run here.
+pub(super) struct Outgoing<S> {
+    session: Pin<Box<S>>,
+    shared: Shared,
+}
+
+impl<S: Stream<Item = WsMessage>> Outgoing<S> {
+    pub(super) fn new(session: S, shared: Shared) -> Self {
+        Self {
+            session: Box::pin(session),
+            shared,
+        }
+    }
+}
+
+impl<S: Stream<Item = WsMessage>> Stream for Outgoing<S> {
+    type Item = WsMessage;
+
+    /// Ends when the session ends.
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsMessage>> {
+        // The session first: its reading of the client's messages starts
+        // and stops the subscriptions polled below.
+        match self.session.as_mut().poll_next(cx) {
+            Poll::Ready(Some(message)) => {
+                lock(&self.shared).sent(&message);
+                Poll::Ready(Some(message))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => lock(&self.shared).poll_frame(cx),
+        }
+    }
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn complete(id_json: &str) -> String {
+    format!(r#"{{"type":"complete","id":{id_json}}}"#)
+}
+
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
