@@ -251,10 +251,20 @@ async fn send_within(
         }
         to_client.flush().await
     };
-    match tokio::time::timeout(limit, send).await {
-        Ok(Ok(())) => Sent::Yes,
-        Ok(Err(_)) => Sent::Failed,
-        Err(_) => Sent::Stuck,
+    let mut send = std::pin::pin!(send);
+    // Most sends finish at once: the deadline's timer is set only for one
+    // that has to wait.
+    let at_once = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
+    let sent = match at_once {
+        Poll::Ready(sent) => sent,
+        Poll::Pending => match tokio::time::timeout(limit, send).await {
+            Ok(sent) => sent,
+            Err(_) => return Sent::Stuck,
+        },
+    };
+    match sent {
+        Ok(()) => Sent::Yes,
+        Err(_) => Sent::Failed,
     }
 }
 

@@ -11,11 +11,13 @@ use super::super::HttpState;
 use crate::graphql::{DirectLikeAdded, DirectSubscription, LikeEvent, SubscriptionSlots};
 use async_graphql::http::{ClientMessage, WebSocketProtocols, WsMessage};
 use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll};
+use futures_util::task::AtomicWaker;
 use futures_util::{Stream, StreamExt};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 use tokio::sync::OwnedSemaphorePermit;
 
 /// The subscriptions run here, shared by the connection's two directions:
@@ -202,10 +204,32 @@ impl Router {
 }
 
 /// What the connection sends: the session's messages and the events of the
-/// subscriptions run here.
+/// subscriptions run here. The session (and through it the socket's read
+/// side) is polled only when it asked to be: an event's wake-up does not
+/// try to read the client.
 pub(super) struct Outgoing<S> {
     session: Pin<Box<S>>,
     shared: Shared,
+    /// The waker the session is polled with.
+    session_waker: Arc<SessionWaker>,
+}
+
+/// Wakes the connection's task for the session, noting that it asked.
+struct SessionWaker {
+    /// Set when the session must be polled; it is at first.
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for SessionWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
 }
 
 impl<S: Stream<Item = WsMessage>> Outgoing<S> {
@@ -213,6 +237,10 @@ impl<S: Stream<Item = WsMessage>> Outgoing<S> {
         Self {
             session: Box::pin(session),
             shared,
+            session_waker: Arc::new(SessionWaker {
+                woken: AtomicBool::new(true),
+                task: AtomicWaker::new(),
+            }),
         }
     }
 }
@@ -221,17 +249,30 @@ impl<S: Stream<Item = WsMessage>> Stream for Outgoing<S> {
     type Item = WsMessage;
 
     /// Ends when the session ends.
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsMessage>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsMessage>> {
+        let this = self.get_mut();
+        this.session_waker.task.register(cx.waker());
         // The session first: its reading of the client's messages starts
         // and stops the subscriptions polled below.
-        match self.session.as_mut().poll_next(cx) {
-            Poll::Ready(Some(message)) => {
-                lock(&self.shared).sent(&message);
-                Poll::Ready(Some(message))
+        if this.session_waker.woken.swap(false, Ordering::AcqRel) {
+            let waker = Waker::from(this.session_waker.clone());
+            match this
+                .session
+                .as_mut()
+                .poll_next(&mut Context::from_waker(&waker))
+            {
+                Poll::Ready(message) => {
+                    // It may have more ready, and would not wake for it.
+                    this.session_waker.woken.store(true, Ordering::Release);
+                    if let Some(message) = &message {
+                        lock(&this.shared).sent(message);
+                    }
+                    return Poll::Ready(message);
+                }
+                Poll::Pending => {}
             }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => lock(&self.shared).poll_frame(cx),
         }
+        lock(&this.shared).poll_frame(cx)
     }
 }
 
