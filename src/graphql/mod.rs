@@ -113,8 +113,16 @@ fn build_schema(services: Services, introspection: bool) -> LikesSchema {
     }
 }
 
+/// A WebSocket operation taken by the direct paths (`Endpoint::start_direct`).
+pub enum Started {
+    /// A plain `createLike`, answered.
+    Answered(Response),
+    /// A plain `likeAdded` subscription, started.
+    Subscribed(DirectSubscription),
+}
+
 /// A `likeAdded` subscription whose events are written without the
-/// executor (`Endpoint::start_direct`).
+/// executor.
 pub struct DirectSubscription {
     /// Writes each event's response.
     pub plan: Arc<DirectLikeAdded>,
@@ -190,19 +198,30 @@ impl Endpoint {
         }
     }
 
-    /// Readies an operation sent over a WebSocket: a plain `likeAdded`
-    /// subscription to a catalogue talk (see `direct`) is started here;
-    /// anything else is given its parsed document and left to the session
-    /// (`None`), which reports every error. The caller holds the
-    /// connection's subscription slot.
-    pub fn start_direct(&self, request: &mut Request) -> Option<DirectSubscription> {
+    /// Readies an operation sent over a WebSocket: a plain `createLike` is
+    /// answered here and a plain `likeAdded` subscription to a catalogue
+    /// talk started here (see `direct`); anything else is given its parsed
+    /// document and left to the session (`None`), which reports every
+    /// error. The caller holds the connection's subscription slot.
+    pub fn start_direct(&self, request: &mut Request, address: ClientAddress) -> Option<Started> {
+        if let Some(like) = self.documents.direct(&request.query) {
+            if !like.runs(request.operation_name.as_deref()) {
+                return None;
+            }
+            let input = like.input_of(&request.variables)?;
+            return Some(Started::Answered(like.respond(
+                input,
+                &self.services,
+                Some(address.0),
+            )));
+        }
         let plan = self.documents.prepare(request)?;
         let session_id = plan.session_id(request.operation_name.as_deref(), &request.variables)?;
         let events = schema::like_events(&self.services, session_id)?;
-        Some(DirectSubscription {
+        Some(Started::Subscribed(DirectSubscription {
             plan,
             events: Box::pin(events),
-        })
+        }))
     }
 
     async fn execute(&self, mut request: Request, address: ClientAddress) -> Response {

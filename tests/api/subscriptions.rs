@@ -258,3 +258,41 @@ async fn plain_and_executed_subscriptions_share_a_connection_and_its_ids() {
     );
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn likes_sent_over_a_websocket_are_answered_once_each_and_stored() {
+    let app = spawn_app().await;
+    let mut ws = open_ws(&app, &[]).await.unwrap();
+    init(&mut ws).await;
+    let tap = |id: &str, uuid: &str| {
+        json!({ "id": id, "type": "subscribe", "payload": {
+            "query": "mutation($input: CreateLikeInput!) { createLike(input: $input) { clientMutationId } }",
+            "variables": { "input": { "uuid": uuid, "sessionId": 6, "clientMutationId": id } } } })
+    };
+    // The first is parsed and run by the session; the rest are answered directly.
+    for n in 0..4 {
+        send_json(&mut ws, tap(&format!("m{n}"), &format!("ws-{n}"))).await;
+    }
+    let mut answers = BTreeMap::new();
+    for _ in 0..8 {
+        let message = next_json(&mut ws).await.expect("a message");
+        let id = message["id"].as_str().unwrap().to_owned();
+        answers.entry(id).or_insert_with(Vec::new).push(message);
+    }
+    for (id, messages) in &answers {
+        let data = json!({ "createLike": { "clientMutationId": id } });
+        assert_eq!(messages[0]["type"], "next", "{messages:?}");
+        assert_eq!(
+            messages[0]["payload"],
+            json!({ "data": data }),
+            "{messages:?}"
+        );
+        assert_eq!(messages[1]["type"], "complete", "{messages:?}");
+    }
+    assert_eq!(answers.len(), 4);
+    assert_eq!(
+        eventually(Duration::from_secs(5), 4, || app.liked(6)).await,
+        4
+    );
+    app.stop().await.unwrap();
+}

@@ -152,13 +152,14 @@ impl DirectLikeAdded {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graphql::Endpoint;
     use crate::graphql::direct::tests::Replica;
+    use crate::graphql::{ClientAddress, Endpoint, Started};
     use crate::model::TalkId;
     use async_graphql::Request;
     use async_graphql::parser::parse_query;
     use futures_util::StreamExt;
     use serde_json::json;
+    use std::net::{IpAddr, Ipv4Addr};
     use std::time::Duration;
 
     /// What the load benchmarks subscribe with.
@@ -168,6 +169,8 @@ mod tests {
   likeAdded(sessionId: $sessionId) { sessionId likes total }
 }";
     const LITERAL: &str = "subscription Live { likeAdded(sessionId: 2) { __typename total sessionId publishedAt likes } }";
+
+    const ADDRESS: ClientAddress = ClientAddress(IpAddr::V4(Ipv4Addr::LOCALHOST));
 
     fn plan(document: &str) -> Option<DirectLikeAdded> {
         DirectLikeAdded::of(&parse_query(document).expect("parses"))
@@ -280,7 +283,10 @@ mod tests {
                 listener.publish(TalkId(talk), 0);
             }
             let before = listener.total(TalkId(talk)).unwrap();
-            let mut direct = endpoint.start_direct(&mut ask()).expect("started directly");
+            let started = endpoint.start_direct(&mut ask(), ADDRESS);
+            let Some(Started::Subscribed(mut direct)) = started else {
+                panic!("not started directly: {document}");
+            };
             let mut general = endpoint.schema().execute_stream(ask());
             // Polled once, async-graphql runs the resolver, which subscribes.
             assert!(futures_util::poll!(general.next()).is_pending());
@@ -301,8 +307,9 @@ mod tests {
         let replica = Replica::start().await;
         let endpoint = Endpoint::new(replica.services.clone(), false, 8);
         let mut request = Request::new(PAGE).variables(variables(json!({"sessionId": 404})));
-        assert!(endpoint.start_direct(&mut request).is_none());
+        assert!(endpoint.start_direct(&mut request, ADDRESS).is_none());
         let mut request = Request::new(PAGE).variables(variables(json!({"sessionId": 1})));
-        assert!(endpoint.start_direct(&mut request).is_some());
+        let started = endpoint.start_direct(&mut request, ADDRESS);
+        assert!(matches!(started, Some(Started::Subscribed(_))));
     }
 }

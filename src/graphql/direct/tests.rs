@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::catalogue::Catalogue;
-use crate::graphql::{ClientAddress, Documents, LikesSchema, build_schema};
+use crate::graphql::{ClientAddress, Documents, Endpoint, LikesSchema, Started, build_schema};
 use crate::limits::RateLimits;
 use crate::listener::Listener;
 use crate::model::ServerId;
@@ -330,8 +330,12 @@ async fn direct_answers_are_the_ones_async_graphql_gives() {
 }
 
 #[tokio::test]
-async fn the_body_reader_takes_the_inputs_async_graphql_takes_as_they_are() {
+async fn the_body_reader_and_the_websocket_take_the_inputs_async_graphql_takes_as_they_are() {
     let (direct, general) = (Replica::start().await, Replica::start().await);
+    let websocket = Endpoint::new(Replica::start().await.services, false, 8);
+    // The first sight of a document parses it, and leaves it to async-graphql.
+    let first = websocket.start_direct(&mut request(LIKE, json!({})), ClientAddress(ADDRESS));
+    assert!(first.is_none());
     let samples = [
         json!({"uuid": "u", "sessionId": 1}),
         json!({"uuid": "u\u{e9}\n\"", "sessionId": -3, "clientMutationId": "m"}),
@@ -359,15 +363,30 @@ async fn the_body_reader_takes_the_inputs_async_graphql_takes_as_they_are() {
             .execute(request(LIKE, variables.clone()).data(ClientAddress(ADDRESS)))
             .await;
         let mut expected = serde_json::to_value(&expected).unwrap();
+        let over_websocket = websocket
+            .start_direct(
+                &mut request(LIKE, variables.clone()),
+                ClientAddress(ADDRESS),
+            )
+            .map(|started| match started {
+                Started::Answered(response) => serde_json::to_value(&response).unwrap(),
+                Started::Subscribed(_) => panic!("a mutation subscribed"),
+            });
         match answer(&direct, LIKE, variables, None) {
             Some(answered) => {
                 let mut answered = serde_json::to_value(&answered).unwrap();
                 mask_like_ids(&mut answered);
                 mask_like_ids(&mut expected);
                 assert_eq!(answered, expected, "{sample}");
+                let mut over_websocket = over_websocket.expect("taken over a WebSocket too");
+                mask_like_ids(&mut over_websocket);
+                assert_eq!(over_websocket, expected, "{sample}");
                 taken += 1;
             }
-            None => assert!(expected["errors"].is_array(), "{sample}: {expected}"),
+            None => {
+                assert!(expected["errors"].is_array(), "{sample}: {expected}");
+                assert_eq!(over_websocket, None, "{sample}");
+            }
         }
     }
     assert_eq!(taken, 3, "the three inputs that need no coercion");

@@ -59,7 +59,7 @@ pub(super) async fn upgrade(
         schema: state.graphql.schema().clone(),
         protocol,
         data,
-        subscriptions: subscriptions::start(state.clone(), slots, protocol),
+        subscriptions: subscriptions::start(state.clone(), address, slots, protocol),
         shutdown: state.shutdown.clone(),
         init_timeout: state.limits.ws_init_timeout,
         keepalive: state.limits.ws_keepalive,

@@ -8,7 +8,9 @@
 //! is answered with `complete`.
 
 use super::super::HttpState;
-use crate::graphql::{DirectLikeAdded, DirectSubscription, LikeEvent, SubscriptionSlots};
+use crate::graphql::{
+    ClientAddress, DirectLikeAdded, DirectSubscription, LikeEvent, Started, SubscriptionSlots,
+};
 use async_graphql::http::{ClientMessage, WebSocketProtocols, WsMessage};
 use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll};
 use futures_util::task::AtomicWaker;
@@ -32,6 +34,7 @@ type Events = Abortable<BoxStream<'static, (Arc<Tag>, Option<LikeEvent>)>>;
 /// and what `Outgoing::new` merges with the session.
 pub(super) fn start(
     http: Arc<HttpState>,
+    address: ClientAddress,
     slots: SubscriptionSlots,
     protocol: WebSocketProtocols,
 ) -> (Router, Shared) {
@@ -41,11 +44,12 @@ pub(super) fn start(
         running: HashMap::new(),
         events: SelectAll::new(),
         session_ids: HashSet::new(),
-        completed: VecDeque::new(),
+        answered: VecDeque::new(),
     }));
     let router = Router {
         shared: shared.clone(),
         http,
+        address,
         slots,
     };
     (router, shared)
@@ -64,8 +68,10 @@ pub(super) struct State {
     /// Ids the session may be running: sent to it, and neither stopped nor
     /// seen to complete.
     session_ids: HashSet<String>,
-    /// `complete` frames for subscriptions the client stopped here.
-    completed: VecDeque<String>,
+    /// Frames answered here, waiting to be sent: the results of plain
+    /// `createLike`s, and `complete` for them and for subscriptions the
+    /// client stopped.
+    answered: VecDeque<String>,
 }
 
 struct Running {
@@ -121,23 +127,14 @@ impl State {
 
     /// The next frame of the subscriptions run here.
     fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<WsMessage>> {
-        if let Some(frame) = self.completed.pop_front() {
+        if let Some(frame) = self.answered.pop_front() {
             return Poll::Ready(Some(WsMessage::Text(frame)));
         }
         match self.events.poll_next_unpin(cx) {
             Poll::Ready(Some((tag, Some(event)))) => {
-                let kind = match self.protocol {
-                    WebSocketProtocols::GraphQLWS => "next",
-                    WebSocketProtocols::SubscriptionsTransportWS => "data",
-                };
-                let mut frame = String::with_capacity(160);
-                frame.push_str(r#"{"type":""#);
-                frame.push_str(kind);
-                frame.push_str(r#"","id":"#);
-                frame.push_str(&tag.id_json);
-                frame.push_str(r#","payload":"#);
-                tag.plan.write_response(&event, &mut frame);
-                frame.push('}');
+                let frame = next(self.protocol, &tag.id_json, |frame| {
+                    tag.plan.write_response(&event, frame);
+                });
                 Poll::Ready(Some(WsMessage::Text(frame)))
             }
             Poll::Ready(Some((tag, None))) => {
@@ -156,6 +153,7 @@ impl State {
 pub(super) struct Router {
     shared: Shared,
     http: Arc<HttpState>,
+    address: ClientAddress,
     slots: SubscriptionSlots,
 }
 
@@ -177,13 +175,27 @@ impl Router {
             ClientMessage::Start { id, mut payload } => {
                 // A subscribe under a live id replaces that subscription.
                 state.end(&id);
-                if state.initialised
-                    && !state.session_ids.contains(&id)
-                    && let Some(direct) = self.http.graphql.start_direct(&mut payload)
-                    && let Some(slot) = self.slots.take()
-                {
-                    state.run(id, direct, slot);
-                    return None;
+                if state.initialised && !state.session_ids.contains(&id) {
+                    match self.http.graphql.start_direct(&mut payload, self.address) {
+                        Some(Started::Answered(response)) => {
+                            let id = json_string(&id);
+                            let result = next(state.protocol, &id, |frame| {
+                                frame.push_str(
+                                    &serde_json::to_string(&response).unwrap_or_default(),
+                                );
+                            });
+                            state.answered.push_back(result);
+                            state.answered.push_back(complete(&id));
+                            return None;
+                        }
+                        Some(Started::Subscribed(direct)) => {
+                            if let Some(slot) = self.slots.take() {
+                                state.run(id, direct, slot);
+                                return None;
+                            }
+                        }
+                        None => {}
+                    }
                 }
                 state.session_ids.insert(id.clone());
                 ClientMessage::Start { id, payload }
@@ -191,7 +203,7 @@ impl Router {
             ClientMessage::Stop { id } => {
                 if state.end(&id) {
                     let frame = complete(&json_string(&id));
-                    state.completed.push_back(frame);
+                    state.answered.push_back(frame);
                     return None;
                 }
                 state.session_ids.remove(&id);
@@ -278,6 +290,23 @@ impl<S: Stream<Item = WsMessage>> Stream for Outgoing<S> {
 
 fn lock(shared: &Shared) -> MutexGuard<'_, State> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A result for the operation `id_json`, its response written by `write`.
+fn next(protocol: WebSocketProtocols, id_json: &str, write: impl FnOnce(&mut String)) -> String {
+    let kind = match protocol {
+        WebSocketProtocols::GraphQLWS => "next",
+        WebSocketProtocols::SubscriptionsTransportWS => "data",
+    };
+    let mut frame = String::with_capacity(160);
+    frame.push_str(r#"{"type":""#);
+    frame.push_str(kind);
+    frame.push_str(r#"","id":"#);
+    frame.push_str(id_json);
+    frame.push_str(r#","payload":"#);
+    write(&mut frame);
+    frame.push('}');
+    frame
 }
 
 fn complete(id_json: &str) -> String {
