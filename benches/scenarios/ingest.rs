@@ -111,11 +111,14 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
 
     let mut socket = Table::new(
         "Ingestion over one WebSocket connection (64 mutations in flight)",
-        &["run", "likes/s"],
+        &["run", "likes/s", "refused: buffer full"],
     );
     for run in 1..=options.runs {
-        let rate = over_one_websocket(&replica, Duration::from_secs(options.seconds)).await?;
-        socket.row(vec![run.to_string(), count(rate)]);
+        // Each run starts with an empty buffer, as the HTTP runs do.
+        replica.drained().await?;
+        let (rate, refused) =
+            over_one_websocket(&replica, Duration::from_secs(options.seconds)).await?;
+        socket.row(vec![run.to_string(), count(rate), count(refused as f64)]);
     }
     socket.print();
 
@@ -308,14 +311,17 @@ async fn oha_at(url: &str, body: &str, rate: f64, options: &Options) -> anyhow::
     })
 }
 
-/// Mutations over one `graphql-transport-ws` connection, 64 in flight.
-async fn over_one_websocket(replica: &Replica, duration: Duration) -> anyhow::Result<f64> {
+/// Mutations over one `graphql-transport-ws` connection, 64 in flight:
+/// likes acknowledged per second, and how many were refused because the
+/// buffer was full (faster than the store, a refusal is the service's
+/// answer, not a failure).
+async fn over_one_websocket(replica: &Replica, duration: Duration) -> anyhow::Result<(f64, u64)> {
     const WINDOW: usize = 64;
     const MUTATION: &str = "mutation($i:CreateLikeInput!){createLike(input:$i){like{id}}}";
     let mut socket = ws::connect(&replica.ws()).await?;
     let variables = json!({"i": {"uuid": "bench-ws", "sessionId": 2}});
     let started = Instant::now();
-    let (mut sent, mut done) = (0u64, 0u64);
+    let (mut sent, mut done, mut refused) = (0u64, 0u64, 0u64);
     while sent < WINDOW as u64 {
         ws::subscribe(&mut socket, &sent.to_string(), MUTATION, variables.clone()).await?;
         sent += 1;
@@ -323,6 +329,11 @@ async fn over_one_websocket(replica: &Replica, duration: Duration) -> anyhow::Re
     while let Some(message) = ws::next_json(&mut socket).await? {
         match message["type"].as_str() {
             Some("next") if message["payload"]["errors"].is_null() => {}
+            Some("next")
+                if message["payload"]["errors"][0]["extensions"]["code"] == "UNAVAILABLE" =>
+            {
+                refused += 1;
+            }
             Some("next") => bail!("a mutation failed: {message}"),
             Some("complete") => {
                 done += 1;
@@ -337,5 +348,9 @@ async fn over_one_websocket(replica: &Replica, duration: Duration) -> anyhow::Re
             _ => {}
         }
     }
-    Ok(done as f64 / started.elapsed().as_secs_f64())
+    let acknowledged = done - refused;
+    Ok((
+        acknowledged as f64 / started.elapsed().as_secs_f64(),
+        refused,
+    ))
 }
