@@ -1,11 +1,11 @@
-//! The `likeAdded` subscriptions a WebSocket connection runs beside its
-//! GraphQL session. The client's messages pass through `Router` on their
-//! way to the session; a plain `likeAdded` subscribe
-//! (`Endpoint::start_direct`) starts here instead, and `Outgoing` frames its
-//! events among what the session sends. The session runs everything else
-//! and reports every error. Ids follow the session's rules: a subscribe
-//! under a live id replaces that subscription, and a stopped or ended one
-//! is answered with `complete`.
+//! What a WebSocket connection answers beside its GraphQL session. The
+//! client's messages pass through `Router` on their way to the session; a
+//! plain `likeAdded` subscribe or `createLike` (`Endpoint::start_direct`)
+//! is taken here instead, and `Outgoing` sends its answer or events among
+//! what the session sends. The session runs everything else and reports
+//! every error. Ids follow the session's rules: a subscribe under a live id
+//! replaces that subscription, and a stopped or ended one is answered with
+//! `complete`.
 
 use super::super::HttpState;
 use crate::graphql::{
@@ -55,10 +55,11 @@ pub(super) fn start(
     (router, shared)
 }
 
+/// What the connection runs beside its session.
 pub(super) struct State {
     protocol: WebSocketProtocols,
     /// Whether the client has sent `connection_init`; until then the
-    /// session refuses subscriptions, so none starts here.
+    /// session refuses every operation, so none is taken here.
     initialised: bool,
     /// Subscriptions run here, by id. Removing one ends it and frees its
     /// slot at once.
@@ -74,6 +75,7 @@ pub(super) struct State {
     answered: VecDeque<String>,
 }
 
+/// A subscription run here: what ends it, and the slot it holds.
 struct Running {
     abort: AbortHandle,
     _slot: OwnedSemaphorePermit,
@@ -149,7 +151,7 @@ impl State {
 }
 
 /// Passes the client's messages on to the session, taking the ones that
-/// start or stop a subscription run here.
+/// are answered here or start or stop a subscription run here.
 pub(super) struct Router {
     shared: Shared,
     http: Arc<HttpState>,
