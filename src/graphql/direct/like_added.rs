@@ -12,9 +12,9 @@
 //! the catalogue lacks or a variable async-graphql would have to coerce or
 //! reject, goes through async-graphql, which reports every error.
 
-use super::{only_operation, plain, selected};
+use super::{only_field, only_operation, plain, required_variable, runs, selected};
 use crate::graphql::LikeEvent;
-use async_graphql::parser::types::{BaseType, ExecutableDocument, OperationType, Selection};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Name, Value, Variables};
 use std::fmt::Write;
 
@@ -51,43 +51,21 @@ impl DirectLikeAdded {
     /// The plan for `document`, if it has the shape this path answers.
     pub fn of(document: &ExecutableDocument) -> Option<Self> {
         let (operation, definition) = only_operation(document)?;
-        if definition.ty != OperationType::Subscription || !definition.directives.is_empty() {
-            return None;
-        }
-        let [item] = definition.selection_set.node.items.as_slice() else {
-            return None;
-        };
-        let Selection::Field(field) = &item.node else {
-            return None;
-        };
+        let (field, argument, value) = only_field(definition, OperationType::Subscription)?;
         let field = &field.node;
-        let [(argument, value)] = field.arguments.as_slice() else {
-            return None;
-        };
-        if !plain(field, FIELD) || argument.node != "sessionId" {
+        if !plain(field, FIELD) || argument != "sessionId" {
             return None;
         }
-        // The parser's non-constant value type is not re-exported; a
-        // variable prints as `$name`, an integer as its digits.
-        let value = value.node.to_string();
         let talk = match (
             definition.variable_definitions.as_slice(),
             value.strip_prefix('$'),
         ) {
             ([], None) => TalkArgument::Literal(value.parse().ok()?),
-            ([declared], Some(used)) => {
-                let declared = &declared.node;
-                let is_int =
-                    matches!(&declared.var_type.node.base, BaseType::Named(name) if name == "Int");
-                if !is_int
-                    || declared.var_type.node.nullable
-                    || declared.default_value.is_some()
-                    || !declared.directives.is_empty()
-                    || declared.name.node.as_str() != used
-                {
-                    return None;
-                }
-                TalkArgument::Variable(declared.name.node.clone())
+            ([declared], Some(used))
+                if required_variable(&declared.node, "Int")
+                    && declared.node.name.node.as_str() == used =>
+            {
+                TalkArgument::Variable(declared.node.name.node.clone())
             }
             _ => return None,
         };
@@ -115,7 +93,7 @@ impl DirectLikeAdded {
     /// subscribes to; `None` when async-graphql must run it (another
     /// operation name, or a variable that is missing or not an `Int`).
     pub fn session_id(&self, operation: Option<&str>, variables: &Variables) -> Option<i32> {
-        if operation.is_some() && operation != self.operation.as_deref() {
+        if !runs(self.operation.as_deref(), operation) {
             return None;
         }
         match &self.talk {

@@ -36,7 +36,7 @@ use super::schema::{CreateLikeInput, CreateLikePayload, create_like};
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType,
-    Selection, SelectionSet,
+    Selection, SelectionSet, VariableDefinition,
 };
 use async_graphql::{Name, PathSegment, Pos, Positioned, Response, Value, Variables};
 use std::net::IpAddr;
@@ -103,7 +103,7 @@ impl DirectLike {
     /// Whether a request naming `operation` (or none) runs this document's
     /// mutation; otherwise async-graphql reports the unknown name.
     pub(super) fn runs(&self, operation: Option<&str>) -> bool {
-        operation.is_none() || operation == self.operation.as_deref()
+        runs(self.operation.as_deref(), operation)
     }
 
     /// The input in a WebSocket request's variables, when it needs no
@@ -186,35 +186,16 @@ fn like_value(fields: &[(Name, LikeField)], payload: &CreateLikePayload) -> Valu
 /// The variable and the `createLike` field of a mutation that is nothing
 /// but `createLike(input: $v)` with `$v: CreateLikeInput!`.
 fn like_field(definition: &OperationDefinition) -> Option<(Name, &Positioned<Field>)> {
-    if definition.ty != OperationType::Mutation || !definition.directives.is_empty() {
-        return None;
-    }
+    let (field, argument, value) = only_field(definition, OperationType::Mutation)?;
     let [declared] = definition.variable_definitions.as_slice() else {
         return None;
     };
     let declared = &declared.node;
-    let is_input =
-        matches!(&declared.var_type.node.base, BaseType::Named(name) if name == "CreateLikeInput");
-    if !is_input
-        || declared.var_type.node.nullable
-        || declared.default_value.is_some()
-        || !declared.directives.is_empty()
-    {
-        return None;
-    }
-    let [item] = definition.selection_set.node.items.as_slice() else {
-        return None;
-    };
-    let Selection::Field(field) = &item.node else {
-        return None;
-    };
-    let [(argument, value)] = field.node.arguments.as_slice() else {
-        return None;
-    };
-    // The parser's non-constant value type is not re-exported; a variable
-    // prints as `$name`.
-    let passes_the_variable = value.node.to_string() == format!("${}", declared.name.node);
-    (plain(&field.node, FIELD) && argument.node == "input" && passes_the_variable)
+    let passes_the_variable = value.strip_prefix('$') == Some(declared.name.node.as_str());
+    (required_variable(declared, "CreateLikeInput")
+        && plain(&field.node, FIELD)
+        && argument == "input"
+        && passes_the_variable)
         .then(|| (declared.name.node.clone(), field))
 }
 
@@ -232,6 +213,45 @@ fn only_operation(document: &ExecutableDocument) -> Option<(Option<String>, &Ope
         }
         DocumentOperations::Multiple(_) => None,
     }
+}
+
+/// The only field of an operation of type `ty` without directives, when
+/// it has exactly one argument: the field, the argument's name, and its
+/// value as printed (the parser's non-constant value type is not
+/// re-exported; a variable prints as `$name`, an integer as its digits).
+fn only_field(
+    definition: &OperationDefinition,
+    ty: OperationType,
+) -> Option<(&Positioned<Field>, &str, String)> {
+    if definition.ty != ty || !definition.directives.is_empty() {
+        return None;
+    }
+    let [item] = definition.selection_set.node.items.as_slice() else {
+        return None;
+    };
+    let Selection::Field(field) = &item.node else {
+        return None;
+    };
+    let [(argument, value)] = field.node.arguments.as_slice() else {
+        return None;
+    };
+    Some((field, argument.node.as_str(), value.node.to_string()))
+}
+
+/// Whether a variable is declared as `$v: Type!` and nothing more: no
+/// default value, no directives.
+fn required_variable(declared: &VariableDefinition, type_name: &str) -> bool {
+    matches!(&declared.var_type.node.base, BaseType::Named(name) if name == type_name)
+        && !declared.var_type.node.nullable
+        && declared.default_value.is_none()
+        && declared.directives.is_empty()
+}
+
+/// Whether a request naming `asked` (or no operation) runs a document
+/// whose only operation is `named`; otherwise async-graphql reports the
+/// unknown name.
+fn runs(named: Option<&str>, asked: Option<&str>) -> bool {
+    asked.is_none() || asked == named
 }
 
 /// A field with this name, no alias, no directives and no arguments
