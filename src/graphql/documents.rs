@@ -3,7 +3,8 @@
 //! each is parsed once and handed to async-graphql already parsed
 //! (`Request::set_parsed_query`); validation and execution run as always.
 //! A plain `createLike` document is kept with its `DirectLike` plan instead,
-//! and answered without the general executor.
+//! and a plain `likeAdded` one with its `DirectLikeAdded` plan beside the
+//! parse; the direct paths answer them without the general executor.
 
 use super::direct::{DirectLike, DirectLikeAdded};
 use async_graphql::parser::parse_query;
@@ -32,6 +33,14 @@ enum Known {
     LikeAdded(Arc<DirectLikeAdded>, ExecutableDocument),
 }
 
+/// How the direct paths answer a document.
+pub enum Plan {
+    /// A plain `createLike`.
+    Like(Arc<DirectLike>),
+    /// A plain `likeAdded` subscription.
+    LikeAdded(Arc<DirectLikeAdded>),
+}
+
 impl Documents {
     /// Keeps at most `capacity` documents. When full it starts over, so a
     /// client sending endless distinct documents costs a bounded amount of
@@ -47,8 +56,8 @@ impl Documents {
     /// kept, with the plan of a plain `createLike` document in its place
     /// (`direct`). A document that does not parse, or one kept as a plan, is
     /// left for async-graphql to parse; a parse error is reported the usual
-    /// way. Returns the plan of a plain `likeAdded` document.
-    pub fn prepare(&self, request: &mut async_graphql::Request) -> Option<Arc<DirectLikeAdded>> {
+    /// way. Returns the document's plan, if it has one.
+    pub fn prepare(&self, request: &mut async_graphql::Request) -> Option<Plan> {
         if request.query.len() > MAX_TEXT_BYTES {
             return None;
         }
@@ -81,9 +90,9 @@ impl Documents {
             }
             Known::LikeAdded(plan, document) => {
                 request.set_parsed_query(document);
-                Some(plan)
+                Some(Plan::LikeAdded(plan))
             }
-            Known::Direct(_) => None,
+            Known::Direct(direct) => Some(Plan::Like(direct)),
         }
     }
 

@@ -12,7 +12,7 @@ mod limits;
 mod schema;
 
 pub use direct::DirectLikeAdded;
-use documents::Documents;
+use documents::{Documents, Plan};
 pub use errors::{ApiError, ErrorCodes, PARSE_FAILED, VALIDATION_FAILED};
 pub use limits::{AliasLimit, MAX_ALIASES};
 pub use schema::{CreateLikeInput, LikeEvent, MutationRoot, QueryRoot, Session, SubscriptionRoot};
@@ -130,8 +130,8 @@ pub struct DirectSubscription {
     pub events: BoxStream<'static, LikeEvent>,
 }
 
-/// What answers POSTed GraphQL: the schema, the documents it has parsed,
-/// and the direct `createLike` path.
+/// What answers GraphQL: the schema, the documents it has parsed, and the
+/// direct paths (`createLike` POSTed or over a WebSocket, `likeAdded`).
 pub struct Endpoint {
     schema: LikesSchema,
     documents: Documents,
@@ -204,24 +204,24 @@ impl Endpoint {
     /// document and left to the session (`None`), which reports every
     /// error. The caller holds the connection's subscription slot.
     pub fn start_direct(&self, request: &mut Request, address: ClientAddress) -> Option<Started> {
-        if let Some(like) = self.documents.direct(&request.query) {
-            if !like.runs(request.operation_name.as_deref()) {
-                return None;
-            }
-            let input = like.input_of(&request.variables)?;
-            return Some(Started::Answered(like.respond(
-                input,
-                &self.services,
-                Some(address.0),
-            )));
-        }
         let plan = self.documents.prepare(request)?;
-        let session_id = plan.session_id(request.operation_name.as_deref(), &request.variables)?;
-        let events = schema::like_events(&self.services, session_id)?;
-        Some(Started::Subscribed(DirectSubscription {
-            plan,
-            events: Box::pin(events),
-        }))
+        let operation = request.operation_name.as_deref();
+        match plan {
+            Plan::Like(like) => {
+                let input = like.input_of(&request.variables)?;
+                like.runs(operation).then(|| {
+                    Started::Answered(like.respond(input, &self.services, Some(address.0)))
+                })
+            }
+            Plan::LikeAdded(plan) => {
+                let session_id = plan.session_id(operation, &request.variables)?;
+                let events = schema::like_events(&self.services, session_id)?;
+                Some(Started::Subscribed(DirectSubscription {
+                    plan,
+                    events: Box::pin(events),
+                }))
+            }
+        }
     }
 
     async fn execute(&self, mut request: Request, address: ClientAddress) -> Response {

@@ -333,7 +333,7 @@ async fn direct_answers_are_the_ones_async_graphql_gives() {
 async fn the_body_reader_and_the_websocket_take_the_inputs_async_graphql_takes_as_they_are() {
     let (direct, general) = (Replica::start().await, Replica::start().await);
     let websocket = Endpoint::new(Replica::start().await.services, false, 8);
-    // The first sight of a document parses it, and leaves it to async-graphql.
+    // Without an input, a plain document is left to async-graphql.
     let first = websocket.start_direct(&mut request(LIKE, json!({})), ClientAddress(ADDRESS));
     assert!(first.is_none());
     let samples = [
