@@ -170,9 +170,9 @@ impl Router {
         };
         let mut state = lock(&self.shared);
         let message = match message {
-            ClientMessage::ConnectionInit { payload } => {
+            init @ ClientMessage::ConnectionInit { .. } => {
                 state.initialised = true;
-                ClientMessage::ConnectionInit { payload }
+                init
             }
             ClientMessage::Start { id, mut payload } => {
                 // A subscribe under a live id replaces that subscription.
