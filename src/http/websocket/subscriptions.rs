@@ -99,6 +99,7 @@ impl State {
         true
     }
 
+    /// Runs `subscription` under `id`, holding `slot` until it ends.
     fn run(&mut self, id: String, subscription: DirectSubscription, slot: OwnedSemaphorePermit) {
         let tag = Arc::new(Tag {
             id_json: json_string(&id),
