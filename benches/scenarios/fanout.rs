@@ -6,10 +6,13 @@
 //! CPU the server and this process used per event meanwhile (from
 //! `/proc`: less noisy than latency on a shared machine, and the latency of
 //! a burst follows it). The same subscribers then run against the bare
-//! broadcaster (`broadcast.rs`), in the same run: what delivering those
-//! events costs on this machine at the least.
+//! broadcaster (`broadcast.rs`), in the same run: what a WebSocket server
+//! needs at the least to deliver those events; and then as raw bytes over
+//! loopback TCP (`loopback.rs`): what the kernel alone costs per event on
+//! this machine, below any server.
 
 use crate::broadcast::Broadcaster;
+use crate::loopback::{self, Loopback};
 use crate::support::{Replica, Table, count, cpu_seconds, mib, ms, percentile, talks, wait_for};
 use crate::ws;
 use anyhow::{Context, bail};
@@ -99,21 +102,29 @@ impl Target<'_> {
     }
 }
 
-/// One target's figures.
+/// One target's figures; `None` where a figure does not apply to the
+/// loopback floor.
 struct Measured {
     opened_in: Duration,
-    before_kib: u64,
-    idle_kib: u64,
-    peak_kib: u64,
-    sent: u64,
+    memory: Option<Memory>,
+    sent: Option<u64>,
     events: u64,
     latencies: Vec<f64>,
-    wrong: usize,
+    /// Subscribers whose deltas do not add up.
+    wrong: Option<usize>,
+    /// Whether every subscriber got everything sent.
     converged: bool,
     /// CPU seconds while events flowed: the server's, and this process's
     /// (the subscribers, and for the service the likes sent).
     server_cpu: f64,
     harness_cpu: f64,
+}
+
+/// A server process's resident memory, in KiB.
+struct Memory {
+    before: u64,
+    idle: u64,
+    peak: u64,
 }
 
 pub async fn run(options: &Options) -> anyhow::Result<()> {
@@ -141,30 +152,51 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let broadcaster = Broadcaster::start().await?;
     let mut bare = measure(&Target::Bare(&broadcaster), &talks, options).await?;
     drop(broadcaster);
+    let mut floor = measure_floor(talks.len(), options).await?;
 
     let mut table = Table::new(
         "Fan-out: subscribers on one replica (SQLite), likes on every talk every second; \
-         the bare broadcaster in the same run",
-        &["measure", "service", "bare broadcaster"],
+         the bare broadcaster and the loopback floor in the same run",
+        &[
+            "measure",
+            "service",
+            "bare broadcaster",
+            "loopback TCP floor",
+        ],
     );
     let mut row = |name: &str, figure: &dyn Fn(&mut Measured) -> String| {
-        table.row(vec![name.into(), figure(&mut service), figure(&mut bare)]);
+        table.row(vec![
+            name.into(),
+            figure(&mut service),
+            figure(&mut bare),
+            figure(&mut floor),
+        ]);
     };
-    row("subscribers (one WebSocket each)", &|_| {
-        count(options.subscribers as f64)
-    });
+    let or_dash = |figure: Option<String>| figure.unwrap_or_else(|| "—".into());
+    row(
+        "subscribers (one WebSocket each; the floor's a TCP connection)",
+        &|_| count(options.subscribers as f64),
+    );
     row("talks", &|_| talks.len().to_string());
     row("connected and subscribed in", &|m| {
         format!("{:.1} s", m.opened_in.as_secs_f64())
     });
     row("RSS before / with all idle", &|m| {
-        format!("{} / {}", mib(m.before_kib), mib(m.idle_kib))
+        or_dash(
+            m.memory
+                .as_ref()
+                .map(|memory| format!("{} / {}", mib(memory.before), mib(memory.idle))),
+        )
     });
     row("RSS per idle subscriber (target ≤ 16 KiB)", &|m| {
-        let grown = m.idle_kib.saturating_sub(m.before_kib) as f64;
-        format!("{:.1} KiB", grown / options.subscribers as f64)
+        or_dash(m.memory.as_ref().map(|memory| {
+            let grown = memory.idle.saturating_sub(memory.before) as f64;
+            format!("{:.1} KiB", grown / options.subscribers as f64)
+        }))
     });
-    row("likes sent", &|m| count(m.sent as f64));
+    row("likes sent", &|m| {
+        or_dash(m.sent.map(|sent| count(sent as f64)))
+    });
     row("events received", &|m| count(m.events as f64));
     row("publish → receive p50", &|m| {
         ms(percentile(&mut m.latencies, 50.0))
@@ -187,16 +219,21 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         per_event(m.harness_cpu, m)
     });
     row("subscribers whose deltas do not add up", &|m| {
-        count(m.wrong as f64)
+        or_dash(m.wrong.map(|wrong| count(wrong as f64)))
     });
-    row("peak RSS", &|m| mib(m.peak_kib));
+    row("peak RSS", &|m| {
+        or_dash(m.memory.as_ref().map(|memory| mib(memory.peak)))
+    });
     table.print();
-    for (name, m) in [("service", &service), ("bare broadcaster", &bare)] {
-        if !m.converged || m.wrong > 0 {
+    for (name, m) in [
+        ("service", &service),
+        ("bare broadcaster", &bare),
+        ("loopback floor", &floor),
+    ] {
+        let wrong = m.wrong.unwrap_or(0);
+        if !m.converged || wrong > 0 {
             bail!(
-                "{}: {} subscribers missed or double-counted likes (converged: {})",
-                name,
-                m.wrong,
+                "{name}: {wrong} subscribers missed or double-counted likes (converged: {})",
                 m.converged
             );
         }
@@ -266,16 +303,45 @@ async fn measure(
         .count();
     Ok(Measured {
         opened_in,
-        before_kib,
-        idle_kib,
-        peak_kib,
-        sent: sent.iter().sum(),
+        memory: Some(Memory {
+            before: before_kib,
+            idle: idle_kib,
+            peak: peak_kib,
+        }),
+        sent: Some(sent.iter().sum()),
         events: seen.iter().map(|s| s.events).sum(),
         latencies: seen.into_iter().flat_map(|s| s.latencies).collect(),
-        wrong,
+        wrong: Some(wrong),
         converged,
         server_cpu,
         harness_cpu,
+    })
+}
+
+/// The same bursts as raw bytes over loopback TCP: one message per
+/// subscriber per second, stamped when its burst starts.
+async fn measure_floor(talks: usize, options: &Options) -> anyhow::Result<Measured> {
+    let opening = Instant::now();
+    let (mut writer, streams) =
+        Loopback::start(options.subscribers, talks, options.seconds).await?;
+    let opened_in = opening.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let cpu_before = (writer.cpu_seconds(), cpu_seconds(std::process::id()));
+    writer.go().await?;
+    let seconds = options.seconds;
+    let within = Duration::from_secs(seconds + 20);
+    let received =
+        tokio::task::spawn_blocking(move || loopback::read(streams, seconds, within)).await??;
+    Ok(Measured {
+        opened_in,
+        memory: None,
+        sent: None,
+        events: received.latencies.len() as u64,
+        latencies: received.latencies,
+        wrong: None,
+        converged: received.short == 0,
+        server_cpu: writer.cpu_seconds() - cpu_before.0,
+        harness_cpu: cpu_seconds(std::process::id()) - cpu_before.1,
     })
 }
 /// Reads events until `stop`, keeping the last total in `last`.

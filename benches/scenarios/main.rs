@@ -13,6 +13,7 @@ mod fanout;
 mod flushrate;
 mod ingest;
 mod load;
+mod loopback;
 mod support;
 mod sustained;
 mod ws;
@@ -54,6 +55,17 @@ enum Scenario {
     /// The bare WebSocket broadcaster of scenario 2's baseline (run by `fanout`).
     #[command(hide = true)]
     BaselineBroadcast { listen: String },
+    /// The raw loopback writer of scenario 2's floor (run by `fanout`).
+    #[command(hide = true)]
+    BaselineLoopback {
+        listen: String,
+        #[arg(long)]
+        connections: usize,
+        #[arg(long)]
+        talks: usize,
+        #[arg(long)]
+        seconds: u64,
+    },
 }
 
 #[tokio::main]
@@ -80,6 +92,12 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Cost(options) => cost::run(&options).await,
         Scenario::BaselineServe { listen } => ingest::baseline_serve(&listen).await,
         Scenario::BaselineBroadcast { listen } => broadcast::serve(&listen).await,
+        Scenario::BaselineLoopback {
+            listen,
+            connections,
+            talks,
+            seconds,
+        } => loopback::serve(&listen, connections, talks, seconds),
         Scenario::All => anyhow::bail!("`all` is a list of scenarios, not one"),
     }
 }
