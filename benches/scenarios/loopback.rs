@@ -149,7 +149,12 @@ pub fn read(streams: Vec<TcpStream>, expected: u64, within: Duration) -> anyhow:
 /// The writer process: `baseline-loopback ADDR --connections N --talks T
 /// --seconds S`.
 pub fn serve(listen: &str, connections: usize, talks: usize, seconds: u64) -> anyhow::Result<()> {
-    let listener = std::net::TcpListener::bind(listen)?;
+    // std listens with a backlog of 128: the harness connects faster than
+    // that drains, and every overflow costs a connect a 1 s SYN retry.
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(listen.parse()?)?;
+    let listener = socket.listen(4096)?.into_std()?;
+    listener.set_nonblocking(false)?;
     let mut sockets = Vec::with_capacity(connections);
     for _ in 0..connections {
         let (socket, _) = listener.accept()?;
