@@ -118,7 +118,9 @@ pub fn read(streams: Vec<TcpStream>, expected: u64, within: Duration) -> anyhow:
         poll.poll(&mut events, Some(Duration::from_millis(100)))?;
         for event in &events {
             let i = event.token().0;
-            // Edge-triggered: read until the socket is empty.
+            // Edge-triggered: read until the socket is empty. A read that
+            // leaves room in the buffer has emptied it, and whatever
+            // arrives later raises a new event: one `read` per wake-up.
             loop {
                 let n = match sockets[i].read(&mut buffer) {
                     Ok(0) => bail!("the loopback writer closed a connection"),
@@ -137,6 +139,9 @@ pub fn read(streams: Vec<TcpStream>, expected: u64, within: Duration) -> anyhow:
                     remaining = remaining.saturating_sub(1);
                 }
                 bytes.drain(..whole);
+                if n < buffer.len() {
+                    break;
+                }
             }
         }
     }
