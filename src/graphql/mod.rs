@@ -202,7 +202,7 @@ impl Endpoint {
     /// answered here and a plain `likeAdded` subscription to a catalogue
     /// talk started here (see `direct`); anything else is given its parsed
     /// document and left to the session (`None`), which reports every
-    /// error. The caller holds the connection's subscription slot.
+    /// error. The caller takes a subscription slot for one started here.
     pub fn start_direct(&self, request: &mut Request, address: ClientAddress) -> Option<Started> {
         let plan = self.documents.prepare(request)?;
         let operation = request.operation_name.as_deref();

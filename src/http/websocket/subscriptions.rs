@@ -99,6 +99,16 @@ impl State {
         true
     }
 
+    /// Queues the result of operation `id`, then its `complete`.
+    fn answer(&mut self, id: &str, response: &async_graphql::Response) {
+        let id = json_string(id);
+        let result = next(self.protocol, &id, |frame| {
+            frame.push_str(&serde_json::to_string(response).unwrap_or_default());
+        });
+        self.answered.push_back(result);
+        self.answered.push_back(complete(&id));
+    }
+
     /// Runs `subscription` under `id`, holding `slot` until it ends.
     fn run(&mut self, id: String, subscription: DirectSubscription, slot: OwnedSemaphorePermit) {
         let tag = Arc::new(Tag {
@@ -178,27 +188,11 @@ impl Router {
             ClientMessage::Start { id, mut payload } => {
                 // A subscribe under a live id replaces that subscription.
                 state.end(&id);
-                if state.initialised && !state.session_ids.contains(&id) {
-                    match self.http.graphql.start_direct(&mut payload, self.address) {
-                        Some(Started::Answered(response)) => {
-                            let id = json_string(&id);
-                            let result = next(state.protocol, &id, |frame| {
-                                frame.push_str(
-                                    &serde_json::to_string(&response).unwrap_or_default(),
-                                );
-                            });
-                            state.answered.push_back(result);
-                            state.answered.push_back(complete(&id));
-                            return None;
-                        }
-                        Some(Started::Subscribed(direct)) => {
-                            if let Some(slot) = self.slots.take() {
-                                state.run(id, direct, slot);
-                                return None;
-                            }
-                        }
-                        None => {}
-                    }
+                if state.initialised
+                    && !state.session_ids.contains(&id)
+                    && self.take(&mut state, &id, &mut payload)
+                {
+                    return None;
                 }
                 state.session_ids.insert(id.clone());
                 ClientMessage::Start { id, payload }
@@ -215,6 +209,25 @@ impl Router {
             other => other,
         };
         Some(Ok(message))
+    }
+
+    /// Answers a plain `createLike`, or starts a plain `likeAdded` while
+    /// the connection has a subscription slot free; whether it did.
+    fn take(&self, state: &mut State, id: &str, payload: &mut async_graphql::Request) -> bool {
+        match self.http.graphql.start_direct(payload, self.address) {
+            Some(Started::Answered(response)) => {
+                state.answer(id, &response);
+                true
+            }
+            Some(Started::Subscribed(direct)) => match self.slots.take() {
+                Some(slot) => {
+                    state.run(id.to_owned(), direct, slot);
+                    true
+                }
+                None => false,
+            },
+            None => false,
+        }
     }
 }
 
