@@ -230,12 +230,11 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         ("bare broadcaster", &bare),
         ("loopback floor", &floor),
     ] {
-        let wrong = m.wrong.unwrap_or(0);
-        if !m.converged || wrong > 0 {
-            bail!(
-                "{name}: {wrong} subscribers missed or double-counted likes (converged: {})",
-                m.converged
-            );
+        if !m.converged {
+            bail!("{name}: not every subscriber received everything sent");
+        }
+        if let Some(wrong @ 1..) = m.wrong {
+            bail!("{name}: {wrong} subscribers missed or double-counted likes");
         }
     }
     Ok(())
