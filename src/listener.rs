@@ -33,7 +33,54 @@ struct Published {
     /// The latest total.
     total: u64,
     /// When the latest total was published.
-    at: DateTime<Utc>,
+    at: PublishedAt,
+}
+
+/// When a total was published, with its RFC 3339 text (UTC, microseconds)
+/// written once: every subscriber of the talk sends the same text, and
+/// thousands of them must not each format it again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PublishedAt {
+    time: DateTime<Utc>,
+    text: [u8; Self::MAX_TEXT],
+    len: u8,
+}
+
+impl PublishedAt {
+    /// Longest text: chrono's years end at ±262,143, as
+    /// `+262143-12-31T23:59:59.999999Z`.
+    const MAX_TEXT: usize = 32;
+
+    fn of(time: DateTime<Utc>) -> Self {
+        let formatted = time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut text = [0; Self::MAX_TEXT];
+        let len = formatted.len().min(Self::MAX_TEXT);
+        text[..len].copy_from_slice(&formatted.as_bytes()[..len]);
+        Self {
+            time,
+            text,
+            len: len as u8,
+        }
+    }
+
+    pub fn now() -> Self {
+        Self::of(Utc::now())
+    }
+
+    pub fn time(&self) -> DateTime<Utc> {
+        self.time
+    }
+
+    /// The time as RFC 3339 text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.text[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for PublishedAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An increase of a talk's count, as a subscriber sees it.
@@ -44,7 +91,7 @@ pub struct Delta {
     /// The talk's total over all servers.
     pub total: u64,
     /// When this replica published that total.
-    pub published_at: DateTime<Utc>,
+    pub published_at: PublishedAt,
 }
 
 /// One subscriber's view of one talk.
@@ -88,14 +135,14 @@ impl Listener {
                 Some(published) if published.total == total => false,
                 Some(published) => {
                     published.total = total;
-                    published.at = Utc::now();
+                    published.at = PublishedAt::now();
                     true
                 }
                 None => {
                     *current = Some(Published {
                         start: total,
                         total,
-                        at: Utc::now(),
+                        at: PublishedAt::now(),
                     });
                     true
                 }
@@ -163,6 +210,7 @@ impl Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::SubsecRound;
     use std::time::Duration;
 
     /// The next delta's likes and total, if one comes within 50 ms.
@@ -215,7 +263,19 @@ mod tests {
         listener.publish(TalkId(1), 1);
         let after = Utc::now();
         let delta = sub.next().await.unwrap();
-        assert!((before..=after).contains(&delta.published_at));
+        assert!((before..=after).contains(&delta.published_at.time()));
+        let text = delta.published_at.as_str();
+        let parsed = DateTime::parse_from_rfc3339(text).unwrap();
+        assert_eq!(parsed, delta.published_at.time().trunc_subsecs(6));
+        assert!(text.ends_with('Z') && text.len() == 27, "{text}");
+    }
+
+    #[test]
+    fn a_publication_time_keeps_its_whole_text_at_the_ends_of_time() {
+        for time in [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC] {
+            let text = time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            assert_eq!(PublishedAt::of(time).as_str(), text);
+        }
     }
 
     #[tokio::test]

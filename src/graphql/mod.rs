@@ -126,7 +126,7 @@ pub enum Started {
 pub struct DirectSubscription {
     /// Writes each event's response.
     pub plan: Arc<DirectLikeAdded>,
-    /// The events, until the process stops serving.
+    /// The events.
     pub events: BoxStream<'static, LikeEvent>,
 }
 

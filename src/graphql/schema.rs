@@ -4,10 +4,13 @@
 use super::{ApiError, ClientAddress, Services, SubscriptionSlots};
 use crate::catalogue::Talk;
 use crate::limits::Limited;
+use crate::listener::PublishedAt;
 use crate::model::{Like, LikeId, MAX_CLIENT_MUTATION_ID_BYTES, MAX_LIKER_BYTES, TalkId};
 use crate::storer::Refusal;
 use crate::telemetry as names;
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Subscription};
+use async_graphql::{
+    ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject, Subscription,
+};
 use futures_util::Stream;
 use std::net::IpAddr;
 
@@ -150,6 +153,7 @@ pub struct CreateLikePayload {
 
 /// A talk's count grew.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct LikeEvent {
     /// The talk.
     pub session_id: i32,
@@ -157,10 +161,18 @@ pub struct LikeEvent {
     pub likes: i32,
     /// The talk's total over all servers after this event.
     pub total: i32,
+    #[graphql(skip)]
+    pub published: PublishedAt,
+}
+
+#[ComplexObject]
+impl LikeEvent {
     /// When this replica published that total (RFC 3339, UTC, microseconds):
     /// just after the observer's store read that found it. Against the
     /// client's clock, it shows how long the event took to arrive.
-    pub published_at: String,
+    async fn published_at(&self) -> &str {
+        self.published.as_str()
+    }
 }
 
 /// Queries.
@@ -331,26 +343,26 @@ impl SubscriptionRoot {
     }
 }
 
-/// The events of a subscription to a catalogue talk (`None` for any other),
-/// until the process stops serving. The caller checks the talk and the
-/// connection's allowance first.
+/// The events of a subscription to a catalogue talk (`None` for any other).
+/// The caller checks the talk and the connection's allowance first.
+/// Subscriptions are served only over WebSockets, and a connection ends
+/// them when the server shuts down (with close code 1012): watching for
+/// shutdown here as well would cost every event a lock shared by all
+/// subscribers.
 pub(super) fn like_events(
     services: &Services,
     session_id: i32,
 ) -> Option<impl Stream<Item = LikeEvent> + Send + 'static + use<>> {
     let subscription = services.listener.subscribe(TalkId(session_id))?;
-    let shutdown = services.shutdown.clone().cancelled_owned();
     let events = futures_util::stream::unfold(subscription, move |mut subscription| async move {
         let delta = subscription.next().await?;
         let event = LikeEvent {
             session_id,
             likes: clamp(delta.likes),
             total: clamp(delta.total),
-            published_at: delta
-                .published_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            published: delta.published_at,
         };
         Some((event, subscription))
     });
-    Some(futures_util::StreamExt::take_until(events, shutdown))
+    Some(events)
 }

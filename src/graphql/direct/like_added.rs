@@ -16,7 +16,6 @@ use super::{only_field, only_operation, plain, required_variable, runs, selected
 use crate::graphql::LikeEvent;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Name, Value, Variables};
-use std::fmt::Write;
 
 /// The subscription field this path answers.
 const FIELD: &str = "likeAdded";
@@ -108,6 +107,7 @@ impl DirectLikeAdded {
     /// Appends the event's response, as async-graphql would serialise it:
     /// `{"data":{"likeAdded":{…}}}`.
     pub fn write_response(&self, event: &LikeEvent, out: &mut String) {
+        let mut number = itoa::Buffer::new();
         out.push_str("{\"data\":{\"likeAdded\":{");
         for (index, (name, field)) in self.event.iter().enumerate() {
             if index > 0 {
@@ -115,13 +115,20 @@ impl DirectLikeAdded {
             }
             // GraphQL names need no escaping in JSON, and neither does an
             // RFC 3339 time.
-            let _ = match field {
-                EventField::SessionId => write!(out, "\"{name}\":{}", event.session_id),
-                EventField::Likes => write!(out, "\"{name}\":{}", event.likes),
-                EventField::Total => write!(out, "\"{name}\":{}", event.total),
-                EventField::PublishedAt => write!(out, "\"{name}\":\"{}\"", event.published_at),
-                EventField::Typename => write!(out, "\"{name}\":\"LikeEvent\""),
-            };
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+            match field {
+                EventField::SessionId => out.push_str(number.format(event.session_id)),
+                EventField::Likes => out.push_str(number.format(event.likes)),
+                EventField::Total => out.push_str(number.format(event.total)),
+                EventField::PublishedAt => {
+                    out.push('"');
+                    out.push_str(event.published.as_str());
+                    out.push('"');
+                }
+                EventField::Typename => out.push_str("\"LikeEvent\""),
+            }
         }
         out.push_str("}}}");
     }
