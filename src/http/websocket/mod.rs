@@ -156,12 +156,14 @@ impl Connection {
         let forward = async {
             tokio::pin!(session);
             let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
+            // Kept between batches: most are one event, and need no allocation.
+            let mut batch = Vec::new();
             loop {
-                let (batch, ended) = tokio::select! {
+                let ended = tokio::select! {
                     message = session.next() => match message {
                         // What else the session has ready (answers to a
                         // client's pipelined operations) is flushed with it.
-                        Some(first) => ready_messages(first, session.as_mut()).await,
+                        Some(first) => ready_messages(first, session.as_mut(), &mut batch).await,
                         None => return Ending::Session,
                     },
                     _ = pings.tick() => {
@@ -170,10 +172,11 @@ impl Connection {
                         if Duration::from_millis(silent) > 2 * keepalive {
                             return Ending::Silent;
                         }
-                        (vec![Message::Ping(Default::default())], false)
+                        batch.push(Message::Ping(Default::default()));
+                        false
                     }
                 };
-                match send_within(&mut to_client, batch, keepalive).await {
+                match send_within(&mut to_client, &mut batch, keepalive).await {
                     Sent::Yes if ended => return Ending::Session,
                     Sent::Yes => {}
                     Sent::Failed => return Ending::Session,
@@ -211,7 +214,8 @@ impl Connection {
                 code,
                 reason: reason.into(),
             };
-            send_within(&mut to_client, vec![Message::Close(Some(frame))], keepalive).await;
+            let mut close = vec![Message::Close(Some(frame))];
+            send_within(&mut to_client, &mut close, keepalive).await;
         }
         let _ = tokio::time::timeout(keepalive, to_client.close()).await;
     }
@@ -237,16 +241,16 @@ enum Sent {
     Stuck,
 }
 
-/// Sends messages together, flushed once, giving up when the client does
-/// not take them within `limit`: a client that stops reading must not hold
-/// its task forever.
+/// Sends messages together (taking them out of `messages`), flushed once,
+/// giving up when the client does not take them within `limit`: a client
+/// that stops reading must not hold its task forever.
 async fn send_within(
     to_client: &mut (impl futures_util::Sink<Message> + Unpin),
-    messages: Vec<Message>,
+    messages: &mut Vec<Message>,
     limit: Duration,
 ) -> Sent {
     let send = async {
-        for message in messages {
+        for message in messages.drain(..) {
             to_client.feed(fit_close_reason(message)).await?;
         }
         to_client.flush().await
@@ -271,21 +275,22 @@ async fn send_within(
 /// Most messages sent together.
 const MAX_BATCH: usize = 16;
 
-/// `first`, then whatever else `session` yields without waiting, up to
-/// `MAX_BATCH` messages; and whether the session has ended.
+/// Puts `first` in `batch`, then whatever else `session` yields without
+/// waiting, up to `MAX_BATCH` messages; whether the session has ended.
 async fn ready_messages(
     first: WsMessage,
     mut session: Pin<&mut (impl futures_util::Stream<Item = WsMessage> + ?Sized)>,
-) -> (Vec<Message>, bool) {
-    let mut batch = vec![to_frame(first)];
+    batch: &mut Vec<Message>,
+) -> bool {
+    batch.push(to_frame(first));
     while batch.len() < MAX_BATCH {
         match std::future::poll_fn(|cx| Poll::Ready(session.as_mut().poll_next(cx))).await {
             Poll::Ready(Some(message)) => batch.push(to_frame(message)),
-            Poll::Ready(None) => return (batch, true),
+            Poll::Ready(None) => return true,
             Poll::Pending => break,
         }
     }
-    (batch, false)
+    false
 }
 
 /// The WebSocket message for what the GraphQL session sends.
@@ -352,13 +357,15 @@ mod tests {
     #[tokio::test]
     async fn ready_messages_go_out_together_up_to_a_batch() {
         let rest = futures_util::stream::iter((1..40).map(text));
-        let (batch, ended) = ready_messages(text(0), std::pin::pin!(rest)).await;
+        let mut batch = Vec::new();
+        let ended = ready_messages(text(0), std::pin::pin!(rest), &mut batch).await;
         assert_eq!(batch.len(), MAX_BATCH);
         assert_eq!(batch[MAX_BATCH - 1], Message::Text("15".into()));
         assert!(!ended);
 
         let rest = futures_util::stream::iter([text(1), WsMessage::Close(1002, "bad".into())]);
-        let (batch, ended) = ready_messages(text(0), std::pin::pin!(rest)).await;
+        let mut batch = Vec::new();
+        let ended = ready_messages(text(0), std::pin::pin!(rest), &mut batch).await;
         assert_eq!(batch.len(), 3);
         assert!(matches!(&batch[2], Message::Close(Some(frame)) if frame.code == 1002));
         assert!(
@@ -367,8 +374,9 @@ mod tests {
         );
 
         let waiting = std::pin::pin!(futures_util::stream::pending::<WsMessage>());
-        let waits = ready_messages(text(0), waiting);
-        let (batch, ended) = tokio::time::timeout(Duration::from_secs(5), waits)
+        let mut batch = Vec::new();
+        let waits = ready_messages(text(0), waiting, &mut batch);
+        let ended = tokio::time::timeout(Duration::from_secs(5), waits)
             .await
             .expect("a session with nothing ready does not hold the batch back");
         assert_eq!(batch, vec![Message::Text("0".into())]);

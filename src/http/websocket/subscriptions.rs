@@ -15,6 +15,7 @@ use async_graphql::http::{ClientMessage, WebSocketProtocols, WsMessage};
 use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll};
 use futures_util::task::AtomicWaker;
 use futures_util::{Stream, StreamExt};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,8 +28,8 @@ use tokio::sync::OwnedSemaphorePermit;
 /// sends their events. Each locks it briefly, never both at once.
 pub(super) type Shared = Arc<Mutex<State>>;
 
-/// One subscription's events; the last item is `None`, for its end.
-type Events = Abortable<BoxStream<'static, (Arc<Tag>, Option<LikeEvent>)>>;
+/// One subscription's events, stoppable by the client.
+type Events = Abortable<Tagged>;
 
 /// A new connection's two ends: the `Router` for the client's messages,
 /// and what `Outgoing::new` merges with the session.
@@ -42,7 +43,7 @@ pub(super) fn start(
         protocol,
         initialised: false,
         running: HashMap::new(),
-        events: SelectAll::new(),
+        events: EventStreams::default(),
         session_ids: HashSet::new(),
         answered: VecDeque::new(),
     }));
@@ -65,7 +66,7 @@ pub(super) struct State {
     /// slot at once.
     running: HashMap<String, Running>,
     /// Their events, polled only when woken.
-    events: SelectAll<Events>,
+    events: EventStreams,
     /// Ids the session may be running: sent to it, and neither stopped nor
     /// seen to complete.
     session_ids: HashSet<String>,
@@ -116,12 +117,10 @@ impl State {
             id: id.clone(),
             plan: subscription.plan,
         });
-        let last = tag.clone();
-        let events = subscription
-            .events
-            .map(move |event| (tag.clone(), Some(event)))
-            .chain(futures_util::stream::once(async move { (last, None) }))
-            .boxed();
+        let events = Tagged {
+            tag,
+            events: Some(subscription.events),
+        };
         let (abort, registration) = AbortHandle::new_pair();
         self.running.insert(id, Running { abort, _slot: slot });
         self.events.push(Abortable::new(events, registration));
@@ -143,21 +142,82 @@ impl State {
         if let Some(frame) = self.answered.pop_front() {
             return Poll::Ready(Some(WsMessage::Text(frame)));
         }
-        match self.events.poll_next_unpin(cx) {
-            Poll::Ready(Some((tag, Some(event)))) => {
+        match std::task::ready!(self.events.poll_next(cx)) {
+            (tag, Some(event)) => {
                 let frame = next(self.protocol, &tag.id_json, |frame| {
                     tag.plan.write_response(&event, frame);
                 });
                 Poll::Ready(Some(WsMessage::Text(frame)))
             }
-            Poll::Ready(Some((tag, None))) => {
+            (tag, None) => {
                 self.running.remove(&tag.id);
                 Poll::Ready(Some(WsMessage::Text(complete(&tag.id_json))))
             }
+        }
+    }
+}
+
+/// The events of the subscriptions run here. Most connections run one: it
+/// is polled with the connection's own waker, without `SelectAll`'s
+/// wake-up bookkeeping. Starting another moves both to `SelectAll`, which
+/// polls only the woken ones; the two are never both in use.
+#[derive(Default)]
+struct EventStreams {
+    one: Option<Events>,
+    many: SelectAll<Events>,
+}
+
+impl EventStreams {
+    fn push(&mut self, events: Events) {
+        if self.one.is_none() && self.many.is_empty() {
+            self.one = Some(events);
+            return;
+        }
+        if let Some(one) = self.one.take() {
+            self.many.push(one);
+        }
+        self.many.push(events);
+    }
+
+    /// The next event of any of them; `Pending` when there is none.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(Arc<Tag>, Option<LikeEvent>)> {
+        if let Some(one) = self.one.as_mut() {
+            match one.poll_next_unpin(cx) {
+                Poll::Ready(Some(item)) => return Poll::Ready(item),
+                Poll::Ready(None) => self.one = None,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        match self.many.poll_next_unpin(cx) {
+            Poll::Ready(Some(item)) => Poll::Ready(item),
             // Empty: a subscription started later is polled in the same
             // `Outgoing::poll_next` that started it.
             Poll::Ready(None) | Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+/// One subscription's events, each with what frames it, and then `None`
+/// for its end.
+struct Tagged {
+    tag: Arc<Tag>,
+    /// `None` once ended.
+    events: Option<BoxStream<'static, LikeEvent>>,
+}
+
+impl Stream for Tagged {
+    type Item = (Arc<Tag>, Option<LikeEvent>);
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let Some(events) = this.events.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let event = std::task::ready!(events.poll_next_unpin(cx));
+        if event.is_none() {
+            this.events = None;
+        }
+        Poll::Ready(Some((this.tag.clone(), event)))
     }
 }
 
@@ -309,20 +369,28 @@ fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 }
 
 /// A result for the operation `id_json`, its response written by `write`.
+/// It is written in a buffer kept by the thread and copied out at its
+/// exact length: the frame's bytes then become the WebSocket message's
+/// without another allocation.
 fn next(protocol: WebSocketProtocols, id_json: &str, write: impl FnOnce(&mut String)) -> String {
+    thread_local! {
+        static FRAME: RefCell<String> = const { RefCell::new(String::new()) };
+    }
     let kind = match protocol {
         WebSocketProtocols::GraphQLWS => "next",
         WebSocketProtocols::SubscriptionsTransportWS => "data",
     };
-    let mut frame = String::with_capacity(160);
-    frame.push_str(r#"{"type":""#);
-    frame.push_str(kind);
-    frame.push_str(r#"","id":"#);
-    frame.push_str(id_json);
-    frame.push_str(r#","payload":"#);
-    write(&mut frame);
-    frame.push('}');
-    frame
+    FRAME.with_borrow_mut(|frame| {
+        frame.clear();
+        frame.push_str(r#"{"type":""#);
+        frame.push_str(kind);
+        frame.push_str(r#"","id":"#);
+        frame.push_str(id_json);
+        frame.push_str(r#","payload":"#);
+        write(frame);
+        frame.push('}');
+        frame.as_str().to_owned()
+    })
 }
 
 fn complete(id_json: &str) -> String {
