@@ -400,3 +400,99 @@ fn complete(id_json: &str) -> String {
 fn json_string(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listener::PublishedAt;
+    use async_graphql::parser::parse_query;
+    use futures_util::task::noop_waker_ref;
+
+    fn subscription(id: &str, likes: &[i32], ends: bool) -> (Events, AbortHandle) {
+        let document = parse_query("subscription { likeAdded(sessionId: 1) { likes } }").unwrap();
+        let tag = Arc::new(Tag {
+            id: id.to_owned(),
+            id_json: json_string(id),
+            plan: Arc::new(DirectLikeAdded::of(&document).unwrap()),
+        });
+        let events: Vec<LikeEvent> = likes
+            .iter()
+            .map(|&likes| LikeEvent {
+                session_id: 1,
+                likes,
+                total: likes,
+                published: PublishedAt::now(),
+            })
+            .collect();
+        let events = futures_util::stream::iter(events);
+        let events = if ends {
+            events.boxed()
+        } else {
+            events.chain(futures_util::stream::pending()).boxed()
+        };
+        let (abort, registration) = AbortHandle::new_pair();
+        let tagged = Tagged {
+            tag,
+            events: Some(events),
+        };
+        (Abortable::new(tagged, registration), abort)
+    }
+
+    /// Everything ready now, as (id, likes); `None` likes for an end.
+    fn ready(streams: &mut EventStreams) -> Vec<(String, Option<i32>)> {
+        let mut cx = Context::from_waker(noop_waker_ref());
+        let mut seen = Vec::new();
+        while let Poll::Ready((tag, event)) = streams.poll_next(&mut cx) {
+            seen.push((tag.id.clone(), event.map(|event| event.likes)));
+        }
+        seen
+    }
+
+    fn seen(items: &[(&str, Option<i32>)]) -> Vec<(String, Option<i32>)> {
+        items
+            .iter()
+            .map(|(id, likes)| (id.to_string(), *likes))
+            .collect()
+    }
+
+    #[test]
+    fn one_subscription_or_many_every_event_and_end_comes_out_once() {
+        let mut streams = EventStreams::default();
+        let (a, _a) = subscription("a", &[1, 2], true);
+        streams.push(a);
+        assert!(streams.one.is_some() && streams.many.is_empty());
+        assert_eq!(
+            ready(&mut streams),
+            seen(&[("a", Some(1)), ("a", Some(2)), ("a", None)])
+        );
+        assert!(streams.one.is_none(), "an ended subscription is dropped");
+
+        let (b, stop_b) = subscription("b", &[3], false);
+        streams.push(b);
+        assert!(streams.one.is_some());
+        let (c, _c) = subscription("c", &[4], false);
+        streams.push(c);
+        assert!(streams.one.is_none() && streams.many.len() == 2);
+        let mut both = ready(&mut streams);
+        both.sort();
+        assert_eq!(both, seen(&[("b", Some(3)), ("c", Some(4))]));
+
+        stop_b.abort();
+        assert_eq!(
+            ready(&mut streams),
+            seen(&[]),
+            "a stopped one ends silently"
+        );
+        assert_eq!(streams.many.len(), 1);
+        let (d, stop_d) = subscription("d", &[5], false);
+        streams.push(d);
+        assert_eq!(
+            streams.many.len(),
+            2,
+            "with one in SelectAll, a new one joins it"
+        );
+        assert_eq!(ready(&mut streams), seen(&[("d", Some(5))]));
+        stop_d.abort();
+        assert_eq!(ready(&mut streams), seen(&[]));
+    }
+}
