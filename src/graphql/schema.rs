@@ -161,6 +161,7 @@ pub struct LikeEvent {
     pub likes: i32,
     /// The talk's total over all servers after this event.
     pub total: i32,
+    /// When that total was published, served as `publishedAt`.
     #[graphql(skip)]
     pub published: PublishedAt,
 }
