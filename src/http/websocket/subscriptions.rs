@@ -5,16 +5,17 @@
 //! what the session sends. The session runs everything else and reports
 //! every error. Ids follow the session's rules: a subscribe under a live id
 //! replaces that subscription, and a stopped or ended one is answered with
-//! `complete`.
+//! `complete`. Their events are merged in `events`.
+
+mod events;
 
 use super::super::HttpState;
-use crate::graphql::{
-    ClientAddress, DirectLikeAdded, DirectSubscription, LikeEvent, Started, SubscriptionSlots,
-};
+use crate::graphql::{ClientAddress, DirectSubscription, Started, SubscriptionSlots};
 use async_graphql::http::{ClientMessage, WebSocketProtocols, WsMessage};
-use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll};
+use events::{EventStreams, Tag};
+use futures_util::Stream;
+use futures_util::stream::AbortHandle;
 use futures_util::task::AtomicWaker;
-use futures_util::{Stream, StreamExt};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
@@ -27,9 +28,6 @@ use tokio::sync::OwnedSemaphorePermit;
 /// `Router` (inside the session's reading) starts and stops them, `Outgoing`
 /// sends their events. Each locks it briefly, never both at once.
 pub(super) type Shared = Arc<Mutex<State>>;
-
-/// One subscription's events, stoppable by the client.
-type Events = Abortable<Tagged>;
 
 /// A new connection's two ends: the `Router` for the client's messages,
 /// and what `Outgoing::new` merges with the session.
@@ -82,14 +80,6 @@ struct Running {
     _slot: OwnedSemaphorePermit,
 }
 
-/// What frames one subscription's events.
-struct Tag {
-    id: String,
-    /// The id as a JSON string.
-    id_json: String,
-    plan: Arc<DirectLikeAdded>,
-}
-
 impl State {
     /// Ends the subscription running here under `id`, if one is.
     fn end(&mut self, id: &str) -> bool {
@@ -117,13 +107,9 @@ impl State {
             id: id.clone(),
             plan: subscription.plan,
         });
-        let events = Tagged {
-            tag,
-            events: Some(subscription.events),
-        };
-        let (abort, registration) = AbortHandle::new_pair();
+        let (events, abort) = events::tagged(tag, subscription.events);
         self.running.insert(id, Running { abort, _slot: slot });
-        self.events.push(Abortable::new(events, registration));
+        self.events.push(events);
     }
 
     /// Notes what the session sent: a `complete` frees its id.
@@ -154,70 +140,6 @@ impl State {
                 Poll::Ready(Some(WsMessage::Text(complete(&tag.id_json))))
             }
         }
-    }
-}
-
-/// The events of the subscriptions run here. Most connections run one: it
-/// is polled with the connection's own waker, without `SelectAll`'s
-/// wake-up bookkeeping. Starting another moves both to `SelectAll`, which
-/// polls only the woken ones; the two are never both in use.
-#[derive(Default)]
-struct EventStreams {
-    one: Option<Events>,
-    many: SelectAll<Events>,
-}
-
-impl EventStreams {
-    fn push(&mut self, events: Events) {
-        if self.one.is_none() && self.many.is_empty() {
-            self.one = Some(events);
-            return;
-        }
-        if let Some(one) = self.one.take() {
-            self.many.push(one);
-        }
-        self.many.push(events);
-    }
-
-    /// The next event of any of them; `Pending` when there is none.
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(Arc<Tag>, Option<LikeEvent>)> {
-        if let Some(one) = self.one.as_mut() {
-            match one.poll_next_unpin(cx) {
-                Poll::Ready(Some(item)) => return Poll::Ready(item),
-                Poll::Ready(None) => self.one = None,
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        match self.many.poll_next_unpin(cx) {
-            Poll::Ready(Some(item)) => Poll::Ready(item),
-            // Empty: a subscription started later is polled in the same
-            // `Outgoing::poll_next` that started it.
-            Poll::Ready(None) | Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-/// One subscription's events, each with what frames it, and then `None`
-/// for its end.
-struct Tagged {
-    tag: Arc<Tag>,
-    /// `None` once ended.
-    events: Option<BoxStream<'static, LikeEvent>>,
-}
-
-impl Stream for Tagged {
-    type Item = (Arc<Tag>, Option<LikeEvent>);
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        let Some(events) = this.events.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let event = std::task::ready!(events.poll_next_unpin(cx));
-        if event.is_none() {
-            this.events = None;
-        }
-        Poll::Ready(Some((this.tag.clone(), event)))
     }
 }
 
@@ -399,100 +321,4 @@ fn complete(id_json: &str) -> String {
 
 fn json_string(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::listener::PublishedAt;
-    use async_graphql::parser::parse_query;
-    use futures_util::task::noop_waker_ref;
-
-    fn subscription(id: &str, likes: &[i32], ends: bool) -> (Events, AbortHandle) {
-        let document = parse_query("subscription { likeAdded(sessionId: 1) { likes } }").unwrap();
-        let tag = Arc::new(Tag {
-            id: id.to_owned(),
-            id_json: json_string(id),
-            plan: Arc::new(DirectLikeAdded::of(&document).unwrap()),
-        });
-        let events: Vec<LikeEvent> = likes
-            .iter()
-            .map(|&likes| LikeEvent {
-                session_id: 1,
-                likes,
-                total: likes,
-                published: PublishedAt::now(),
-            })
-            .collect();
-        let events = futures_util::stream::iter(events);
-        let events = if ends {
-            events.boxed()
-        } else {
-            events.chain(futures_util::stream::pending()).boxed()
-        };
-        let (abort, registration) = AbortHandle::new_pair();
-        let tagged = Tagged {
-            tag,
-            events: Some(events),
-        };
-        (Abortable::new(tagged, registration), abort)
-    }
-
-    /// Everything ready now, as (id, likes); `None` likes for an end.
-    fn ready(streams: &mut EventStreams) -> Vec<(String, Option<i32>)> {
-        let mut cx = Context::from_waker(noop_waker_ref());
-        let mut seen = Vec::new();
-        while let Poll::Ready((tag, event)) = streams.poll_next(&mut cx) {
-            seen.push((tag.id.clone(), event.map(|event| event.likes)));
-        }
-        seen
-    }
-
-    fn seen(items: &[(&str, Option<i32>)]) -> Vec<(String, Option<i32>)> {
-        items
-            .iter()
-            .map(|(id, likes)| (id.to_string(), *likes))
-            .collect()
-    }
-
-    #[test]
-    fn one_subscription_or_many_every_event_and_end_comes_out_once() {
-        let mut streams = EventStreams::default();
-        let (a, _a) = subscription("a", &[1, 2], true);
-        streams.push(a);
-        assert!(streams.one.is_some() && streams.many.is_empty());
-        assert_eq!(
-            ready(&mut streams),
-            seen(&[("a", Some(1)), ("a", Some(2)), ("a", None)])
-        );
-        assert!(streams.one.is_none(), "an ended subscription is dropped");
-
-        let (b, stop_b) = subscription("b", &[3], false);
-        streams.push(b);
-        assert!(streams.one.is_some());
-        let (c, _c) = subscription("c", &[4], false);
-        streams.push(c);
-        assert!(streams.one.is_none() && streams.many.len() == 2);
-        let mut both = ready(&mut streams);
-        both.sort();
-        assert_eq!(both, seen(&[("b", Some(3)), ("c", Some(4))]));
-
-        stop_b.abort();
-        assert_eq!(
-            ready(&mut streams),
-            seen(&[]),
-            "a stopped one ends silently"
-        );
-        assert_eq!(streams.many.len(), 1);
-        let (d, stop_d) = subscription("d", &[5], false);
-        streams.push(d);
-        assert_eq!(
-            streams.many.len(),
-            2,
-            "with one in SelectAll, a new one joins it"
-        );
-        assert_eq!(ready(&mut streams), seen(&[("d", Some(5))]));
-        stop_d.abort();
-        assert_eq!(ready(&mut streams), seen(&[]));
-    }
 }

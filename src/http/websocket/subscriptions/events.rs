@@ -1,0 +1,191 @@
+//! The events of a connection's direct subscriptions: each tagged with
+//! the subscription it belongs to, stoppable, and merged into one stream.
+
+use crate::graphql::{DirectLikeAdded, LikeEvent};
+use futures_util::StreamExt;
+use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll, Stream};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// One subscription's events, stoppable by the client.
+pub(super) type Events = Abortable<Tagged>;
+
+/// What frames one subscription's events.
+pub(super) struct Tag {
+    pub(super) id: String,
+    /// The id as a JSON string.
+    pub(super) id_json: String,
+    pub(super) plan: Arc<DirectLikeAdded>,
+}
+
+/// `events` tagged with `tag`, and what stops them.
+pub(super) fn tagged(
+    tag: Arc<Tag>,
+    events: BoxStream<'static, LikeEvent>,
+) -> (Events, AbortHandle) {
+    let (abort, registration) = AbortHandle::new_pair();
+    let tagged = Tagged {
+        tag,
+        events: Some(events),
+    };
+    (Abortable::new(tagged, registration), abort)
+}
+
+/// The events of the subscriptions run here. Most connections run one: it
+/// is polled with the connection's own waker, without `SelectAll`'s
+/// wake-up bookkeeping. Starting another moves both to `SelectAll`, which
+/// polls only the woken ones; the two are never both in use.
+#[derive(Default)]
+pub(super) struct EventStreams {
+    one: Option<Events>,
+    many: SelectAll<Events>,
+}
+
+impl EventStreams {
+    pub(super) fn push(&mut self, events: Events) {
+        if self.one.is_none() && self.many.is_empty() {
+            self.one = Some(events);
+            return;
+        }
+        if let Some(one) = self.one.take() {
+            self.many.push(one);
+        }
+        self.many.push(events);
+    }
+
+    /// The next event of any of them; `Pending` when there is none.
+    pub(super) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<(Arc<Tag>, Option<LikeEvent>)> {
+        if let Some(one) = self.one.as_mut() {
+            match one.poll_next_unpin(cx) {
+                Poll::Ready(Some(item)) => return Poll::Ready(item),
+                Poll::Ready(None) => self.one = None,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        match self.many.poll_next_unpin(cx) {
+            Poll::Ready(Some(item)) => Poll::Ready(item),
+            // Empty: a subscription started later is polled in the same
+            // `Outgoing::poll_next` that started it.
+            Poll::Ready(None) | Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// One subscription's events, each with what frames it, and then `None`
+/// for its end.
+pub(super) struct Tagged {
+    tag: Arc<Tag>,
+    /// `None` once ended.
+    events: Option<BoxStream<'static, LikeEvent>>,
+}
+
+impl Stream for Tagged {
+    type Item = (Arc<Tag>, Option<LikeEvent>);
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let Some(events) = this.events.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let event = std::task::ready!(events.poll_next_unpin(cx));
+        if event.is_none() {
+            this.events = None;
+        }
+        Poll::Ready(Some((this.tag.clone(), event)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listener::PublishedAt;
+    use async_graphql::parser::parse_query;
+    use futures_util::task::noop_waker_ref;
+
+    fn subscription(id: &str, likes: &[i32], ends: bool) -> (Events, AbortHandle) {
+        let document = parse_query("subscription { likeAdded(sessionId: 1) { likes } }").unwrap();
+        let tag = Arc::new(Tag {
+            id: id.to_owned(),
+            id_json: serde_json::to_string(id).unwrap(),
+            plan: Arc::new(DirectLikeAdded::of(&document).unwrap()),
+        });
+        let events: Vec<LikeEvent> = likes
+            .iter()
+            .map(|&likes| LikeEvent {
+                session_id: 1,
+                likes,
+                total: likes,
+                published: PublishedAt::now(),
+            })
+            .collect();
+        let events = futures_util::stream::iter(events);
+        let events = if ends {
+            events.boxed()
+        } else {
+            events.chain(futures_util::stream::pending()).boxed()
+        };
+        tagged(tag, events)
+    }
+
+    /// Everything ready now, as (id, likes); `None` likes for an end.
+    fn ready(streams: &mut EventStreams) -> Vec<(String, Option<i32>)> {
+        let mut cx = Context::from_waker(noop_waker_ref());
+        let mut seen = Vec::new();
+        while let Poll::Ready((tag, event)) = streams.poll_next(&mut cx) {
+            seen.push((tag.id.clone(), event.map(|event| event.likes)));
+        }
+        seen
+    }
+
+    fn seen(items: &[(&str, Option<i32>)]) -> Vec<(String, Option<i32>)> {
+        items
+            .iter()
+            .map(|(id, likes)| (id.to_string(), *likes))
+            .collect()
+    }
+
+    #[test]
+    fn one_subscription_or_many_every_event_and_end_comes_out_once() {
+        let mut streams = EventStreams::default();
+        let (a, _a) = subscription("a", &[1, 2], true);
+        streams.push(a);
+        assert!(streams.one.is_some() && streams.many.is_empty());
+        assert_eq!(
+            ready(&mut streams),
+            seen(&[("a", Some(1)), ("a", Some(2)), ("a", None)])
+        );
+        assert!(streams.one.is_none(), "an ended subscription is dropped");
+
+        let (b, stop_b) = subscription("b", &[3], false);
+        streams.push(b);
+        assert!(streams.one.is_some());
+        let (c, _c) = subscription("c", &[4], false);
+        streams.push(c);
+        assert!(streams.one.is_none() && streams.many.len() == 2);
+        let mut both = ready(&mut streams);
+        both.sort();
+        assert_eq!(both, seen(&[("b", Some(3)), ("c", Some(4))]));
+
+        stop_b.abort();
+        assert_eq!(
+            ready(&mut streams),
+            seen(&[]),
+            "a stopped one ends silently"
+        );
+        assert_eq!(streams.many.len(), 1);
+        let (d, stop_d) = subscription("d", &[5], false);
+        streams.push(d);
+        assert_eq!(
+            streams.many.len(),
+            2,
+            "with one in SelectAll, a new one joins it"
+        );
+        assert_eq!(ready(&mut streams), seen(&[("d", Some(5))]));
+        stop_d.abort();
+        assert_eq!(ready(&mut streams), seen(&[]));
+    }
+}
