@@ -20,9 +20,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Distinct GraphQL documents kept parsed (clients send a handful).
-const DOCUMENTS_KEPT: usize = 256;
-
 /// Likes written per store transaction.
 const MAX_BATCH: usize = 10_000;
 
@@ -66,7 +63,7 @@ impl App {
             },
         );
         let listener = Listener::new(config.catalogue.ids());
-        let observer = Observer::new(
+        let mut observer = Observer::new(
             store.clone(),
             listener.clone(),
             ObserveSettings {
@@ -74,6 +71,12 @@ impl App {
                 window: config.observe_window,
             },
         );
+        // The talks' totals are known before the first request is taken,
+        // unless the store does not answer now: then the observer's next
+        // read finds them.
+        if let Err(error) = observer.observe().await {
+            tracing::warn!(%error, "the first read of the totals failed; retrying while serving");
+        }
         let serving = CancellationToken::new();
         let rate_limits = Arc::new(RateLimits::new(
             config.limits.rate_per_liker,
@@ -89,7 +92,6 @@ impl App {
                 rate_limits: rate_limits.clone(),
             },
             config.access.introspection,
-            DOCUMENTS_KEPT,
         );
         let connections = ConnectionLimit::new(config.limits.max_connections);
         let router = http::router(

@@ -47,6 +47,10 @@ pub const WEBSOCKETS: &str = "likes_websockets";
 /// Connections closed at once because the process was at its limit.
 pub const CONNECTIONS_REFUSED: &str = "likes_connections_refused_total";
 
+/// GraphQL documents prepared (parsed, validated and planned): once per
+/// distinct document while the cache keeps it.
+pub const DOCUMENTS_PREPARED: &str = "likes_graphql_documents_prepared_total";
+
 /// Latency buckets in seconds, from 1 ms to 10 s.
 const SECONDS_BUCKETS: [f64; 13] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -64,9 +68,22 @@ pub fn handle() -> PrometheusHandle {
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
             describe();
+            let _ = ACKNOWLEDGED_COUNTER.set(metrics::counter!(ACKNOWLEDGED));
             handle
         })
         .clone()
+}
+
+/// `ACKNOWLEDGED`, registered once the recorder is: every like counts it,
+/// and looking it up each time costs an allocation.
+static ACKNOWLEDGED_COUNTER: OnceLock<metrics::Counter> = OnceLock::new();
+
+/// Counts one acknowledged like.
+pub fn count_acknowledged() {
+    match ACKNOWLEDGED_COUNTER.get() {
+        Some(counter) => counter.increment(1),
+        None => metrics::counter!(ACKNOWLEDGED).increment(1),
+    }
 }
 
 fn describe() {
@@ -111,6 +128,10 @@ fn describe() {
     describe_gauge!(SUBSCRIBERS, "Live likeAdded subscriptions.");
     describe_gauge!(CONNECTIONS, "Open TCP connections.");
     describe_gauge!(WEBSOCKETS, "Open GraphQL WebSocket connections.");
+    describe_counter!(
+        DOCUMENTS_PREPARED,
+        "GraphQL documents parsed, validated and planned."
+    );
     describe_counter!(
         CONNECTIONS_REFUSED,
         "Connections closed at once at the connection limit."

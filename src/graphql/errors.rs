@@ -1,22 +1,29 @@
-//! How failures look to GraphQL clients: every error carries an
-//! `extensions.code`. Resolvers return `ApiError`; the `ErrorCodes`
-//! extension labels the errors the GraphQL engine itself raises (parse,
-//! validation, input coercion). Internal causes are logged, never sent.
+//! How failures look to GraphQL clients. Resolvers return `ApiError`;
+//! every error a client sees is a `GraphQLError` carrying an
+//! `extensions.code`, whether it came from a resolver, from preparing the
+//! document (parse, validation, limits) or from the request's variables.
+//! Internal causes are logged where they happen, never sent.
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
-    NextValidation,
-};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{
-    ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
-};
-use futures_util::stream::{BoxStream, StreamExt};
-use std::sync::Arc;
+use async_graphql::Pos;
+use serde::Serialize;
 
-/// A resolver's failure, as clients should see it. It deliberately has no
-/// `Display`, so it can only become a GraphQL error through the `From`
-/// below, which always sets the code.
+/// Code for documents that do not parse.
+pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+/// Code for documents that parse but break the schema or the limits.
+pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+/// Code for values that do not fit their types (variables, arguments).
+pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+/// Code for an `operationName` the document does not have, or a missing
+/// one when it has several.
+pub const OPERATION_RESOLUTION_FAILURE: &str = "OPERATION_RESOLUTION_FAILURE";
+/// Code for a persisted-query hash the server does not know (Apollo's
+/// automatic persisted queries: the client sends the text next).
+pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+/// Code for requests that are not GraphQL requests at all.
+pub const BAD_REQUEST: &str = "BAD_REQUEST";
+
+/// A resolver's failure, as clients should see it. It becomes a
+/// `GraphQLError` only through `GraphQLError::at`, which always sets the code.
 #[derive(Debug)]
 pub enum ApiError {
     /// The request's values are wrong (`BAD_USER_INPUT`).
@@ -47,7 +54,7 @@ impl ApiError {
     /// The `extensions.code` clients see.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadInput(_) => "BAD_USER_INPUT",
+            Self::BadInput(_) => BAD_USER_INPUT,
             Self::NotFound(_) => "NOT_FOUND",
             Self::Unavailable { .. } => "UNAVAILABLE",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -83,6 +90,7 @@ impl ApiError {
 
 impl From<ApiError> for async_graphql::Error {
     fn from(error: ApiError) -> Self {
+        use async_graphql::ErrorExtensions;
         let code = error.code();
         async_graphql::Error::new(error.message()).extend_with(|_, ext| {
             ext.set("code", code);
@@ -93,73 +101,94 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
-/// Code for documents that do not parse.
-pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
-/// Code for documents that parse but break the schema or the limits.
-pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-
-/// Gives every error a `code`: parse and validation failures get their own,
-/// anything else left without one came from the client's values.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
+/// One error as the GraphQL response format writes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GraphQLError {
+    /// What went wrong.
+    pub message: String,
+    /// Where in the document, when it points somewhere.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<Location>,
+    /// Which response field failed, for field errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<PathSegment>,
+    /// Always carries a `code`.
+    pub extensions: Extensions,
 }
 
-fn label(errors: &mut [ServerError], code: &str) {
-    for error in errors {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", Value::from(code));
+/// A line and column in the document (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Location {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub column: usize,
+}
+
+impl From<Pos> for Location {
+    fn from(pos: Pos) -> Self {
+        Self {
+            line: pos.line,
+            column: pos.column,
         }
     }
 }
 
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        label(&mut response.errors, "BAD_USER_INPUT");
-        response
+/// A response key or list index in an error's path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PathSegment {
+    /// A field's response key.
+    Key(String),
+    /// A list item.
+    Index(usize),
+}
+
+/// An error's `extensions`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extensions {
+    /// The machine-readable reason.
+    pub code: &'static str,
+    /// Suggested wait before retrying, for errors a retry can fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl GraphQLError {
+    /// An error with `code`, pointing nowhere.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            locations: Vec::new(),
+            path: Vec::new(),
+            extensions: Extensions {
+                code,
+                retry_after_seconds: None,
+            },
+        }
     }
 
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream)
-            .map(|mut response| {
-                label(&mut response.errors, "BAD_USER_INPUT");
-                response
-            })
-            .boxed()
+    /// This error pointing at `pos` in the document.
+    pub fn located(mut self, pos: Pos) -> Self {
+        if pos.line > 0 {
+            self.locations.push(pos.into());
+        }
+        self
     }
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|mut error| {
-            label(std::slice::from_mut(&mut error), PARSE_FAILED);
-            error
-        })
+    /// A resolver's `error` at the field at `pos` and `path`.
+    pub fn at(error: &ApiError, pos: Pos, path: Vec<PathSegment>) -> Self {
+        let mut this = Self::new(error.code(), error.message()).located(pos);
+        this.path = path;
+        this.extensions.retry_after_seconds = error.retry_after_secs();
+        this
     }
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
-            label(&mut errors, VALIDATION_FAILED);
-            errors
-        })
+    /// async-graphql's error (from validating a document) with `code`.
+    pub fn from_server(error: async_graphql::ServerError, code: &'static str) -> Self {
+        let mut this = Self::new(code, error.message);
+        this.locations = error.locations.into_iter().map(Location::from).collect();
+        this
     }
 }

@@ -1,32 +1,29 @@
-//! HTTP routes: `/graphql` (POST JSON, WebSocket upgrade with either
-//! subprotocol, GraphiQL on plain GET), `/healthz`, `/readyz` and `/metrics`,
-//! each in a span with its request id. It checks a browser's `Origin` and
-//! answers CORS, finds the client's
-//! address for rate limits, and turns transport failures (bad JSON, oversized
-//! bodies, batches) into GraphQL-shaped errors with a code; POSTed documents
-//! go to `graphql::Endpoint`. GraphQL semantics
-//! live in `graphql`; the WebSocket session lives in `websocket`; the
-//! conference page at `/` lives in `page`.
+//! HTTP routes: `/graphql` (GraphQL over HTTP in `graphql`, WebSocket
+//! upgrades with either subprotocol in `websocket`, GraphiQL for a
+//! browser), `/healthz`, `/readyz` and `/metrics`, each in a span with its
+//! request id. It checks a browser's `Origin` and answers CORS, and finds
+//! the client's address for rate limits; what it refuses is an `EdgeError`.
+//! GraphQL semantics live in `crate::graphql`; the conference page at `/`
+//! lives in `page`.
 
+mod error;
+mod graphql;
 mod page;
 mod websocket;
 
+pub use error::EdgeError;
+pub use graphql::{MediaType, negotiate};
 pub use page::Page;
 
-use crate::graphql::{self, ClientAddress, Endpoint};
+use crate::graphql::{ClientAddress, Endpoint};
 use crate::limits::ConnectionLimit;
 use crate::limits::connections::Peer;
 use crate::limits::{Access, Limits};
 use crate::telemetry as names;
-use async_graphql::BatchRequest;
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::GraphQLResponse;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -67,30 +64,32 @@ pub struct HttpState {
 }
 
 /// The service's routes, with the conference page unless it is off.
+/// The service's routes, with the conference page unless it is off. The
+/// layers every request passes are applied once, as one stack: each layer
+/// added to a router separately is another boxed service cloned for every
+/// request.
 pub fn router(state: HttpState, page: &Page) -> Router {
     let state = Arc::new(state);
-    let graphql = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
-        .layer(middleware::from_fn_with_state(state.clone(), check_origin))
-        .layer(cors(&state.access));
-    Router::new()
-        .merge(graphql)
-        .merge(page::routes(page))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(render_metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    let layers = tower::ServiceBuilder::new()
+        // Outermost: every request has an `x-request-id` (the caller's, or a
+        // new UUID) before its span opens, and the answer carries it back.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // Failures are logged where they are understood (readiness, flushes);
         // a line per 503 probe during a store outage would drown them.
-        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
-        // Outermost: every request has an `x-request-id` (the caller's, or a
-        // new UUID) before its span opens, and the answer carries it back.
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(cors(&state.access));
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .merge(page::routes(page))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
+        .layer(layers)
         .with_state(state)
 }
 
@@ -127,32 +126,18 @@ fn cors(access: &Access) -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-/// Refuses browser requests from pages not on the allow-list, before any
-/// GraphQL runs or a WebSocket opens (no cross-site WebSocket hijacking, no
-/// likes sent by other sites' pages).
-async fn check_origin(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    let headers = request.headers();
-    if state
+/// Whether a browser's page may use the API: its `Origin` is this site's,
+/// or on the allow-list (no likes sent by other sites' pages, no cross-site
+/// WebSocket hijacking). Checked before any GraphQL runs.
+fn origin_allowed(state: &HttpState, headers: &HeaderMap) -> bool {
+    let allowed = state
         .access
         .allowed_origins
-        .allows(headers.get(header::ORIGIN), headers.get(header::HOST))
-    {
-        return next.run(request).await;
+        .allows(headers.get(header::ORIGIN), headers.get(header::HOST));
+    if !allowed {
+        tracing::debug!(origin = ?headers.get(header::ORIGIN), "refused a request from another site");
     }
-    tracing::debug!(origin = ?headers.get(header::ORIGIN), "refused a request from another site");
-    transport_error(
-        StatusCode::FORBIDDEN,
-        "FORBIDDEN_ORIGIN",
-        "this origin may not use the API".into(),
-    )
-}
-
-/// A GraphQL-shaped error for failures before GraphQL runs.
-fn transport_error(status: StatusCode, code: &str, message: String) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
-    });
-    (status, axum::Json(body)).into_response()
+    allowed
 }
 
 /// The client's address: the peer, or the trusted proxy's header.
@@ -163,91 +148,65 @@ fn client_address(state: &HttpState, headers: &HeaderMap, peer: Peer) -> ClientA
 async fn graphql_post(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Response {
-    let body = match body {
+    let (parts, body) = request.into_parts();
+    if !origin_allowed(&state, &parts.headers) {
+        return EdgeError::ForbiddenOrigin.into_response();
+    }
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return transport_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
-            );
-        }
-        Err(rejection) => {
-            return transport_error(rejection.status(), "BAD_REQUEST", rejection.body_text());
-        }
-    };
-    let address = client_address(&state, &headers, peer);
-    if let Some(answer) = state.graphql.execute_posted(&body, address, MAX_BATCH) {
-        return GraphQLResponse::from(answer).into_response();
-    }
-    let request = match parse_batch(&body) {
-        Ok(request) => request,
         Err(error) => {
-            return transport_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                format!("the body is not a GraphQL request: {error}"),
-            );
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            return match too_large {
+                true => EdgeError::PayloadTooLarge(MAX_BODY_BYTES),
+                false => EdgeError::BadRequest(format!("reading the body failed: {error}")),
+            }
+            .into_response();
         }
     };
-    if let BatchRequest::Batch(requests) = &request
-        && !(1..=MAX_BATCH).contains(&requests.len())
-    {
-        return transport_error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            format!(
-                "batches hold 1 to {MAX_BATCH} operations, this one has {}",
-                requests.len()
-            ),
-        );
-    }
-    GraphQLResponse::from(state.graphql.execute_batch(request, address).await).into_response()
-}
-
-/// One operation, or a batch when the body is a JSON array. Parsed as the
-/// one it is, rather than through `BatchRequest`'s untagged `Deserialize`,
-/// which buffers the whole document before trying each form in turn.
-fn parse_batch(body: &[u8]) -> serde_json::Result<BatchRequest> {
-    if graphql::is_batch(body) {
-        serde_json::from_slice(body).map(BatchRequest::Batch)
-    } else {
-        serde_json::from_slice(body).map(BatchRequest::Single)
-    }
+    let address = client_address(&state, &parts.headers, peer);
+    graphql::post(&state, address, &parts.headers, &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn graphql_get(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<Peer>,
+    RawQuery(query): RawQuery,
     request: Request,
 ) -> Response {
+    let address = client_address(&state, request.headers(), peer);
+    let allowed = origin_allowed(&state, request.headers());
     if request.headers().contains_key(header::UPGRADE) {
-        let address = client_address(&state, request.headers(), peer);
-        return websocket::upgrade(state, address, request).await;
+        // A graphql-transport-ws client is refused the protocol's way: the
+        // socket opens and closes at once with 4403, which the page's client
+        // can see, before any message is read.
+        if allowed || websocket::offers_current_protocol(request.headers()) {
+            return websocket::upgrade(state, address, request, allowed).await;
+        }
     }
-    if !state.access.graphiql {
-        return transport_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "BAD_REQUEST",
-            "send GraphQL as a POST, or open a WebSocket".into(),
-        );
+    if !allowed {
+        return EdgeError::ForbiddenOrigin.into_response();
     }
-    Html(graphiql()).into_response()
+    graphql::get(&state, address, request.headers(), query.as_deref())
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The GraphiQL page, rendered once: rendering parses its template, which
 /// made a GET of it cost dozens of times the CPU of a like.
-fn graphiql() -> &'static str {
+fn graphiql() -> Response {
     static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    PAGE.get_or_init(|| {
+    let page = PAGE.get_or_init(|| {
         GraphiQLSource::build()
             .endpoint("/graphql")
             .subscription_endpoint("/graphql")
             .finish()
-    })
+    });
+    Html(page.as_str()).into_response()
 }
 
 /// Ready when the store answers a read within 2 s and is taking writes (the

@@ -126,7 +126,7 @@ impl Storer {
     pub fn accept(&self, like: Like) -> Result<Accepted, Refusal> {
         let accepted = self.buffer().push(like)?;
         if accepted == Accepted::New {
-            metrics::counter!(names::ACKNOWLEDGED).increment(1);
+            names::count_acknowledged();
         }
         Ok(accepted)
     }

@@ -40,12 +40,18 @@ async fn bad_input_is_refused_with_a_code_and_harms_nothing() {
         (
             "sessionId of the wrong type",
             json!({ "uuid": "u", "sessionId": "one" }),
-            "GRAPHQL_VALIDATION_FAILED",
+            "BAD_USER_INPUT",
+        ),
+        ("missing uuid", json!({ "sessionId": 1 }), "BAD_USER_INPUT"),
+        (
+            "a field CreateLikeInput does not have",
+            json!({ "uuid": "u", "sessionId": 1, "talk": 1 }),
+            "BAD_USER_INPUT",
         ),
         (
-            "missing uuid",
-            json!({ "sessionId": 1 }),
-            "GRAPHQL_VALIDATION_FAILED",
+            "sessionId out of Int's range",
+            json!({ "uuid": "u", "sessionId": 1u64 << 33 }),
+            "BAD_USER_INPUT",
         ),
     ];
     for (what, input, code) in cases {

@@ -92,7 +92,15 @@ async fn health_and_readiness_answer_and_graphiql_is_served() {
             .status();
         assert_eq!(status, 200, "{path}");
     }
-    let page = app.client.get(app.url()).send().await.unwrap();
+    // A browser opening the endpoint gets GraphiQL.
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let page = app
+        .client
+        .get(app.url())
+        .header("accept", browser)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(
         page.text()
@@ -101,6 +109,9 @@ async fn health_and_readiness_answer_and_graphiql_is_served() {
             .to_lowercase()
             .contains("graphiql")
     );
+    // A client without a query is told what to send.
+    let bare = app.client.get(app.url()).send().await.unwrap();
+    assert_eq!(bare.status(), 400);
     app.stop().await.unwrap();
 }
 

@@ -11,6 +11,7 @@ mod helpers;
 mod likes;
 mod page;
 mod processes;
+mod protocol;
 #[path = "../common/proxy.rs"]
 mod proxy;
 #[path = "../common/python.rs"]

@@ -1,9 +1,9 @@
-//! `likeAdded` over both WebSocket subprotocols, with the `gql` client, and
-//! plain and executed subscriptions sharing one connection's ids.
+//! `likeAdded` over both WebSocket subprotocols with the `gql` client, and
+//! likes sent over a WebSocket.
 
-use crate::helpers::ws::{Ws, init, next_json, open_ws, send_json};
+use crate::helpers::ws::{init, next_json, open_ws, send_json};
 use crate::helpers::{Subscriber, TestApp, assert_acknowledged, eventually, spawn_app, talk};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -158,123 +158,6 @@ async fn shutdown_closes_subscriptions_with_service_restart_so_clients_reconnect
         assert_eq!(code, 1012);
         subscriber.close().await;
     }
-}
-
-/// A plain `likeAdded` subscription on talk `talk` under `id`.
-fn plain(id: &str, talk: i32) -> Value {
-    json!({ "id": id, "type": "subscribe", "payload": {
-        "query": "subscription($s: Int!) { likeAdded(sessionId: $s) { sessionId likes } }",
-        "variables": { "s": talk } } })
-}
-
-/// The same with aliases, which the GraphQL executor runs.
-fn aliased(id: &str, talk: i32) -> Value {
-    json!({ "id": id, "type": "subscribe", "payload": {
-        "query": "subscription($s: Int!) { added: likeAdded(sessionId: $s) { talk: sessionId n: likes } }",
-        "variables": { "s": talk } } })
-}
-
-/// The next `count` messages, by id, as (type, data).
-async fn by_id(ws: &mut Ws, count: usize) -> BTreeMap<String, (String, Value)> {
-    let mut seen = BTreeMap::new();
-    for _ in 0..count {
-        let message = next_json(ws).await.expect("a message");
-        let id = message["id"].as_str().expect("an id").to_owned();
-        let kind = message["type"].as_str().unwrap().to_owned();
-        let previous = seen.insert(id, (kind, message["payload"]["data"].clone()));
-        assert!(previous.is_none(), "two messages for one id: {message}");
-    }
-    seen
-}
-
-async fn subscribers_become(app: &TestApp, counts: [(i32, usize); 3]) {
-    let now = || async { counts.map(|(id, _)| (id, app.listener.subscribers(talk(id)))) };
-    assert_eq!(
-        eventually(Duration::from_secs(5), counts, now).await,
-        counts
-    );
-}
-
-/// Messages by id, as `by_id` gives them.
-fn expect<const N: usize>(messages: [(&str, &str, Value); N]) -> BTreeMap<String, (String, Value)> {
-    messages
-        .into_iter()
-        .map(|(id, kind, data)| (id.to_owned(), (kind.to_owned(), data)))
-        .collect()
-}
-
-#[tokio::test]
-async fn plain_and_executed_subscriptions_share_a_connection_and_its_ids() {
-    let app = spawn_app().await;
-    let mut ws = open_ws(&app, &[]).await.unwrap();
-    init(&mut ws).await;
-    send_json(&mut ws, plain("a", 1)).await;
-    send_json(&mut ws, aliased("b", 1)).await;
-    subscribers_become(&app, [(1, 2), (2, 0), (3, 0)]).await;
-    assert_acknowledged(&app.like(1, "first", None).await);
-    assert_eq!(
-        by_id(&mut ws, 2).await,
-        expect([
-            (
-                "a",
-                "next",
-                json!({"likeAdded": {"sessionId": 1, "likes": 1}})
-            ),
-            ("b", "next", json!({"added": {"talk": 1, "n": 1}}))
-        ])
-    );
-
-    // A subscribe under a live id replaces that subscription.
-    send_json(&mut ws, plain("a", 2)).await;
-    send_json(&mut ws, plain("b", 3)).await;
-    subscribers_become(&app, [(1, 0), (2, 1), (3, 1)]).await;
-    assert_acknowledged(&app.like(1, "unheard", None).await);
-    assert_acknowledged(&app.like(2, "second", None).await);
-    assert_acknowledged(&app.like(3, "third", None).await);
-    assert_eq!(
-        by_id(&mut ws, 2).await,
-        expect([
-            (
-                "a",
-                "next",
-                json!({"likeAdded": {"sessionId": 2, "likes": 1}})
-            ),
-            (
-                "b",
-                "next",
-                json!({"likeAdded": {"sessionId": 3, "likes": 1}})
-            )
-        ])
-    );
-
-    // Stopping answers `complete` and frees the talk; the ids are free again.
-    send_json(&mut ws, json!({ "id": "a", "type": "complete" })).await;
-    send_json(&mut ws, json!({ "id": "b", "type": "complete" })).await;
-    send_json(&mut ws, json!({ "id": "never", "type": "complete" })).await;
-    assert_eq!(
-        by_id(&mut ws, 2).await,
-        expect([
-            ("a", "complete", Value::Null),
-            ("b", "complete", Value::Null)
-        ])
-    );
-    subscribers_become(&app, [(1, 0), (2, 0), (3, 0)]).await;
-    send_json(&mut ws, aliased("a", 2)).await;
-    send_json(&mut ws, plain("b", 2)).await;
-    subscribers_become(&app, [(1, 0), (2, 2), (3, 0)]).await;
-    assert_acknowledged(&app.like(2, "fourth", None).await);
-    assert_eq!(
-        by_id(&mut ws, 2).await,
-        expect([
-            ("a", "next", json!({"added": {"talk": 2, "n": 1}})),
-            (
-                "b",
-                "next",
-                json!({"likeAdded": {"sessionId": 2, "likes": 1}})
-            )
-        ])
-    );
-    app.stop().await.unwrap();
 }
 
 #[tokio::test]

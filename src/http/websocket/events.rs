@@ -1,7 +1,7 @@
-//! The events of a connection's direct subscriptions: each tagged with
-//! the subscription it belongs to, stoppable, and merged into one stream.
+//! The events of a connection's subscriptions: each tagged with the
+//! subscription it belongs to (`T`: what frames them), stoppable, and
+//! merged into one stream.
 
-use crate::graphql::{DirectLikeAdded, LikeEvent};
 use futures_util::StreamExt;
 use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll, Stream};
 use std::pin::Pin;
@@ -9,21 +9,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// One subscription's events, stoppable by the client.
-pub(super) type Events = Abortable<Tagged>;
-
-/// What frames one subscription's events.
-pub(super) struct Tag {
-    pub(super) id: String,
-    /// The id as a JSON string.
-    pub(super) id_json: String,
-    pub(super) plan: Arc<DirectLikeAdded>,
-}
+pub(super) type Events<T, E> = Abortable<Tagged<T, E>>;
 
 /// `events` tagged with `tag`, and what stops them.
-pub(super) fn tagged(
-    tag: Arc<Tag>,
-    events: BoxStream<'static, LikeEvent>,
-) -> (Events, AbortHandle) {
+pub(super) fn tagged<T, E>(
+    tag: Arc<T>,
+    events: BoxStream<'static, E>,
+) -> (Events<T, E>, AbortHandle) {
     let (abort, registration) = AbortHandle::new_pair();
     let tagged = Tagged {
         tag,
@@ -36,14 +28,22 @@ pub(super) fn tagged(
 /// is polled with the connection's own waker, without `SelectAll`'s
 /// wake-up bookkeeping. Starting another moves both to `SelectAll`, which
 /// polls only the woken ones; the two are never both in use.
-#[derive(Default)]
-pub(super) struct EventStreams {
-    one: Option<Events>,
-    many: SelectAll<Events>,
+pub(super) struct EventStreams<T, E> {
+    one: Option<Events<T, E>>,
+    many: SelectAll<Events<T, E>>,
 }
 
-impl EventStreams {
-    pub(super) fn push(&mut self, events: Events) {
+impl<T, E> Default for EventStreams<T, E> {
+    fn default() -> Self {
+        Self {
+            one: None,
+            many: SelectAll::new(),
+        }
+    }
+}
+
+impl<T, E> EventStreams<T, E> {
+    pub(super) fn push(&mut self, events: Events<T, E>) {
         if self.one.is_none() && self.many.is_empty() {
             self.one = Some(events);
             return;
@@ -55,10 +55,7 @@ impl EventStreams {
     }
 
     /// The next event of any of them; `Pending` when there is none.
-    pub(super) fn poll_next(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<(Arc<Tag>, Option<LikeEvent>)> {
+    pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(Arc<T>, Option<E>)> {
         if let Some(one) = self.one.as_mut() {
             match one.poll_next_unpin(cx) {
                 Poll::Ready(Some(item)) => return Poll::Ready(item),
@@ -68,8 +65,8 @@ impl EventStreams {
         }
         match self.many.poll_next_unpin(cx) {
             Poll::Ready(Some(item)) => Poll::Ready(item),
-            // Empty: a subscription started later is polled in the same
-            // `Outgoing::poll_next` that started it.
+            // Empty: a subscription started later is polled when the
+            // connection next waits for events.
             Poll::Ready(None) | Poll::Pending => Poll::Pending,
         }
     }
@@ -77,14 +74,14 @@ impl EventStreams {
 
 /// One subscription's events, each with what frames it, and then `None`
 /// for its end.
-pub(super) struct Tagged {
-    tag: Arc<Tag>,
+pub(super) struct Tagged<T, E> {
+    tag: Arc<T>,
     /// `None` once ended.
-    events: Option<BoxStream<'static, LikeEvent>>,
+    events: Option<BoxStream<'static, E>>,
 }
 
-impl Stream for Tagged {
-    type Item = (Arc<Tag>, Option<LikeEvent>);
+impl<T, E> Stream for Tagged<T, E> {
+    type Item = (Arc<T>, Option<E>);
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -102,41 +99,26 @@ impl Stream for Tagged {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listener::PublishedAt;
-    use async_graphql::parser::parse_query;
     use futures_util::task::noop_waker_ref;
 
-    fn subscription(id: &str, likes: &[i32], ends: bool) -> (Events, AbortHandle) {
-        let document = parse_query("subscription { likeAdded(sessionId: 1) { likes } }").unwrap();
-        let tag = Arc::new(Tag {
-            id: id.to_owned(),
-            id_json: serde_json::to_string(id).unwrap(),
-            plan: Arc::new(DirectLikeAdded::of(&document).unwrap()),
-        });
-        let events: Vec<LikeEvent> = likes
-            .iter()
-            .map(|&likes| LikeEvent {
-                session_id: 1,
-                likes,
-                total: likes,
-                published: PublishedAt::now(),
-            })
-            .collect();
-        let events = futures_util::stream::iter(events);
+    type Streams = EventStreams<String, i32>;
+
+    fn subscription(id: &str, likes: &[i32], ends: bool) -> (Events<String, i32>, AbortHandle) {
+        let events = futures_util::stream::iter(likes.to_vec());
         let events = if ends {
             events.boxed()
         } else {
             events.chain(futures_util::stream::pending()).boxed()
         };
-        tagged(tag, events)
+        tagged(Arc::new(id.to_owned()), events)
     }
 
     /// Everything ready now, as (id, likes); `None` likes for an end.
-    fn ready(streams: &mut EventStreams) -> Vec<(String, Option<i32>)> {
+    fn ready(streams: &mut Streams) -> Vec<(String, Option<i32>)> {
         let mut cx = Context::from_waker(noop_waker_ref());
         let mut seen = Vec::new();
         while let Poll::Ready((tag, event)) = streams.poll_next(&mut cx) {
-            seen.push((tag.id.clone(), event.map(|event| event.likes)));
+            seen.push((tag.as_ref().clone(), event));
         }
         seen
     }

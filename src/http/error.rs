@@ -1,0 +1,168 @@
+//! Failures at the edge, outside GraphQL's own errors: one type for what
+//! is refused before a request reaches the engine or what ends a
+//! WebSocket, mapped once to an HTTP status and a GraphQL-shaped body, and
+//! to a WebSocket close code and reason.
+
+use crate::graphql::{BAD_REQUEST, GraphQLError};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Why the edge refused a request or closed a connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EdgeError {
+    /// The request or message is not GraphQL over HTTP or WebSocket.
+    BadRequest(String),
+    /// The body or message exceeds the size limit.
+    PayloadTooLarge(usize),
+    /// A POST whose body is not `application/json`.
+    UnsupportedMediaType,
+    /// The client accepts none of the media types served.
+    NotAcceptable,
+    /// The method does not suit the operation (a mutation over GET).
+    MethodNotAllowed(&'static str),
+    /// A browser page from a site not on the allow-list.
+    ForbiddenOrigin,
+    /// An operation before the connection was acknowledged.
+    Unauthorized,
+    /// No `connection_init` in time.
+    InitTimeout,
+    /// A `subscribe` under an id still in use.
+    SubscriberExists(String),
+    /// A second `connection_init`.
+    TooManyInitialisations,
+    /// The server is shutting down; reconnect.
+    Restarting,
+}
+
+impl EdgeError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::SubscriberExists(_) | Self::TooManyInitialisations => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::ForbiddenOrigin => StatusCode::FORBIDDEN,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::InitTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Restarting => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The WebSocket close code: graphql-ws's PROTOCOL.md codes, and
+    /// RFC 6455's for the message size and a restart.
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) | Self::UnsupportedMediaType | Self::NotAcceptable => 4400,
+            Self::MethodNotAllowed(_) => 4400,
+            Self::PayloadTooLarge(_) => 1009,
+            Self::ForbiddenOrigin => 4403,
+            Self::Unauthorized => 4401,
+            Self::InitTimeout => 4408,
+            Self::SubscriberExists(_) => 4409,
+            Self::TooManyInitialisations => 4429,
+            Self::Restarting => 1012,
+        }
+    }
+
+    /// The `extensions.code` of the HTTP body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Self::ForbiddenOrigin => "FORBIDDEN_ORIGIN",
+            Self::NotAcceptable => "NOT_ACCEPTABLE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
+            Self::Restarting => "UNAVAILABLE",
+            _ => BAD_REQUEST,
+        }
+    }
+
+    /// What the client is told: the HTTP body's message, and the close
+    /// frame's reason (at most 123 bytes).
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadRequest(message) => message.clone(),
+            Self::PayloadTooLarge(limit) => format!("messages are limited to {limit} bytes"),
+            Self::UnsupportedMediaType => {
+                "POST a JSON body (content-type: application/json)".into()
+            }
+            Self::NotAcceptable => {
+                "accept application/graphql-response+json or application/json".into()
+            }
+            Self::MethodNotAllowed(message) => (*message).into(),
+            Self::ForbiddenOrigin => "Forbidden: this origin may not use the API".into(),
+            Self::Unauthorized => "Unauthorized".into(),
+            Self::InitTimeout => "Connection initialisation timeout".into(),
+            Self::SubscriberExists(id) => {
+                let reason = format!("Subscriber for {id} already exists");
+                fit_reason(reason)
+            }
+            Self::TooManyInitialisations => "Too many initialisation requests".into(),
+            Self::Restarting => "server restarting".into(),
+        }
+    }
+}
+
+/// Longest close reason a WebSocket close frame carries, in bytes.
+pub const MAX_CLOSE_REASON: usize = 123;
+
+/// `reason` cut to what a close frame carries, at a character boundary.
+pub fn fit_reason(mut reason: String) -> String {
+    if reason.len() > MAX_CLOSE_REASON {
+        let mut end = MAX_CLOSE_REASON;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    reason
+}
+
+impl IntoResponse for EdgeError {
+    fn into_response(self) -> Response {
+        let error = GraphQLError::new(self.code(), self.message());
+        let body = serde_json::json!({ "errors": [error] }).to_string();
+        let mut response = (
+            self.status(),
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body,
+        )
+            .into_response();
+        if let Self::MethodNotAllowed(_) = self {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_reasons_are_cut_at_a_character_boundary() {
+        let long = format!("{}é{}", "x".repeat(122), "y".repeat(200));
+        assert_eq!(fit_reason(long), "x".repeat(122));
+        let id = "é".repeat(100);
+        let reason = EdgeError::SubscriberExists(id).message();
+        assert!(reason.len() <= MAX_CLOSE_REASON && reason.starts_with("Subscriber for é"));
+    }
+
+    #[test]
+    fn every_protocol_rule_has_its_close_code() {
+        assert_eq!(EdgeError::BadRequest("x".into()).close_code(), 4400);
+        assert_eq!(EdgeError::Unauthorized.close_code(), 4401);
+        assert_eq!(EdgeError::ForbiddenOrigin.close_code(), 4403);
+        assert_eq!(EdgeError::InitTimeout.close_code(), 4408);
+        assert_eq!(EdgeError::SubscriberExists("1".into()).close_code(), 4409);
+        assert_eq!(EdgeError::TooManyInitialisations.close_code(), 4429);
+        assert_eq!(EdgeError::Restarting.close_code(), 1012);
+        assert_eq!(EdgeError::PayloadTooLarge(16).close_code(), 1009);
+    }
+}

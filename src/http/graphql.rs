@@ -1,0 +1,282 @@
+//! GraphQL over HTTP, as its spec says: POSTed JSON (one operation, or a
+//! batch), GET with the request in the URL for queries (so a CDN can cache
+//! them, with a `Cache-Control` from the fields selected), content
+//! negotiation between `application/graphql-response+json` and
+//! `application/json`, and the spec's status codes: under the former, a
+//! request that fails before execution (no `data`) answers 400. The body
+//! is read once, straight into the engine's `Request`.
+
+use super::error::EdgeError;
+use super::{HttpState, MAX_BATCH};
+use crate::graphql::{self, ClientAddress, GraphQLError, Request, Response as GraphQLResponse};
+use async_graphql::parser::types::OperationType;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// The media types served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/graphql-response+json`: request errors answer 4xx.
+    GraphQLResponse,
+    /// `application/json`: every GraphQL response answers 200.
+    Json,
+    /// `text/html`: GraphiQL, for a browser that opens the endpoint.
+    Html,
+}
+
+impl MediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphQLResponse => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+            Self::Html => "text/html; charset=utf-8",
+        }
+    }
+}
+
+/// The media type to answer with, from the `Accept` header: the one with
+/// the highest weight (`text/html` only when named, and only if `html`);
+/// no header means `application/json`.
+pub fn negotiate(headers: &HeaderMap, html: bool) -> Result<MediaType, EdgeError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()) else {
+        return Ok(MediaType::Json);
+    };
+    let mut best: Option<(f32, u8, MediaType)> = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let weight = parts
+            .filter_map(|param| param.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        // Among equal weights: the spec's own type, then JSON, then HTML.
+        let (rank, media) = match media.as_str() {
+            "application/graphql-response+json" => (3, MediaType::GraphQLResponse),
+            "application/json" | "application/*" | "*/*" => (2, MediaType::Json),
+            "text/html" if html => (1, MediaType::Html),
+            _ => continue,
+        };
+        if weight > 0.0 && best.is_none_or(|(w, r, _)| (weight, rank) > (w, r)) {
+            best = Some((weight, rank, media));
+        }
+    }
+    best.map(|(_, _, media)| media)
+        .ok_or(EdgeError::NotAcceptable)
+}
+
+/// Answers a POSTed body: one operation, or a batch of 1 to `MAX_BATCH`.
+pub async fn post(
+    state: &HttpState,
+    address: ClientAddress,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, EdgeError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(EdgeError::UnsupportedMediaType);
+    }
+    let media = negotiate(headers, false)?;
+    let text = body.trim_ascii_start();
+    if text.is_empty() {
+        return Err(EdgeError::BadRequest("the body is empty".into()));
+    }
+    let not_graphql = |error: serde_json::Error| {
+        EdgeError::BadRequest(format!("the body is not a GraphQL request: {error}"))
+    };
+    if text.starts_with(b"[") {
+        let batch: Vec<Request<'_>> = serde_json::from_slice(text).map_err(not_graphql)?;
+        if !(1..=MAX_BATCH).contains(&batch.len()) {
+            return Err(EdgeError::BadRequest(format!(
+                "batches hold 1 to {MAX_BATCH} operations, this one has {}",
+                batch.len()
+            )));
+        }
+        let mut answer = vec![b'['];
+        for (index, request) in batch.iter().enumerate() {
+            if index > 0 {
+                answer.push(b',');
+            }
+            let (response, _) = execute(state, address, request, false).await?;
+            answer.extend_from_slice(&response.body);
+        }
+        answer.push(b']');
+        return Ok(respond(StatusCode::OK, media, answer, None));
+    }
+    let request: Request<'_> = serde_json::from_slice(text).map_err(not_graphql)?;
+    if request.query.is_none() && request.extensions.is_none() {
+        return Err(EdgeError::BadRequest("a request needs a query".into()));
+    }
+    let (response, _) = execute(state, address, &request, false).await?;
+    Ok(respond(
+        status(media, &response),
+        media,
+        response.body,
+        None,
+    ))
+}
+
+/// Answers a GET: a query in the URL's parameters (`query`,
+/// `operationName`, `variables`, `extensions`), or GraphiQL for a browser.
+pub async fn get(
+    state: &HttpState,
+    address: ClientAddress,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Response, EdgeError> {
+    let media = negotiate(headers, state.access.graphiql)?;
+    let params: HashMap<Cow<'_, str>, Cow<'_, str>> = query
+        .map(|query| form_urlencoded::parse(query.as_bytes()).collect())
+        .unwrap_or_default();
+    if media == MediaType::Html {
+        return Ok(super::graphiql());
+    }
+    if !params.contains_key("query") && !params.contains_key("extensions") {
+        return Err(EdgeError::BadRequest(
+            "a GET needs a query parameter (or POST the request, or open a WebSocket)".into(),
+        ));
+    }
+    let json = |name: &str| -> Result<Option<&RawValue>, EdgeError> {
+        params
+            .get(name)
+            .map(|text| serde_json::from_str(text))
+            .transpose()
+            .map_err(|_| EdgeError::BadRequest(format!("{name} must be JSON")))
+    };
+    let request = Request {
+        query: params.get("query").map(|q| Cow::Borrowed(q.as_ref())),
+        operation_name: params
+            .get("operationName")
+            .map(|n| Cow::Borrowed(n.as_ref())),
+        variables: json("variables")?,
+        extensions: json("extensions")?,
+    };
+    let (response, max_age) = execute(state, address, &request, true).await?;
+    let cache = (response.data && !response.errors && max_age > 0)
+        .then(|| format!("public, max-age={max_age}"));
+    Ok(respond(
+        status(media, &response),
+        media,
+        response.body,
+        Some(cache),
+    ))
+}
+
+/// Runs one request; over GET only a query (`get_only`). Returns the
+/// response and how long it may be cached.
+async fn execute(
+    state: &HttpState,
+    address: ClientAddress,
+    request: &Request<'_>,
+    get_only: bool,
+) -> Result<(GraphQLResponse, u32), EdgeError> {
+    let endpoint = &state.graphql;
+    let ready = match endpoint.ready(request).await {
+        Ok(ready) => ready,
+        Err(response) => return Ok((response, 0)),
+    };
+    match ready.kind() {
+        OperationType::Subscription => {
+            if get_only {
+                return Err(EdgeError::MethodNotAllowed(
+                    "subscribe over a WebSocket; a GET runs queries only",
+                ));
+            }
+            let error = GraphQLError::new(
+                graphql::BAD_REQUEST,
+                "subscriptions are served over a WebSocket (graphql-transport-ws or graphql-ws)",
+            );
+            Ok((GraphQLResponse::error(error), 0))
+        }
+        OperationType::Mutation if get_only => Err(EdgeError::MethodNotAllowed(
+            "a mutation must be POSTed; a GET runs queries only",
+        )),
+        _ => Ok((endpoint.run(&ready, Some(address.0)).await, ready.max_age())),
+    }
+}
+
+/// 200 for a response with `data`; under the spec's own media type, 400
+/// for one the request kept from running.
+fn status(media: MediaType, response: &GraphQLResponse) -> StatusCode {
+    match media {
+        MediaType::GraphQLResponse if !response.data => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
+}
+
+/// A response with `body`; a GET says how long it may be cached and that
+/// it varies with `Accept`.
+fn respond(
+    status: StatusCode,
+    media: MediaType,
+    body: Vec<u8>,
+    cache: Option<Option<String>>,
+) -> Response {
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.content_type()),
+    );
+    if let Some(cache) = cache {
+        let value = cache
+            .and_then(|cache| HeaderValue::from_str(&cache).ok())
+            .unwrap_or(HeaderValue::from_static("no-store"));
+        headers.insert(header::CACHE_CONTROL, value);
+        headers.insert(header::VARY, HeaderValue::from_static("accept"));
+    }
+    (status, headers, body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepting(accept: &str, html: bool) -> Result<MediaType, EdgeError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, accept.parse().unwrap());
+        negotiate(&headers, html)
+    }
+
+    #[test]
+    fn the_accepted_media_type_with_the_highest_weight_is_served() {
+        use MediaType::*;
+        assert_eq!(negotiate(&HeaderMap::new(), true), Ok(Json));
+        assert_eq!(accepting("application/json", true), Ok(Json));
+        assert_eq!(
+            accepting("application/graphql-response+json", true),
+            Ok(GraphQLResponse)
+        );
+        assert_eq!(accepting("*/*", true), Ok(Json));
+        // Apollo Client's header.
+        assert_eq!(
+            accepting(
+                "application/graphql-response+json,application/json;q=0.9",
+                false
+            ),
+            Ok(GraphQLResponse)
+        );
+        assert_eq!(
+            accepting(
+                "application/json, application/graphql-response+json;q=0.5",
+                false
+            ),
+            Ok(Json)
+        );
+        // A browser opening the endpoint.
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        assert_eq!(accepting(browser, true), Ok(Html));
+        assert_eq!(accepting(browser, false), Ok(Json));
+        assert_eq!(accepting("text/plain", true), Err(EdgeError::NotAcceptable));
+        assert_eq!(
+            accepting("application/json;q=0", true),
+            Err(EdgeError::NotAcceptable)
+        );
+    }
+}

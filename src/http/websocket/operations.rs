@@ -1,0 +1,244 @@
+//! A connection's GraphQL session: the protocol's rules (initialisation,
+//! ids, what answers what), the operations it runs through the engine by
+//! id, and their events merged (`events`). It writes frames for the
+//! connection to send and says when the connection must end; it does no
+//! I/O itself.
+
+use super::events::{self, EventStreams};
+use super::protocol::{self, ClientMessage, Protocol};
+use crate::graphql::{AnyObject, ClientAddress, Endpoint, EventPlan, SubscriptionSlots};
+use crate::http::EdgeError;
+use async_graphql::parser::types::OperationType;
+use axum::extract::ws::Message;
+use futures_util::stream::AbortHandle;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// Why a session ends the connection.
+#[derive(Debug, PartialEq)]
+pub(super) enum End {
+    /// Close with this error's code and reason.
+    Close(EdgeError),
+    /// Close without a code (the legacy protocol's way).
+    Quietly,
+}
+
+/// What frames one subscription's events.
+pub(super) struct Tag {
+    id: String,
+    /// The id as a JSON string.
+    id_json: String,
+    plan: Arc<EventPlan>,
+}
+
+/// One connection's session.
+pub(super) struct Session {
+    protocol: Protocol,
+    address: ClientAddress,
+    slots: SubscriptionSlots,
+    /// Whether `connection_init` came (and was acknowledged).
+    initialised: bool,
+    /// The subscriptions running, by id; aborting one ends its events.
+    running: HashMap<String, AbortHandle>,
+    /// Their events.
+    events: EventStreams<Tag, Box<AnyObject>>,
+}
+
+impl Session {
+    pub(super) fn new(
+        protocol: Protocol,
+        address: ClientAddress,
+        slots: SubscriptionSlots,
+    ) -> Self {
+        Self {
+            protocol,
+            address,
+            slots,
+            initialised: false,
+            running: HashMap::new(),
+            events: EventStreams::default(),
+        }
+    }
+
+    /// Whether `connection_init` came.
+    pub(super) fn initialised(&self) -> bool {
+        self.initialised
+    }
+
+    /// Handles one client message, queueing frames in `out`.
+    pub(super) async fn receive(
+        &mut self,
+        text: &str,
+        endpoint: &Endpoint,
+        out: &mut Vec<Message>,
+    ) -> Result<(), End> {
+        let message = protocol::read(self.protocol, text).map_err(End::Close)?;
+        match message {
+            ClientMessage::Init if self.initialised => match self.protocol {
+                Protocol::TransportWs => Err(End::Close(EdgeError::TooManyInitialisations)),
+                Protocol::Legacy => {
+                    out.push(text_frame(protocol::TOO_MANY_INITIALISATIONS.into()));
+                    Err(End::Quietly)
+                }
+            },
+            ClientMessage::Init => {
+                self.initialised = true;
+                out.push(text_frame(protocol::ACK.into()));
+                Ok(())
+            }
+            ClientMessage::Ping(payload) => {
+                // graphql-transport-ws echoes the payload (an object, read
+                // as such); the legacy protocol never has.
+                let payload = payload.filter(|_| self.protocol == Protocol::TransportWs);
+                out.push(text_frame(protocol::pong(payload).into_bytes()));
+                Ok(())
+            }
+            ClientMessage::Pong => Ok(()),
+            ClientMessage::Subscribe { .. } if !self.initialised => {
+                Err(End::Close(EdgeError::Unauthorized))
+            }
+            ClientMessage::Subscribe { id, request } => {
+                if self.running.contains_key(id.as_ref()) {
+                    match self.protocol {
+                        Protocol::TransportWs => {
+                            return Err(End::Close(EdgeError::SubscriberExists(id.into_owned())));
+                        }
+                        // The legacy protocol replaces it, as it always has.
+                        Protocol::Legacy => {
+                            self.stop(&id);
+                        }
+                    }
+                }
+                self.start(id.into_owned(), &request, endpoint, out).await;
+                Ok(())
+            }
+            ClientMessage::Complete { id } => {
+                let stopped = self.stop(&id);
+                if stopped && self.protocol == Protocol::Legacy {
+                    out.push(text_frame(protocol::complete(&protocol::json_string(&id))));
+                }
+                Ok(())
+            }
+            ClientMessage::Terminate => Err(End::Quietly),
+        }
+    }
+
+    /// Runs operation `id`: a query or mutation answers now, a
+    /// subscription runs until it ends or is stopped. What keeps it from
+    /// running is graphql-transport-ws's `error` (legacy: `data` and
+    /// `complete`).
+    async fn start(
+        &mut self,
+        id: String,
+        request: &crate::graphql::Request<'_>,
+        endpoint: &Endpoint,
+        out: &mut Vec<Message>,
+    ) {
+        let id_json = protocol::json_string(&id);
+        let address = Some(self.address.0);
+        let refused = match endpoint.ready(request).await {
+            Ok(ready) if ready.kind() == OperationType::Subscription => {
+                match endpoint.subscribe(ready, address, Some(&self.slots)) {
+                    Ok(subscription) => {
+                        let tag = Arc::new(Tag {
+                            id: id.clone(),
+                            id_json,
+                            plan: subscription.plan,
+                        });
+                        let (events, abort) = events::tagged(tag, subscription.events);
+                        self.running.insert(id, abort);
+                        self.events.push(events);
+                        return;
+                    }
+                    Err(refused) => refused,
+                }
+            }
+            Ok(ready) => {
+                let response = endpoint.run(&ready, address).await;
+                out.push(text_frame(next_frame(
+                    self.protocol,
+                    &id_json,
+                    &response.body,
+                )));
+                out.push(text_frame(protocol::complete(&id_json)));
+                return;
+            }
+            Err(refused) => refused,
+        };
+        match (self.protocol, refused.request_errors()) {
+            (Protocol::TransportWs, Some(errors)) => {
+                out.push(text_frame(protocol::error(&id_json, errors)));
+            }
+            _ => {
+                out.push(text_frame(next_frame(
+                    self.protocol,
+                    &id_json,
+                    &refused.body,
+                )));
+                out.push(text_frame(protocol::complete(&id_json)));
+            }
+        }
+    }
+
+    /// Stops subscription `id`; whether one was running.
+    fn stop(&mut self, id: &str) -> bool {
+        match self.running.remove(id) {
+            Some(abort) => {
+                abort.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The next frame of the subscriptions: an event's `next` (legacy
+    /// `data`), or `complete` for one that ended by itself.
+    pub(super) fn poll_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+        endpoint: &Endpoint,
+    ) -> Poll<Message> {
+        let (tag, event) = std::task::ready!(self.events.poll_next(cx));
+        Poll::Ready(match event {
+            Some(event) => frame(|out| {
+                protocol::next(self.protocol, &tag.id_json, out, |out| {
+                    endpoint.write_event(&tag.plan, event.as_ref(), out);
+                });
+            }),
+            None => {
+                self.running.remove(&tag.id);
+                text_frame(protocol::complete(&tag.id_json))
+            }
+        })
+    }
+}
+
+/// A result frame holding a whole response.
+fn next_frame(protocol: Protocol, id_json: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48 + body.len());
+    protocol::next(protocol, id_json, &mut out, |out| {
+        out.extend_from_slice(body)
+    });
+    out
+}
+
+/// A text message of JSON bytes.
+fn text_frame(bytes: Vec<u8>) -> Message {
+    Message::Text(String::from_utf8(bytes).unwrap_or_default().into())
+}
+
+/// A text message written by `write` in a buffer kept by the thread and
+/// copied out at its exact length: the bytes then become the message's
+/// without another allocation.
+fn frame(write: impl FnOnce(&mut Vec<u8>)) -> Message {
+    thread_local! {
+        static FRAME: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    FRAME.with_borrow_mut(|frame| {
+        frame.clear();
+        write(frame);
+        text_frame(frame.as_slice().to_vec())
+    })
+}

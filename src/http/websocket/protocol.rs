@@ -1,0 +1,273 @@
+//! The two GraphQL WebSocket subprotocols' messages: a client message read
+//! once (its operation's request borrowed from the frame's text), and the
+//! server's frames. `graphql-transport-ws` follows graphql-ws's PROTOCOL.md
+//! to the letter: a message it does not specify closes with 4400. The
+//! legacy `graphql-ws` (subscriptions-transport-ws) behaves as it always
+//! has here: `start`/`stop`, `data`, and close 1002 for what it cannot read.
+
+use super::super::error::EdgeError;
+use crate::graphql::Request;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// The subprotocols served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `graphql-transport-ws`: graphql-ws and Apollo Client 3+.
+    TransportWs,
+    /// `graphql-ws`: the legacy subscriptions-transport-ws.
+    Legacy,
+}
+
+impl Protocol {
+    /// The protocol named `name` in `Sec-WebSocket-Protocol`.
+    pub fn named(name: &str) -> Option<Self> {
+        match name.trim() {
+            name if name.eq_ignore_ascii_case("graphql-transport-ws") => Some(Self::TransportWs),
+            name if name.eq_ignore_ascii_case("graphql-ws") => Some(Self::Legacy),
+            _ => None,
+        }
+    }
+
+    /// The name the upgrade answers with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TransportWs => "graphql-transport-ws",
+            Self::Legacy => "graphql-ws",
+        }
+    }
+
+    /// The type of a result message.
+    fn next(self) -> &'static str {
+        match self {
+            Self::TransportWs => "next",
+            Self::Legacy => "data",
+        }
+    }
+}
+
+/// A message from the client.
+#[derive(Debug)]
+pub enum ClientMessage<'a> {
+    /// `connection_init`.
+    Init,
+    /// `ping`, with its payload to echo.
+    Ping(Option<&'a RawValue>),
+    /// `pong`.
+    Pong,
+    /// `subscribe` (legacy: `start`): run an operation under `id`.
+    Subscribe {
+        /// The operation's id.
+        id: Cow<'a, str>,
+        /// The request.
+        request: Request<'a>,
+    },
+    /// `complete` (legacy: `stop`): stop the operation `id`.
+    Complete {
+        /// The operation's id.
+        id: Cow<'a, str>,
+    },
+    /// Legacy `connection_terminate`: the client is leaving.
+    Terminate,
+}
+
+/// Any message's fields; which it needs depends on its type.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    payload: Option<&'a RawValue>,
+}
+
+/// Reads one client message of `protocol`; `Err` closes the connection
+/// (4400 for graphql-transport-ws, 1002 for the legacy protocol).
+pub fn read(protocol: Protocol, text: &str) -> Result<ClientMessage<'_>, EdgeError> {
+    let bad = |why: String| EdgeError::BadRequest(why);
+    let envelope: Envelope<'_> = serde_json::from_str(text)
+        .map_err(|error| bad(format!("Invalid message received: {error}")))?;
+    let payload_is_object = || {
+        envelope.payload.is_none_or(|payload| {
+            matches!(
+                payload.get().trim_start().as_bytes().first(),
+                Some(b'{' | b'n')
+            )
+        })
+    };
+    let id = || match &envelope.id {
+        Some(id) if !id.is_empty() => Ok(id.clone()),
+        _ => Err(bad(format!("{} needs an id", envelope.kind))),
+    };
+    let strict = protocol == Protocol::TransportWs;
+    match (envelope.kind.as_ref(), protocol) {
+        ("connection_init", _) if !strict || payload_is_object() => Ok(ClientMessage::Init),
+        ("ping", _) if !strict || payload_is_object() => Ok(ClientMessage::Ping(envelope.payload)),
+        ("pong", _) if !strict || payload_is_object() => Ok(ClientMessage::Pong),
+        ("subscribe", _) | ("start", Protocol::Legacy) => {
+            let id = id()?;
+            let payload = envelope
+                .payload
+                .ok_or_else(|| bad("subscribe needs a payload".into()))?;
+            let request: Request<'_> = serde_json::from_str(payload.get())
+                .map_err(|error| bad(format!("Invalid subscribe payload: {error}")))?;
+            if strict && request.query.is_none() {
+                return Err(bad("subscribe needs a payload with a query".into()));
+            }
+            Ok(ClientMessage::Subscribe { id, request })
+        }
+        ("complete", _) | ("stop", Protocol::Legacy) => Ok(ClientMessage::Complete { id: id()? }),
+        ("connection_terminate", Protocol::Legacy) => Ok(ClientMessage::Terminate),
+        (kind, _) => Err(bad(format!("Invalid message received: type \"{kind}\""))),
+    }
+}
+
+/// `connection_ack`.
+pub const ACK: &str = r#"{"type":"connection_ack"}"#;
+
+/// The legacy protocol's answer to a second `connection_init`.
+pub const TOO_MANY_INITIALISATIONS: &str =
+    r#"{"type":"connection_error","payload":{"message":"Too many initialisation requests."}}"#;
+
+/// `pong`, echoing a ping's payload.
+pub fn pong(payload: Option<&RawValue>) -> String {
+    match payload {
+        Some(payload) => format!(r#"{{"type":"pong","payload":{}}}"#, payload.get()),
+        None => r#"{"type":"pong"}"#.to_owned(),
+    }
+}
+
+/// A result for operation `id_json` (`next`, legacy `data`), its response
+/// written by `write`.
+pub fn next(
+    protocol: Protocol,
+    id_json: &str,
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>),
+) {
+    out.extend_from_slice(br#"{"type":""#);
+    out.extend_from_slice(protocol.next().as_bytes());
+    out.extend_from_slice(br#"","id":"#);
+    out.extend_from_slice(id_json.as_bytes());
+    out.extend_from_slice(br#","payload":"#);
+    write(out);
+    out.push(b'}');
+}
+
+/// graphql-transport-ws's `error` for operation `id_json`: the GraphQL
+/// errors that kept it from running.
+pub fn error(id_json: &str, errors_json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(40 + errors_json.len());
+    out.extend_from_slice(br#"{"type":"error","id":"#);
+    out.extend_from_slice(id_json.as_bytes());
+    out.extend_from_slice(br#","payload":"#);
+    out.extend_from_slice(errors_json);
+    out.push(b'}');
+    out
+}
+
+/// `complete` for operation `id_json`.
+pub fn complete(id_json: &str) -> Vec<u8> {
+    format!(r#"{{"type":"complete","id":{id_json}}}"#).into_bytes()
+}
+
+/// `text` as a JSON string.
+pub fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(protocol: Protocol, text: &str) -> bool {
+        matches!(read(protocol, text), Err(EdgeError::BadRequest(_)))
+    }
+
+    #[test]
+    fn transport_ws_refuses_every_message_its_protocol_does_not_specify() {
+        use Protocol::TransportWs as P;
+        for bad in [
+            "not json",
+            r#"{"id":"1"}"#,
+            r#"{"type":"start","id":"1","payload":{"query":"{ __typename }"}}"#,
+            r#"{"type":"next","id":"1","payload":{}}"#,
+            r#"{"type":"connection_ack"}"#,
+            r#"{"type":"connection_init","payload":5}"#,
+            r#"{"type":"ping","payload":"x"}"#,
+            r#"{"type":"subscribe","payload":{"query":"{ __typename }"}}"#,
+            r#"{"type":"subscribe","id":"","payload":{"query":"{ __typename }"}}"#,
+            r#"{"type":"subscribe","id":"1"}"#,
+            r#"{"type":"subscribe","id":"1","payload":{"query":5}}"#,
+            r#"{"type":"subscribe","id":"1","payload":{"variables":{}}}"#,
+            r#"{"type":"complete"}"#,
+            r#"{"type":"connection_terminate"}"#,
+        ] {
+            assert!(refused(P, bad), "{bad}");
+        }
+        assert!(matches!(
+            read(P, r#"{"type":"connection_init"}"#),
+            Ok(ClientMessage::Init)
+        ));
+        assert!(matches!(
+            read(P, r#"{"type":"connection_init","payload":null}"#),
+            Ok(ClientMessage::Init)
+        ));
+        assert!(matches!(
+            read(P, r#"{"type":"ping","payload":{"a":1}}"#),
+            Ok(ClientMessage::Ping(Some(_)))
+        ));
+        let subscribe =
+            r#"{"type":"subscribe","id":"7","payload":{"query":"{ a }","variables":null}}"#;
+        let Ok(ClientMessage::Subscribe { id, request }) = read(P, subscribe) else {
+            panic!("not a subscribe");
+        };
+        assert_eq!(
+            (id.as_ref(), request.query.as_deref()),
+            ("7", Some("{ a }"))
+        );
+    }
+
+    #[test]
+    fn the_legacy_protocol_reads_its_own_messages() {
+        use Protocol::Legacy as L;
+        assert!(matches!(
+            read(
+                L,
+                r#"{"type":"start","id":"1","payload":{"query":"{ a }"}}"#
+            ),
+            Ok(ClientMessage::Subscribe { .. })
+        ));
+        assert!(matches!(
+            read(L, r#"{"type":"stop","id":"1"}"#),
+            Ok(ClientMessage::Complete { .. })
+        ));
+        assert!(matches!(
+            read(L, r#"{"type":"connection_terminate"}"#),
+            Ok(ClientMessage::Terminate)
+        ));
+        assert!(refused(L, r#"{"type":"data","id":"1"}"#));
+    }
+
+    #[test]
+    fn frames_are_the_protocols_json() {
+        let mut out = Vec::new();
+        next(Protocol::TransportWs, "\"a\"", &mut out, |out| {
+            out.extend_from_slice(b"{}")
+        });
+        assert_eq!(out, br#"{"type":"next","id":"a","payload":{}}"#);
+        out.clear();
+        next(Protocol::Legacy, "\"a\"", &mut out, |out| {
+            out.extend_from_slice(b"{}")
+        });
+        assert_eq!(out, br#"{"type":"data","id":"a","payload":{}}"#);
+        assert_eq!(
+            error("\"a\"", b"[]"),
+            br#"{"type":"error","id":"a","payload":[]}"#
+        );
+        assert_eq!(complete("\"a\""), br#"{"type":"complete","id":"a"}"#);
+        assert_eq!(pong(None), r#"{"type":"pong"}"#);
+    }
+}
