@@ -93,6 +93,9 @@ pub async fn post(
     };
     if text.starts_with(b"[") {
         let batch: Vec<Request<'_>> = serde_json::from_slice(text).map_err(not_graphql)?;
+        for request in &batch {
+            check(request)?;
+        }
         if !(1..=MAX_BATCH).contains(&batch.len()) {
             return Err(EdgeError::BadRequest(format!(
                 "batches hold 1 to {MAX_BATCH} operations, this one has {}",
@@ -111,6 +114,7 @@ pub async fn post(
         return Ok(respond(StatusCode::OK, media, answer, None));
     }
     let request: Request<'_> = serde_json::from_slice(text).map_err(not_graphql)?;
+    check(&request)?;
     if request.query.is_none() && request.extensions.is_none() {
         return Err(EdgeError::BadRequest("a request needs a query".into()));
     }
@@ -158,6 +162,7 @@ pub async fn get(
         variables: json("variables")?,
         extensions: json("extensions")?,
     };
+    check(&request)?;
     let (response, max_age) = execute(state, address, &request, true).await?;
     let cache = (response.data && !response.errors && max_age > 0)
         .then(|| format!("public, max-age={max_age}"));
@@ -167,6 +172,13 @@ pub async fn get(
         response.body,
         Some(cache),
     ))
+}
+
+/// Refuses a request whose parameters are not of their types with 400.
+fn check(request: &Request<'_>) -> Result<(), EdgeError> {
+    request
+        .check()
+        .map_err(|error| EdgeError::BadRequest(error.message))
 }
 
 /// Runs one request; over GET only a query (`get_only`). Returns the

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod bad_input;
+mod conformance;
 #[path = "../common/emulator.rs"]
 mod emulator;
 mod faults;
