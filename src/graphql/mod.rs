@@ -13,6 +13,8 @@ mod input;
 mod prepare;
 mod request;
 mod schema;
+#[cfg(test)]
+mod tests;
 
 pub use errors::{
     ApiError, BAD_REQUEST, BAD_USER_INPUT, GraphQLError, Location, OPERATION_RESOLUTION_FAILURE,
