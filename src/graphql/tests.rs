@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::catalogue::Catalogue;
-use crate::model::{ServerId, TalkId};
+use crate::model::ServerId;
 use crate::store::{StoreOptions, StoreUrl};
 use crate::storer::FlushSettings;
 use serde_json::{Value, json};
