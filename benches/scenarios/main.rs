@@ -6,6 +6,7 @@
 
 mod broadcast;
 mod cost;
+mod documents;
 mod e2e;
 #[path = "../../tests/common/emulator.rs"]
 mod emulator;
@@ -14,6 +15,7 @@ mod flushrate;
 mod ingest;
 mod load;
 mod loopback;
+mod shapes;
 mod support;
 mod sustained;
 mod ws;
@@ -32,9 +34,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Scenario {
-    /// 1: createLike over HTTP against a bare axum handler, latency at half
-    /// the rate, and likes/s over one WebSocket.
+    /// 1: createLike over HTTP in every document shape against a bare axum
+    /// handler, latency at half the rate, and likes/s over one WebSocket.
     Ingest(ingest::Options),
+    /// 1b: what a first-seen document costs, and a flood of new documents
+    /// beside a client's own.
+    Documents(documents::Options),
     /// 2: WebSocket subscribers on one replica: memory when idle, publish →
     /// receive latency under likes on every talk every second.
     Fanout(fanout::Options),
@@ -71,9 +76,17 @@ enum Scenario {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let scenarios = match Cli::parse().scenario {
-        Scenario::All => ["ingest", "fanout", "e2e", "sustained", "flush-rate", "cost"]
-            .map(|name| Cli::parse_from(["scenarios", name]).scenario)
-            .into(),
+        Scenario::All => [
+            "ingest",
+            "documents",
+            "fanout",
+            "e2e",
+            "sustained",
+            "flush-rate",
+            "cost",
+        ]
+        .map(|name| Cli::parse_from(["scenarios", name]).scenario)
+        .into(),
         one => vec![one],
     };
     for scenario in scenarios {
@@ -85,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
 async fn run(scenario: Scenario) -> anyhow::Result<()> {
     match scenario {
         Scenario::Ingest(options) => ingest::run(&options).await,
+        Scenario::Documents(options) => documents::run(&options).await,
         Scenario::Fanout(options) => fanout::run(&options).await,
         Scenario::E2e(options) => e2e::run(&options).await,
         Scenario::Sustained(options) => sustained::run(&options).await,

@@ -134,7 +134,7 @@ pub fn run(
     body.extend_from_slice(b"{\"data\":");
     let data = body.len();
     if writer
-        .selection(&operation.root, type_index, &Root, &mut body)
+        .selection(&operation.root, type_index, &Root, &Path::Root, &mut body)
         .is_err()
     {
         body.truncate(data);
@@ -186,8 +186,8 @@ pub fn write_event(
             }) => {
                 out.push(b'{');
                 out.extend_from_slice(planned.key_json.as_bytes());
-                writer.path.push(Segment::Key(&planned.key));
-                let written = writer.selection(selection, *type_index, event, out);
+                let at = Path::Key(&Path::Root, &planned.key);
+                let written = writer.selection(selection, *type_index, event, &at, out);
                 out.push(b'}');
                 written
             }
@@ -207,11 +207,35 @@ pub fn write_event(
 #[derive(Debug)]
 struct Nulled;
 
-/// A step of the path to the field being written.
+/// The path to the value being written, kept on the stack and written
+/// out only for an error.
 #[derive(Clone, Copy)]
-enum Segment<'p> {
-    Key(&'p str),
-    Index(usize),
+enum Path<'p> {
+    Root,
+    Key(&'p Path<'p>, &'p str),
+    Index(&'p Path<'p>, usize),
+}
+
+impl Path<'_> {
+    fn segments(&self) -> Vec<PathSegment> {
+        let mut segments = Vec::new();
+        let mut at = self;
+        loop {
+            match at {
+                Path::Root => break,
+                Path::Key(parent, key) => {
+                    segments.push(PathSegment::Key((*key).to_owned()));
+                    at = parent;
+                }
+                Path::Index(parent, index) => {
+                    segments.push(PathSegment::Index(*index));
+                    at = parent;
+                }
+            }
+        }
+        segments.reverse();
+        segments
+    }
 }
 
 struct Writer<'r, 'a> {
@@ -219,7 +243,6 @@ struct Writer<'r, 'a> {
     variables: &'r Variables<'a>,
     env: &'r Env<'r>,
     errors: Vec<GraphQLError>,
-    path: Vec<Segment<'r>>,
 }
 
 impl<'r, 'a> Writer<'r, 'a> {
@@ -229,7 +252,6 @@ impl<'r, 'a> Writer<'r, 'a> {
             variables,
             env,
             errors: Vec::new(),
-            path: Vec::new(),
         }
     }
 
@@ -255,6 +277,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         selection: &'r Selection,
         type_index: usize,
         object: &AnyObject,
+        at: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), Nulled> {
         let object_type = self.schema.object_at(type_index);
@@ -272,16 +295,17 @@ impl<'r, 'a> Writer<'r, 'a> {
             match &planned.kind {
                 Kind::Typename(name) => out.extend_from_slice(name.as_bytes()),
                 Kind::Field(call) => {
+                    let at = Path::Key(at, &planned.key);
                     let Some(field) = object_type.fields.get(call.index) else {
-                        self.error(internal("a planned field is not declared"), planned.pos);
+                        self.error(
+                            internal("a planned field is not declared"),
+                            planned.pos,
+                            &at,
+                        );
                         return Err(Nulled);
                     };
                     let value = (field.resolve)(object, &self.args(call), self.env);
-                    let depth = self.path.len();
-                    self.path.push(Segment::Key(&planned.key));
-                    let written = self.position(value, &call.shape, call, planned.pos, out);
-                    self.path.truncate(depth);
-                    written?;
+                    self.position(value, &call.shape, call, planned.pos, &at, out)?;
                 }
             }
         }
@@ -297,6 +321,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         shape: &'r Shape,
         call: &'r Call,
         pos: Pos,
+        at: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), Nulled> {
         let (non_null, inner) = match shape {
@@ -306,7 +331,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         let start = out.len();
         let written = match value {
             Out::Null if non_null => {
-                self.error(internal("a non-null field resolved to null"), pos);
+                self.error(internal("a non-null field resolved to null"), pos, at);
                 Err(Nulled)
             }
             Out::Null => {
@@ -314,10 +339,11 @@ impl<'r, 'a> Writer<'r, 'a> {
                 Ok(())
             }
             Out::Error(error) => {
-                self.error_from(&error, pos);
+                self.errors
+                    .push(GraphQLError::at(&error, pos, at.segments()));
                 Err(Nulled)
             }
-            value => self.complete(value, inner, call, pos, out),
+            value => self.complete(value, inner, call, pos, at, out),
         };
         match written {
             Err(Nulled) if !non_null => {
@@ -336,14 +362,15 @@ impl<'r, 'a> Writer<'r, 'a> {
         shape: &'r Shape,
         call: &'r Call,
         pos: Pos,
+        at: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), Nulled> {
         match (shape, value, &call.selection) {
             (Shape::Object, Out::Object(object), Some((type_index, selection))) => {
-                self.selection(selection, *type_index, object.as_ref(), out)
+                self.selection(selection, *type_index, object.as_ref(), at, out)
             }
             (Shape::Object, Out::Borrowed(object), Some((type_index, selection))) => {
-                self.selection(selection, *type_index, object, out)
+                self.selection(selection, *type_index, object, at, out)
             }
             (Shape::List(item), Out::List(items), _) => {
                 out.push(b'[');
@@ -351,11 +378,7 @@ impl<'r, 'a> Writer<'r, 'a> {
                     if index > 0 {
                         out.push(b',');
                     }
-                    let depth = self.path.len();
-                    self.path.push(Segment::Index(index));
-                    let written = self.position(value, item, call, pos, out);
-                    self.path.truncate(depth);
-                    written?;
+                    self.position(value, item, call, pos, &Path::Index(at, index), out)?;
                 }
                 out.push(b']');
                 Ok(())
@@ -373,7 +396,11 @@ impl<'r, 'a> Writer<'r, 'a> {
                 Ok(())
             }
             _ => {
-                self.error(internal("a resolver's value does not fit its type"), pos);
+                self.error(
+                    internal("a resolver's value does not fit its type"),
+                    pos,
+                    at,
+                );
                 Err(Nulled)
             }
         }
@@ -423,25 +450,10 @@ impl<'r, 'a> Writer<'r, 'a> {
         }
     }
 
-    fn error(&mut self, error: GraphQLError, pos: Pos) {
+    fn error(&mut self, error: GraphQLError, pos: Pos, at: &Path<'_>) {
         let mut error = error.located(pos);
-        error.path = self.path();
+        error.path = at.segments();
         self.errors.push(error);
-    }
-
-    fn error_from(&mut self, error: &ApiError, pos: Pos) {
-        let path = self.path();
-        self.errors.push(GraphQLError::at(error, pos, path));
-    }
-
-    fn path(&self) -> Vec<PathSegment> {
-        self.path
-            .iter()
-            .map(|segment| match segment {
-                Segment::Key(key) => PathSegment::Key((*key).to_owned()),
-                Segment::Index(index) => PathSegment::Index(*index),
-            })
-            .collect()
     }
 }
 

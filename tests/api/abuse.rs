@@ -163,14 +163,7 @@ async fn production_switches_turn_off_introspection_and_graphiql() {
         answer["data"]["__type"].is_null(),
         "introspection answered: {answer}"
     );
-    let browser = "text/html,application/xhtml+xml,*/*;q=0.8";
-    let page = app
-        .client
-        .get(app.url())
-        .header("accept", browser)
-        .send()
-        .await
-        .unwrap();
+    let page = app.open_in_browser().await;
     assert_eq!(page.status().as_u16(), 400);
     assert!(
         !page

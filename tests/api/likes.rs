@@ -93,14 +93,7 @@ async fn health_and_readiness_answer_and_graphiql_is_served() {
         assert_eq!(status, 200, "{path}");
     }
     // A browser opening the endpoint gets GraphiQL.
-    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-    let page = app
-        .client
-        .get(app.url())
-        .header("accept", browser)
-        .send()
-        .await
-        .unwrap();
+    let page = app.open_in_browser().await;
     assert_eq!(page.status(), 200);
     assert!(
         page.text()

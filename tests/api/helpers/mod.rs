@@ -124,6 +124,17 @@ impl TestApp {
         subscriber
     }
 
+    /// Opens `/graphql` as a browser does (it asks for HTML first).
+    pub async fn open_in_browser(&self) -> reqwest::Response {
+        let accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        self.client
+            .get(self.url())
+            .header("accept", accept)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     /// POSTs a raw body to `/graphql`; returns the status and the JSON answer.
     pub async fn post_raw(&self, body: String) -> (u16, Value) {
         let response = self
