@@ -6,6 +6,7 @@
 //! messages live in `protocol`.
 
 mod events;
+mod gate;
 mod operations;
 mod protocol;
 
@@ -19,6 +20,7 @@ use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use gate::{Gated, gated_future};
 use operations::{End, Session};
 use protocol::Protocol;
 use std::sync::Arc;
@@ -146,6 +148,9 @@ impl Connection {
         let keepalive = state.limits.ws_keepalive;
         let opened = Instant::now();
         let mut heard = opened;
+        // Polled only when they ask to be, not for every event sent.
+        let mut from_client = Gated::new(from_client);
+        let mut shutdown = gated_future(Box::pin(state.shutdown.clone().cancelled_owned()));
         let init_deadline = tokio::time::sleep(state.limits.ws_init_timeout);
         tokio::pin!(init_deadline);
         let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
@@ -154,7 +159,7 @@ impl Connection {
         loop {
             let initialised = self.session.initialised();
             tokio::select! {
-                _ = state.shutdown.cancelled() => return Some(End::Close(EdgeError::Restarting)),
+                Some(()) = shutdown.next() => return Some(End::Close(EdgeError::Restarting)),
                 message = from_client.next() => {
                     heard = Instant::now();
                     let received: Bytes = match message {

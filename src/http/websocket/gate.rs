@@ -1,0 +1,139 @@
+//! Polling only what woke the connection. A connection's task wakes for
+//! every event it sends; the client's socket and the shutdown signal, which
+//! share that task, are polled again only after their own wakers fired.
+//! Polling the shutdown signal takes a lock every subscriber's connection
+//! shares, and reading the socket finds nothing new almost every time.
+
+use futures_util::task::AtomicWaker;
+use futures_util::{Stream, StreamExt};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// Whether the thing behind a gate asked to be polled, and the task to
+/// wake when it does.
+struct Flag {
+    /// Set by its waker; it is at first.
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+/// A stream polled only after its own waker fired (and at first).
+pub(super) struct Gated<S> {
+    inner: S,
+    flag: Arc<Flag>,
+    waker: Waker,
+}
+
+impl<S: Stream + Unpin> Gated<S> {
+    pub(super) fn new(inner: S) -> Self {
+        let flag = Arc::new(Flag {
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
+        Self {
+            inner,
+            waker: Waker::from(flag.clone()),
+            flag,
+        }
+    }
+
+    /// The next item, if the stream asked to be polled.
+    pub(super) async fn next(&mut self) -> Option<S::Item> {
+        std::future::poll_fn(|cx| self.poll_next_gated(cx)).await
+    }
+
+    fn poll_next_gated(&mut self, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        self.flag.task.register(cx.waker());
+        if !self.flag.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        match self
+            .inner
+            .poll_next_unpin(&mut Context::from_waker(&self.waker))
+        {
+            Poll::Ready(item) => {
+                // It may have more ready, and would not wake for it.
+                self.flag.woken.store(true, Ordering::Release);
+                Poll::Ready(item)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A future polled only after its own waker fired (and at first).
+pub(super) fn gated_future<F: Future + Unpin>(future: F) -> Gated<futures_util::stream::Once<F>> {
+    Gated::new(futures_util::stream::once(future))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::task::noop_waker_ref;
+    use std::pin::Pin;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A stream that counts its polls and is never ready until told.
+    struct Counting {
+        polls: Arc<AtomicUsize>,
+        ready: Arc<AtomicBool>,
+        waker: Arc<AtomicWaker>,
+    }
+
+    impl Stream for Counting {
+        type Item = ();
+
+        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
+            self.polls.fetch_add(1, Ordering::Relaxed);
+            self.waker.register(cx.waker());
+            if self.ready.swap(false, Ordering::Relaxed) {
+                Poll::Ready(Some(()))
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    #[test]
+    fn a_gated_stream_is_polled_only_after_its_waker_fired() {
+        let (polls, ready, waker) = (
+            Arc::default(),
+            Arc::default(),
+            Arc::<AtomicWaker>::default(),
+        );
+        let mut gated = Gated::new(Counting {
+            polls: Arc::clone(&polls),
+            ready: Arc::clone(&ready),
+            waker: Arc::clone(&waker),
+        });
+        let mut cx = Context::from_waker(noop_waker_ref());
+        assert!(gated.poll_next_gated(&mut cx).is_pending());
+        for _ in 0..10 {
+            assert!(gated.poll_next_gated(&mut cx).is_pending());
+        }
+        assert_eq!(
+            polls.load(Ordering::Relaxed),
+            1,
+            "polled again without a wake-up"
+        );
+        ready.store(true, Ordering::Relaxed);
+        waker.wake();
+        assert_eq!(gated.poll_next_gated(&mut cx), Poll::Ready(Some(())));
+        // After an item it is polled once more, as it may have another.
+        assert!(gated.poll_next_gated(&mut cx).is_pending());
+        assert!(gated.poll_next_gated(&mut cx).is_pending());
+        assert_eq!(polls.load(Ordering::Relaxed), 3);
+    }
+}
