@@ -13,6 +13,7 @@ mod input;
 mod prepare;
 mod request;
 mod schema;
+mod services;
 #[cfg(test)]
 mod tests;
 
@@ -25,20 +26,14 @@ pub use input::Input;
 pub use prepare::{Documents, MAX_ALIASES};
 pub use request::Request;
 pub use schema::{AnyObject, Checks, Env, LikeEvent, Schema};
+pub use services::{ClientAddress, Services, SubscriptionSlots};
 
-use crate::catalogue::Catalogue;
-use crate::limits::RateLimits;
-use crate::listener::Listener;
-use crate::store::LikeStore;
-use crate::storer::Storer;
 use async_graphql::parser::types::OperationType;
 use execute::Variables;
 use prepare::{Operation, Prepared};
 use schema::{Checked, Events};
 use std::net::IpAddr;
 use std::sync::Arc;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_util::sync::CancellationToken;
 
 /// Deepest query accepted (the contract's deepest useful query is 4 levels).
 pub const MAX_DEPTH: usize = 8;
@@ -50,53 +45,6 @@ pub const MAX_RECURSIVE_DEPTH: usize = 16;
 pub const MAX_DIRECTIVES: usize = 4;
 /// Bytes of prepared documents kept (about a thousand of a typical size).
 pub const DOCUMENTS_KEPT_BYTES: u64 = 4 << 20;
-
-/// What resolvers use.
-#[derive(Clone)]
-pub struct Services {
-    /// The talks.
-    pub catalogue: Arc<Catalogue>,
-    /// Buffers new likes.
-    pub storer: Storer,
-    /// Published totals and subscriptions.
-    pub listener: Listener,
-    /// The store, for readiness.
-    pub store: Arc<dyn LikeStore>,
-    /// Cancelled when the process stops serving; ends subscriptions.
-    pub shutdown: CancellationToken,
-    /// Like rates per liker and per client address.
-    pub rate_limits: Arc<RateLimits>,
-}
-
-/// The client's address, found by the HTTP layer.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddress(pub IpAddr);
-
-/// A WebSocket connection's allowance of live subscriptions; each
-/// subscription holds a permit until it ends.
-#[derive(Debug, Clone)]
-pub struct SubscriptionSlots {
-    /// One permit per subscription allowed.
-    pub slots: Arc<Semaphore>,
-    /// The allowance.
-    pub max: usize,
-}
-
-impl SubscriptionSlots {
-    /// Room for `max` subscriptions.
-    pub fn new(max: usize) -> Self {
-        Self {
-            slots: Arc::new(Semaphore::new(max)),
-            max,
-        }
-    }
-
-    /// A permit for one more subscription, held until it ends; `None` when
-    /// the connection holds its allowance already.
-    pub fn take(&self) -> Option<OwnedSemaphorePermit> {
-        self.slots.clone().try_acquire_owned().ok()
-    }
-}
 
 /// What answers GraphQL: the schema, the prepared documents, the services.
 pub struct Endpoint {

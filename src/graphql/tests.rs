@@ -4,11 +4,14 @@
 
 use super::*;
 use crate::catalogue::Catalogue;
+use crate::limits::RateLimits;
+use crate::listener::Listener;
 use crate::model::ServerId;
 use crate::store::{StoreOptions, StoreUrl};
-use crate::storer::FlushSettings;
+use crate::storer::{FlushSettings, Storer};
 use serde_json::{Value, json};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// An endpoint on a store of its own (nothing is flushed), with the
 /// sample catalogue's totals published unless `unread`.

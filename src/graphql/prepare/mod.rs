@@ -1,11 +1,12 @@
 //! Preparing documents once: parse, the alias limit, validation by
 //! async-graphql (against the declared schema, without variables), and a
-//! plan per operation (`plan`). Prepared documents are kept in a bounded,
+//! plan per operation (`planner` makes a `plan`). Prepared documents are kept in a bounded,
 //! scan-resistant cache keyed by the SHA-256 of their text, which is also
 //! how automatic persisted queries find them (`Documents`).
 
 mod aliases;
 mod plan;
+mod planner;
 
 pub use aliases::MAX_ALIASES;
 pub use plan::{Call, Kind, Operation, Selection, Shape, Template, When};
@@ -96,10 +97,11 @@ async fn plans(text: &str, schema: &Schema) -> Result<Plans, Vec<GraphQLError>> 
     };
     let mut operations = Vec::with_capacity(definitions.len());
     for (name, definition) in definitions {
-        let operation = plan::operation(schema, &document, name, definition).map_err(|error| {
-            tracing::error!(%error, "a validated document could not be planned");
-            vec![GraphQLError::new(VALIDATION_FAILED, error)]
-        })?;
+        let operation =
+            planner::operation(schema, &document, name, definition).map_err(|error| {
+                tracing::error!(%error, "a validated document could not be planned");
+                vec![GraphQLError::new(VALIDATION_FAILED, error)]
+            })?;
         operations.push(operation);
     }
     let introspection = operations

@@ -4,11 +4,12 @@
 //! and prints the SDL. Its resolvers call the declared ones, so a document
 //! it runs answers as the executor would.
 
-use super::super::{ApiError, ClientAddress, Services};
 use super::contract::Root;
 use super::types::{AnyObject, Args, Argument, Env, Out};
 use super::{Checks, Declared};
+use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
+use crate::graphql::services::{ClientAddress, Services};
 use async_graphql::dynamic::{
     Field, FieldFuture, FieldValue, InputObject, InputValue, Object, ResolverContext, Schema,
     Subscription, SubscriptionField, SubscriptionFieldFuture,

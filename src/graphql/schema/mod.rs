@@ -5,10 +5,12 @@
 
 use std::sync::Arc;
 
+mod coerce;
 mod contract;
 mod dynamic;
 mod types;
 
+pub use coerce::{Place, coerce};
 pub use contract::{LikeEvent, Root};
 pub use dynamic::{Checked, Checking};
 pub use types::{

@@ -5,8 +5,9 @@
 //! which validates documents, answers introspection and prints the SDL.
 //! It holds no service state: resolvers get that through `Env`.
 
-use super::super::{ApiError, Services, SubscriptionSlots};
+use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
+use crate::graphql::services::{Services, SubscriptionSlots};
 use async_graphql::dynamic::TypeRef;
 use futures_util::stream::BoxStream;
 use std::any::Any;

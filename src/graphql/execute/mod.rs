@@ -1,0 +1,216 @@
+//! Running a prepared operation: coerce the request's variables (here),
+//! then evaluate each field's conditions and arguments, call the declared
+//! resolvers and write the response's JSON as it goes (`writer`). Nothing
+//! is parsed or validated here.
+
+mod writer;
+
+use super::errors::ApiError;
+use super::errors::{BAD_USER_INPUT, GraphQLError, PathSegment};
+use super::input::Input;
+use super::prepare::{Call, Kind, Operation};
+use super::schema::{AnyObject, Env, Events, Place, Root, Schema, coerce};
+use async_graphql::dynamic::TypeRef;
+use async_graphql::parser::types::OperationType;
+use writer::{Nulled, Path, Writer};
+
+/// A response's JSON, and whether it has a `data` entry (it has none when
+/// the request failed before execution: the GraphQL-over-HTTP spec then
+/// asks for a 4xx status).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// `{"data":…,"errors":[…]}`, or `{"errors":[…]}`.
+    pub body: Vec<u8>,
+    /// Whether `data` is in it.
+    pub data: bool,
+    /// Whether `errors` is in it.
+    pub errors: bool,
+}
+
+impl Response {
+    /// A request error: `{"errors":[…]}`.
+    pub fn errors(errors: &[GraphQLError]) -> Self {
+        let mut body = ERRORS.to_vec();
+        write_errors(errors, &mut body);
+        body.push(b'}');
+        Self {
+            body,
+            data: false,
+            errors: true,
+        }
+    }
+
+    /// The errors of a request error, as a JSON array; `None` for a
+    /// response with `data`.
+    pub fn request_errors(&self) -> Option<&[u8]> {
+        (!self.data).then(|| {
+            let end = self.body.len().saturating_sub(1);
+            &self.body[ERRORS.len().min(end)..end]
+        })
+    }
+
+    /// One request error.
+    pub fn error(error: GraphQLError) -> Self {
+        Self::errors(&[error])
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap_or_default()
+    }
+}
+
+/// How a request error's body starts.
+const ERRORS: &[u8] = b"{\"errors\":";
+
+/// A request's variables, coerced to the operation's, by index; absent
+/// ones (without a default) are `None`.
+pub type Variables<'a> = Vec<Option<Input<'a>>>;
+
+/// Coerces `given` (the request's `variables`, an object) to `operation`'s
+/// variables: a request error says which does not fit and why.
+pub fn variables<'a>(
+    operation: &Operation,
+    given: Input<'a>,
+    schema: &Schema,
+) -> Result<Variables<'a>, Vec<GraphQLError>> {
+    let mut given = match given {
+        Input::Object(fields) => fields,
+        _ => Vec::new(),
+    };
+    let mut errors = Vec::new();
+    let mut coerced = Vec::with_capacity(operation.variables.len());
+    for variable in &operation.variables {
+        let value = given
+            .iter()
+            .position(|(name, _)| name.as_ref() == variable.name)
+            .map(|index| given.swap_remove(index).1);
+        let value = match (value, &variable.default) {
+            (Some(value), _) => coerce(
+                value,
+                &variable.ty,
+                schema,
+                &Place::Variable(&variable.name),
+            )
+            .map(Some),
+            (None, Some(default)) => Ok(Some(default.clone())),
+            (None, None) if matches!(variable.ty, TypeRef::NonNull(_)) => Err(format!(
+                "${} of required type {} was not given",
+                variable.name, variable.ty
+            )),
+            (None, None) => Ok(None),
+        };
+        match value {
+            Ok(value) => coerced.push(value),
+            Err(reason) => errors.push(
+                GraphQLError::new(BAD_USER_INPUT, format!("invalid variable: {reason}"))
+                    .located(variable.pos),
+            ),
+        }
+    }
+    if errors.is_empty() {
+        Ok(coerced)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Runs a query or mutation (mutation fields one after another).
+pub fn run(
+    schema: &Schema,
+    operation: &Operation,
+    variables: &Variables<'_>,
+    env: &Env<'_>,
+) -> Response {
+    let root_type = match operation.kind {
+        OperationType::Mutation => "Mutation",
+        _ => "Query",
+    };
+    let Some((type_index, _)) = schema.object(root_type) else {
+        return Response::error(internal("no root type"));
+    };
+    let mut writer = Writer::new(schema, variables, env);
+    let mut body = Vec::with_capacity(256);
+    body.extend_from_slice(b"{\"data\":");
+    let data = body.len();
+    if writer
+        .selection(&operation.root, type_index, &Root, &Path::Root, &mut body)
+        .is_err()
+    {
+        body.truncate(data);
+        body.extend_from_slice(b"null");
+    }
+    writer.finish(body)
+}
+
+/// Starts a subscription operation: the events of its root field, or the
+/// request error that kept it from starting.
+pub fn subscribe(
+    schema: &Schema,
+    operation: &Operation,
+    variables: &Variables<'_>,
+    env: &Env<'_>,
+) -> Result<Events, Response> {
+    let Some(planned) = operation.root.fields.first() else {
+        return Err(Response::error(internal("a subscription without a field")));
+    };
+    let Kind::Field(call) = &planned.kind else {
+        return Err(Response::error(internal("a subscription to __typename")));
+    };
+    let writer = Writer::new(schema, variables, env);
+    let field = schema.subscription_at(call.index);
+    (field.subscribe)(&writer.args(call), env).map_err(|error| {
+        let path = vec![PathSegment::Key(planned.key.clone())];
+        Response::error(GraphQLError::at(&error, planned.pos, path))
+    })
+}
+
+/// Appends the response for one event of a subscription operation:
+/// `{"data":{"likeAdded":{…}}}`.
+pub fn write_event(
+    schema: &Schema,
+    operation: &Operation,
+    variables: &Variables<'_>,
+    env: &Env<'_>,
+    event: &AnyObject,
+    out: &mut Vec<u8>,
+) {
+    let mut writer = Writer::new(schema, variables, env);
+    out.extend_from_slice(b"{\"data\":");
+    let data = out.len();
+    let written = match operation.root.fields.first() {
+        Some(planned) => match &planned.kind {
+            Kind::Field(Call {
+                selection: Some((type_index, selection)),
+                ..
+            }) => {
+                out.push(b'{');
+                out.extend_from_slice(planned.key_json.as_bytes());
+                let at = Path::Key(&Path::Root, &planned.key);
+                let written = writer.selection(selection, *type_index, event, &at, out);
+                out.push(b'}');
+                written
+            }
+            _ => Err(Nulled),
+        },
+        None => Err(Nulled),
+    };
+    if written.is_err() {
+        out.truncate(data);
+        out.extend_from_slice(b"null");
+    }
+    let body = std::mem::take(out);
+    *out = writer.finish(body).body;
+}
+
+/// An error inside the service; clients see `INTERNAL`, the log sees why.
+pub(super) fn internal(why: &str) -> GraphQLError {
+    tracing::error!(why, "a GraphQL operation failed inside");
+    GraphQLError::new(ApiError::Internal.code(), ApiError::Internal.message())
+}
+
+pub(super) fn write_errors(errors: &[GraphQLError], out: &mut Vec<u8>) {
+    if serde_json::to_writer(&mut *out, errors).is_err() {
+        out.extend_from_slice(b"[]");
+    }
+}

@@ -1,0 +1,116 @@
+//! Live counts: `Subscription.likeAdded` and the `LikeEvent` type, from
+//! the listener's per-talk fan-out.
+
+use super::super::types::{
+    AnyObject, Args, Argument, Env, Events, Object, Out, PLAIN, SubscriptionField, scalar,
+};
+use super::session::Session;
+use super::{clamp, nn};
+use crate::graphql::errors::ApiError;
+use crate::graphql::input::Input;
+use crate::listener::PublishedAt;
+use crate::model::TalkId;
+use futures_util::StreamExt;
+
+/// A talk's count grew.
+#[derive(Debug, Clone, Copy)]
+pub struct LikeEvent {
+    /// The talk.
+    pub session_id: i32,
+    /// Likes since the previous event on this subscription.
+    pub likes: i32,
+    /// The talk's total over all servers after this event.
+    pub total: i32,
+    /// When this replica published that total.
+    pub published: PublishedAt,
+}
+
+/// The `LikeEvent` type.
+pub(super) fn like_event() -> Object {
+    Object::new("LikeEvent", "A talk's count grew.")
+        .field(
+            "sessionId",
+            nn(scalar::INT),
+            "The talk.",
+            PLAIN,
+            |event: &LikeEvent, _, _| Out::Int(event.session_id.into()),
+        )
+        .field(
+            "likes",
+            nn(scalar::INT),
+            "Likes since the previous event on this subscription.",
+            PLAIN,
+            |event: &LikeEvent, _, _| Out::Int(event.likes.into()),
+        )
+        .field(
+            "total",
+            nn(scalar::INT),
+            "The talk's total over all servers after this event.",
+            PLAIN,
+            |event: &LikeEvent, _, _| Out::Int(event.total.into()),
+        )
+        .field(
+            "publishedAt",
+            nn(scalar::STRING),
+            "When this replica published that total (RFC 3339, UTC, microseconds): just \
+             after the observer's store read that found it. Against the client's clock, \
+             it shows how long the event took to arrive.",
+            PLAIN,
+            |event: &LikeEvent, _, _| Out::Str(event.published.as_str().into()),
+        )
+}
+
+/// The `likeAdded` field.
+pub(super) fn like_added() -> SubscriptionField {
+    SubscriptionField {
+        name: "likeAdded",
+        description: "Growth of one talk's count, across all servers. Each event's `likes` \
+                      is the increase since the previous event; a slow client gets them merged.",
+        ty: nn("LikeEvent"),
+        args: vec![Argument::new("sessionId", nn(scalar::INT), "The talk.")],
+        subscribe: Box::new(subscribe),
+    }
+}
+
+/// Starts `likeAdded`: checks the talk and the connection's allowance of
+/// subscriptions (the slot is held by the events and freed when they end).
+/// A connection ends its subscriptions when the server shuts down (with
+/// close code 1012): watching for shutdown here as well would cost every
+/// event a lock shared by all subscribers.
+fn subscribe(args: &Args<'_>, env: &Env<'_>) -> Result<Events, ApiError> {
+    let session_id = args
+        .get("sessionId")
+        .and_then(Input::as_i32)
+        .ok_or(ApiError::Internal)?;
+    let services = env.services;
+    Session::require(services, session_id)?;
+    let slot = match env.slots {
+        Some(slots) => Some(slots.take().ok_or_else(|| {
+            ApiError::LimitExceeded(format!(
+                "a connection may hold at most {} subscriptions",
+                slots.max
+            ))
+        })?),
+        None => None,
+    };
+    let subscription = services
+        .listener
+        .subscribe(TalkId(session_id))
+        .ok_or(ApiError::Internal)?;
+    let events = futures_util::stream::unfold(
+        (subscription, slot),
+        move |(mut subscription, slot)| async move {
+            let delta = subscription.next().await?;
+            let event = LikeEvent {
+                session_id,
+                likes: clamp(delta.likes),
+                total: clamp(delta.total),
+                published: delta.published_at,
+            };
+            Some((event, (subscription, slot)))
+        },
+    );
+    Ok(events
+        .map(|event| Box::new(event) as Box<AnyObject>)
+        .boxed())
+}

@@ -1,0 +1,218 @@
+//! Likes: `Mutation.createLike`, its input, its payload and the `Like`
+//! type, and what `createLike` checks before it buffers a like.
+
+use super::super::types::{Argument, Env, InputObject, Object, Out, PLAIN, scalar};
+use super::session::Session;
+use super::{Root, nn};
+use crate::graphql::errors::ApiError;
+use crate::graphql::input::Input;
+use crate::graphql::services::Services;
+use crate::limits::Limited;
+use crate::model::{Like, LikeId, MAX_CLIENT_MUTATION_ID_BYTES, MAX_LIKER_BYTES};
+use crate::storer::Refusal;
+use crate::telemetry as names;
+use async_graphql::dynamic::TypeRef;
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+/// One like.
+pub struct LikeNode {
+    id: LikeId,
+    session: Session,
+}
+
+/// What `createLike` answers.
+pub struct CreateLikePayload {
+    client_mutation_id: Option<String>,
+    like: LikeNode,
+}
+
+/// The `Mutation` root type.
+pub(super) fn mutation() -> Object {
+    Object::new("Mutation", "Mutations.").field(
+        "createLike",
+        TypeRef::named("CreateLikePayload"),
+        "Likes a talk. Answers as soon as the like is buffered; it is stored \
+         within about a second and then counted everywhere.",
+        (
+            vec![Argument::new("input", nn("CreateLikeInput"), "The like.")],
+            0,
+        ),
+        |_: &Root, args, env| {
+            let Some(input) = args.get("input") else {
+                return Out::Error(ApiError::Internal);
+            };
+            create_like(env, input).map(Out::object).into()
+        },
+    )
+}
+
+/// `CreateLikeInput`.
+pub(super) fn input() -> InputObject {
+    InputObject {
+        name: "CreateLikeInput",
+        description: "Input of `createLike`.",
+        fields: vec![
+            Argument::new(
+                "clientMutationId",
+                TypeRef::named(scalar::STRING),
+                "Echoed back; with the same `uuid`, a retry with the same value stores one like.",
+            ),
+            Argument::new(
+                "uuid",
+                nn(scalar::STRING),
+                "The liker: an id unique to a browser or app install (1 to 64 bytes).",
+            ),
+            Argument::new("sessionId", nn(scalar::INT), "The talk."),
+        ],
+    }
+}
+
+/// The `Like` type.
+pub(super) fn like() -> Object {
+    Object::new("Like", "One like.")
+        .field(
+            "id",
+            nn(scalar::ID),
+            "Relay-style id, `Like:<uuid>`.",
+            PLAIN,
+            |like: &LikeNode, _, _| Out::Str(format!("Like:{}", like.id).into()),
+        )
+        .field(
+            "session",
+            nn("Session"),
+            "The liked talk.",
+            PLAIN,
+            |like: &LikeNode, _, _| Out::Borrowed(&like.session),
+        )
+}
+
+/// The `CreateLikePayload` type.
+pub(super) fn payload() -> Object {
+    Object::new("CreateLikePayload", "Result of `createLike`.")
+        .field(
+            "clientMutationId",
+            TypeRef::named(scalar::STRING),
+            "The input's `clientMutationId`.",
+            PLAIN,
+            |payload: &CreateLikePayload, _, _| {
+                let id = payload.client_mutation_id.as_deref();
+                Out::or_null(id, |id| Out::Str(Cow::Borrowed(id)))
+            },
+        )
+        .field(
+            "like",
+            nn("Like"),
+            "The like, acknowledged and buffered for storing.",
+            PLAIN,
+            |payload: &CreateLikePayload, _, _| Out::Borrowed(&payload.like),
+        )
+}
+
+/// `createLike`: checks the input, the talk and the like rates, then
+/// buffers the like.
+fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<CreateLikePayload, ApiError> {
+    let services = env.services;
+    let refuse = |reason: &'static str, error: ApiError| {
+        metrics::counter!(names::REFUSED, "reason" => reason).increment(1);
+        error
+    };
+    let (uuid, session_id, client_mutation_id) = read_input(input).ok_or(ApiError::Internal)?;
+    validate(uuid, client_mutation_id).map_err(|e| refuse("bad_input", e))?;
+    let session = Session::require(services, session_id).map_err(|e| refuse("not_found", e))?;
+    check_rates(services, uuid, env.address).map_err(|(reason, error)| refuse(reason, error))?;
+    let like = Like {
+        id: LikeId::for_request(session.talk, uuid, client_mutation_id),
+        talk: session.talk,
+        liker: uuid.to_owned(),
+        created_at: chrono::Utc::now(),
+    };
+    let id = like.id;
+    services
+        .storer
+        .accept(like)
+        .map_err(|refusal| match refusal {
+            Refusal::Full => refuse(
+                "buffer_full",
+                ApiError::Unavailable {
+                    message: "too many likes are waiting to be stored; try again shortly".into(),
+                    retry_after_secs: 2,
+                },
+            ),
+            Refusal::Closed => refuse(
+                "shutting_down",
+                ApiError::Unavailable {
+                    message: "this server is shutting down; try again".into(),
+                    retry_after_secs: 1,
+                },
+            ),
+        })?;
+    Ok(CreateLikePayload {
+        client_mutation_id: client_mutation_id.map(str::to_owned),
+        like: LikeNode { id, session },
+    })
+}
+
+/// `CreateLikeInput`'s fields, coerced already: `uuid`, `sessionId`,
+/// `clientMutationId`.
+fn read_input<'a>(input: &'a Input<'_>) -> Option<(&'a str, i32, Option<&'a str>)> {
+    let uuid = input.field("uuid")?.as_str()?;
+    let session_id = input.field("sessionId")?.as_i32()?;
+    let client_mutation_id = input.field("clientMutationId").and_then(Input::as_str);
+    Some((uuid, session_id, client_mutation_id))
+}
+
+/// The liker's and the address's rates; the refusal's metric reason.
+fn check_rates(
+    services: &Services,
+    uuid: &str,
+    address: Option<IpAddr>,
+) -> Result<(), (&'static str, ApiError)> {
+    services
+        .rate_limits
+        .check(uuid, address)
+        .map_err(|limited| match limited {
+            Limited::Liker { retry_after } => (
+                "rate_limited_liker",
+                ApiError::RateLimited {
+                    message: "too many likes from this uuid; slow down".into(),
+                    retry_after_secs: whole_seconds(retry_after),
+                },
+            ),
+            Limited::Address { retry_after } => (
+                "rate_limited_address",
+                ApiError::RateLimited {
+                    message: "too many likes from this address; slow down".into(),
+                    retry_after_secs: whole_seconds(retry_after),
+                },
+            ),
+        })
+}
+
+/// A wait rounded up to whole seconds, at least 1.
+fn whole_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
+fn validate(uuid: &str, client_mutation_id: Option<&str>) -> Result<(), ApiError> {
+    if uuid.is_empty() || uuid.len() > MAX_LIKER_BYTES {
+        return Err(ApiError::BadInput(format!(
+            "uuid must be 1 to {MAX_LIKER_BYTES} bytes, got {}",
+            uuid.len()
+        )));
+    }
+    if uuid.chars().any(char::is_control) {
+        return Err(ApiError::BadInput(
+            "uuid must not contain control characters".into(),
+        ));
+    }
+    if let Some(id) = client_mutation_id
+        && id.len() > MAX_CLIENT_MUTATION_ID_BYTES
+    {
+        return Err(ApiError::BadInput(format!(
+            "clientMutationId must be at most {MAX_CLIENT_MUTATION_ID_BYTES} bytes, got {}",
+            id.len()
+        )));
+    }
+    Ok(())
+}

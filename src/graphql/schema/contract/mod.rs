@@ -1,0 +1,49 @@
+//! The types and resolvers of the contract: `createLike`, `likeAdded`,
+//! `session`, `sessions`. Names and shapes are fixed by the front end
+//! (fields may be added, never renamed or removed); this is the only place
+//! they are written: the talks in `session`, likes in `like`, live counts
+//! in `event`.
+
+mod event;
+mod like;
+mod session;
+
+pub use event::LikeEvent;
+
+use super::types::{InputObject, Object, SubscriptionField};
+use async_graphql::dynamic::TypeRef;
+
+/// The value of the root types (`Query`, `Mutation`).
+pub struct Root;
+
+/// The object types, the root types first.
+pub fn objects() -> Vec<Object> {
+    vec![
+        session::query(),
+        like::mutation(),
+        session::session(),
+        like::like(),
+        like::payload(),
+        event::like_event(),
+    ]
+}
+
+/// The input objects.
+pub fn inputs() -> Vec<InputObject> {
+    vec![like::input()]
+}
+
+/// The subscription type's fields.
+pub fn subscriptions() -> Vec<SubscriptionField> {
+    vec![event::like_added()]
+}
+
+/// A non-null `name`.
+fn nn(name: &str) -> TypeRef {
+    TypeRef::named_nn(name)
+}
+
+/// A count as an `Int`, at most `i32::MAX`.
+fn clamp(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}

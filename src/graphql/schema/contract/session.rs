@@ -1,0 +1,151 @@
+//! Talks: `Query.session`, `Query.sessions` and the `Session` type, from
+//! the catalogue and the listener's published totals.
+
+use super::super::types::{Argument, Env, Object, Out, cached, scalar};
+use super::{Root, clamp, nn};
+use crate::catalogue::Talk;
+use crate::graphql::errors::ApiError;
+use crate::graphql::input::Input;
+use crate::graphql::services::Services;
+use crate::model::TalkId;
+use async_graphql::dynamic::TypeRef;
+
+/// How long GET answers about the catalogue may be cached, in seconds.
+const CATALOGUE_MAX_AGE: u32 = 60;
+/// How long GET answers with a live count may be cached, in seconds: the
+/// observer publishes new totals every second.
+const COUNT_MAX_AGE: u32 = 1;
+
+/// A talk.
+#[derive(Debug, Clone, Copy)]
+pub struct Session {
+    /// Its id in the catalogue.
+    pub talk: TalkId,
+}
+
+impl Session {
+    pub(super) fn find(services: &Services, session_id: i32) -> Option<Self> {
+        services.catalogue.get(TalkId(session_id))?;
+        Some(Self {
+            talk: TalkId(session_id),
+        })
+    }
+
+    pub(super) fn require(services: &Services, session_id: i32) -> Result<Self, ApiError> {
+        Self::find(services, session_id).ok_or_else(|| {
+            ApiError::NotFound(format!("there is no talk with sessionId {session_id}"))
+        })
+    }
+
+    fn about<'a>(&self, env: &Env<'a>) -> Result<&'a Talk, ApiError> {
+        env.services
+            .catalogue
+            .get(self.talk)
+            .ok_or(ApiError::Internal)
+    }
+}
+
+/// The `Query` root type.
+pub(super) fn query() -> Object {
+    Object::new("Query", "Queries.")
+        .field(
+            "session",
+            TypeRef::named("Session"),
+            "One talk, or null if the catalogue has no such talk.",
+            (
+                vec![Argument::new("sessionId", nn(scalar::INT), "The talk.")],
+                CATALOGUE_MAX_AGE,
+            ),
+            |_: &Root, args, env| {
+                let session_id = args.get("sessionId").and_then(Input::as_i32);
+                let found = session_id.and_then(|id| Session::find(env.services, id));
+                Out::or_null(found, Out::object)
+            },
+        )
+        .field(
+            "sessions",
+            TypeRef::named_nn_list_nn("Session"),
+            "Every talk in the catalogue, ordered by id.",
+            cached(CATALOGUE_MAX_AGE),
+            |_: &Root, _, env| {
+                let talks = env.services.catalogue.ids();
+                Out::List(talks.map(|talk| Out::object(Session { talk })).collect())
+            },
+        )
+}
+
+/// The `Session` type.
+pub(super) fn session() -> Object {
+    Object::new("Session", "A talk.")
+        .field(
+            "id",
+            nn(scalar::ID),
+            "Relay-style id, `Session:<sessionId>`.",
+            cached(CATALOGUE_MAX_AGE),
+            |session: &Session, _, _| Out::Str(format!("Session:{}", session.talk).into()),
+        )
+        .field(
+            "sessionId",
+            nn(scalar::INT),
+            "The talk's id in the catalogue.",
+            cached(CATALOGUE_MAX_AGE),
+            |session: &Session, _, _| Out::Int(session.talk.0.into()),
+        )
+        .field(
+            "title",
+            nn(scalar::STRING),
+            "The talk's title.",
+            cached(CATALOGUE_MAX_AGE),
+            |session: &Session, _, env| {
+                let title = session.about(env).map(|talk| talk.title.as_str());
+                title.map(|title| Out::Str(title.into())).into()
+            },
+        )
+        .field(
+            "liked",
+            nn(scalar::INT),
+            "Likes stored for this talk by all servers (as of the last observer read).",
+            cached(COUNT_MAX_AGE),
+            |session: &Session, _, env| match env.services.listener.total(session.talk) {
+                Some(total) => Out::Int(clamp(total).into()),
+                None => Out::Error(ApiError::Unavailable {
+                    message: "the talks' totals have not been read from the store yet".into(),
+                    retry_after_secs: 1,
+                }),
+            },
+        )
+        .field(
+            "startTime",
+            TypeRef::named(scalar::STRING),
+            "When the talk starts (RFC 3339, with the catalogue's offset), if known.",
+            cached(CATALOGUE_MAX_AGE),
+            |session: &Session, _, env| {
+                let start = session.about(env).map(|talk| talk.start_time);
+                start
+                    .map(|time| Out::or_null(time, |time| Out::Str(time.to_rfc3339().into())))
+                    .into()
+            },
+        )
+        .field(
+            "endTime",
+            TypeRef::named(scalar::STRING),
+            "When the talk ends (RFC 3339, with the catalogue's offset), if known.",
+            cached(CATALOGUE_MAX_AGE),
+            |session: &Session, _, env| {
+                let end = session.about(env).map(|talk| talk.end_time);
+                end.map(|time| Out::or_null(time, |time| Out::Str(time.to_rfc3339().into())))
+                    .into()
+            },
+        )
+        .field(
+            "room",
+            TypeRef::named(scalar::STRING),
+            "Where the talk takes place, if known.",
+            cached(CATALOGUE_MAX_AGE),
+            |session: &Session, _, env| {
+                let room = session.about(env).map(|talk| talk.room.as_deref());
+                room.map(|room| Out::or_null(room, |room| Out::Str(room.into())))
+                    .into()
+            },
+        )
+}
