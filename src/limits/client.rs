@@ -22,7 +22,13 @@ impl ClientIpSource {
     /// The client's address. Falls back to the peer address when the header
     /// is absent or its entry is not an IP address (a request that did not
     /// come through the balancer, such as a probe).
+    /// An IPv4 client reaching a dual-stack (`[::]`) listener, or named so
+    /// by a proxy, is given as its IPv4 address, not as `::ffff:a.b.c.d`.
     pub fn client_ip(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        self.read(headers, peer).to_canonical()
+    }
+
+    fn read(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
         let Some(name) = &self.header else {
             return peer;
         };
@@ -40,6 +46,16 @@ impl ClientIpSource {
             .and_then(|index| std::str::from_utf8(entries[index]).ok())
             .and_then(parse_ip)
             .unwrap_or(peer)
+    }
+}
+
+/// The network one client may use any address of, for limits: an IPv4
+/// address itself (also when it reached a dual-stack listener as an
+/// IPv4-mapped IPv6 address), an IPv6 address's /64.
+pub fn network_of(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        v4 => v4,
     }
 }
 
@@ -124,6 +140,37 @@ mod tests {
         let value = HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.1, 34.120.0.1").unwrap();
         map.append("x-forwarded-for", value);
         assert_eq!(source(2).client_ip(&map, ip(PEER)), ip("203.0.113.1"));
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_their_ipv4_address() {
+        let mapped = ip("::ffff:127.0.0.2");
+        assert_eq!(
+            ClientIpSource::default().client_ip(&HeaderMap::new(), mapped),
+            ip("127.0.0.2")
+        );
+        assert_eq!(
+            source(1).client_ip(&headers(&["::ffff:203.0.113.1"]), ip(PEER)),
+            ip("203.0.113.1")
+        );
+    }
+
+    #[test]
+    fn one_network_is_an_ipv4_address_or_an_ipv6_slash_64() {
+        assert_eq!(network_of(ip("::ffff:127.0.0.2")), ip("127.0.0.2"));
+        assert_ne!(
+            network_of(ip("::ffff:127.0.0.2")),
+            network_of(ip("::ffff:127.0.0.3"))
+        );
+        assert_eq!(network_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            network_of(ip("2001:db8:1:2:bbbb::9")),
+            network_of(ip("2001:db8:1:2::1"))
+        );
+        assert_ne!(
+            network_of(ip("2001:db8:1:3::1")),
+            network_of(ip("2001:db8:1:2::1"))
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! one like every 50 ms. Idle keys are forgotten by `run`, so a flood of
 //! fresh liker ids costs memory only while it lasts.
 
+use super::client::network_of;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use std::fmt;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -33,6 +34,15 @@ impl Rate {
             count: NonZeroU32::new(count),
             per: Duration::from_secs(1),
         }
+    }
+
+    /// A limiter for one holder of this rate, such as a connection, that
+    /// says how long to wait when it refuses; `None` when off.
+    pub fn limiter(&self) -> Option<Limiter> {
+        self.quota().map(|quota| Limiter {
+            limiter: DefaultDirectRateLimiter::direct(quota),
+            clock: DefaultClock::default(),
+        })
     }
 
     fn quota(&self) -> Option<Quota> {
@@ -78,6 +88,21 @@ impl fmt::Display for Rate {
                 _ => write!(f, "{count}/s"),
             },
         }
+    }
+}
+
+/// One holder's allowance under a `Rate`.
+pub struct Limiter {
+    limiter: DefaultDirectRateLimiter,
+    clock: DefaultClock,
+}
+
+impl Limiter {
+    /// Takes one from the allowance, or says how long until there is one.
+    pub fn check(&self) -> Result<(), Duration> {
+        self.limiter
+            .check()
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 }
 
@@ -167,15 +192,6 @@ impl RateLimits {
     }
 }
 
-/// The key an address is limited under: itself for IPv4, its /64 for IPv6,
-/// where one client may use any of the 2^64 addresses of its network.
-fn network_of(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V4(_) => address,
-        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +250,30 @@ mod tests {
         assert_eq!(limits.check("a", Some(first)), Ok(()));
         assert!(limits.check("b", Some(sibling)).is_err());
         assert_eq!(limits.check("c", Some(elsewhere)), Ok(()));
+    }
+
+    #[test]
+    fn one_holders_limiter_gives_its_burst_then_says_how_long_to_wait() {
+        let limiter = "3/s".parse::<Rate>().unwrap().limiter().unwrap();
+        for _ in 0..3 {
+            assert_eq!(limiter.check(), Ok(()));
+        }
+        let wait = limiter.check().unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(334),
+            "{wait:?}"
+        );
+        assert!(Rate::OFF.limiter().is_none());
+    }
+
+    #[test]
+    fn ipv4_clients_of_a_dual_stack_listener_have_their_own_allowance() {
+        let limits = RateLimits::new(Rate::OFF, Rate::per_second(1));
+        let first: IpAddr = "::ffff:127.0.0.2".parse().unwrap();
+        let second: IpAddr = "::ffff:127.0.0.3".parse().unwrap();
+        assert!(limits.check("a", Some(first)).is_ok());
+        assert!(limits.check("b", Some(first)).is_err());
+        assert!(limits.check("c", Some(second)).is_ok());
     }
 
     #[test]
