@@ -6,7 +6,6 @@
 use crate::config::Config;
 use crate::graphql::{Endpoint, Services};
 use crate::http::{self, HttpState};
-use crate::limits::connections::Peer;
 use crate::limits::{ConnectionLimit, LimitedListener, RateLimits};
 use crate::listener::Listener;
 use crate::observer::{ObserveSettings, Observer};
@@ -93,7 +92,10 @@ impl App {
             },
             config.access.introspection,
         );
-        let connections = ConnectionLimit::new(config.limits.max_connections);
+        let connections = ConnectionLimit::new(
+            config.limits.max_connections,
+            config.limits.max_connections_per_address,
+        );
         let router = http::router(
             HttpState {
                 graphql,
@@ -158,12 +160,13 @@ impl App {
 
         let serving = self.serving.clone();
         let listener = LimitedListener::new(self.tcp, self.connections.clone());
-        let server = axum::serve(
+        let server = http::serve(
             listener,
-            self.router.into_make_service_with_connect_info::<Peer>(),
-        )
-        .with_graceful_shutdown(serving.clone().cancelled_owned());
-        let mut server = tracker.spawn(async move { server.await });
+            self.router,
+            self.config.limits.timeouts,
+            serving.clone(),
+        );
+        let mut server = tracker.spawn(server);
         tracing::info!(
             addr = %self.config.listen,
             store = %self.config.store,
@@ -177,8 +180,7 @@ impl App {
             result = &mut server => {
                 server_done = true;
                 match result {
-                    Ok(Ok(())) => tracing::error!("the HTTP server stopped by itself"),
-                    Ok(Err(error)) => tracing::error!(%error, "the HTTP server failed"),
+                    Ok(()) => tracing::error!("the HTTP server stopped by itself"),
                     Err(error) => tracing::error!(%error, "the HTTP server task failed"),
                 }
             }

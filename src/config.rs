@@ -7,8 +7,9 @@ pub use crate::export::ExportArgs;
 use crate::http::Page;
 pub use crate::limits::{Access, Limits};
 use crate::limits::{
-    AllowedOrigins, ClientIpSource, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SUBSCRIPTIONS,
-    DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_LIKER, Rate,
+    AllowedOrigins, ClientIpSource, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_LIKER,
+    DEFAULT_WS_OPERATION_RATE, Rate, Timeouts,
 };
 use crate::model::ServerId;
 use crate::store::StoreUrl;
@@ -178,6 +179,33 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", env = "LIKES_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
 
+    /// Most TCP connections open at once from one client (an IPv4 address,
+    /// or an IPv6 /64), 0 for no cap. Behind a load balancer the peers are
+    /// its proxies: set 0 there.
+    #[arg(long, value_name = "N", env = "LIKES_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)]
+    pub max_connections_per_address: usize,
+
+    /// How long a new connection, or a request from its first byte, may take
+    /// to send the request's head (line and headers).
+    #[arg(long, value_name = "DURATION", env = "LIKES_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// How long a request may take to send its body once its head is in.
+    #[arg(long, value_name = "DURATION", env = "LIKES_BODY_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub body_read_timeout: Duration,
+
+    /// How long a connection may stay idle between requests; above the
+    /// Google load balancer's 600 s keep-alive, so it never reuses a
+    /// connection just closed.
+    #[arg(long, value_name = "DURATION", env = "LIKES_IDLE_TIMEOUT", default_value = "620s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// GraphQL operations one WebSocket connection may start (subscribe,
+    /// query or mutation), as a rate like 100/s, or off; more are refused
+    /// with an `error` message coded RATE_LIMITED.
+    #[arg(long, value_name = "RATE", env = "LIKES_WS_OPERATION_RATE", default_value = DEFAULT_WS_OPERATION_RATE)]
+    pub ws_operation_rate: Rate,
+
     /// Most live subscriptions on one WebSocket connection.
     #[arg(long, value_name = "N", env = "LIKES_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = DEFAULT_MAX_SUBSCRIPTIONS)]
     pub max_subscriptions_per_connection: usize,
@@ -308,6 +336,9 @@ impl ServeArgs {
             ("--flush-hard-timeout", self.flush_hard_timeout),
             ("--observe-interval", self.observe_interval),
             ("--shutdown-grace", self.shutdown_grace),
+            ("--header-read-timeout", self.header_read_timeout),
+            ("--body-read-timeout", self.body_read_timeout),
+            ("--idle-timeout", self.idle_timeout),
         ] {
             if value.is_zero() {
                 return invalid(format!("{name} must be greater than zero"));
@@ -403,6 +434,13 @@ impl ServeArgs {
                     hop: self.client_ip_hop,
                 },
                 max_connections: self.max_connections,
+                max_connections_per_address: self.max_connections_per_address,
+                timeouts: Timeouts {
+                    header_read: self.header_read_timeout,
+                    body_read: self.body_read_timeout,
+                    idle: self.idle_timeout,
+                },
+                ws_operation_rate: self.ws_operation_rate,
                 max_subscriptions_per_connection: self.max_subscriptions_per_connection,
                 ws_init_timeout: self.ws_init_timeout,
                 ws_keepalive: self.ws_keepalive,

@@ -32,8 +32,9 @@ fn likes_binary() -> std::ffi::OsString {
 }
 
 impl Replica {
-    /// Runs `likes serve` on a free port with the rate limits off (the load
-    /// comes from one address) and `extra` flags, and waits until it is ready.
+    /// Runs `likes serve` on a free port with the rate and per-address
+    /// limits off (the load comes from one address) and `extra` flags, and
+    /// waits until it is ready.
     pub async fn start(store: &str, server_id: &str, extra: &[&str]) -> anyhow::Result<Self> {
         let port = free_port();
         let mut child = Command::new(likes_binary())
@@ -41,6 +42,12 @@ impl Replica {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--store", store, "--server-id", server_id])
             .args(["--rate-per-liker", "off", "--rate-per-address", "off"])
+            .args([
+                "--ws-operation-rate",
+                "off",
+                "--max-connections-per-address",
+                "0",
+            ])
             .args(extra)
             .env("LIKES_LOG", "warn")
             .stdout(Stdio::null())

@@ -14,6 +14,8 @@ pub enum EdgeError {
     BadRequest(String),
     /// The body or message exceeds the size limit.
     PayloadTooLarge(usize),
+    /// The body did not arrive within `--body-read-timeout`.
+    BodyTimeout,
     /// A POST whose body is not `application/json`.
     UnsupportedMediaType,
     /// The client accepts none of the media types served.
@@ -47,7 +49,7 @@ impl EdgeError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::ForbiddenOrigin => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::InitTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::InitTimeout | Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Restarting => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -61,7 +63,7 @@ impl EdgeError {
             Self::PayloadTooLarge(_) => 1009,
             Self::ForbiddenOrigin => 4403,
             Self::Unauthorized => 4401,
-            Self::InitTimeout => 4408,
+            Self::InitTimeout | Self::BodyTimeout => 4408,
             Self::SubscriberExists(_) => 4409,
             Self::TooManyInitialisations => 4429,
             Self::Restarting => 1012,
@@ -72,6 +74,7 @@ impl EdgeError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Self::BodyTimeout => "REQUEST_TIMEOUT",
             Self::ForbiddenOrigin => "FORBIDDEN_ORIGIN",
             Self::NotAcceptable => "NOT_ACCEPTABLE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
@@ -97,6 +100,7 @@ impl EdgeError {
             Self::ForbiddenOrigin => "Forbidden: this origin may not use the API".into(),
             Self::Unauthorized => "Unauthorized".into(),
             Self::InitTimeout => "Connection initialisation timeout".into(),
+            Self::BodyTimeout => "the request body did not arrive in time".into(),
             Self::SubscriberExists(id) => {
                 let reason = format!("Subscriber for {id} already exists");
                 fit_reason(reason)
@@ -132,10 +136,20 @@ impl IntoResponse for EdgeError {
             body,
         )
             .into_response();
-        if let Self::MethodNotAllowed(_) = self {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        match self {
+            Self::MethodNotAllowed(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            }
+            // The rest of the body may still be on its way: the connection
+            // cannot carry another request.
+            Self::BodyTimeout => {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
         }
         response
     }

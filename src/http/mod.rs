@@ -9,11 +9,13 @@
 mod error;
 mod graphql;
 mod page;
+mod server;
 mod websocket;
 
 pub use error::EdgeError;
 pub use graphql::{MediaType, negotiate};
 pub use page::Page;
+pub use server::serve;
 
 use crate::graphql::{ClientAddress, Endpoint};
 use crate::limits::ConnectionLimit;
@@ -154,9 +156,11 @@ async fn graphql_post(
     if !origin_allowed(&state, &parts.headers) {
         return EdgeError::ForbiddenOrigin.into_response();
     }
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(body) => body,
-        Err(error) => {
+    let reading = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let body = match tokio::time::timeout(state.limits.timeouts.body_read, reading).await {
+        Ok(Ok(body)) => body,
+        Err(_) => return EdgeError::BodyTimeout.into_response(),
+        Ok(Err(error)) => {
             let too_large = std::error::Error::source(&error)
                 .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
             return match too_large {

@@ -2,7 +2,8 @@
 //! API from a browser: the settings (`Limits`, `Access`), like rates per
 //! liker and per client address (`rate`), the client's address behind a load
 //! balancer (`client`), which web pages may connect (`origin`), and the cap
-//! on open connections (`connections`). The GraphQL document limits live in
+//! on open connections, per process and per client (`connections`), and
+//! how long a connection may take (`Timeouts`). The GraphQL document limits live in
 //! `graphql`; the like buffer's bounds live in `storer`.
 
 pub mod client;
@@ -13,7 +14,7 @@ pub mod rate;
 pub use client::ClientIpSource;
 pub use connections::{ConnectionLimit, LimitedListener};
 pub use origin::AllowedOrigins;
-pub use rate::{Limited, Rate, RateLimits};
+pub use rate::{Limited, Limiter, Rate, RateLimits};
 
 use std::time::Duration;
 
@@ -23,6 +24,12 @@ pub const DEFAULT_RATE_PER_LIKER: &str = "20/s";
 pub const DEFAULT_RATE_PER_ADDRESS: &str = "2000/s";
 /// Default of `--max-connections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 25_000;
+/// Default of `--max-connections-per-address`: a tenth of the process's,
+/// room for a venue's attendees behind one NAT address.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 2_500;
+/// Default of `--ws-operation-rate`: a burst of 100, room to subscribe to a
+/// connection's full allowance of subscriptions at once.
+pub const DEFAULT_WS_OPERATION_RATE: &str = "100/s";
 /// Default of `--max-subscriptions-per-connection`.
 pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 64;
 
@@ -37,6 +44,12 @@ pub struct Limits {
     pub client_ip: ClientIpSource,
     /// Most open TCP connections.
     pub max_connections: usize,
+    /// Most open TCP connections from one client network (0: no cap).
+    pub max_connections_per_address: usize,
+    /// How long a connection may take to send a request, or stay idle.
+    pub timeouts: Timeouts,
+    /// Operations (subscribe, query, mutation) per WebSocket connection.
+    pub ws_operation_rate: Rate,
     /// Most subscriptions per WebSocket connection.
     pub max_subscriptions_per_connection: usize,
     /// Deadline for a WebSocket client's connection_init.
@@ -52,9 +65,37 @@ impl Default for Limits {
             rate_per_address: DEFAULT_RATE_PER_ADDRESS.parse().expect("a valid default"),
             client_ip: ClientIpSource::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            timeouts: Timeouts::default(),
+            ws_operation_rate: DEFAULT_WS_OPERATION_RATE.parse().expect("a valid default"),
             max_subscriptions_per_connection: DEFAULT_MAX_SUBSCRIPTIONS,
             ws_init_timeout: Duration::from_secs(10),
             ws_keepalive: Duration::from_secs(25),
+        }
+    }
+}
+
+/// How long a connection may take, at each stage of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From a connection's start, or from the first byte of a request, to
+    /// the end of the request's head.
+    pub header_read: Duration,
+    /// From a request's head to the end of its body.
+    pub body_read: Duration,
+    /// From the end of a response to the first byte of the next request.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    /// Idle connections are kept longer than the Google load balancer's
+    /// 600 s keep-alive, so the server never closes one the balancer is
+    /// about to reuse.
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(10),
+            idle: Duration::from_secs(620),
         }
     }
 }
