@@ -101,6 +101,28 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+/// Most errors one response carries: past it, the first ones and one that
+/// says how many more there were. A document with a thousand faults gets a
+/// short answer, and a cached document's errors stay small.
+pub const MAX_ERRORS: usize = 20;
+
+/// `errors` within `MAX_ERRORS`: the first `MAX_ERRORS - 1`, then one with
+/// the next one's code that counts the rest. Bounding bounded errors
+/// changes nothing.
+pub fn bounded(mut errors: Vec<GraphQLError>) -> Vec<GraphQLError> {
+    if errors.len() <= MAX_ERRORS {
+        return errors;
+    }
+    let more = errors.len() - (MAX_ERRORS - 1);
+    let code = errors[MAX_ERRORS - 1].extensions.code;
+    errors.truncate(MAX_ERRORS - 1);
+    errors.push(GraphQLError::new(
+        code,
+        format!("{more} more errors like these were left out"),
+    ));
+    errors
+}
+
 /// One error as the GraphQL response format writes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GraphQLError {
@@ -190,5 +212,33 @@ impl GraphQLError {
         let mut this = Self::new(code, error.message);
         this.locations = error.locations.into_iter().map(Location::from).collect();
         this
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn many(count: usize) -> Vec<GraphQLError> {
+        (0..count)
+            .map(|i| GraphQLError::new(BAD_USER_INPUT, format!("fault {i}")))
+            .collect()
+    }
+
+    #[test]
+    fn a_thousand_errors_become_the_first_ones_and_a_count_of_the_rest() {
+        let errors = bounded(many(1_000));
+        assert_eq!(errors.len(), MAX_ERRORS);
+        assert_eq!(errors[MAX_ERRORS - 2].message, "fault 18");
+        let last = errors.last().unwrap();
+        assert_eq!(last.message, "981 more errors like these were left out");
+        assert_eq!(last.extensions.code, BAD_USER_INPUT);
+    }
+
+    #[test]
+    fn bounded_errors_stay_as_they_are() {
+        assert_eq!(bounded(many(MAX_ERRORS)), many(MAX_ERRORS));
+        let once = bounded(many(50));
+        assert_eq!(bounded(once.clone()), once);
     }
 }

@@ -73,8 +73,10 @@ pub struct HttpState {
 pub fn router(state: HttpState, page: &Page) -> Router {
     let state = Arc::new(state);
     let layers = tower::ServiceBuilder::new()
-        // Outermost: every request has an `x-request-id` (the caller's, or a
-        // new UUID) before its span opens, and the answer carries it back.
+        // Outermost: every request has an `x-request-id` (the caller's if it
+        // fits in a log line, or a new UUID) before its span opens, and the
+        // answer carries it back.
+        .layer(tower::util::MapRequestLayer::new(drop_unfit_request_id))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // Failures are logged where they are understood (readiness, flushes);
         // a line per 503 probe during a store outage would drown them.
@@ -95,11 +97,39 @@ pub fn router(state: HttpState, page: &Page) -> Router {
         .with_state(state)
 }
 
+/// Longest request id kept from a caller, in bytes: a W3C trace id, a
+/// UUID or a load balancer's id fits.
+const MAX_REQUEST_ID_BYTES: usize = 128;
+
+/// Removes a caller's `x-request-id` unless it is one value of 1 to 128
+/// printable ASCII characters (no spaces), so what is echoed and logged is
+/// bounded; the request is then given a new one.
+fn drop_unfit_request_id<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
+    let mut ids = request.headers().get_all(REQUEST_ID).iter();
+    let fit = match (ids.next(), ids.next()) {
+        (None, _) => return request,
+        (Some(id), None) => {
+            let id = id.as_bytes();
+            !id.is_empty()
+                && id.len() <= MAX_REQUEST_ID_BYTES
+                && id.iter().all(u8::is_ascii_graphic)
+        }
+        (Some(_), Some(_)) => false,
+    };
+    if !fit {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
+}
+
+/// The request id header.
+const REQUEST_ID: &str = "x-request-id";
+
 /// The span of one request: every log line within it names the request id.
 fn request_span(request: &Request) -> tracing::Span {
     let id = request
         .headers()
-        .get("x-request-id")
+        .get(REQUEST_ID)
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
     let span = tracing::info_span!(

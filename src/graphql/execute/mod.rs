@@ -6,7 +6,7 @@
 mod writer;
 
 use super::errors::ApiError;
-use super::errors::{BAD_USER_INPUT, GraphQLError, PathSegment};
+use super::errors::{BAD_USER_INPUT, GraphQLError, MAX_ERRORS, PathSegment, bounded};
 use super::input::Input;
 use super::prepare::{Call, Kind, Operation};
 use super::schema::{AnyObject, Env, Events, Place, Root, Schema, coerce};
@@ -210,7 +210,11 @@ pub(super) fn internal(why: &str) -> GraphQLError {
 }
 
 pub(super) fn write_errors(errors: &[GraphQLError], out: &mut Vec<u8>) {
-    if serde_json::to_writer(&mut *out, errors).is_err() {
+    let written = match errors.len() > MAX_ERRORS {
+        true => serde_json::to_writer(&mut *out, &bounded(errors.to_vec())),
+        false => serde_json::to_writer(&mut *out, errors),
+    };
+    if written.is_err() {
         out.extend_from_slice(b"[]");
     }
 }

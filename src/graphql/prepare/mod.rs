@@ -13,7 +13,7 @@ pub use plan::{Call, Kind, Operation, Selection, Shape, Template, When};
 
 use super::errors::{
     BAD_REQUEST, GraphQLError, OPERATION_RESOLUTION_FAILURE, PARSE_FAILED,
-    PERSISTED_QUERY_NOT_FOUND, VALIDATION_FAILED,
+    PERSISTED_QUERY_NOT_FOUND, VALIDATION_FAILED, bounded,
 };
 use super::schema::{Checking, Schema};
 use crate::telemetry as names;
@@ -68,7 +68,7 @@ impl Plans {
 /// Prepares `text` against `schema`.
 pub async fn prepare(text: &str, schema: &Schema) -> Prepared {
     metrics::counter!(names::DOCUMENTS_PREPARED).increment(1);
-    let outcome = plans(text, schema).await;
+    let outcome = plans(text, schema).await.map_err(bounded);
     let weight = match &outcome {
         // A parse tree and its plans take several times the text.
         Ok(_) => 1024 + 8 * text.len() as u64,

@@ -56,7 +56,7 @@ pub(super) fn input() -> InputObject {
             Argument::new(
                 "clientMutationId",
                 TypeRef::named(scalar::STRING),
-                "Echoed back; with the same `uuid`, a retry with the same value stores one like.",
+                "Echoed back (at most 64 bytes, no control characters); with the same `uuid`, a retry with the same value stores one like.",
             ),
             Argument::new(
                 "uuid",
@@ -206,13 +206,19 @@ fn validate(uuid: &str, client_mutation_id: Option<&str>) -> Result<(), ApiError
             "uuid must not contain control characters".into(),
         ));
     }
-    if let Some(id) = client_mutation_id
-        && id.len() > MAX_CLIENT_MUTATION_ID_BYTES
-    {
+    let Some(id) = client_mutation_id else {
+        return Ok(());
+    };
+    if id.len() > MAX_CLIENT_MUTATION_ID_BYTES {
         return Err(ApiError::BadInput(format!(
             "clientMutationId must be at most {MAX_CLIENT_MUTATION_ID_BYTES} bytes, got {}",
             id.len()
         )));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(ApiError::BadInput(
+            "clientMutationId must not contain control characters".into(),
+        ));
     }
     Ok(())
 }
