@@ -70,6 +70,7 @@ pub(super) async fn upgrade(
             protocol,
             address,
             SubscriptionSlots::new(state.limits.max_subscriptions_per_connection),
+            state.limits.ws_operation_rate.limiter(),
         ),
         protocol,
         forbidden,

@@ -6,8 +6,12 @@
 
 use super::events::{self, EventStreams};
 use super::protocol::{self, ClientMessage, Protocol};
-use crate::graphql::{AnyObject, ClientAddress, Endpoint, EventPlan, SubscriptionSlots};
+use crate::graphql::{
+    AnyObject, ApiError, ClientAddress, Endpoint, EventPlan, GraphQLError, Response,
+    SubscriptionSlots,
+};
 use crate::http::EdgeError;
+use crate::limits::Limiter;
 use async_graphql::parser::types::OperationType;
 use axum::extract::ws::Message;
 use futures_util::stream::AbortHandle;
@@ -25,6 +29,15 @@ pub(super) enum End {
     Quietly,
 }
 
+/// The request error for an operation past the connection's rate.
+fn over_operation_rate(wait: std::time::Duration) -> Response {
+    let error = ApiError::RateLimited {
+        message: "too many operations on this connection; slow down".into(),
+        retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+    };
+    Response::error(GraphQLError::at(&error, Default::default(), Vec::new()))
+}
+
 /// What frames one subscription's events.
 pub(super) struct Tag {
     id: String,
@@ -40,6 +53,8 @@ pub(super) struct Session {
     slots: SubscriptionSlots,
     /// Whether `connection_init` came (and was acknowledged).
     initialised: bool,
+    /// The operations this connection may start; `None`: no limit.
+    operations: Option<Limiter>,
     /// The subscriptions running, by id; aborting one ends its events.
     running: HashMap<String, AbortHandle>,
     /// Their events.
@@ -51,12 +66,14 @@ impl Session {
         protocol: Protocol,
         address: ClientAddress,
         slots: SubscriptionSlots,
+        operations: Option<Limiter>,
     ) -> Self {
         Self {
             protocol,
             address,
             slots,
             initialised: false,
+            operations,
             running: HashMap::new(),
             events: EventStreams::default(),
         }
@@ -111,7 +128,13 @@ impl Session {
                         }
                     }
                 }
-                self.start(id.into_owned(), &request, endpoint, out).await;
+                match self.operations.as_ref().map(Limiter::check) {
+                    Some(Err(wait)) => {
+                        let json = protocol::json_string(&id);
+                        self.refuse(&json, &over_operation_rate(wait), out);
+                    }
+                    _ => self.start(id.into_owned(), &request, endpoint, out).await,
+                }
                 Ok(())
             }
             ClientMessage::Complete { id } => {
@@ -167,17 +190,23 @@ impl Session {
             }
             Err(refused) => refused,
         };
+        self.refuse(&id_json, &refused, out);
+    }
+
+    /// Answers an operation that will not run: graphql-transport-ws's
+    /// `error`, or the legacy protocol's `data` and `complete`.
+    fn refuse(&self, id_json: &str, refused: &Response, out: &mut Vec<Message>) {
         match (self.protocol, refused.request_errors()) {
             (Protocol::TransportWs, Some(errors)) => {
-                out.push(text_frame(protocol::error(&id_json, errors)));
+                out.push(text_frame(protocol::error(id_json, errors)));
             }
             _ => {
                 out.push(text_frame(next_frame(
                     self.protocol,
-                    &id_json,
+                    id_json,
                     &refused.body,
                 )));
-                out.push(text_frame(protocol::complete(&id_json)));
+                out.push(text_frame(protocol::complete(id_json)));
             }
         }
     }
