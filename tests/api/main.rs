@@ -9,6 +9,7 @@ mod emulator;
 mod faults;
 mod fuzz;
 mod helpers;
+mod hostile;
 mod likes;
 mod page;
 mod processes;

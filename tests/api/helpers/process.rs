@@ -49,10 +49,27 @@ impl ServerProcess {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Self {
+        Self::launch("127.0.0.1", store, server_id, extra, env).await
+    }
+
+    /// `start_on`, listening on `host` (such as `[::]`, which IPv4 clients
+    /// reach too); the URLs still name 127.0.0.1.
+    pub async fn start_listening(host: &str, db: &Path, server_id: &str, extra: &[&str]) -> Self {
+        let store = format!("sqlite://{}", db.display());
+        Self::launch(host, &store, server_id, extra, &[]).await
+    }
+
+    async fn launch(
+        host: &str,
+        store: &str,
+        server_id: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_likes"))
             .arg("serve")
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--listen", &format!("{host}:{port}")])
             .args(["--store", store])
             .args(["--server-id", server_id])
             .args(extra)
