@@ -8,6 +8,7 @@ mod conformance;
 mod emulator;
 mod faults;
 mod fuzz;
+mod graphiql;
 mod helpers;
 mod likes;
 mod page;
