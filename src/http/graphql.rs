@@ -140,7 +140,7 @@ pub async fn get(
         .map(|query| form_urlencoded::parse(query.as_bytes()).collect())
         .unwrap_or_default();
     if media == MediaType::Html {
-        return Ok(super::graphiql());
+        return Ok(super::graphiql::page());
     }
     if !params.contains_key("query") && !params.contains_key("extensions") {
         return Err(EdgeError::BadRequest(

@@ -4,9 +4,10 @@
 //! request id. It checks a browser's `Origin` and answers CORS, and finds
 //! the client's address for rate limits; what it refuses is an `EdgeError`.
 //! GraphQL semantics live in `crate::graphql`; the conference page at `/`
-//! lives in `page`.
+//! lives in `page`, and GraphiQL's page and assets in `graphiql`.
 
 mod error;
+mod graphiql;
 mod graphql;
 mod page;
 mod server;
@@ -22,11 +23,10 @@ use crate::limits::ConnectionLimit;
 use crate::limits::connections::Peer;
 use crate::limits::{Access, Limits};
 use crate::telemetry as names;
-use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -90,6 +90,7 @@ pub fn router(state: HttpState, page: &Page) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .merge(page::routes(page))
+        .merge(graphiql::routes(state.access.graphiql))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
@@ -228,19 +229,6 @@ async fn graphql_get(
     graphql::get(&state, address, request.headers(), query.as_deref())
         .await
         .unwrap_or_else(IntoResponse::into_response)
-}
-
-/// The GraphiQL page, rendered once: rendering parses its template, which
-/// made a GET of it cost dozens of times the CPU of a like.
-fn graphiql() -> Response {
-    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let page = PAGE.get_or_init(|| {
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .finish()
-    });
-    Html(page.as_str()).into_response()
 }
 
 /// Ready when the store answers a read within 2 s and is taking writes (the

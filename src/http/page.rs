@@ -120,7 +120,7 @@ async fn serve(page: &Page, name: &str, headers: &HeaderMap) -> Response {
 }
 
 /// A strong validator of the bytes served (stable within one build).
-fn etag(body: &[u8]) -> String {
+pub(super) fn etag(body: &[u8]) -> String {
     let mut hasher = DefaultHasher::new();
     body.hash(&mut hasher);
     format!("\"{:016x}\"", hasher.finish())

@@ -8,6 +8,7 @@ mod conformance;
 mod emulator;
 mod faults;
 mod fuzz;
+mod graphiql;
 mod helpers;
 mod hostile;
 mod likes;

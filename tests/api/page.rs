@@ -81,7 +81,7 @@ async fn the_page_can_be_turned_off_or_read_from_a_folder() {
 
 /// The page's folder, with its Node modules installed (`scripts/test` runs
 /// `npm ci` there).
-fn web() -> std::path::PathBuf {
+pub fn web() -> std::path::PathBuf {
     let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
     assert!(
         web.join("node_modules/playwright-core").is_dir() && web.join("node_modules/vite").is_dir(),
@@ -90,7 +90,8 @@ fn web() -> std::path::PathBuf {
     web
 }
 
-fn run(command: &mut std::process::Command) -> String {
+/// Runs `command`, failing with its output unless it succeeds; returns the output.
+pub fn run(command: &mut std::process::Command) -> String {
     let output = command
         .output()
         .expect("node and npm run (Node.js 20.19 or later)");
@@ -103,15 +104,21 @@ fn run(command: &mut std::process::Command) -> String {
     printed
 }
 
-#[test]
-fn the_page_works_in_a_real_browser() {
-    let web = web();
+/// The Chromium the browser tests drive: `$CHROMIUM`, or Debian's.
+pub fn chromium() -> String {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         std::path::Path::new(&chromium).is_file(),
         "no Chromium at {chromium}: run scripts/test (it installs Debian's chromium), \
          `apt-get install chromium`, or set CHROMIUM"
     );
+    chromium
+}
+
+#[test]
+fn the_page_works_in_a_real_browser() {
+    let web = web();
+    let chromium = chromium();
     let printed = run(std::process::Command::new("node")
         .arg(web.join("tests/browser.mjs"))
         .args(["--binary", env!("CARGO_BIN_EXE_likes")])
