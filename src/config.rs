@@ -229,7 +229,8 @@ pub struct ServeArgs {
     )]
     pub allowed_origins: AllowedOrigins,
 
-    /// Answer schema introspection queries (turn off in production).
+    /// Answer schema introspection queries, and give GraphiQL the schema as
+    /// SDL at /graphiql/schema.graphql (turn off in production).
     #[arg(long, value_name = "BOOL", env = "LIKES_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
 

@@ -1,12 +1,16 @@
 //! GraphiQL, for a browser that opens `/graphql`: its page, script and
 //! styles (`web/dist-graphiql`, made by `npm run build:graphiql` in `web/`
 //! from pinned packages) are compiled into the binary and served from this
-//! origin under a policy that lets nothing else load. Whether it is served
-//! (`access.graphiql`) and when `/graphql` answers with it (a browser asking
-//! for `text/html`) is decided by the `graphql` module.
+//! origin under a policy that lets nothing else load; so is the schema's SDL
+//! while introspection is on, which GraphiQL reads instead of introspecting.
+//! Whether it is served (`access.graphiql`) and when `/graphql` answers with
+//! it (a browser asking for `text/html`) is decided by the `graphql` module.
 
 use super::page::etag;
+use crate::graphql::Schema;
+use crate::limits::Access;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::Path as UrlPath;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -48,12 +52,34 @@ fn content_security_policy(nonce: &str) -> String {
     )
 }
 
-/// The routes of GraphiQL's assets, or none when it is off.
-pub fn routes<S: Clone + Send + Sync + 'static>(enabled: bool) -> Router<S> {
-    if !enabled {
+/// Where GraphiQL's script may read the schema.
+const SCHEMA_PATH: &str = "/graphiql/schema.graphql";
+
+/// The routes of GraphiQL's assets, or none when it is off; with them the
+/// schema's SDL, unless introspection is off: it tells what introspection
+/// would, so it is hidden when introspection is.
+pub fn routes<S: Clone + Send + Sync + 'static>(access: &Access, schema: &Schema) -> Router<S> {
+    if !access.graphiql {
         return Router::new();
     }
-    Router::new().route("/graphiql/{file}", get(asset))
+    let router = Router::new().route("/graphiql/{file}", get(asset));
+    if !access.introspection {
+        return router;
+    }
+    let sdl = Bytes::from(schema.sdl());
+    let etag = etag(&sdl);
+    router.route(
+        SCHEMA_PATH,
+        get(move |headers: HeaderMap| {
+            let sdl = sdl.clone();
+            std::future::ready(revalidated(
+                &headers,
+                &etag,
+                "text/plain; charset=utf-8",
+                sdl,
+            ))
+        }),
+    )
 }
 
 /// The GraphiQL page, answering a browser's GET of `/graphql`; never
@@ -78,8 +104,18 @@ async fn asset(UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     };
     let (_, content_type, body) = ASSETS[index];
-    let etag = &ETAGS[index];
-    let fresh = headers
+    revalidated(&headers, &ETAGS[index], content_type, body)
+}
+
+/// `body`, or 304 when the request's `If-None-Match` is its `etag`; to be
+/// revalidated on every use.
+fn revalidated(
+    request: &HeaderMap,
+    etag: &str,
+    content_type: &'static str,
+    body: impl IntoResponse,
+) -> Response {
+    let fresh = request
         .get(header::IF_NONE_MATCH)
         .is_some_and(|tags| tags.as_bytes() == etag.as_bytes());
     let mut response = match fresh {

@@ -90,7 +90,7 @@ pub fn router(state: HttpState, page: &Page) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .merge(page::routes(page))
-        .merge(graphiql::routes(state.access.graphiql))
+        .merge(graphiql::routes(&state.access, state.graphql.schema()))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))

@@ -1,19 +1,27 @@
 //! GraphiQL at `/graphql`: self-contained (its assets come from the binary,
-//! under a strict content security policy), off when asked, the build of
-//! its pinned sources, and working in a real browser.
+//! under a strict content security policy), given the schema as SDL only
+//! while introspection is on, off when asked, the build of its pinned
+//! sources, and working in a real browser.
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use crate::page::{chromium, run, web};
+use likes::graphql::{
+    Checks, MAX_COMPLEXITY, MAX_DEPTH, MAX_DIRECTIVES, MAX_RECURSIVE_DEPTH, Schema,
+};
 use reqwest::StatusCode;
 use reqwest::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH, REFERRER_POLICY,
     X_CONTENT_TYPE_OPTIONS,
 };
+use serde_json::json;
 
 const ASSETS: [(&str, &str); 2] = [
     ("/graphiql/graphiql.js", "text/javascript"),
     ("/graphiql/graphiql.css", "text/css"),
 ];
+
+/// Where GraphiQL reads the schema.
+const SCHEMA: &str = "/graphiql/schema.graphql";
 
 /// `GET path` on the app.
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
@@ -105,9 +113,76 @@ async fn graphiql_and_its_assets_are_served_by_the_binary_under_a_strict_policy(
 }
 
 #[tokio::test]
+async fn graphiql_gets_the_schema_the_server_prints_as_sdl() {
+    let app = spawn_app().await;
+    let answer = get(&app, SCHEMA).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let headers = answer.headers().clone();
+    assert_eq!(headers[CONTENT_TYPE], "text/plain; charset=utf-8");
+    assert_eq!(headers[X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[REFERRER_POLICY], "no-referrer");
+    assert_eq!(headers[CACHE_CONTROL], "no-cache");
+    let sdl = answer.text().await.unwrap();
+    let printed = Schema::new(Checks {
+        max_depth: MAX_DEPTH,
+        max_complexity: MAX_COMPLEXITY,
+        max_recursive_depth: MAX_RECURSIVE_DEPTH,
+        max_directives: MAX_DIRECTIVES,
+        introspection: true,
+    })
+    .sdl();
+    assert_eq!(sdl, printed);
+
+    // It describes the schema introspection answers for.
+    let answer = app
+        .graphql("{ __schema { types { name kind } } }", json!({}))
+        .await;
+    let types = answer["data"]["__schema"]["types"].as_array().unwrap();
+    let mut described = 0;
+    for kind in types {
+        let name = kind["name"].as_str().unwrap();
+        let keyword = match kind["kind"].as_str().unwrap() {
+            "OBJECT" if !name.starts_with("__") => "type",
+            "INPUT_OBJECT" => "input",
+            _ => continue,
+        };
+        assert!(sdl.contains(&format!("{keyword} {name} {{")), "{name}");
+        described += 1;
+    }
+    assert!(described >= 8, "{answer}");
+
+    let again = app
+        .client
+        .get(format!("http://{}{SCHEMA}", app.addr))
+        .header(IF_NONE_MATCH, headers[ETAG].clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_schema_is_not_served_to_graphiql_when_introspection_is_off() {
+    let app = spawn_app_with(|config| config.access.introspection = false).await;
+    assert_eq!(get(&app, SCHEMA).await.status(), StatusCode::NOT_FOUND);
+    // GraphiQL itself is still served.
+    assert_eq!(app.open_in_browser().await.status(), StatusCode::OK);
+    for (asset, _) in ASSETS {
+        assert_eq!(get(&app, asset).await.status(), StatusCode::OK, "{asset}");
+    }
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn graphiql_assets_are_not_served_when_graphiql_is_off() {
     let app = spawn_app_with(|config| config.access.graphiql = false).await;
-    for (asset, _) in ASSETS {
+    // Introspection is on, so the schema is hidden because GraphiQL is off.
+    let answer = app
+        .graphql("{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(answer["data"]["__schema"]["queryType"]["name"], "Query");
+    for asset in ASSETS.map(|(asset, _)| asset).into_iter().chain([SCHEMA]) {
         assert_eq!(
             get(&app, asset).await.status(),
             StatusCode::NOT_FOUND,
