@@ -52,7 +52,7 @@ fn content_security_policy(nonce: &str) -> String {
     )
 }
 
-/// Where GraphiQL's script may read the schema.
+/// Where GraphiQL's script reads the schema; `web/graphiql/main.js` names it too.
 const SCHEMA_PATH: &str = "/graphiql/schema.graphql";
 
 /// The routes of GraphiQL's assets, or none when it is off; with them the
@@ -164,5 +164,11 @@ mod tests {
             1,
             "the page has no place for the nonce"
         );
+    }
+
+    #[test]
+    fn the_embedded_script_reads_the_schema_where_it_is_served() {
+        let script = std::str::from_utf8(ASSETS[0].2).unwrap();
+        assert!(script.contains(SCHEMA_PATH));
     }
 }

@@ -2,8 +2,10 @@
 // GraphiQL in a real browser (headless Chromium), against a real `likes
 // serve`: the page a browser gets at /graphql loads everything from the
 // server's own origin under its Content-Security-Policy, breaks none of
-// it, runs a query typed into its editor and shows the answer, and shows
-// a like arriving on a `likeAdded` subscription.
+// it, knows the schema from the server's SDL without sending an
+// introspection query (its documentation explorer lists the types, its
+// editor completes field names), runs a query typed into its editor and
+// shows the answer, and shows a like arriving on a `likeAdded` subscription.
 //
 //   node web/tests/graphiql.mjs --binary target/debug/likes
 //
@@ -80,8 +82,16 @@ async function run(cleanup) {
   const page = await context.newPage();
   const requests = [];
   const errors = [];
-  page.on('request', (request) => requests.push(request.url()));
-  page.on('websocket', (socket) => requests.push(socket.url()));
+  // Every GraphQL document the page sent, over HTTP or the WebSocket.
+  const sent = [];
+  page.on('request', (request) => {
+    requests.push(request.url());
+    if (new URL(request.url()).pathname === '/graphql' && request.postData()) sent.push(request.postData());
+  });
+  page.on('websocket', (socket) => {
+    requests.push(socket.url());
+    socket.on('framesent', (frame) => sent.push(String(frame.payload)));
+  });
   page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
   page.on('pageerror', (error) => errors.push(error.message));
 
@@ -94,6 +104,41 @@ async function run(cleanup) {
     }
     if (policy.includes('unsafe-')) throw new Error(`the policy allows unsafe sources: "${policy}"`);
     await page.locator('.graphiql-container').waitFor({ timeout: 10_000 });
+  });
+
+  await step('the documentation explorer lists the schema from the server', async () => {
+    await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+    const explorer = page.getByRole('region', { name: 'Documentation Explorer' });
+    const roots = explorer.locator('.graphiql-doc-explorer-root-type');
+    await until('the explorer shows the root types', 5000, async () => {
+      const seen = await explorer.innerText();
+      const ok = /query:\s*Query/.test(seen) && /mutation:\s*Mutation/.test(seen)
+        && /subscription:\s*Subscription/.test(seen) && (await roots.count()) === 3;
+      return { ok, seen };
+    });
+    for (const [type, field] of [['Subscription', 'likeAdded'], ['Mutation', 'createLike']]) {
+      await explorer.locator('a.graphiql-doc-explorer-type-name', { hasText: new RegExp(`^${type}$`) }).click();
+      await explorer.locator('a.graphiql-doc-explorer-field-name', { hasText: new RegExp(`^${field}$`) })
+        .waitFor({ timeout: 5000 });
+      await explorer.locator('.graphiql-doc-explorer-back').click();
+    }
+    await page.getByRole('button', { name: 'Hide Documentation Explorer' }).click();
+  });
+
+  await step('the editor completes field names from the schema', async () => {
+    const editor = page.locator('.graphiql-query-editor .CodeMirror');
+    await editor.evaluate((node) => {
+      node.CodeMirror.focus();
+      node.CodeMirror.setValue('{  }');
+      node.CodeMirror.setCursor({ line: 0, ch: 2 });
+    });
+    await page.keyboard.type('sess');
+    const hints = page.locator('.CodeMirror-hints .CodeMirror-hint');
+    await until('the editor offers the query fields', 5000, async () => {
+      const seen = await hints.allInnerTexts();
+      return { ok: seen.includes('session') && seen.includes('sessions'), seen };
+    });
+    await page.keyboard.press('Escape');
   });
 
   const { sessions } = await server.graphql('{ sessions { sessionId } }');
@@ -141,12 +186,20 @@ async function run(cleanup) {
   await step('every request went to the server, nothing broke the policy, nothing failed', async () => {
     const elsewhere = requests.filter((url) => new URL(url).origin.replace(/^ws/, 'http') !== origin);
     if (elsewhere.length) throw new Error(`requests to other origins: ${elsewhere.join(' ')}`);
+    const introspections = sent.filter((body) => body.includes('__schema'));
+    if (introspections.length) throw new Error(`GraphiQL introspected: ${introspections.join(' | ')}`);
+    // The check above sees what was sent both ways: the query was POSTed,
+    // the subscription went over the WebSocket.
+    for (const wanted of ['id sessionId', 'likeAdded']) {
+      if (!sent.some((body) => body.includes(wanted))) throw new Error(`no document with ${wanted} seen: ${sent}`);
+    }
     const paths = requests.map((url) => `${new URL(url).protocol.replace(':', '')} ${new URL(url).pathname}`);
     const counts = new Map();
     for (const p of paths) counts.set(p, (counts.get(p) ?? 0) + 1);
     const summary = [...counts].map(([p, n]) => `${p} ×${n}`).join(', ');
     console.log(`# ${requests.length} requests, all to ${origin}: ${summary}`);
-    for (const wanted of ['/graphql', '/graphiql/graphiql.js', '/graphiql/graphiql.css']) {
+    const wantedFiles = ['/graphql', '/graphiql/graphiql.js', '/graphiql/graphiql.css', '/graphiql/schema.graphql'];
+    for (const wanted of wantedFiles) {
       if (!paths.some((p) => p.endsWith(` ${wanted}`))) throw new Error(`no request for ${wanted}: ${paths}`);
     }
     const violations = await page.evaluate(() => window.violations);
