@@ -164,11 +164,13 @@ async fn slow_and_silent_connections_are_closed_in_time_while_others_are_served(
         assert!(ended.after < Duration::from_secs(1), "{:?}", ended.after);
         assert_eq!(ended.answer, "");
     }
+    let mut closed_after: Vec<(&str, Duration)> = Vec::new();
     for (kind, attacker) in attackers {
         let ended = attacker
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("a {kind} connection was still open after 15 s"));
+        closed_after.push((kind, ended.after));
         assert!(
             ended.after >= Duration::from_millis(1_500)
                 && ended.after < Duration::from_millis(4_500),
@@ -180,7 +182,16 @@ async fn slow_and_silent_connections_are_closed_in_time_while_others_are_served(
             assert!(ended.answer.contains("REQUEST_TIMEOUT"), "{}", ended.answer);
         }
     }
+    for kind in ["header", "body", "silent"] {
+        let times = closed_after
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, t)| t);
+        let (low, high) = (times.clone().min().unwrap(), times.max().unwrap());
+        eprintln!("slow {kind} connections closed after {low:.2?} to {high:.2?}");
+    }
     let idle = idle.await.unwrap().expect("the idle connection was closed");
+    eprintln!("the idle connection closed after {:.2?}", idle.after);
     assert!(
         idle.after >= Duration::from_millis(3_000) && idle.after < Duration::from_millis(6_500),
         "the idle connection closed after {:?}, not at its 4 s timeout",
