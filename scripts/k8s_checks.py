@@ -327,7 +327,7 @@ def check_server(overlay, report, deployment, container):
         f"LIKES_SHUTDOWN_GRACE ({grace:g} s) must exceed LIKES_FLUSH_HARD_TIMEOUT ({hard:g} s)",
     )
 
-    # Probes: readiness on /readyz (up to 2 s an answer), liveness on /healthz.
+    # Probes: readiness on /readyz (this pod can take likes), liveness on /healthz.
     ready = container.get("readinessProbe") or {}
     live = container.get("livenessProbe") or {}
     report.check(
@@ -338,12 +338,14 @@ def check_server(overlay, report, deployment, container):
     report.check(
         ready.get("timeoutSeconds", 1) >= 3,
         deployment,
-        "the readiness probe's timeoutSeconds must be at least 3: /readyz may take 2 s",
+        "the readiness probe's timeoutSeconds must be at least 3: a pod busy with a burst "
+        "must not leave the Service for a slow answer",
     )
     report.check(
         (live.get("httpGet") or {}).get("path") == "/healthz",
         deployment,
-        "the liveness probe must be GET /healthz (/readyz would restart every pod when the store is down)",
+        "the liveness probe must be GET /healthz (/readyz would restart a pod whose buffer is full, "
+        "losing what it holds)",
     )
 
     # Memory: baseline + a full buffer + every allowed connection, under the limit.

@@ -41,15 +41,12 @@ pub const MAX_BATCH: usize = 10;
 /// The handlers' shared state.
 type Shared = Arc<HttpState>;
 
-/// How long `/readyz` waits for the store.
-const READY_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// What the handlers share, behind one `Arc` (`Shared`): handlers and
 /// middleware take it for every request, and one reference count is cheaper
 /// than one per field.
 pub struct HttpState {
-    /// Answers GraphQL; its services serve `/readyz` (the store, and
-    /// whether it takes writes) and `/metrics` (buffer, subscribers, lag).
+    /// Answers GraphQL; its services serve `/readyz` (the buffer's room)
+    /// and `/metrics` (buffer, subscribers, lag).
     pub graphql: Endpoint,
     /// Open connections, for `/metrics`.
     pub connections: ConnectionLimit,
@@ -209,20 +206,17 @@ fn graphiql() -> Response {
     Html(page.as_str()).into_response()
 }
 
-/// Ready when the store answers a read within 2 s and is taking writes (the
-/// last flush try succeeded).
+/// Ready when this process can take likes: it is not shutting down and its
+/// buffer has room. The store is shared by every replica, so its failures
+/// are never a reason to leave the load balancer (they show in `/metrics`).
 async fn readyz(State(state): State<Shared>) -> Response {
-    let services = state.graphql.services();
-    match tokio::time::timeout(READY_TIMEOUT, services.store.ping()).await {
-        Ok(Ok(())) if services.storer.store_failing() => {
-            (StatusCode::SERVICE_UNAVAILABLE, "store not taking writes\n").into_response()
-        }
-        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n").into_response()
-        }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store not answering\n").into_response(),
+    let storer = &state.graphql.services().storer;
+    if state.shutdown.is_cancelled() || storer.closed() {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response()
+    } else if storer.full() {
+        (StatusCode::SERVICE_UNAVAILABLE, "like buffer full\n").into_response()
+    } else {
+        (StatusCode::OK, "ready\n").into_response()
     }
 }
 

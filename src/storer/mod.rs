@@ -147,6 +147,17 @@ impl Storer {
         self.shared.failing.load(Ordering::Relaxed)
     }
 
+    /// True once the buffer holds its maximum in likes or (nearly) in
+    /// bytes: new likes are refused until a flush frees room.
+    pub fn full(&self) -> bool {
+        self.buffer().is_full()
+    }
+
+    /// True once shutdown has begun: new likes are refused for good.
+    pub fn closed(&self) -> bool {
+        self.buffer().is_closed()
+    }
+
     /// One flush step: writes what is pending when it starts (and on, while
     /// a full batch or more is waiting), in batches, each with
     /// retries until the hard timeout. A batch that still fails goes back to
