@@ -9,6 +9,7 @@
 mod error;
 mod graphql;
 mod page;
+pub mod requests;
 mod websocket;
 
 pub use error::EdgeError;
@@ -66,6 +67,7 @@ pub struct HttpState {
 /// added to a router separately is another boxed service cloned for every
 /// request.
 pub fn router(state: HttpState, page: &Page) -> Router {
+    requests::register();
     let state = Arc::new(state);
     let layers = tower::ServiceBuilder::new()
         // Outermost: every request has an `x-request-id` (the caller's, or a
@@ -87,6 +89,8 @@ pub fn router(state: HttpState, page: &Page) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
         .layer(layers)
+        // Outermost, so every answer counts, CORS preflights included.
+        .layer(axum::middleware::from_fn(requests::record))
         .with_state(state)
 }
 

@@ -26,6 +26,9 @@ pub struct Change {
     /// The part of `delta` found only through the totals (buckets that were
     /// written after the window had passed them).
     pub late: u64,
+    /// The part of `delta` in the buckets of the window's own server (see
+    /// `Window::for_server`); 0 without one.
+    pub own: u64,
 }
 
 /// Sliding-window state of one observer.
@@ -39,12 +42,27 @@ pub struct Window {
     /// the window (and is already counted) cannot come back in and count twice.
     since: Second,
     seeded: bool,
+    /// The server whose growth `Change::own` counts.
+    own: Option<ServerId>,
 }
 
 impl Window {
     /// An empty window; the first observation with totals seeds it.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty window that also counts the growth of `server`'s buckets.
+    pub fn for_server(server: ServerId) -> Self {
+        Self {
+            own: Some(server),
+            ..Self::default()
+        }
+    }
+
+    /// The lower bound of the last read applied.
+    pub fn lower_bound(&self) -> Second {
+        self.since
     }
 
     /// The lower bound to read from at `now` for a window of `length` seconds.
@@ -85,18 +103,23 @@ impl Window {
             return Vec::new();
         }
 
-        let mut grown: BTreeMap<TalkId, (u64, u64)> = BTreeMap::new();
+        let mut grown: BTreeMap<TalkId, (u64, u64, u64)> = BTreeMap::new();
         for bucket in in_window {
             let key = (bucket.second, bucket.talk, bucket.server.clone());
             let seen = self.seen.entry(key).or_insert(0);
             if bucket.likes > *seen {
-                grown.entry(bucket.talk).or_default().0 += bucket.likes - *seen;
+                let growth = bucket.likes - *seen;
+                let entry = grown.entry(bucket.talk).or_default();
+                entry.0 += growth;
+                if self.own.as_ref() == Some(&bucket.server) {
+                    entry.2 += growth;
+                }
                 *seen = bucket.likes;
             }
         }
         let since = self.since;
         self.seen.retain(|(second, _, _), _| *second >= since);
-        for (talk, (delta, _)) in &grown {
+        for (talk, (delta, _, _)) in &grown {
             *self.totals.entry(*talk).or_default() += delta;
         }
 
@@ -115,11 +138,12 @@ impl Window {
 
         grown
             .into_iter()
-            .map(|(talk, (delta, late))| Change {
+            .map(|(talk, (delta, late, own))| Change {
                 talk,
                 delta,
                 total: self.totals[&talk],
                 late,
+                own,
             })
             .collect()
     }
@@ -165,7 +189,33 @@ mod tests {
             delta,
             total,
             late,
+            own: 0,
         }
+    }
+
+    #[test]
+    fn a_window_with_its_own_server_counts_that_servers_growth_apart() {
+        let mut window = Window::for_server(ServerId::new("a").unwrap());
+        window.apply(90, &read_with_totals(vec![], &[]));
+        let changes = window.apply(
+            90,
+            &read(vec![bucket(100, 1, "a", 3), bucket(100, 1, "b", 2)]),
+        );
+        assert_eq!(
+            changes,
+            vec![Change {
+                own: 3,
+                ..change(1, 5, 5, 0)
+            }]
+        );
+        let changes = window.apply(91, &read(vec![bucket(100, 1, "a", 4)]));
+        assert_eq!(
+            changes,
+            vec![Change {
+                own: 1,
+                ..change(1, 1, 6, 0)
+            }]
+        );
     }
 
     #[test]

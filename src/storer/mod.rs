@@ -12,6 +12,7 @@ mod buffer;
 
 pub use buffer::{Accepted, Buffer, Refusal};
 
+use crate::freshness::Freshness;
 use crate::model::{Like, ServerId};
 use crate::schedule;
 use crate::store::{FlushBatch, FlushReport, LikeStore, StoreError};
@@ -69,6 +70,9 @@ struct Shared {
     settings: FlushSettings,
     /// Set when a flush try fails, cleared when one succeeds.
     failing: AtomicBool,
+    /// Where stored batches are noted for the ack→push delay; the observer
+    /// holds the other side.
+    freshness: Freshness,
 }
 
 /// A batch taken from the buffer; goes back to it if dropped unfinished.
@@ -111,6 +115,7 @@ impl Storer {
                 server,
                 settings,
                 failing: AtomicBool::new(false),
+                freshness: Freshness::default(),
             }),
         }
     }
@@ -145,6 +150,12 @@ impl Storer {
     /// is not taking writes.
     pub fn store_failing(&self) -> bool {
         self.shared.failing.load(Ordering::Relaxed)
+    }
+
+    /// The ledger this storer notes its stored likes in, for the observer
+    /// to measure their ack→push delay.
+    pub fn freshness(&self) -> Freshness {
+        self.shared.freshness.clone()
     }
 
     /// True once the buffer holds its maximum in likes or (nearly) in
@@ -195,6 +206,11 @@ impl Storer {
             let batch = in_flight.take();
             match result {
                 Ok(report) => {
+                    // A batch the store partly had already (a replay) is
+                    // not noted: its earlier commit was published unnoted.
+                    if report.duplicates == 0 {
+                        self.shared.freshness.stored(&batch);
+                    }
                     // In parts, so likes arriving meanwhile (on other
                     // threads) wait for the lock a few microseconds, not for
                     // a whole batch; the batch is freed outside the lock.
