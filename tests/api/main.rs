@@ -17,6 +17,7 @@ mod protocol;
 mod proxy;
 #[path = "../common/python.rs"]
 mod python;
+mod slo;
 mod soak;
 mod spanner;
 mod subscriptions;
