@@ -1,138 +1,151 @@
 //! Ack→push delay (`likes_ack_to_push_seconds`) of the likes this replica
-//! acknowledged. After each successful flush the storer notes, per talk, how
-//! many likes it stored and the oldest one's acknowledgement time; when the
-//! observer publishes growth of this replica's own buckets, that many likes
-//! are taken off the talk's queue (oldest first) and each is recorded as old
-//! as the oldest of its flush: an upper bound, never an underestimate.
-//! `Ledger` is the plain-data core (no clock, no I/O); `Freshness` shares it.
+//! acknowledged. After each successful flush the storer notes, per talk,
+//! the acknowledgement times of the likes it stored and the bucket second
+//! they count in; when the observer publishes growth of that bucket, that
+//! many of them (oldest first) are measured, each from its own
+//! acknowledgement. `Ledger` is the plain-data core (no clock, no I/O);
+//! `Freshness` shares it between the storer and the observer.
 
-use crate::model::{Like, TalkId};
+use crate::model::{Like, Second, TalkId};
+use crate::observer::OwnGrowth;
 use crate::telemetry as names;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Stored likes of one talk not yet seen published, oldest first, with
-/// what was published before its likes were noted (a flush's commit can be
-/// read by the observer before the storer notes it).
-#[derive(Debug, Default)]
-struct Queue {
-    stored: VecDeque<Stored>,
-    /// Published own likes not yet matched with a noted flush.
-    credit: u64,
-}
-
-/// The likes of one talk in one flush.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Stored {
-    /// When the flush succeeded, Unix seconds.
-    flushed_at: f64,
-    /// The oldest like's acknowledgement, Unix seconds.
-    oldest_ack: f64,
-    likes: u64,
-}
-
-/// Per-talk queues of stored, unpublished likes. Bounded: a talk keeps at
-/// most `MAX_FLUSHES` flushes (one a second when busy); older ones are
-/// dropped unmeasured.
+/// Stored likes waiting for their publication, and publications waiting
+/// for their note, by (bucket second, talk). The two meet in either order:
+/// the observer can read a commit before the storer has noted it.
 #[derive(Debug, Default)]
 pub struct Ledger {
-    talks: HashMap<TalkId, Queue>,
+    /// Acknowledgement times (Unix seconds) of stored likes not yet seen
+    /// published, oldest first.
+    noted: BTreeMap<(Second, TalkId), VecDeque<f64>>,
+    /// How many likes `noted` holds.
+    held: usize,
+    /// Own growth published before its flush was noted.
+    credit: HashMap<(Second, TalkId), u64>,
 }
 
-/// Most flushes a talk's queue keeps: ten minutes of one a second.
-const MAX_FLUSHES: usize = 600;
+/// Most likes kept noted (8 bytes each): half a minute at 30,000 likes a
+/// second, while reads normally take them within two. Beyond it the oldest
+/// buckets are dropped unmeasured (an observer that has not read for that
+/// long has paged already).
+const MAX_NOTED: usize = 1_000_000;
 
 impl Ledger {
-    /// Notes `likes` of `talk` stored by a flush that succeeded at
-    /// `flushed_at`, the oldest acknowledged at `oldest_ack`. Likes already
-    /// published (a credit) are matched at once: `record(oldest_ack, n)`.
+    /// Notes the acknowledgement times `acks` (oldest first) of likes of
+    /// `talk` a flush stored into bucket `second`. Likes already published
+    /// are measured at once: `record(ack)` for each.
     pub fn stored(
         &mut self,
+        second: Second,
         talk: TalkId,
-        likes: u64,
-        oldest_ack: f64,
-        flushed_at: f64,
-        mut record: impl FnMut(f64, u64),
+        acks: impl IntoIterator<Item = f64>,
+        mut record: impl FnMut(f64),
     ) {
-        let queue = self.talks.entry(talk).or_default();
-        let matched = likes.min(queue.credit);
-        queue.credit -= matched;
-        if matched > 0 {
-            record(oldest_ack, matched);
-        }
-        if likes > matched {
-            if queue.stored.len() == MAX_FLUSHES {
-                queue.stored.pop_front();
+        let key = (second, talk);
+        let mut acks = acks.into_iter();
+        if let Some(credit) = self.credit.remove(&key) {
+            let mut matched = 0;
+            for ack in acks
+                .by_ref()
+                .take(usize::try_from(credit).unwrap_or(usize::MAX))
+            {
+                record(ack);
+                matched += 1;
             }
-            queue.stored.push_back(Stored {
-                flushed_at,
-                oldest_ack,
-                likes: likes - matched,
-            });
+            if credit > matched {
+                self.credit.insert(key, credit - matched);
+            }
+        }
+        let noted = self.noted.entry(key).or_default();
+        let before = noted.len();
+        noted.extend(acks);
+        self.held += noted.len() - before;
+        if noted.is_empty() {
+            self.noted.remove(&key);
+        }
+        while self.held > MAX_NOTED {
+            if let Some((_, dropped)) = self.noted.pop_first() {
+                self.held -= dropped.len();
+            }
         }
     }
 
-    /// The observer published growth of `talk`: `own` likes in this
-    /// replica's buckets inside its window, and `late` likes (any replica's)
-    /// found only through the totals, whose buckets are older than `since`
-    /// (Unix seconds). Takes own likes off the queue, oldest first (a
-    /// shortfall becomes credit), then, of the late ones, those of this
-    /// replica's flushes before `since`. Calls `record(oldest_ack, n)`.
-    pub fn published(
+    /// Takes up to `wanted` of a bucket's noted likes, oldest first,
+    /// recording each; returns how many it took.
+    fn take(&mut self, key: (Second, TalkId), wanted: u64, record: &mut impl FnMut(f64)) -> u64 {
+        let Some(noted) = self.noted.get_mut(&key) else {
+            return 0;
+        };
+        let n = noted
+            .len()
+            .min(usize::try_from(wanted).unwrap_or(usize::MAX));
+        noted.drain(..n).for_each(&mut *record);
+        self.held -= n;
+        if noted.is_empty() {
+            self.noted.remove(&key);
+        }
+        n as u64
+    }
+
+    /// The observer published growth of this replica's bucket: measures
+    /// that many noted likes; growth not noted yet becomes credit.
+    pub fn published(&mut self, growth: OwnGrowth, mut record: impl FnMut(f64)) {
+        let key = (growth.second, growth.talk);
+        let taken = self.take(key, growth.likes, &mut record);
+        if growth.likes > taken {
+            *self.credit.entry(key).or_default() += growth.likes - taken;
+        }
+    }
+
+    /// The observer published `late` likes of `talk` found only through the
+    /// totals: buckets older than the window's lower bound `since`. Measures
+    /// up to that many noted likes of such buckets, oldest first.
+    pub fn published_late(
         &mut self,
         talk: TalkId,
-        own: u64,
         late: u64,
-        since: f64,
-        mut record: impl FnMut(f64, u64),
+        since: Second,
+        mut record: impl FnMut(f64),
     ) {
-        let queue = self.talks.entry(talk).or_default();
-        let mut wanted = own;
-        while wanted > 0 {
-            let Some(front) = queue.stored.front_mut() else {
-                queue.credit += wanted;
-                break;
-            };
-            let taken = take(front, &mut wanted, &mut record);
-            if taken {
-                queue.stored.pop_front();
-            }
-        }
+        let keys: Vec<(Second, TalkId)> = self
+            .noted
+            .range(..(since, TalkId(i32::MIN)))
+            .map(|(key, _)| *key)
+            .filter(|(_, t)| *t == talk)
+            .collect();
         let mut wanted = late;
-        while wanted > 0 {
-            match queue.stored.front_mut() {
-                Some(front) if front.flushed_at < since => {
-                    if take(front, &mut wanted, &mut record) {
-                        queue.stored.pop_front();
-                    }
-                }
-                _ => break,
+        for key in keys {
+            if wanted == 0 {
+                break;
             }
+            wanted -= self.take(key, wanted, &mut record);
         }
     }
 
-    /// Likes noted and not yet published, over all talks.
-    pub fn unpublished(&self) -> u64 {
-        self.talks
+    /// Forgets notes and credits of buckets before `second`: their growth
+    /// was published, or never will be (a like the store already had
+    /// counts in no bucket). Returns how many noted likes go unmeasured.
+    pub fn forget_before(&mut self, second: Second) -> u64 {
+        self.credit.retain(|(s, _), _| *s >= second);
+        let kept = self.noted.split_off(&(second, TalkId(i32::MIN)));
+        let dropped: usize = std::mem::replace(&mut self.noted, kept)
             .values()
-            .flat_map(|queue| &queue.stored)
-            .map(|stored| stored.likes)
-            .sum()
+            .map(VecDeque::len)
+            .sum();
+        self.held -= dropped;
+        dropped as u64
+    }
+
+    /// Likes noted and not yet seen published.
+    pub fn unpublished(&self) -> u64 {
+        self.held as u64
     }
 }
 
-/// Takes up to `wanted` likes from `stored`, recording them; true if it is
-/// now empty.
-fn take(stored: &mut Stored, wanted: &mut u64, record: &mut impl FnMut(f64, u64)) -> bool {
-    let n = stored.likes.min(*wanted);
-    record(stored.oldest_ack, n);
-    stored.likes -= n;
-    *wanted -= n;
-    stored.likes == 0
-}
-
-/// The ledger shared by the storer (writer of flushes) and the observer
-/// (writer of publications); records into `likes_ack_to_push_seconds`.
+/// The ledger shared by the storer (which notes flushes) and the observer
+/// (which notes publications); records into `likes_ack_to_push_seconds`.
 /// Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Freshness {
@@ -140,31 +153,42 @@ pub struct Freshness {
 }
 
 impl Freshness {
-    /// Notes the likes of a batch a flush just stored.
-    pub fn stored(&self, batch: &[Like]) {
-        let mut per_talk: HashMap<TalkId, (u64, i64)> = HashMap::new();
+    /// Notes the likes of a batch (oldest first, as the buffer hands them
+    /// out) a flush just stored into bucket `second`.
+    pub fn stored(&self, second: Second, batch: &[Like]) {
+        let mut per_talk: HashMap<TalkId, Vec<f64>> = HashMap::new();
         for like in batch {
-            let micros = like.created_at.timestamp_micros();
-            let entry = per_talk.entry(like.talk).or_insert((0, micros));
-            entry.0 += 1;
-            entry.1 = entry.1.min(micros);
+            let ack = like.created_at.timestamp_micros() as f64 / 1e6;
+            per_talk.entry(like.talk).or_default().push(ack);
         }
         let now = now_seconds();
         let mut ledger = self.lock();
-        for (talk, (likes, oldest)) in per_talk {
-            ledger.stored(talk, likes, oldest as f64 / 1e6, now, |ack, n| {
-                observe(now - ack, n)
-            });
+        for (talk, acks) in per_talk {
+            ledger.stored(second, talk, acks, |ack| observe(now - ack));
         }
     }
 
-    /// Records the likes of a publication (see `Ledger::published`).
-    pub fn published(&self, talk: TalkId, own: u64, late: u64, since: i64) {
+    /// Measures what one observer read published: the growth of this
+    /// replica's buckets, and per talk the likes found only through the
+    /// totals (`late`, below `since`). Then forgets buckets a window older
+    /// than `since`, which no later read can publish.
+    pub fn published(
+        &self,
+        own: &[OwnGrowth],
+        late: impl IntoIterator<Item = (TalkId, u64)>,
+        since: Second,
+        window: Second,
+    ) {
         let now = now_seconds();
-        self.lock()
-            .published(talk, own, late, since as f64, |ack, n| {
-                observe(now - ack, n)
-            });
+        let record = |ack: f64| observe(now - ack);
+        let mut ledger = self.lock();
+        for growth in own {
+            ledger.published(*growth, record);
+        }
+        for (talk, likes) in late {
+            ledger.published_late(talk, likes, since, record);
+        }
+        ledger.forget_before(since.saturating_sub(window));
     }
 
     /// Likes stored and not yet seen published.
@@ -181,8 +205,12 @@ fn now_seconds() -> f64 {
     chrono::Utc::now().timestamp_micros() as f64 / 1e6
 }
 
-fn observe(age: f64, likes: u64) {
-    metrics::histogram!(names::ACK_TO_PUSH).record_many(age.max(0.0), likes as usize);
+/// `ACK_TO_PUSH`, looked up once: a publication may record thousands.
+fn observe(age: f64) {
+    static HISTOGRAM: std::sync::OnceLock<metrics::Histogram> = std::sync::OnceLock::new();
+    HISTOGRAM
+        .get_or_init(|| metrics::histogram!(names::ACK_TO_PUSH))
+        .record(age.max(0.0));
 }
 
 #[cfg(test)]
@@ -191,57 +219,100 @@ mod tests {
 
     const T: TalkId = TalkId(1);
 
-    fn recorded(f: impl FnOnce(&mut dyn FnMut(f64, u64))) -> Vec<(f64, u64)> {
+    fn grew(second: Second, likes: u64) -> OwnGrowth {
+        OwnGrowth {
+            second,
+            talk: T,
+            likes,
+        }
+    }
+
+    fn recorded(f: impl FnOnce(&mut dyn FnMut(f64))) -> Vec<f64> {
         let mut seen = Vec::new();
-        f(&mut |ack, n| seen.push((ack, n)));
+        f(&mut |ack| seen.push(ack));
         seen
     }
 
+    fn unseen(_: f64) {
+        panic!("nothing is published yet")
+    }
+
     #[test]
-    fn published_likes_are_as_old_as_the_oldest_of_their_flush_oldest_flush_first() {
+    fn a_buckets_growth_measures_that_many_of_its_likes_oldest_first() {
         let mut ledger = Ledger::default();
-        ledger.stored(T, 3, 100.2, 101.0, |_, _| panic!("no credit"));
-        ledger.stored(T, 2, 101.1, 102.0, |_, _| panic!("no credit"));
-        let seen = recorded(|r| ledger.published(T, 4, 0, 90.0, r));
-        assert_eq!(seen, vec![(100.2, 3), (101.1, 1)]);
+        ledger.stored(101, T, [100.2, 100.5, 100.9], unseen);
+        ledger.stored(102, T, [101.1, 101.4], unseen);
+        assert_eq!(
+            recorded(|r| ledger.published(grew(102, 2), r)),
+            [101.1, 101.4]
+        );
+        assert_eq!(
+            recorded(|r| ledger.published(grew(101, 2), r)),
+            [100.2, 100.5]
+        );
         assert_eq!(ledger.unpublished(), 1);
     }
 
     #[test]
-    fn growth_read_before_its_flush_is_noted_is_matched_when_it_is() {
+    fn growth_read_before_its_flush_is_noted_is_measured_when_it_is() {
         let mut ledger = Ledger::default();
-        assert_eq!(recorded(|r| ledger.published(T, 2, 0, 90.0, r)), vec![]);
-        let seen = recorded(|r| ledger.stored(T, 3, 100.5, 101.0, r));
-        assert_eq!(seen, vec![(100.5, 2)]);
+        assert!(recorded(|r| ledger.published(grew(101, 2), r)).is_empty());
+        let seen = recorded(|r| ledger.stored(101, T, [100.5, 100.6, 100.7], r));
+        assert_eq!(seen, [100.5, 100.6]);
         assert_eq!(ledger.unpublished(), 1);
     }
 
     #[test]
-    fn late_growth_takes_only_flushes_from_before_the_window() {
+    fn a_like_the_store_had_already_shifts_no_other_flushs_measure() {
+        // A flush of 3 likes, one of which the store had: its bucket grows
+        // by 2 only. The third stays noted until forgotten; the next
+        // flush's likes are measured by their own bucket.
         let mut ledger = Ledger::default();
-        ledger.stored(T, 5, 50.0, 60.0, |_, _| {});
-        ledger.stored(T, 5, 95.0, 96.0, |_, _| {});
-        let seen = recorded(|r| ledger.published(T, 0, 20, 90.0, r));
-        assert_eq!(seen, vec![(50.0, 5)], "the flush inside the window waits");
-        assert_eq!(ledger.unpublished(), 5);
+        ledger.stored(101, T, [100.0, 100.1, 100.2], |_| {});
+        ledger.stored(102, T, [101.5], |_| {});
+        assert_eq!(
+            recorded(|r| ledger.published(grew(101, 2), r)),
+            [100.0, 100.1]
+        );
+        assert_eq!(recorded(|r| ledger.published(grew(102, 1), r)), [101.5]);
+        assert_eq!(ledger.forget_before(102), 1, "the stale note is dropped");
+        assert_eq!(ledger.unpublished(), 0);
     }
 
     #[test]
-    fn other_talks_queues_are_untouched() {
+    fn late_growth_takes_only_buckets_before_the_window() {
         let mut ledger = Ledger::default();
-        ledger.stored(TalkId(2), 5, 50.0, 60.0, |_, _| {});
-        ledger.published(T, 3, 0, 0.0, |_, _| {});
-        assert_eq!(ledger.unpublished(), 5);
+        ledger.stored(60, T, [50.0, 50.5], |_| {});
+        ledger.stored(96, T, [95.0], |_| {});
+        let seen = recorded(|r| ledger.published_late(T, 20, 90, r));
+        assert_eq!(seen, [50.0, 50.5], "the bucket inside the window waits");
+        assert_eq!(ledger.unpublished(), 1);
     }
 
     #[test]
-    fn a_talk_keeps_a_bounded_number_of_flushes() {
+    fn other_talks_notes_are_untouched() {
         let mut ledger = Ledger::default();
-        for n in 0..MAX_FLUSHES + 10 {
-            ledger.stored(T, 1, n as f64, n as f64, |_, _| {});
-        }
-        assert_eq!(ledger.unpublished(), MAX_FLUSHES as u64);
-        let seen = recorded(|r| ledger.published(T, 1, 0, 0.0, r));
-        assert_eq!(seen, vec![(10.0, 1)], "the oldest were dropped");
+        ledger.stored(60, TalkId(2), [50.0, 50.1], |_| {});
+        ledger.published(grew(60, 3), |_| {});
+        ledger.published_late(T, 3, 100, |_| {});
+        assert_eq!(ledger.unpublished(), 2);
+    }
+
+    #[test]
+    fn credits_and_notes_are_forgotten_by_age_and_bounded_in_number() {
+        let mut ledger = Ledger::default();
+        ledger.published(grew(10, 4), |_| {});
+        assert_eq!(ledger.forget_before(11), 0);
+        assert!(
+            recorded(|r| ledger.stored(10, T, [9.0], r)).is_empty(),
+            "an expired credit matches nothing"
+        );
+        ledger.stored(11, T, vec![0.0; MAX_NOTED], |_| {});
+        assert_eq!(
+            ledger.unpublished(),
+            MAX_NOTED as u64,
+            "the oldest bucket went"
+        );
+        assert!(recorded(|r| ledger.published(grew(10, 1), r)).is_empty());
     }
 }

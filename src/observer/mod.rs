@@ -5,7 +5,7 @@
 
 mod window;
 
-pub use window::{Change, Window};
+pub use window::{Change, OwnGrowth, Window};
 
 use crate::freshness::Freshness;
 use crate::listener::Listener;
@@ -94,10 +94,16 @@ impl Observer {
                     "likes found only through the totals: a flush landed after the window");
             }
             self.listener.publish(change.talk, change.total);
-            if let Some(freshness) = &self.freshness {
-                let since = self.window.lower_bound();
-                freshness.published(change.talk, change.own, change.late, since);
-            }
+        }
+        if let Some(freshness) = &self.freshness {
+            let late = changes.iter().map(|change| (change.talk, change.late));
+            let window = i64::try_from(self.settings.window.as_secs()).unwrap_or(i64::MAX);
+            freshness.published(
+                self.window.own_growth(),
+                late,
+                self.window.lower_bound(),
+                window,
+            );
         }
         Ok(changes)
     }

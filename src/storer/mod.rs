@@ -205,12 +205,8 @@ impl Storer {
             let result = self.store_with_retries(likes, deadline).await;
             let batch = in_flight.take();
             match result {
-                Ok(report) => {
-                    // A batch the store partly had already (a replay) is
-                    // not noted: its earlier commit was published unnoted.
-                    if report.duplicates == 0 {
-                        self.shared.freshness.stored(&batch);
-                    }
+                Ok((report, second)) => {
+                    self.shared.freshness.stored(second, &batch);
                     // In parts, so likes arriving meanwhile (on other
                     // threads) wait for the lock a few microseconds, not for
                     // a whole batch; the batch is freed outside the lock.
@@ -240,18 +236,21 @@ impl Storer {
         }
     }
 
+    /// Stores `likes`, trying until `deadline`; returns the report and the
+    /// bucket second of the try that succeeded.
     async fn store_with_retries(
         &self,
         likes: Arc<Vec<Like>>,
         deadline: Instant,
-    ) -> Result<FlushReport, StoreError> {
+    ) -> Result<(FlushReport, crate::model::Second), StoreError> {
         let settings = &self.shared.settings;
         let mut pause = FIRST_BACKOFF;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
+            let second = chrono::Utc::now().timestamp();
             let batch = FlushBatch {
                 server: self.shared.server.clone(),
-                second: chrono::Utc::now().timestamp(),
+                second,
                 likes: likes.clone(),
             };
             let started = Instant::now();
@@ -271,7 +270,7 @@ impl Storer {
                     metrics::counter!(names::ALREADY_STORED).increment(report.duplicates);
                     metrics::counter!(names::STORE_WRITES).increment(report.commits);
                     metrics::counter!(names::STORE_SUMMARY_ROWS).increment(report.summary_rows);
-                    return Ok(report);
+                    return Ok((report, second));
                 }
                 Ok(Err(error)) => error,
                 Err(_) => StoreError::Timeout,
