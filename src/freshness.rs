@@ -170,14 +170,15 @@ impl Freshness {
 
     /// Measures what one observer read published: the growth of this
     /// replica's buckets, and per talk the likes found only through the
-    /// totals (`late`, below `since`). Then forgets buckets a window older
-    /// than `since`, which no later read can publish.
+    /// totals (`late`, below `since`). A read with the totals counted every
+    /// like stored before it, so after one, what is still noted below
+    /// `since` will never be published and is forgotten.
     pub fn published(
         &self,
         own: &[OwnGrowth],
         late: impl IntoIterator<Item = (TalkId, u64)>,
         since: Second,
-        window: Second,
+        with_totals: bool,
     ) {
         let now = now_seconds();
         let record = |ack: f64| observe(now - ack);
@@ -188,7 +189,9 @@ impl Freshness {
         for (talk, likes) in late {
             ledger.published_late(talk, likes, since, record);
         }
-        ledger.forget_before(since.saturating_sub(window));
+        if with_totals {
+            ledger.forget_before(since);
+        }
     }
 
     /// Likes stored and not yet seen published.

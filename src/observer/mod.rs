@@ -97,12 +97,11 @@ impl Observer {
         }
         if let Some(freshness) = &self.freshness {
             let late = changes.iter().map(|change| (change.talk, change.late));
-            let window = i64::try_from(self.settings.window.as_secs()).unwrap_or(i64::MAX);
             freshness.published(
                 self.window.own_growth(),
                 late,
                 self.window.lower_bound(),
-                window,
+                observation.totals.is_some(),
             );
         }
         Ok(changes)

@@ -216,6 +216,32 @@ async fn outage_under_load(
         "the subscriber's deltas"
     );
     subscriber.close().await;
+
+    // Each like is measured once from acknowledgement to push, except those
+    // of a replayed flush: the store had them already, and their bucket
+    // grew at the try whose answer was lost.
+    let replayed = metrics["likes_already_stored_total"];
+    let floor = acknowledged as f64 - replayed;
+    let measured = eventually(Duration::from_secs(5), true, || async {
+        server.metric("likes_ack_to_push_seconds_count").await >= floor
+    })
+    .await;
+    let metrics = server.metrics().await;
+    let count = metrics["likes_ack_to_push_seconds_count"];
+    let within_2s = metrics[r#"likes_ack_to_push_seconds_bucket{le="2"}"#];
+    eprintln!(
+        "ack to push: {count} of {acknowledged} likes measured ({replayed} replayed), \
+         {within_2s} within 2 s, mean {:.1} s",
+        metrics["likes_ack_to_push_seconds_sum"] / count
+    );
+    assert!(
+        measured && count <= acknowledged as f64,
+        "{count} likes measured from ack to push, of {acknowledged} ({replayed} replayed)"
+    );
+    assert!(
+        within_2s < count,
+        "likes held through a 30 s outage were all pushed within 2 s: {within_2s} of {count}"
+    );
 }
 
 #[tokio::test]
