@@ -70,7 +70,10 @@ pub fn router(state: HttpState, page: &Page) -> Router {
     requests::register();
     let state = Arc::new(state);
     let layers = tower::ServiceBuilder::new()
-        // Outermost: every request has an `x-request-id` (the caller's, or a
+        // Outermost: every answer is counted by route and outcome (the
+        // request SLIs), CORS preflights included.
+        .layer(requests::RecordLayer)
+        // Then every request has an `x-request-id` (the caller's, or a
         // new UUID) before its span opens, and the answer carries it back.
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // Failures are logged where they are understood (readiness, flushes);
@@ -89,8 +92,6 @@ pub fn router(state: HttpState, page: &Page) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
         .layer(layers)
-        // Outermost, so every answer counts, CORS preflights included.
-        .layer(axum::middleware::from_fn(requests::record))
         .with_state(state)
 }
 

@@ -5,10 +5,12 @@
 //! handles are looked up once, not per request.
 
 use crate::telemetry as names;
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::MatchedPath;
+use axum::http::{Request, Response};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 /// The routes the router serves; a request that matches none is `other`.
@@ -26,7 +28,7 @@ const OTHER: &str = "other";
 /// The outcomes, by status class: 1xx to 3xx, 4xx, 5xx.
 pub const OUTCOMES: [&str; 3] = ["success", "client_error", "server_error"];
 
-/// The outcome of a status code.
+/// The index in `OUTCOMES` of a status code's outcome.
 pub fn outcome(status: u16) -> usize {
     match status {
         500.. => 2,
@@ -65,19 +67,77 @@ pub fn register() {
     table();
 }
 
-/// Middleware: runs the request, then counts it under its matched route.
-pub async fn record(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .and_then(|path| ROUTES.iter().position(|r| *r == path.as_str()))
-        .unwrap_or(ROUTES.len() - 1);
-    let response = next.run(request).await;
-    let series = &table()[route][outcome(response.status().as_u16())];
-    series.requests.increment(1);
-    series.seconds.record(started.elapsed());
-    response
+/// The layer that counts and times every request; a plain service, no
+/// boxing, so it costs a lookup and two atomic updates a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordLayer;
+
+impl<S> tower::Layer<S> for RecordLayer {
+    type Service = Record<S>;
+
+    fn layer(&self, inner: S) -> Record<S> {
+        Record { inner }
+    }
+}
+
+/// `RecordLayer`'s service around `S`.
+#[derive(Debug, Clone)]
+pub struct Record<S> {
+    inner: S,
+}
+
+impl<S, B, R> tower::Service<Request<B>> for Record<S>
+where
+    S: tower::Service<Request<B>, Response = Response<R>>,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = Recorded<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .and_then(|path| ROUTES.iter().position(|r| *r == path.as_str()))
+            .unwrap_or(ROUTES.len() - 1);
+        Recorded {
+            inner: self.inner.call(request),
+            route,
+            started: Instant::now(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request's answer on its way; counted when it is ready.
+    pub struct Recorded<F> {
+        #[pin]
+        inner: F,
+        route: usize,
+        started: Instant,
+    }
+}
+
+impl<F, R, E> Future for Recorded<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answer = ready!(this.inner.poll(cx));
+        if let Ok(response) = &answer {
+            let series = &table()[*this.route][outcome(response.status().as_u16())];
+            series.requests.increment(1);
+            series.seconds.record(this.started.elapsed());
+        }
+        Poll::Ready(answer)
+    }
 }
 
 #[cfg(test)]
