@@ -36,7 +36,10 @@ DEFAULTS = {
 }
 # Paths that must not be reachable through the Ingress.
 PRIVATE_PATHS = ["/metrics", "/healthz", "/readyz"]
-WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+# The runbook every alert links to, one section per alert.
+RUNBOOK = Path(__file__).resolve().parent.parent / "docs" / "runbook.md"
+SEVERITIES = {"page", "ticket"}
 
 
 class Report:
@@ -120,6 +123,8 @@ def selects(selector, labels):
 
 
 def pod_template(resource):
+    if resource.get("kind") == "CronJob":
+        return resource["spec"]["jobTemplate"]["spec"]["template"]
     return resource["spec"]["template"]
 
 
@@ -280,6 +285,10 @@ def is_migrate(container):
     return (container.get("args") or [None])[0] == "migrate"
 
 
+def is_export(container):
+    return (container.get("args") or [None])[0] == "export"
+
+
 def check_server(overlay, report, deployment, container):
     pod = pod_template(deployment)["spec"]
     env = overlay.env(report, deployment, container)
@@ -327,7 +336,7 @@ def check_server(overlay, report, deployment, container):
         f"LIKES_SHUTDOWN_GRACE ({grace:g} s) must exceed LIKES_FLUSH_HARD_TIMEOUT ({hard:g} s)",
     )
 
-    # Probes: readiness on /readyz (up to 2 s an answer), liveness on /healthz.
+    # Probes: readiness on /readyz (this pod can take likes), liveness on /healthz.
     ready = container.get("readinessProbe") or {}
     live = container.get("livenessProbe") or {}
     report.check(
@@ -338,12 +347,14 @@ def check_server(overlay, report, deployment, container):
     report.check(
         ready.get("timeoutSeconds", 1) >= 3,
         deployment,
-        "the readiness probe's timeoutSeconds must be at least 3: /readyz may take 2 s",
+        "the readiness probe's timeoutSeconds must be at least 3: a pod busy with a burst "
+        "must not leave the Service for a slow answer",
     )
     report.check(
         (live.get("httpGet") or {}).get("path") == "/healthz",
         deployment,
-        "the liveness probe must be GET /healthz (/readyz would restart every pod when the store is down)",
+        "the liveness probe must be GET /healthz (/readyz would restart a pod whose buffer is full, "
+        "losing what it holds)",
     )
 
     # Memory: baseline + a full buffer + every allowed connection, under the limit.
@@ -447,6 +458,127 @@ def check_jobs(overlay, report, server_env, server_pod):
             job,
             "a Job needs backoffLimit and ttlSecondsAfterFinished",
         )
+
+
+def check_export(overlay, report, server_env, server_pod):
+    """The scheduled export: its store, its own identity, one run at a time."""
+    migrate_accounts = {
+        pod_template(j)["spec"].get("serviceAccountName")
+        for j in overlay.of_kind("Job")
+        if any(is_migrate(c) for c in pod_template(j)["spec"]["containers"])
+    }
+    for cron in overlay.of_kind("CronJob"):
+        pod = pod_template(cron)["spec"]
+        exports = [c for c in containers(pod) if is_export(c)]
+        if not exports:
+            continue
+        for c in exports:
+            env = overlay.env(report, cron, c)
+            report.check(
+                env.get("LIKES_STORE") == server_env.get("LIKES_STORE"),
+                cron,
+                "the export must read the servers' LIKES_STORE",
+            )
+            args = c.get("args") or []
+            report.check(
+                "--last-days" in args and "--from" not in args and "--to" not in args,
+                cron,
+                "a scheduled export names its days with --last-days (fixed --from/--to would "
+                "export the same days every run)",
+            )
+        account = pod.get("serviceAccountName")
+        report.check(
+            account not in (None, server_pod.get("serviceAccountName"), *migrate_accounts),
+            cron,
+            "the export must run as its own service account, not the servers' or migrate's",
+        )
+        report.check(
+            overlay.find("ServiceAccount", account) is not None,
+            cron,
+            f"ServiceAccount {account} is not in the overlay",
+        )
+        spec = cron["spec"]
+        report.check(
+            spec.get("concurrencyPolicy") == "Forbid",
+            cron,
+            "concurrencyPolicy must be Forbid: two runs would replace the same partitions at once",
+        )
+        report.check("timeZone" in spec, cron, "the schedule needs a timeZone (days are UTC days)")
+        job = spec["jobTemplate"]["spec"]
+        report.check(
+            "backoffLimit" in job and "ttlSecondsAfterFinished" in job and "activeDeadlineSeconds" in job,
+            cron,
+            "the job template needs backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished",
+        )
+
+
+def runbook_anchors():
+    """GitHub-style anchors of the runbook's headings."""
+    anchors = set()
+    for line in RUNBOOK.read_text().splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"[^a-z0-9 _-]", "", title).replace(" ", "-"))
+    return anchors
+
+
+def check_rules(overlay, report):
+    """Every alert pages or tickets, says what it is, links its runbook
+    section; every recorded series an alert reads is recorded; every
+    CronJob an alert watches exists. An overlay that is scraped alerts."""
+    rules = overlay.of_kind("Rules")
+    if overlay.of_kind("PodMonitoring"):
+        report.check(rules, None, "the overlay is scraped (PodMonitoring) but has no Rules: nobody is alerted")
+    anchors = runbook_anchors() if rules else set()
+    for resource in rules:
+        recorded = {r["record"] for g in resource["spec"]["groups"] for r in g["rules"] if "record" in r}
+        for group in resource["spec"]["groups"]:
+            for rule in group["rules"]:
+                name = rule.get("alert")
+                if name is None:
+                    continue
+                labels, annotations = rule.get("labels") or {}, rule.get("annotations") or {}
+                report.check(
+                    labels.get("severity") in SEVERITIES,
+                    resource,
+                    f"{name}: severity must be one of {sorted(SEVERITIES)}",
+                )
+                report.check(annotations.get("summary"), resource, f"{name}: no summary")
+                link = annotations.get("runbook_url", "")
+                anchor = link.rsplit("#", 1)[-1] if "#" in link else None
+                report.check(
+                    link.split("#")[0].endswith("docs/runbook.md") and anchor in anchors,
+                    resource,
+                    f"{name}: runbook_url {link!r} is not a section of docs/runbook.md",
+                )
+                for used in re.findall(r"\blikes:[a-z0-9_:]+", rule["expr"]):
+                    report.check(used in recorded, resource, f"{name} reads {used}, which no rule records")
+                for cron in re.findall(r'cronjob="([^"]+)"', rule["expr"]):
+                    report.check(
+                        overlay.find("CronJob", cron) is not None,
+                        resource,
+                        f"{name} watches CronJob {cron}, which is not in the overlay",
+                    )
+
+
+def check_dashboards(overlay, report):
+    """Dashboards (ConfigMaps for Grafana's sidecar) are JSON with queries."""
+    for config_map in overlay.of_kind("ConfigMap"):
+        if "grafana_dashboard" not in (config_map["metadata"].get("labels") or {}):
+            continue
+        for key, text in (config_map.get("data") or {}).items():
+            try:
+                dashboard = json.loads(text)
+            except ValueError as e:
+                report.error(config_map, f"{key} is not JSON: {e}")
+                continue
+            queries = [
+                t.get("expr")
+                for p in dashboard.get("panels") or []
+                for t in p.get("targets") or []
+                if t.get("expr")
+            ]
+            report.check(dashboard.get("title") and queries, config_map, f"{key}: a dashboard needs a title and queries")
 
 
 def pods(overlay):
@@ -623,8 +755,12 @@ def check_scaling(overlay, report, server):
         )
     for hpa in hpas:
         low, high = hpa["spec"].get("minReplicas", 1), hpa["spec"]["maxReplicas"]
+        report.check(low <= high, hpa, f"minReplicas {low} exceeds maxReplicas {high}")
         report.check(
-            low <= replicas <= high, server, f"replicas {replicas} is outside the autoscaler's {low}..{high}"
+            "replicas" not in server["spec"],
+            server,
+            f"spec.replicas is set beside {name_of(hpa)}, which owns the count: every apply "
+            "would reset a scaled-out fleet and reconnect everyone on the removed pods",
         )
     budgets = [
         b for b in overlay.of_kind("PodDisruptionBudget") if selects(b["spec"].get("selector"), labels)
@@ -689,8 +825,11 @@ def check_invariants(resources, report):
         None,
         "no Job runs `likes migrate`",
     )
+    check_export(overlay, report, env, pod_template(server)["spec"])
     check_routing(overlay, report, server, env)
     check_scaling(overlay, report, server)
+    check_rules(overlay, report)
+    check_dashboards(overlay, report)
 
 
 def main():

@@ -40,6 +40,8 @@ pub struct App {
 impl App {
     /// Opens the store and binds the listening socket.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // The recorder first: every series exists from the start.
+        let metrics = telemetry::handle();
         let options = StoreOptions {
             lock_timeout: config.flush_try_timeout,
             op_timeout: config.flush_try_timeout,
@@ -69,7 +71,8 @@ impl App {
                 interval: config.observe_interval,
                 window: config.observe_window,
             },
-        );
+        )
+        .measuring(storer.freshness(), config.server_id.clone());
         // The talks' totals are known before the first request is taken,
         // unless the store does not answer now: then the observer's next
         // read finds them.
@@ -102,7 +105,7 @@ impl App {
                 connections: connections.clone(),
                 limits: Arc::new(config.limits.clone()),
                 access: Arc::new(config.access.clone()),
-                metrics: telemetry::handle(),
+                metrics,
                 shutdown: serving.clone(),
             },
             &config.page,

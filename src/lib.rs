@@ -6,6 +6,7 @@
 //! - [`store`]: the `LikeStore` trait and its backends (SQLite, Cloud Spanner).
 //! - [`observer`]: reads all servers' buckets over a sliding window, computes deltas.
 //! - [`listener`]: fans each talk's new total out to its subscribers.
+//! - [`freshness`]: measures each like's delay from acknowledgement to push.
 //!
 //! Around them: [`model`] (value types), [`catalogue`] (the talks),
 //! [`limits`] (rates, origins, connection caps), [`telemetry`] (Prometheus metrics),
@@ -16,6 +17,7 @@ pub mod app;
 pub mod catalogue;
 pub mod config;
 pub mod export;
+pub mod freshness;
 pub mod graphql;
 pub mod http;
 pub mod limits;

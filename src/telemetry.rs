@@ -2,6 +2,8 @@
 //! process-wide recorder behind `/metrics`. Components count events with the
 //! `metrics` macros; levels (buffered likes, subscribers, connections,
 //! observer lag) are read from their owners when `/metrics` is scraped.
+//! Every series an alert or dashboard queries is registered when the
+//! recorder is installed, so it reads 0 from the start, never "no data".
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -44,8 +46,35 @@ pub const SUBSCRIBERS: &str = "likes_subscribers";
 pub const CONNECTIONS: &str = "likes_connections";
 /// Open GraphQL WebSocket connections.
 pub const WEBSOCKETS: &str = "likes_websockets";
-/// Connections closed at once because the process was at its limit.
+/// Connections closed at once because the process, or the client's
+/// network, was at its limit.
 pub const CONNECTIONS_REFUSED: &str = "likes_connections_refused_total";
+/// Why connections were refused: the process's cap, or one client
+/// network's (`CONNECTIONS_REFUSED`'s `reason`).
+pub const CONNECTION_REFUSAL_REASONS: [&str; 2] =
+    ["max_connections", "max_connections_per_address"];
+
+/// HTTP requests answered, by `route` (the matched route, `other` for none)
+/// and `outcome` (`success`, `client_error`, `server_error`).
+pub const HTTP_REQUESTS: &str = "likes_http_requests_total";
+/// Time to answer an HTTP request (to its response head; for a WebSocket,
+/// the upgrade), by `route` and `outcome`.
+pub const HTTP_REQUEST_SECONDS: &str = "likes_http_request_duration_seconds";
+/// Per like acknowledged here, the time from its acknowledgement to this
+/// replica's publication of the total that includes it (see `freshness`).
+pub const ACK_TO_PUSH: &str = "likes_ack_to_push_seconds";
+/// Always 1; its `version` label is the running release.
+pub const BUILD_INFO: &str = "likes_build_info";
+
+/// Every `reason` of `REFUSED`.
+pub const REFUSAL_REASONS: [&str; 6] = [
+    "buffer_full",
+    "shutting_down",
+    "rate_limited_liker",
+    "rate_limited_address",
+    "bad_input",
+    "not_found",
+];
 
 /// GraphQL documents prepared (parsed, validated and planned): once per
 /// distinct document while the cache keeps it.
@@ -56,6 +85,12 @@ const SECONDS_BUCKETS: [f64; 13] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Buckets of `ACK_TO_PUSH`, in seconds: fine around the 2 s promise,
+/// coarse up to the minutes a store outage can hold likes back.
+const ACK_TO_PUSH_BUCKETS: [f64; 14] = [
+    0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+
 /// The process's recorder, installed on first use. Every app in a process
 /// shares it (one per process in production).
 pub fn handle() -> PrometheusHandle {
@@ -64,11 +99,18 @@ pub fn handle() -> PrometheusHandle {
         .get_or_init(|| {
             let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full(ACK_TO_PUSH.into()),
+                        &ACK_TO_PUSH_BUCKETS,
+                    )
+                })
                 .expect("the buckets are not empty")
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
             describe();
             let _ = ACKNOWLEDGED_COUNTER.set(metrics::counter!(ACKNOWLEDGED));
+            register_from_start();
             handle
         })
         .clone()
@@ -84,6 +126,34 @@ pub fn count_acknowledged() {
         Some(counter) => counter.increment(1),
         None => metrics::counter!(ACKNOWLEDGED).increment(1),
     }
+}
+
+/// Registers the series that are counted only when something happens, so
+/// each exists at 0 (histograms empty) before it does. The HTTP request
+/// series are registered with the routes (`http`).
+fn register_from_start() {
+    for counter in [STORED, ALREADY_STORED, FLUSH_FAILURES, STORE_WRITES] {
+        metrics::counter!(counter).absolute(0);
+    }
+    for counter in [STORE_SUMMARY_ROWS, STORE_READS] {
+        metrics::counter!(counter).absolute(0);
+    }
+    for reason in CONNECTION_REFUSAL_REASONS {
+        metrics::counter!(CONNECTIONS_REFUSED, "reason" => reason).absolute(0);
+    }
+    for reason in REFUSAL_REASONS {
+        metrics::counter!(REFUSED, "reason" => reason).absolute(0);
+    }
+    for gauge in [BUFFERED, BUFFERED_BYTES, OBSERVER_LAG, SUBSCRIBERS] {
+        metrics::gauge!(gauge).set(0.0);
+    }
+    for gauge in [CONNECTIONS, WEBSOCKETS] {
+        metrics::gauge!(gauge).set(0.0);
+    }
+    for histogram in [FLUSH_SECONDS, OBSERVE_SECONDS, ACK_TO_PUSH] {
+        let _ = metrics::histogram!(histogram);
+    }
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 
 fn describe() {
@@ -136,6 +206,21 @@ fn describe() {
         CONNECTIONS_REFUSED,
         "Connections closed at once at the connection limit."
     );
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by route and outcome."
+    );
+    describe_histogram!(
+        HTTP_REQUEST_SECONDS,
+        Unit::Seconds,
+        "Time to answer an HTTP request, by route and outcome."
+    );
+    describe_histogram!(
+        ACK_TO_PUSH,
+        Unit::Seconds,
+        "Per like acknowledged here, time from acknowledgement to the publication of a total that includes it."
+    );
+    describe_gauge!(BUILD_INFO, "Always 1; version is the running release.");
 }
 
 /// Drains histogram samples into their buckets every few seconds until

@@ -41,6 +41,13 @@ pub struct ExportArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub to: Option<DateTime<Utc>>,
 
+    /// The N whole UTC days before today, instead of --from and --to: what
+    /// a daily schedule runs (`--last-days 2` just after midnight also
+    /// re-exports the day before, in case an outage held likes back).
+    #[arg(long, value_name = "N", conflicts_with_all = ["from", "to"],
+          value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub last_days: Option<u32>,
+
     /// Folder for the day files and schema.json (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -53,6 +60,18 @@ pub struct ExportArgs {
 impl ExportArgs {
     /// The time range, if it is not empty.
     pub fn range(&self) -> Result<TimeRange, String> {
+        self.range_at(Utc::now())
+    }
+
+    /// The time range as of `now` (which `--last-days` counts back from).
+    pub fn range_at(&self, now: DateTime<Utc>) -> Result<TimeRange, String> {
+        if let Some(days) = self.last_days {
+            let today = now.date_naive().and_time(NaiveTime::MIN).and_utc();
+            return Ok(TimeRange {
+                from: Some(today - chrono::TimeDelta::days(i64::from(days))),
+                to: Some(today),
+            });
+        }
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from >= to
         {
@@ -204,12 +223,30 @@ mod tests {
             },
             from: Some(at(from)),
             to: Some(at(to)),
+            last_days: None,
             out: "out".into(),
             gzip: false,
         };
         assert!(args("2018-10-04", "2018-10-05").range().is_ok());
         assert!(args("2018-10-04", "2018-10-04").range().is_err());
         assert!(args("2018-10-05", "2018-10-04").range().is_err());
+    }
+
+    #[test]
+    fn the_last_days_are_whole_utc_days_ending_at_todays_midnight() {
+        let args = ExportArgs {
+            store: StoreArg {
+                url: StoreUrl::Sqlite("x".into()),
+            },
+            from: None,
+            to: None,
+            last_days: Some(2),
+            out: "out".into(),
+            gzip: false,
+        };
+        let range = args.range_at(at("2018-10-06T00:30:00Z")).unwrap();
+        assert_eq!(range.from, Some(at("2018-10-04")));
+        assert_eq!(range.to, Some(at("2018-10-06")));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod error;
 mod graphiql;
 mod graphql;
 mod page;
+pub mod requests;
 mod server;
 mod websocket;
 
@@ -43,15 +44,12 @@ pub const MAX_BATCH: usize = 10;
 /// The handlers' shared state.
 type Shared = Arc<HttpState>;
 
-/// How long `/readyz` waits for the store.
-const READY_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// What the handlers share, behind one `Arc` (`Shared`): handlers and
 /// middleware take it for every request, and one reference count is cheaper
 /// than one per field.
 pub struct HttpState {
-    /// Answers GraphQL; its services serve `/readyz` (the store, and
-    /// whether it takes writes) and `/metrics` (buffer, subscribers, lag).
+    /// Answers GraphQL; its services serve `/readyz` (the buffer's room)
+    /// and `/metrics` (buffer, subscribers, lag).
     pub graphql: Endpoint,
     /// Open connections, for `/metrics`.
     pub connections: ConnectionLimit,
@@ -71,10 +69,14 @@ pub struct HttpState {
 /// added to a router separately is another boxed service cloned for every
 /// request.
 pub fn router(state: HttpState, page: &Page) -> Router {
+    requests::register();
     let state = Arc::new(state);
     let layers = tower::ServiceBuilder::new()
-        // Outermost: every request has an `x-request-id` (the caller's if it
-        // fits in a log line, or a new UUID) before its span opens, and the
+        // Outermost: every answer is counted by route and outcome (the
+        // request SLIs), CORS preflights included.
+        .layer(requests::RecordLayer)
+        // Then every request has an `x-request-id` (the caller's if it fits
+        // in a log line, or a new UUID) before its span opens, and the
         // answer carries it back.
         .layer(tower::util::MapRequestLayer::new(drop_unfit_request_id))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -231,20 +233,17 @@ async fn graphql_get(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Ready when the store answers a read within 2 s and is taking writes (the
-/// last flush try succeeded).
+/// Ready when this process can take likes: it is not shutting down and its
+/// buffer has room. The store is shared by every replica, so its failures
+/// are never a reason to leave the load balancer (they show in `/metrics`).
 async fn readyz(State(state): State<Shared>) -> Response {
-    let services = state.graphql.services();
-    match tokio::time::timeout(READY_TIMEOUT, services.store.ping()).await {
-        Ok(Ok(())) if services.storer.store_failing() => {
-            (StatusCode::SERVICE_UNAVAILABLE, "store not taking writes\n").into_response()
-        }
-        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n").into_response()
-        }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store not answering\n").into_response(),
+    let storer = &state.graphql.services().storer;
+    if state.shutdown.is_cancelled() || storer.closed() {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response()
+    } else if storer.full() {
+        (StatusCode::SERVICE_UNAVAILABLE, "like buffer full\n").into_response()
+    } else {
+        (StatusCode::OK, "ready\n").into_response()
     }
 }
 

@@ -5,9 +5,11 @@
 
 mod window;
 
-pub use window::{Change, Window};
+pub use window::{Change, OwnGrowth, Window};
 
+use crate::freshness::Freshness;
 use crate::listener::Listener;
+use crate::model::ServerId;
 use crate::schedule;
 use crate::store::{LikeStore, StoreError};
 use crate::telemetry as names;
@@ -34,6 +36,9 @@ pub struct Observer {
     /// Reads done so far; every `reconcile_every`-th also reads the totals.
     reads: u64,
     reconcile_every: u64,
+    /// Where published growth of this replica's own likes is measured
+    /// (ack→push); the storer notes its flushes there.
+    freshness: Option<Freshness>,
 }
 
 impl Observer {
@@ -47,7 +52,16 @@ impl Observer {
             settings,
             window: Window::new(),
             reads: 0,
+            freshness: None,
         }
+    }
+
+    /// Also measures the ack→push delay of `server`'s likes, noted by its
+    /// storer in `freshness`. Call before the first read.
+    pub fn measuring(mut self, freshness: Freshness, server: ServerId) -> Self {
+        self.window = Window::for_server(server);
+        self.freshness = Some(freshness);
+        self
     }
 
     /// One read: applies it to the window and publishes what changed.
@@ -80,6 +94,15 @@ impl Observer {
                     "likes found only through the totals: a flush landed after the window");
             }
             self.listener.publish(change.talk, change.total);
+        }
+        if let Some(freshness) = &self.freshness {
+            let late = changes.iter().map(|change| (change.talk, change.late));
+            freshness.published(
+                self.window.own_growth(),
+                late,
+                self.window.lower_bound(),
+                observation.totals.is_some(),
+            );
         }
         Ok(changes)
     }

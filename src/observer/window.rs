@@ -28,6 +28,18 @@ pub struct Change {
     pub late: u64,
 }
 
+/// Growth of one of the window's own server's buckets (see
+/// `Window::for_server`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnGrowth {
+    /// The bucket's second.
+    pub second: Second,
+    /// The talk.
+    pub talk: TalkId,
+    /// Likes the bucket grew by.
+    pub likes: u64,
+}
+
 /// Sliding-window state of one observer.
 #[derive(Debug, Default)]
 pub struct Window {
@@ -39,12 +51,35 @@ pub struct Window {
     /// the window (and is already counted) cannot come back in and count twice.
     since: Second,
     seeded: bool,
+    /// The server whose buckets' growth is also reported bucket by bucket.
+    own: Option<ServerId>,
+    /// That growth, from the last `apply`.
+    own_growth: Vec<OwnGrowth>,
 }
 
 impl Window {
     /// An empty window; the first observation with totals seeds it.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty window that also reports the growth of each of `server`'s
+    /// buckets (`own_growth`).
+    pub fn for_server(server: ServerId) -> Self {
+        Self {
+            own: Some(server),
+            ..Self::default()
+        }
+    }
+
+    /// The growth of the own server's buckets found by the last `apply`.
+    pub fn own_growth(&self) -> &[OwnGrowth] {
+        &self.own_growth
+    }
+
+    /// The lower bound of the last read applied.
+    pub fn lower_bound(&self) -> Second {
+        self.since
     }
 
     /// The lower bound to read from at `now` for a window of `length` seconds.
@@ -85,12 +120,21 @@ impl Window {
             return Vec::new();
         }
 
+        self.own_growth.clear();
         let mut grown: BTreeMap<TalkId, (u64, u64)> = BTreeMap::new();
         for bucket in in_window {
             let key = (bucket.second, bucket.talk, bucket.server.clone());
             let seen = self.seen.entry(key).or_insert(0);
             if bucket.likes > *seen {
-                grown.entry(bucket.talk).or_default().0 += bucket.likes - *seen;
+                let growth = bucket.likes - *seen;
+                grown.entry(bucket.talk).or_default().0 += growth;
+                if self.own.as_ref() == Some(&bucket.server) {
+                    self.own_growth.push(OwnGrowth {
+                        second: bucket.second,
+                        talk: bucket.talk,
+                        likes: growth,
+                    });
+                }
                 *seen = bucket.likes;
             }
         }
@@ -166,6 +210,31 @@ mod tests {
             total,
             late,
         }
+    }
+
+    #[test]
+    fn a_window_with_its_own_server_reports_that_servers_growth_by_bucket() {
+        let mut window = Window::for_server(ServerId::new("a").unwrap());
+        window.apply(90, &read_with_totals(vec![], &[]));
+        let changes = window.apply(
+            90,
+            &read(vec![bucket(100, 1, "a", 3), bucket(100, 1, "b", 2)]),
+        );
+        assert_eq!(changes, vec![change(1, 5, 5, 0)]);
+        let own = |second, likes| OwnGrowth {
+            second,
+            talk: TalkId(1),
+            likes,
+        };
+        assert_eq!(window.own_growth(), [own(100, 3)]);
+        let changes = window.apply(
+            91,
+            &read(vec![bucket(100, 1, "a", 4), bucket(101, 1, "a", 2)]),
+        );
+        assert_eq!(changes, vec![change(1, 3, 8, 0)]);
+        assert_eq!(window.own_growth(), [own(100, 1), own(101, 2)]);
+        window.apply(92, &read(vec![bucket(101, 1, "b", 1)]));
+        assert_eq!(window.own_growth(), [], "another server's growth");
     }
 
     #[test]

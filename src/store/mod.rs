@@ -187,12 +187,20 @@ impl std::fmt::Display for Migrated {
                     f.write_str("created the emulator instance; ")?;
                 }
                 if m.created_database {
-                    f.write_str("created the database with the whole schema")
+                    f.write_str("created the database with the whole schema")?;
                 } else if m.applied.is_empty() {
-                    f.write_str("the schema was up to date")
+                    f.write_str("the schema was up to date")?;
                 } else {
-                    write!(f, "applied: {}", m.applied.join(", "))
+                    write!(f, "applied: {}", m.applied.join(", "))?;
                 }
+                if m.set_retention {
+                    write!(
+                        f,
+                        "; set version_retention_period to {}",
+                        spanner::VERSION_RETENTION
+                    )?;
+                }
+                Ok(())
             }
         }
     }

@@ -123,6 +123,18 @@ impl Buffer {
         self.bytes
     }
 
+    /// True when even the smallest like (an empty liker id) would be
+    /// refused as `Full`.
+    pub fn is_full(&self) -> bool {
+        let smallest = std::mem::size_of::<Like>() + 2 * std::mem::size_of::<LikeId>();
+        self.len() >= self.max_likes || self.bytes + smallest > self.max_bytes
+    }
+
+    /// True once `close` was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -159,7 +171,25 @@ mod tests {
             "in-flight likes count"
         );
         buffer.forget_stored(&batch);
+        assert!(!buffer.is_full());
         assert_eq!(buffer.push(like(3)), Ok(Accepted::New));
+    }
+
+    #[test]
+    fn a_buffer_is_full_at_its_count_or_near_its_bytes() {
+        let mut buffer = Buffer::new(2, usize::MAX);
+        buffer.push(like(1)).unwrap();
+        assert!(!buffer.is_full());
+        buffer.push(like(2)).unwrap();
+        assert!(buffer.is_full());
+        let mut by_bytes = Buffer::new(100, 2 * held_bytes(&like(1)));
+        by_bytes.push(like(1)).unwrap();
+        assert!(!by_bytes.is_full());
+        by_bytes.push(like(2)).unwrap();
+        assert!(by_bytes.is_full(), "no room for another like");
+        assert!(!by_bytes.is_closed());
+        by_bytes.close();
+        assert!(by_bytes.is_closed());
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod buffer;
 
 pub use buffer::{Accepted, Buffer, Refusal};
 
+use crate::freshness::Freshness;
 use crate::model::{Like, ServerId};
 use crate::schedule;
 use crate::store::{FlushBatch, FlushReport, LikeStore, StoreError};
@@ -69,6 +70,9 @@ struct Shared {
     settings: FlushSettings,
     /// Set when a flush try fails, cleared when one succeeds.
     failing: AtomicBool,
+    /// Where stored batches are noted for the ack→push delay; the observer
+    /// holds the other side.
+    freshness: Freshness,
 }
 
 /// A batch taken from the buffer; goes back to it if dropped unfinished.
@@ -111,6 +115,7 @@ impl Storer {
                 server,
                 settings,
                 failing: AtomicBool::new(false),
+                freshness: Freshness::default(),
             }),
         }
     }
@@ -145,6 +150,23 @@ impl Storer {
     /// is not taking writes.
     pub fn store_failing(&self) -> bool {
         self.shared.failing.load(Ordering::Relaxed)
+    }
+
+    /// The ledger this storer notes its stored likes in, for the observer
+    /// to measure their ack→push delay.
+    pub fn freshness(&self) -> Freshness {
+        self.shared.freshness.clone()
+    }
+
+    /// True once the buffer holds its maximum in likes or (nearly) in
+    /// bytes: new likes are refused until a flush frees room.
+    pub fn full(&self) -> bool {
+        self.buffer().is_full()
+    }
+
+    /// True once shutdown has begun: new likes are refused for good.
+    pub fn closed(&self) -> bool {
+        self.buffer().is_closed()
     }
 
     /// One flush step: writes what is pending when it starts (and on, while
@@ -183,7 +205,8 @@ impl Storer {
             let result = self.store_with_retries(likes, deadline).await;
             let batch = in_flight.take();
             match result {
-                Ok(report) => {
+                Ok((report, second)) => {
+                    self.shared.freshness.stored(second, &batch);
                     // In parts, so likes arriving meanwhile (on other
                     // threads) wait for the lock a few microseconds, not for
                     // a whole batch; the batch is freed outside the lock.
@@ -213,18 +236,21 @@ impl Storer {
         }
     }
 
+    /// Stores `likes`, trying until `deadline`; returns the report and the
+    /// bucket second of the try that succeeded.
     async fn store_with_retries(
         &self,
         likes: Arc<Vec<Like>>,
         deadline: Instant,
-    ) -> Result<FlushReport, StoreError> {
+    ) -> Result<(FlushReport, crate::model::Second), StoreError> {
         let settings = &self.shared.settings;
         let mut pause = FIRST_BACKOFF;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
+            let second = chrono::Utc::now().timestamp();
             let batch = FlushBatch {
                 server: self.shared.server.clone(),
-                second: chrono::Utc::now().timestamp(),
+                second,
                 likes: likes.clone(),
             };
             let started = Instant::now();
@@ -244,7 +270,7 @@ impl Storer {
                     metrics::counter!(names::ALREADY_STORED).increment(report.duplicates);
                     metrics::counter!(names::STORE_WRITES).increment(report.commits);
                     metrics::counter!(names::STORE_SUMMARY_ROWS).increment(report.summary_rows);
-                    return Ok(report);
+                    return Ok((report, second));
                 }
                 Ok(Err(error)) => error,
                 Err(_) => StoreError::Timeout,

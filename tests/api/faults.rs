@@ -2,8 +2,10 @@
 //! (the emulator behind a fault-injecting proxy that stalls, then refuses
 //! and cuts connections) and SQLite (another process holding the write lock).
 //! Every acknowledged like is stored exactly once after recovery,
-//! subscribers converge to the exact totals, `/readyz` reports the outage,
-//! the buffer stays within its bound, and `/metrics` agrees.
+//! subscribers converge to the exact totals, `/readyz` stays ready while the
+//! buffer has room (the store is every replica's, so its outage is no reason
+//! to leave the load balancer) and not ready once it is full, the buffer
+//! stays within its bound, and `/metrics` agrees.
 
 use crate::emulator;
 use crate::helpers::{ServerProcess, Subscriber, eventually, liked};
@@ -60,28 +62,50 @@ fn start_load(url: String, stop: CancellationToken) -> tokio::task::JoinHandle<L
 /// What was sampled during the outage.
 #[derive(Debug, Default)]
 struct OutageSamples {
-    not_ready: usize,
-    samples: usize,
+    /// Samples taken while the buffer had room: `/readyz` must say ready.
+    with_room: usize,
+    /// Samples taken while the buffer was full: `/readyz` must say not ready.
+    full: usize,
+    /// Samples whose buffer filled between the two reads around `/readyz`.
+    filling: usize,
+    /// Readiness answers that contradicted the buffer: (status, buffered before, after).
+    wrong: Vec<(u16, f64, f64)>,
     max_buffered: f64,
     peak_rss_kib: u64,
 }
 
 impl OutageSamples {
+    /// Reads the buffer, `/readyz`, then the buffer again: during the outage
+    /// the buffer only grows, so if it still had room after, it had room
+    /// when `/readyz` answered, and if it was full before, it was full then.
     async fn take(&mut self, server: &ServerProcess) {
-        self.samples += 1;
-        if server.readiness().await == 503 {
-            self.not_ready += 1;
+        let before = server.metric("likes_buffered").await;
+        let status = server.readiness().await;
+        let after = server.metric("likes_buffered").await;
+        let full = BUFFER as f64;
+        if after < full {
+            self.with_room += 1;
+            if status != 200 {
+                self.wrong.push((status, before, after));
+            }
+        } else if before >= full {
+            self.full += 1;
+            if status != 503 {
+                self.wrong.push((status, before, after));
+            }
+        } else {
+            self.filling += 1;
         }
-        self.max_buffered = self.max_buffered.max(server.metric("likes_buffered").await);
+        self.max_buffered = self.max_buffered.max(after);
         self.peak_rss_kib = self.peak_rss_kib.max(server.rss_kib());
     }
 
-    /// Samples once a second for `length`.
+    /// Samples twice a second for `length`.
     async fn during(&mut self, server: &ServerProcess, length: Duration) {
         let end = tokio::time::Instant::now() + length;
         while tokio::time::Instant::now() < end {
             self.take(server).await;
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 }
@@ -103,13 +127,18 @@ async fn outage_under_load(
     let rss_before = server.rss_kib();
 
     begin();
+    let started = tokio::time::Instant::now();
     let mut samples = OutageSamples::default();
-    let reported = eventually(Duration::from_secs(8), 503, || server.readiness()).await;
-    assert_eq!(reported, 503, "/readyz did not report the outage");
+    let failing = eventually(Duration::from_secs(8), true, || async {
+        server.metric("likes_flush_failures_total").await > 0.0
+    })
+    .await;
+    assert!(failing, "no flush failed: the outage did not take effect");
     samples.during(server, OUTAGE / 2).await;
     midway();
     samples.during(server, OUTAGE / 2).await;
     end();
+    let outage = started.elapsed();
 
     let ready = eventually(Duration::from_secs(30), 200, || server.readiness()).await;
     assert_eq!(ready, 200, "/readyz did not recover");
@@ -118,18 +147,26 @@ async fn outage_under_load(
     let result = load.await.unwrap();
     let acknowledged: u64 = result.acknowledged.values().sum();
     eprintln!(
-        "outage: {acknowledged} acknowledged, {} refused; not ready in {}/{} samples; \
-         buffered at most {}; RSS {} KiB before, {} KiB at most",
+        "outage of {outage:?}: {acknowledged} acknowledged, {} refused; ready in {} samples \
+         with room, not ready in {} with the buffer full ({} filling); buffered at most {}; \
+         RSS {} KiB before, {} KiB at most",
         result.refused,
-        samples.not_ready,
-        samples.samples,
+        samples.with_room,
+        samples.full,
+        samples.filling,
         samples.max_buffered,
         rss_before,
         samples.peak_rss_kib
     );
+    assert!(outage >= OUTAGE, "the outage lasted only {outage:?}");
     assert!(
-        samples.not_ready * 10 >= samples.samples * 9,
-        "/readyz said ready during the outage: {samples:?}"
+        samples.wrong.is_empty(),
+        "/readyz did not follow the buffer's room (status, buffered before, after): {:?}",
+        samples.wrong
+    );
+    assert!(
+        samples.with_room >= 10 && samples.full >= 4,
+        "the outage did not show both states: {samples:?}"
     );
     assert!(
         result.refused > 0,
@@ -179,6 +216,32 @@ async fn outage_under_load(
         "the subscriber's deltas"
     );
     subscriber.close().await;
+
+    // Each like is measured once from acknowledgement to push, except those
+    // of a replayed flush: the store had them already, and their bucket
+    // grew at the try whose answer was lost.
+    let replayed = metrics["likes_already_stored_total"];
+    let floor = acknowledged as f64 - replayed;
+    let measured = eventually(Duration::from_secs(5), true, || async {
+        server.metric("likes_ack_to_push_seconds_count").await >= floor
+    })
+    .await;
+    let metrics = server.metrics().await;
+    let count = metrics["likes_ack_to_push_seconds_count"];
+    let within_2s = metrics[r#"likes_ack_to_push_seconds_bucket{le="2"}"#];
+    eprintln!(
+        "ack to push: {count} of {acknowledged} likes measured ({replayed} replayed), \
+         {within_2s} within 2 s, mean {:.1} s",
+        metrics["likes_ack_to_push_seconds_sum"] / count
+    );
+    assert!(
+        measured && count <= acknowledged as f64,
+        "{count} likes measured from ack to push, of {acknowledged} ({replayed} replayed)"
+    );
+    assert!(
+        within_2s < count,
+        "likes held through a 30 s outage were all pushed within 2 s: {within_2s} of {count}"
+    );
 }
 
 #[tokio::test]

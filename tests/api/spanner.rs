@@ -136,7 +136,7 @@ async fn migrate(database: &str) -> (bool, String) {
 }
 
 #[tokio::test]
-async fn migrate_creates_the_database_then_finds_nothing_to_do() {
+async fn migrate_creates_the_database_keeping_a_week_of_versions_then_finds_nothing_to_do() {
     emulator::emulator();
     let database = "projects/test/instances/cli/databases/twice";
     let (ok, text) = migrate(database).await;
@@ -145,9 +145,15 @@ async fn migrate_creates_the_database_then_finds_nothing_to_do() {
         text.contains("created the database with the whole schema"),
         "{text}"
     );
+    assert!(
+        text.contains("set version_retention_period to 7d"),
+        "{text}"
+    );
+    // The second run reads the database's retention back: 7d, nothing to do.
     let (ok, text) = migrate(database).await;
     assert!(ok, "{text}");
     assert!(text.contains("the schema was up to date"), "{text}");
+    assert!(!text.contains("version_retention_period"), "{text}");
 
     let store = SpannerStore::connect(database, &StoreOptions::default()).await;
     assert!(store.is_ok(), "the migrated database serves");

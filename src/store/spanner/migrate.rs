@@ -1,8 +1,10 @@
 //! `likes migrate`: brings a Spanner database to `schema.sql`. Creates the
 //! database when missing (and, on the emulator only, its instance), then
 //! applies the schema's statements whose object does not exist yet, and
-//! checks the result. Safe to run twice, or from several replicas at once:
-//! whoever loses a race waits, then finds the objects there.
+//! checks the result. It also keeps old versions of the data for
+//! `VERSION_RETENTION` (point-in-time recovery; backups are scheduled
+//! outside, see docs/runbook.md). Safe to run twice, or from several
+//! replicas at once: whoever loses a race waits, then finds the objects there.
 
 use super::endpoint::admin_endpoint;
 use super::schema::{SCHEMA_SQL, SchemaStatement, created_object, schema_statements};
@@ -26,16 +28,75 @@ pub struct Migration {
     pub created_database: bool,
     /// Objects created by schema updates of an existing database.
     pub applied: Vec<String>,
+    /// `version_retention_period` was not `VERSION_RETENTION` and was set.
+    pub set_retention: bool,
 }
 
-/// Checks the migrated database has every column the service writes: a
-/// table made from an older `schema.sql` may lack some, and only creating
-/// missing tables and indexes cannot fix that.
+/// How long Spanner keeps every old version of the data: reads and exports
+/// at any moment of the last week (point-in-time recovery). The default is
+/// one hour.
+pub const VERSION_RETENTION: &str = "7d";
+
+/// Sets `version_retention_period` to `VERSION_RETENTION` unless it is
+/// already; true if it was set. The database resource reports the period
+/// (Cloud Spanner), the schema's DDL lists the option once set (Cloud
+/// Spanner and the emulator, which reports no period): either will do.
+async fn keep_versions(databases: &DatabaseAdmin, database: &str) -> Result<bool, SpannerError> {
+    let current = databases.get_database().set_name(database).send().await?;
+    if current.version_retention_period == VERSION_RETENTION {
+        return Ok(false);
+    }
+    let ddl = databases
+        .get_database_ddl()
+        .set_database(database)
+        .send()
+        .await?;
+    if retention_in_ddl(&ddl.statements).as_deref() == Some(VERSION_RETENTION) {
+        return Ok(false);
+    }
+    let database_id = database.rsplit('/').next().unwrap_or(database);
+    databases
+        .update_database_ddl()
+        .set_database(database)
+        .set_statements([format!(
+            "ALTER DATABASE `{database_id}` SET OPTIONS (version_retention_period = '{VERSION_RETENTION}')"
+        )])
+        .poller()
+        .until_done()
+        .await?;
+    Ok(true)
+}
+
+/// The `version_retention_period` the last `ALTER DATABASE … SET OPTIONS`
+/// among `statements` sets, if any does.
+fn retention_in_ddl(statements: &[String]) -> Option<String> {
+    statements.iter().rev().find_map(|statement| {
+        let flat = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+        let upper = flat.to_ascii_uppercase();
+        if !upper.starts_with("ALTER DATABASE") {
+            return None;
+        }
+        let at = flat.to_ascii_lowercase().find("version_retention_period")?;
+        let value = flat[at..].split_once('=')?.1.trim_start();
+        let value = value.strip_prefix(['\'', '"'])?;
+        let end = value.find(['\'', '"'])?;
+        Some(value[..end].to_owned())
+    })
+}
+
+/// Keeps versions (`keep_versions`), then checks the migrated database has
+/// every column the service writes: a table made from an older
+/// `schema.sql` may lack some, and only creating missing tables and
+/// indexes cannot fix that.
 async fn verified(
     spanner: &Spanner,
+    databases: &DatabaseAdmin,
     database: &str,
-    migration: Migration,
+    mut migration: Migration,
 ) -> Result<Migration, StoreError> {
+    migration.set_retention = keep_versions(databases, database)
+        .await
+        .map_err(|e| admin_error("setting version_retention_period", e))?;
     let client = spanner
         .database_client(database)
         .build()
@@ -110,7 +171,7 @@ pub async fn migrate(database: &str) -> Result<Migration, StoreError> {
             match created {
                 Ok(_) => {
                     migration.created_database = true;
-                    return verified(&spanner, database, migration).await;
+                    return verified(&spanner, &databases, database, migration).await;
                 }
                 // Someone else created it meanwhile: compare once it is ready.
                 Err(e) if is_already_exists(&e) => {}
@@ -143,7 +204,7 @@ pub async fn migrate(database: &str) -> Result<Migration, StoreError> {
         match attempt.await {
             Ok(applied) => {
                 migration.applied = applied;
-                return verified(&spanner, database, migration).await;
+                return verified(&spanner, &databases, database, migration).await;
             }
             // Another process changing the schema at the same moment (e.g. a
             // duplicate name): look again after a pause.
@@ -278,5 +339,36 @@ fn admin_error(doing: &str, e: SpannerError) -> StoreError {
         StoreError::Unavailable(format!("{doing}: {e}"))
     } else {
         StoreError::Internal(format!("{doing}: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retention_in_ddl;
+
+    #[test]
+    fn the_retention_is_read_from_the_last_alter_database_that_sets_it() {
+        let ddl = |statements: &[&str]| {
+            retention_in_ddl(&statements.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            ddl(&["CREATE TABLE Likes (Id STRING(36)) PRIMARY KEY (Id)"]),
+            None
+        );
+        assert_eq!(
+            ddl(&["ALTER DATABASE dd SET OPTIONS (version_retention_period = '7d')"]),
+            Some("7d".into())
+        );
+        assert_eq!(
+            ddl(&[
+                "ALTER DATABASE `dd` SET OPTIONS (version_retention_period = '1h')",
+                "ALTER DATABASE `dd` SET OPTIONS (\n  version_retention_period=\"3d\"\n)",
+            ]),
+            Some("3d".into())
+        );
+        assert_eq!(
+            ddl(&["ALTER DATABASE dd SET OPTIONS (optimizer_version = 6)"]),
+            None
+        );
     }
 }

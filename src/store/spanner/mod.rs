@@ -11,7 +11,7 @@ mod migrate;
 mod schema;
 
 pub use endpoint::admin_endpoint;
-pub use migrate::{Migration, migrate};
+pub use migrate::{Migration, VERSION_RETENTION, migrate};
 pub use schema::{SCHEMA_SQL, SchemaStatement, schema_statements};
 
 use super::commit_plan::{self, CommitLimits};

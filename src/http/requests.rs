@@ -1,0 +1,160 @@
+//! The request SLIs: every HTTP request is counted and timed by its route
+//! and outcome (`likes_http_requests_total`,
+//! `likes_http_request_duration_seconds`). Each (route, outcome) series is
+//! registered with the router, so it reads 0 before the first request; the
+//! handles are looked up once, not per request.
+
+use crate::telemetry as names;
+use axum::extract::MatchedPath;
+use axum::http::{Request, Response};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+/// The routes the router serves; a request that matches none is `other`.
+pub const ROUTES: [&str; 9] = [
+    "/graphql",
+    "/",
+    "/assets/{file}",
+    "/graphiql/{file}",
+    "/graphiql/schema.graphql",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    OTHER,
+];
+const OTHER: &str = "other";
+
+/// The outcomes, by status class: 1xx to 3xx, 4xx, 5xx.
+pub const OUTCOMES: [&str; 3] = ["success", "client_error", "server_error"];
+
+/// The index in `OUTCOMES` of a status code's outcome.
+pub fn outcome(status: u16) -> usize {
+    match status {
+        500.. => 2,
+        400..=499 => 1,
+        _ => 0,
+    }
+}
+
+/// One route's counter and histogram per outcome.
+struct Series {
+    requests: metrics::Counter,
+    seconds: metrics::Histogram,
+}
+
+/// Every (route, outcome) pair's series, registered on first use.
+fn table() -> &'static [[Series; 3]; ROUTES.len()] {
+    static TABLE: OnceLock<[[Series; 3]; ROUTES.len()]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        ROUTES.map(|route| {
+            OUTCOMES.map(|outcome| {
+                let labels = [("route", route), ("outcome", outcome)];
+                let requests = metrics::counter!(names::HTTP_REQUESTS, &labels);
+                requests.absolute(0);
+                Series {
+                    requests,
+                    seconds: metrics::histogram!(names::HTTP_REQUEST_SECONDS, &labels),
+                }
+            })
+        })
+    })
+}
+
+/// Registers every (route, outcome) series at 0. Call after the recorder
+/// is installed (`telemetry::handle`).
+pub fn register() {
+    table();
+}
+
+/// The layer that counts and times every request; a plain service, no
+/// boxing, so it costs a lookup and two atomic updates a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordLayer;
+
+impl<S> tower::Layer<S> for RecordLayer {
+    type Service = Record<S>;
+
+    fn layer(&self, inner: S) -> Record<S> {
+        Record { inner }
+    }
+}
+
+/// `RecordLayer`'s service around `S`.
+#[derive(Debug, Clone)]
+pub struct Record<S> {
+    inner: S,
+}
+
+impl<S, B, R> tower::Service<Request<B>> for Record<S>
+where
+    S: tower::Service<Request<B>, Response = Response<R>>,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = Recorded<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .and_then(|path| ROUTES.iter().position(|r| *r == path.as_str()))
+            .unwrap_or(ROUTES.len() - 1);
+        Recorded {
+            inner: self.inner.call(request),
+            route,
+            started: Instant::now(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request's answer on its way; counted when it is ready.
+    pub struct Recorded<F> {
+        #[pin]
+        inner: F,
+        route: usize,
+        started: Instant,
+    }
+}
+
+impl<F, R, E> Future for Recorded<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answer = ready!(this.inner.poll(cx));
+        if let Ok(response) = &answer {
+            let series = &table()[*this.route][outcome(response.status().as_u16())];
+            series.requests.increment(1);
+            series.seconds.record(this.started.elapsed());
+        }
+        Poll::Ready(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_classes_map_to_outcomes() {
+        let of = |status| OUTCOMES[outcome(status)];
+        assert_eq!(of(101), "success");
+        assert_eq!(of(200), "success");
+        assert_eq!(of(304), "success");
+        assert_eq!(of(404), "client_error");
+        assert_eq!(of(429), "client_error");
+        assert_eq!(of(500), "server_error");
+        assert_eq!(of(503), "server_error");
+    }
+}
