@@ -261,6 +261,13 @@ async fn ipv4_clients_of_a_dual_stack_listener_have_their_own_caps_and_buckets()
     let mut other = connect_from("127.0.0.3", addr).await;
     assert!(healthz(&mut other).await, "another address was refused");
     drop((first, second, third, other));
+    // Their places come back once the server has seen them close (the
+    // scrape's own connection is the one left).
+    let freed = eventually(Duration::from_secs(5), true, || async {
+        server.metric("likes_connections").await <= 1.0
+    })
+    .await;
+    assert!(freed, "closed connections kept their places");
 
     // Likes: 127.0.0.2 spends its 3, 127.0.0.3 still has its own.
     let (a, b) = (client_from("127.0.0.2"), client_from("127.0.0.3"));
