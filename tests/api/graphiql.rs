@@ -4,7 +4,7 @@
 //! sources, and working in a real browser.
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
-use crate::page::{chromium, run, web};
+use crate::page::{run, run_in_browser, web};
 use likes::graphql::{
     Checks, MAX_COMPLEXITY, MAX_DEPTH, MAX_DIRECTIVES, MAX_RECURSIVE_DEPTH, Schema,
 };
@@ -198,13 +198,7 @@ async fn graphiql_assets_are_not_served_when_graphiql_is_off() {
 
 #[test]
 fn graphiql_works_in_a_real_browser_with_nothing_from_elsewhere() {
-    let web = web();
-    let chromium = chromium();
-    let printed = run(std::process::Command::new("node")
-        .arg(web.join("tests/graphiql.mjs"))
-        .args(["--binary", env!("CARGO_BIN_EXE_likes")])
-        .env("CHROMIUM", &chromium));
-    println!("{printed}");
+    run_in_browser("graphiql.mjs");
 }
 
 #[test]

@@ -115,15 +115,20 @@ pub fn chromium() -> String {
     chromium
 }
 
-#[test]
-fn the_page_works_in_a_real_browser() {
-    let web = web();
+/// Runs the browser test `web/tests/<script>` against the real binary in
+/// Chromium, and prints its steps.
+pub fn run_in_browser(script: &str) {
     let chromium = chromium();
     let printed = run(std::process::Command::new("node")
-        .arg(web.join("tests/browser.mjs"))
+        .arg(web().join("tests").join(script))
         .args(["--binary", env!("CARGO_BIN_EXE_likes")])
         .env("CHROMIUM", &chromium));
     println!("{printed}");
+}
+
+#[test]
+fn the_page_works_in_a_real_browser() {
+    run_in_browser("browser.mjs");
 }
 
 #[test]

@@ -13,8 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
-import { Server, freePort, main, sleep, step, until } from './harness.mjs';
+import { Server, freePort, launchChromium, main, sleep, step, until } from './harness.mjs';
 
 const OVERALL_MS = 90_000;
 const LIKES_SEEN_MS = 15_000;
@@ -93,14 +92,7 @@ async function run(cleanup) {
 
   await step(`likes serve starts on port ${port}`, () => server.start());
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   cleanup.push(() => Promise.race([browser.close(), sleep(5000)]));
   const desktop = { viewport: { width: 1280, height: 800 }, locale: 'en-GB' };
   const one = new Attendee('attendee 1', await browser.newContext(desktop));

@@ -1,12 +1,26 @@
-// What the browser tests share: a real `likes serve` on a free port, polling
-// with a deadline, named steps printed as they pass, and a run that cleans
-// up after itself and fails on a deadline.
+// What the browser tests share: a real `likes serve` on a free port, headless
+// Chromium, polling with a deadline, named steps printed as they pass, and a
+// run that cleans up after itself and fails on a deadline.
 
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 
 const READY_MS = 15_000;
+
+/** Headless Chromium ($CHROMIUM, or Debian's), without background
+ * networking: on a closed network its calls out fail and slow the start. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let passed = 0;
