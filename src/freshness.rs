@@ -6,8 +6,7 @@
 //! acknowledgement. `Ledger` is the plain-data core (no clock, no I/O);
 //! `Freshness` shares it between the storer and the observer.
 
-use crate::model::{Like, Second, TalkId};
-use crate::observer::OwnGrowth;
+use crate::model::{Like, OwnGrowth, Second, TalkId};
 use crate::telemetry as names;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};

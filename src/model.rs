@@ -18,6 +18,18 @@ impl fmt::Display for TalkId {
 /// Whole seconds since the Unix epoch (UTC): the key of a summary bucket.
 pub type Second = i64;
 
+/// Growth of one of this replica's own buckets, as the observer saw it
+/// (`observer::Window::for_server`); the likes it counts are then published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnGrowth {
+    /// The bucket's second.
+    pub second: Second,
+    /// The talk.
+    pub talk: TalkId,
+    /// Likes the bucket grew by.
+    pub likes: u64,
+}
+
 /// The longest liker id (`uuid`) accepted, in bytes.
 pub const MAX_LIKER_BYTES: usize = 64;
 /// The longest `clientMutationId` accepted, in bytes.

@@ -5,7 +5,7 @@
 
 mod window;
 
-pub use window::{Change, OwnGrowth, Window};
+pub use window::{Change, Window};
 
 use crate::freshness::Freshness;
 use crate::listener::Listener;

@@ -10,7 +10,7 @@
 //! up as totals above what was published; the next read with totals
 //! publishes that difference, so counts converge exactly.
 
-use crate::model::{Second, ServerId, TalkId};
+use crate::model::{OwnGrowth, Second, ServerId, TalkId};
 use crate::store::Observation;
 use std::collections::{BTreeMap, HashMap};
 
@@ -26,18 +26,6 @@ pub struct Change {
     /// The part of `delta` found only through the totals (buckets that were
     /// written after the window had passed them).
     pub late: u64,
-}
-
-/// Growth of one of the window's own server's buckets (see
-/// `Window::for_server`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OwnGrowth {
-    /// The bucket's second.
-    pub second: Second,
-    /// The talk.
-    pub talk: TalkId,
-    /// Likes the bucket grew by.
-    pub likes: u64,
 }
 
 /// Sliding-window state of one observer.
