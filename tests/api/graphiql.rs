@@ -4,7 +4,7 @@
 //! sources, and working in a real browser.
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
-use crate::page::{run, run_in_browser, web};
+use crate::page::{assert_build_is_committed, run_in_browser};
 use likes::graphql::{
     Checks, MAX_COMPLEXITY, MAX_DEPTH, MAX_DIRECTIVES, MAX_RECURSIVE_DEPTH, Schema,
 };
@@ -203,19 +203,9 @@ fn graphiql_works_in_a_real_browser_with_nothing_from_elsewhere() {
 
 #[test]
 fn the_embedded_graphiql_is_the_build_of_its_pinned_sources() {
-    let web = web();
-    let out = tempfile::tempdir().unwrap();
-    run(std::process::Command::new("npm")
-        .args(["run", "build:graphiql", "--", "--emptyOutDir", "--outDir"])
-        .arg(out.path())
-        .current_dir(&web));
-    for file in ["index.html", "graphiql.js", "graphiql.css"] {
-        let built = std::fs::read(out.path().join(file)).unwrap();
-        let committed = std::fs::read(web.join("dist-graphiql").join(file)).unwrap();
-        assert!(
-            built == committed,
-            "web/dist-graphiql/{file} is not the build of web/graphiql: \
-             run `cd web && npm run build:graphiql` and commit it"
-        );
-    }
+    assert_build_is_committed(
+        "build:graphiql",
+        "dist-graphiql",
+        &["index.html", "graphiql.js", "graphiql.css"],
+    );
 }

@@ -138,20 +138,31 @@ fn the_page_logic_passes_its_unit_tests() {
         .current_dir(web()));
 }
 
-#[test]
-fn the_embedded_page_is_the_build_of_its_sources() {
+/// Builds `web/` with `npm run <script>` into a new folder and checks that
+/// each of `files` is byte for byte the one committed under `web/<dist>`.
+pub fn assert_build_is_committed(script: &str, dist: &str, files: &[&str]) {
     let web = web();
     let out = tempfile::tempdir().unwrap();
     run(std::process::Command::new("npm")
-        .args(["run", "build", "--", "--emptyOutDir", "--outDir"])
+        .args(["run", script, "--", "--emptyOutDir", "--outDir"])
         .arg(out.path())
         .current_dir(&web));
-    for file in ["index.html", "assets/app.js", "assets/app.css"] {
+    for file in files {
         let built = std::fs::read(out.path().join(file)).unwrap();
-        let committed = std::fs::read(web.join("dist").join(file)).unwrap();
+        let committed = std::fs::read(web.join(dist).join(file)).unwrap();
         assert!(
             built == committed,
-            "web/dist/{file} is not the build of web/src: run `cd web && npm run build` and commit it"
+            "web/{dist}/{file} is not what `npm run {script}` builds: \
+             run `cd web && npm run {script}` and commit it"
         );
     }
+}
+
+#[test]
+fn the_embedded_page_is_the_build_of_its_sources() {
+    assert_build_is_committed(
+        "build",
+        "dist",
+        &["index.html", "assets/app.js", "assets/app.css"],
+    );
 }
