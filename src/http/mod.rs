@@ -4,7 +4,9 @@
 //! request id. It checks a browser's `Origin` and answers CORS, and finds
 //! the client's address for rate limits; what it refuses is an `EdgeError`.
 //! GraphQL semantics live in `crate::graphql`; the conference page at `/`
-//! lives in `page`, and GraphiQL's page and assets in `graphiql`.
+//! lives in `page`, and GraphiQL's page and assets in `graphiql`. `server`
+//! accepts connections and cuts off slow ones; `requests` counts every
+//! request for the SLIs.
 
 mod error;
 mod graphiql;
@@ -63,7 +65,6 @@ pub struct HttpState {
     pub shutdown: CancellationToken,
 }
 
-/// The service's routes, with the conference page unless it is off.
 /// The service's routes, with the conference page unless it is off. The
 /// layers every request passes are applied once, as one stack: each layer
 /// added to a router separately is another boxed service cloned for every

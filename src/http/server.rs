@@ -115,9 +115,7 @@ impl Timer for HeadClock {
             .checked_sub(self.timeouts.header_read)
             .unwrap_or_else(|| self.now());
         Box::pin(HeadDeadline {
-            sleep: Box::pin(tokio::time::sleep_until(
-                (armed + self.timeouts.idle).into(),
-            )),
+            sleep: tokio::time::sleep_until((armed + self.timeouts.idle).into()),
             idle_since: Some(IdleSince {
                 read: self.read.clone(),
                 read_then: self.read.load(Ordering::Relaxed),
@@ -127,12 +125,16 @@ impl Timer for HeadClock {
     }
 }
 
-/// One head deadline: idle until the connection reads a byte, if
-/// `idle_since` is set, then `header_read` from that byte.
-struct HeadDeadline {
-    sleep: Pin<Box<tokio::time::Sleep>>,
-    idle_since: Option<IdleSince>,
-    header_read: Duration,
+pin_project_lite::pin_project! {
+    /// One head deadline: idle until the connection reads a byte, if
+    /// `idle_since` is set, then `header_read` from that byte. hyper boxes
+    /// it; the sleep lives inside, so arming one costs one allocation.
+    struct HeadDeadline {
+        #[pin]
+        sleep: tokio::time::Sleep,
+        idle_since: Option<IdleSince>,
+        header_read: Duration,
+    }
 }
 
 /// The connection's byte count when its idle deadline was armed.
@@ -144,7 +146,7 @@ struct IdleSince {
 impl HeadDeadline {
     fn plain(deadline: Instant) -> Self {
         Self {
-            sleep: Box::pin(tokio::time::sleep_until(deadline.into())),
+            sleep: tokio::time::sleep_until(deadline.into()),
             idle_since: None,
             header_read: Duration::ZERO,
         }
@@ -154,19 +156,20 @@ impl HeadDeadline {
 impl Future for HeadDeadline {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
         // hyper polls the deadline each time a read leaves the head
         // incomplete, so the first byte is seen as it arrives.
-        let started = self
+        let started = this
             .idle_since
             .as_ref()
             .is_some_and(|idle| idle.read.load(Ordering::Relaxed) != idle.read_then);
         if started {
-            self.idle_since = None;
-            let deadline = tokio::time::Instant::now() + self.header_read;
-            self.sleep.as_mut().reset(deadline);
+            *this.idle_since = None;
+            let deadline = tokio::time::Instant::now() + *this.header_read;
+            this.sleep.as_mut().reset(deadline);
         }
-        self.sleep.as_mut().poll(cx)
+        this.sleep.poll(cx)
     }
 }
 
