@@ -49,10 +49,12 @@ pub const WEBSOCKETS: &str = "likes_websockets";
 /// Connections closed at once because the process, or the client's
 /// network, was at its limit.
 pub const CONNECTIONS_REFUSED: &str = "likes_connections_refused_total";
-/// Why connections were refused: the process's cap, or one client
-/// network's (`CONNECTIONS_REFUSED`'s `reason`).
-pub const CONNECTION_REFUSAL_REASONS: [&str; 2] =
-    ["max_connections", "max_connections_per_address"];
+/// `CONNECTIONS_REFUSED`'s `reason` when the process was at its cap.
+pub const REFUSED_AT_PROCESS_CAP: &str = "max_connections";
+/// `CONNECTIONS_REFUSED`'s `reason` when the client's network was at its cap.
+pub const REFUSED_AT_ADDRESS_CAP: &str = "max_connections_per_address";
+/// Every `reason` of `CONNECTIONS_REFUSED`.
+pub const CONNECTION_REFUSAL_REASONS: [&str; 2] = [REFUSED_AT_PROCESS_CAP, REFUSED_AT_ADDRESS_CAP];
 
 /// HTTP requests answered, by `route` (the matched route, `other` for none)
 /// and `outcome` (`success`, `client_error`, `server_error`).

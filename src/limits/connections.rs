@@ -104,8 +104,8 @@ enum Refused {
 impl Refused {
     fn reason(self) -> &'static str {
         match self {
-            Refused::Process => "max_connections",
-            Refused::Network => "max_connections_per_address",
+            Refused::Process => crate::telemetry::REFUSED_AT_PROCESS_CAP,
+            Refused::Network => crate::telemetry::REFUSED_AT_ADDRESS_CAP,
         }
     }
 }
