@@ -54,3 +54,20 @@ CREATE TABLE LikeSummaryTotals (
   ServerId  STRING(64) NOT NULL,
   Likes     INT64      NOT NULL,
 ) PRIMARY KEY (SessionId, ServerId);
+
+-- Per replica: how many likeAdded subscribers it has per talk, replaced
+-- whole after each of its flushes while it has any (and once when it has
+-- none left), with Second the second of that report. Observers sum the
+-- reports with Second inside their window, so a replica that stops
+-- reporting drops out of every talk's audience within the window. One row
+-- per replica, its talks and counts as two arrays of equal length: one
+-- mutation per report however many talks it watches. Rows of replicas that
+-- are gone expire a day after their last report.
+CREATE TABLE LikeAudiences (
+  ServerId   STRING(64)   NOT NULL,
+  Second     INT64        NOT NULL,
+  SessionIds ARRAY<INT64> NOT NULL,
+  Watching   ARRAY<INT64> NOT NULL,
+  SecondAt   TIMESTAMP    NOT NULL,
+) PRIMARY KEY (ServerId),
+  ROW DELETION POLICY (OLDER_THAN(SecondAt, INTERVAL 1 DAY));

@@ -50,6 +50,8 @@ impl App {
         let store = store::open(&config.store, &options)
             .await
             .with_context(|| format!("opening the store {}", config.store))?;
+        let listener = Listener::new(config.catalogue.ids());
+        let audience = listener.clone();
         let storer = Storer::new(
             store.clone(),
             config.server_id.clone(),
@@ -62,8 +64,8 @@ impl App {
                 max_buffered_bytes: config.buffer_max_bytes,
                 shutdown_grace: config.shutdown_grace,
             },
-        );
-        let listener = Listener::new(config.catalogue.ids());
+        )
+        .reporting(Arc::new(move || audience.audience()));
         let mut observer = Observer::new(
             store.clone(),
             listener.clone(),

@@ -1,8 +1,12 @@
-//! The listener: per-talk fan-out of published totals to subscribers. It
-//! owns one `watch` channel per catalogue talk; a subscriber keeps the last
+//! The listener: per-talk fan-out of published counts to subscribers. It
+//! owns one `watch` channel per catalogue talk holding the talk's total and
+//! its audience (subscribers over all replicas); a subscriber keeps the last
 //! total it reported and turns each newer total into a delta. A slow
 //! subscriber therefore gets one merged delta, never a dropped one, and
-//! costs one receiver however far behind it is. It does not read the store.
+//! costs one receiver however far behind it is. A subscriber may resume
+//! from a total it saw before: its first delta then covers the gap. The
+//! listener's receivers are also this replica's audience, which the storer
+//! reports with its flushes. It does not read the store.
 
 use crate::model::TalkId;
 use chrono::{DateTime, Utc};
@@ -32,7 +36,9 @@ struct Published {
     start: u64,
     /// The latest total.
     total: u64,
-    /// When the latest total was published.
+    /// Subscribers of the talk over all replicas, as last read.
+    watching: u64,
+    /// When the latest total or audience was published.
     at: PublishedAt,
 }
 
@@ -77,15 +83,30 @@ impl std::fmt::Debug for PublishedAt {
     }
 }
 
-/// An increase of a talk's count, as a subscriber sees it.
+/// An increase of a talk's count (or a change of its audience), as a
+/// subscriber sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delta {
-    /// Likes since this subscriber's previous delta (or since it subscribed).
+    /// Likes since this subscriber's previous delta (or since it subscribed,
+    /// or since the total it resumed from).
     pub likes: u64,
     /// The talk's total over all servers.
     pub total: u64,
+    /// Subscribers of the talk over all replicas.
+    pub watching: u64,
     /// When this replica published that total.
     pub published_at: PublishedAt,
+}
+
+/// What a subscriber wants to hear besides growth.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Interest {
+    /// Resume from this total: the first delta comes as soon as the talk's
+    /// total is at least this much (at once, if it already is), with the
+    /// growth since it, even zero.
+    pub since: Option<u64>,
+    /// Also a delta (with no likes) when only the audience changed.
+    pub audience: bool,
 }
 
 /// One subscriber's view of one talk.
@@ -93,6 +114,9 @@ pub struct Subscription {
     totals: watch::Receiver<Option<Published>>,
     /// The total this subscriber last reported (or started from).
     last: Option<u64>,
+    /// The audience this subscriber last reported (or saw on subscribing).
+    watching: Option<u64>,
+    interest: Interest,
 }
 
 impl Listener {
@@ -136,6 +160,7 @@ impl Listener {
                     *current = Some(Published {
                         start: total,
                         total,
+                        watching: 0,
                         at: PublishedAt::now(),
                     });
                     true
@@ -151,18 +176,59 @@ impl Listener {
         }
     }
 
+    /// Publishes every talk's audience over all replicas (absent talks have
+    /// none); ignored until the totals are seeded.
+    pub fn publish_audience(&self, watching: &HashMap<TalkId, u64>) {
+        for (talk, sender) in self.talks.iter() {
+            let count = watching.get(talk).copied().unwrap_or(0);
+            sender.send_if_modified(|current| match current {
+                Some(published) if published.watching != count => {
+                    published.watching = count;
+                    published.at = PublishedAt::now();
+                    true
+                }
+                _ => false,
+            });
+        }
+    }
+
     /// The talk's published total, once the observer has read the store.
     pub fn total(&self, talk: TalkId) -> Option<u64> {
-        self.talks
-            .get(&talk)
-            .and_then(|sender| sender.borrow().map(|published| published.total))
+        self.published(talk).map(|published| published.total)
+    }
+
+    /// The talk's published audience over all replicas, once the observer
+    /// has read the store.
+    pub fn watching(&self, talk: TalkId) -> Option<u64> {
+        self.published(talk).map(|published| published.watching)
+    }
+
+    fn published(&self, talk: TalkId) -> Option<Published> {
+        self.talks.get(&talk).and_then(|sender| *sender.borrow())
     }
 
     /// Subscribes to a talk; `None` if the catalogue does not have it.
-    pub fn subscribe(&self, talk: TalkId) -> Option<Subscription> {
+    pub fn subscribe(&self, talk: TalkId, interest: Interest) -> Option<Subscription> {
         let mut totals = self.talks.get(&talk)?.subscribe();
-        let last = totals.borrow_and_update().map(|published| published.total);
-        Some(Subscription { totals, last })
+        let now = *totals.borrow_and_update();
+        Some(Subscription {
+            totals,
+            last: now.map(|published| published.total),
+            watching: now.map(|published| published.watching),
+            interest,
+        })
+    }
+
+    /// This replica's subscribers per talk, for the talks that have some.
+    pub fn audience(&self) -> Vec<(TalkId, u64)> {
+        let mut audience: Vec<_> = self
+            .talks
+            .iter()
+            .map(|(talk, sender)| (*talk, sender.receiver_count() as u64))
+            .filter(|(_, count)| *count > 0)
+            .collect();
+        audience.sort_unstable();
+        audience
     }
 
     /// Live subscriptions over all talks.
@@ -179,24 +245,46 @@ impl Listener {
 }
 
 impl Subscription {
-    /// Waits for the talk's total to grow and returns the growth since the
-    /// previous delta, merging any number of publications. `None` once the
-    /// listener is gone.
+    /// Waits for the talk's total to grow (or its audience to change, if of
+    /// interest) and returns the growth since the previous delta, merging
+    /// any number of publications. A resumed subscription's first delta is
+    /// the growth since the total it resumed from. `None` once the listener
+    /// is gone.
     pub async fn next(&mut self) -> Option<Delta> {
         loop {
+            if let Some(since) = self.interest.since {
+                let now = *self.totals.borrow_and_update();
+                if let Some(published) = now
+                    && published.total >= since
+                {
+                    self.interest.since = None;
+                    return Some(self.report(published, since));
+                }
+                self.totals.changed().await.ok()?;
+                continue;
+            }
             self.totals.changed().await.ok()?;
             let Some(published) = *self.totals.borrow_and_update() else {
                 continue;
             };
             let before = self.last.unwrap_or(published.start);
-            self.last = Some(published.total);
-            if published.total > before {
-                return Some(Delta {
-                    likes: published.total - before,
-                    total: published.total,
-                    published_at: published.at,
-                });
+            let heard = self.interest.audience && self.watching != Some(published.watching);
+            if published.total > before || heard {
+                return Some(self.report(published, before));
             }
+            self.last = Some(published.total);
+        }
+    }
+
+    /// The delta from `before` to `published`, now reported.
+    fn report(&mut self, published: Published, before: u64) -> Delta {
+        self.last = Some(published.total);
+        self.watching = Some(published.watching);
+        Delta {
+            likes: published.total.saturating_sub(before),
+            total: published.total,
+            watching: published.watching,
+            published_at: published.at,
         }
     }
 }
@@ -220,7 +308,7 @@ mod tests {
     async fn a_slow_subscriber_gets_one_merged_delta() {
         let listener = Listener::new([TalkId(1)]);
         listener.seed(&HashMap::new());
-        let mut sub = listener.subscribe(TalkId(1)).unwrap();
+        let mut sub = listener.subscribe(TalkId(1), Interest::default()).unwrap();
         for total in 1..=100 {
             listener.publish(TalkId(1), total);
         }
@@ -231,7 +319,7 @@ mod tests {
     #[tokio::test]
     async fn the_first_totals_are_a_starting_point_not_a_delta() {
         let listener = Listener::new([TalkId(1)]);
-        let mut sub = listener.subscribe(TalkId(1)).unwrap();
+        let mut sub = listener.subscribe(TalkId(1), Interest::default()).unwrap();
         listener.seed(&HashMap::from([(TalkId(1), 40)]));
         assert_eq!(next_soon(&mut sub).await, None);
         listener.publish(TalkId(1), 42);
@@ -241,7 +329,7 @@ mod tests {
     #[tokio::test]
     async fn a_subscriber_from_before_the_first_totals_misses_no_growth() {
         let listener = Listener::new([TalkId(1)]);
-        let mut sub = listener.subscribe(TalkId(1)).unwrap();
+        let mut sub = listener.subscribe(TalkId(1), Interest::default()).unwrap();
         listener.seed(&HashMap::from([(TalkId(1), 40)]));
         listener.publish(TalkId(1), 43);
         assert_eq!(next_soon(&mut sub).await, Some((3, 43)));
@@ -251,7 +339,7 @@ mod tests {
     async fn a_delta_says_when_its_total_was_published() {
         let listener = Listener::new([TalkId(1)]);
         listener.seed(&HashMap::new());
-        let mut sub = listener.subscribe(TalkId(1)).unwrap();
+        let mut sub = listener.subscribe(TalkId(1), Interest::default()).unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
         let before = Utc::now();
         listener.publish(TalkId(1), 1);
@@ -275,16 +363,87 @@ mod tests {
     async fn subscribers_of_other_talks_hear_nothing() {
         let listener = Listener::new([TalkId(1), TalkId(2)]);
         listener.seed(&HashMap::new());
-        let mut other = listener.subscribe(TalkId(2)).unwrap();
+        let mut other = listener.subscribe(TalkId(2), Interest::default()).unwrap();
         listener.publish(TalkId(1), 5);
         assert_eq!(next_soon(&mut other).await, None);
-        assert!(listener.subscribe(TalkId(3)).is_none());
+        assert!(listener.subscribe(TalkId(3), Interest::default()).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_resumed_subscription_hears_the_gap_at_once() {
+        let listener = Listener::new([TalkId(1)]);
+        listener.seed(&HashMap::from([(TalkId(1), 40)]));
+        let resume = |since| Interest {
+            since: Some(since),
+            audience: false,
+        };
+        let mut behind = listener.subscribe(TalkId(1), resume(33)).unwrap();
+        assert_eq!(next_soon(&mut behind).await, Some((7, 40)));
+        let mut level = listener.subscribe(TalkId(1), resume(40)).unwrap();
+        assert_eq!(next_soon(&mut level).await, Some((0, 40)));
+        listener.publish(TalkId(1), 45);
+        assert_eq!(next_soon(&mut behind).await, Some((5, 45)));
+        assert_eq!(next_soon(&mut level).await, Some((5, 45)));
+    }
+
+    #[tokio::test]
+    async fn a_subscription_resumed_ahead_waits_for_this_replica_to_catch_up() {
+        let listener = Listener::new([TalkId(1)]);
+        let mut ahead = listener
+            .subscribe(
+                TalkId(1),
+                Interest {
+                    since: Some(50),
+                    audience: false,
+                },
+            )
+            .unwrap();
+        assert_eq!(next_soon(&mut ahead).await, None, "nothing read yet");
+        listener.seed(&HashMap::from([(TalkId(1), 48)]));
+        assert_eq!(next_soon(&mut ahead).await, None, "behind the client");
+        listener.publish(TalkId(1), 52);
+        assert_eq!(next_soon(&mut ahead).await, Some((2, 52)));
+        listener.publish(TalkId(1), 53);
+        assert_eq!(next_soon(&mut ahead).await, Some((1, 53)));
+    }
+
+    #[tokio::test]
+    async fn only_subscribers_who_ask_hear_the_audience_change() {
+        let listener = Listener::new([TalkId(1), TalkId(2)]);
+        listener.seed(&HashMap::new());
+        let watching = Interest {
+            since: None,
+            audience: true,
+        };
+        let mut curious = listener.subscribe(TalkId(1), watching).unwrap();
+        let mut plain = listener.subscribe(TalkId(1), Interest::default()).unwrap();
+        listener.publish_audience(&HashMap::from([(TalkId(1), 2)]));
+        let delta = tokio::time::timeout(Duration::from_millis(50), curious.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((delta.likes, delta.total, delta.watching), (0, 0, 2));
+        assert_eq!(next_soon(&mut plain).await, None);
+        listener.publish(TalkId(1), 3);
+        let delta = plain.next().await.unwrap();
+        assert_eq!((delta.likes, delta.watching), (3, 2));
+        assert_eq!(listener.watching(TalkId(1)), Some(2));
+        assert_eq!(listener.watching(TalkId(2)), Some(0));
+    }
+
+    #[test]
+    fn the_audience_is_the_talks_with_receivers() {
+        let listener = Listener::new([TalkId(1), TalkId(2), TalkId(3)]);
+        let _a = listener.subscribe(TalkId(3), Interest::default()).unwrap();
+        let _b = listener.subscribe(TalkId(3), Interest::default()).unwrap();
+        let _c = listener.subscribe(TalkId(1), Interest::default()).unwrap();
+        assert_eq!(listener.audience(), vec![(TalkId(1), 1), (TalkId(3), 2)]);
     }
 
     #[test]
     fn an_ended_subscription_frees_its_receiver() {
         let listener = Listener::new([TalkId(1)]);
-        let sub = listener.subscribe(TalkId(1)).unwrap();
+        let sub = listener.subscribe(TalkId(1), Interest::default()).unwrap();
         assert_eq!(listener.subscribers(TalkId(1)), 1);
         drop(sub);
         assert_eq!(listener.subscribers(TalkId(1)), 0);

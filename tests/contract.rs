@@ -67,7 +67,8 @@ fn the_schema_serves_the_contract_word_for_word() {
         (
             "type",
             "Subscription",
-            &["likeAdded(sessionId: Int!): LikeEvent!"],
+            // `since` came later; it is optional, so the old call is valid.
+            &["likeAdded(sessionId: Int!, since: Int): LikeEvent!"],
         ),
         (
             "input",

@@ -3,7 +3,7 @@
 //! and its reads do not grow with talks or subscribers.
 
 use chrono::Utc;
-use likes::listener::Listener;
+use likes::listener::{Interest, Listener};
 use likes::model::{Like, LikeId, ServerId, TalkId};
 use likes::observer::{ObserveSettings, Observer};
 use likes::store::{
@@ -52,7 +52,7 @@ async fn history_is_a_starting_point_and_late_buckets_are_caught_by_the_totals()
         window: Duration::from_secs(3),
     };
     let mut observer = Observer::new(store.clone(), listener.clone(), settings);
-    let mut subscription = listener.subscribe(TalkId(1)).unwrap();
+    let mut subscription = listener.subscribe(TalkId(1), Interest::default()).unwrap();
     assert!(
         observer.observe().await.unwrap().is_empty(),
         "history is not news"
@@ -111,6 +111,14 @@ impl LikeStore for CountingStore {
         }
         self.inner.observe(since, with_totals).await
     }
+    async fn report_audience(
+        &self,
+        server: &ServerId,
+        second: i64,
+        audience: &[(TalkId, u64)],
+    ) -> Result<(), StoreError> {
+        self.inner.report_audience(server, second, audience).await
+    }
     async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
         self.other_reads.fetch_add(1, Ordering::Relaxed);
         self.inner.totals().await
@@ -150,7 +158,7 @@ async fn each_tick_is_one_store_read_whatever_the_talks_and_subscribers() {
         .iter()
         .cycle()
         .take(5_000)
-        .map(|&talk| listener.subscribe(talk).unwrap())
+        .map(|&talk| listener.subscribe(talk, Interest::default()).unwrap())
         .collect();
     let settings = ObserveSettings {
         interval: Duration::from_secs(1),

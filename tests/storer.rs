@@ -118,6 +118,15 @@ impl LikeStore for FaultyStore {
         self.inner.observe(since, with_totals).await
     }
 
+    async fn report_audience(
+        &self,
+        server: &ServerId,
+        second: i64,
+        audience: &[(TalkId, u64)],
+    ) -> Result<(), StoreError> {
+        self.inner.report_audience(server, second, audience).await
+    }
+
     async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
         self.inner.totals().await
     }

@@ -295,7 +295,7 @@ async fn introspection_is_answered_from_the_declared_schema() {
         .collect();
     assert_eq!(
         fields,
-        ["sessionId", "likes", "total", "publishedAt"],
+        ["sessionId", "likes", "total", "watching", "publishedAt"],
         "{answer}"
     );
     assert_eq!(answer["data"]["sessions"][0]["sessionId"], 1, "{answer}");

@@ -1,7 +1,8 @@
-//! The observer: every interval it reads all servers' buckets over the
-//! sliding window from the `LikeStore` (with the per-talk totals once per
-//! window length, in the same snapshot), feeds them to the pure `Window`, and
-//! publishes each talk's new total to the `Listener`. It never writes.
+//! The observer: every interval it reads all servers' buckets and audience
+//! reports over the sliding window from the `LikeStore` (with the per-talk
+//! totals once per window length, in the same snapshot), feeds them to the
+//! pure `Window`, and publishes each talk's new total and audience to the
+//! `Listener`. It never writes.
 
 mod window;
 
@@ -88,6 +89,8 @@ impl Observer {
         if !was_seeded && self.window.is_seeded() {
             self.listener.seed(self.window.totals());
         }
+        self.listener
+            .publish_audience(&self.window.audience(&observation));
         for change in &changes {
             if change.late > 0 {
                 tracing::warn!(talk = %change.talk, late = change.late,

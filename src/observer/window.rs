@@ -76,6 +76,18 @@ impl Window {
         self.since.max(now.saturating_sub(length))
     }
 
+    /// Subscribers per talk over all replicas: the sum of the audience
+    /// reports inside the window (of the last `apply`). A replica that
+    /// stopped reporting drops out once its last report leaves the window.
+    pub fn audience(&self, observation: &Observation) -> HashMap<TalkId, u64> {
+        let mut audience = HashMap::new();
+        let reports = observation.audience.iter();
+        for report in reports.filter(|report| report.second >= self.since) {
+            *audience.entry(report.talk).or_default() += report.watching;
+        }
+        audience
+    }
+
     /// True once an observation with totals has set the starting point.
     pub fn is_seeded(&self) -> bool {
         self.seeded
@@ -174,7 +186,7 @@ mod tests {
     fn read(buckets: Vec<SummaryBucket>) -> Observation {
         Observation {
             buckets,
-            totals: None,
+            ..Observation::default()
         }
     }
 
@@ -182,6 +194,7 @@ mod tests {
         Observation {
             buckets,
             totals: Some(totals.iter().map(|&(t, n)| (TalkId(t), n)).collect()),
+            ..Observation::default()
         }
     }
 
@@ -344,5 +357,29 @@ mod tests {
         assert_eq!(window.since(90, 10), 97);
         assert_eq!(window.apply(80, &read(vec![bucket(96, 1, "a", 2)])), vec![]);
         assert_eq!(window.totals()[&TalkId(1)], 2);
+    }
+
+    #[test]
+    fn the_audience_sums_the_reports_inside_the_window() {
+        use crate::store::Watchers;
+        let mut window = seeded();
+        let report = |second, talk, server: &str, watching| Watchers {
+            second,
+            talk: TalkId(talk),
+            server: ServerId::new(server).unwrap(),
+            watching,
+        };
+        let observation = Observation {
+            audience: vec![
+                report(100, 1, "a", 3),
+                report(101, 1, "b", 4),
+                report(101, 2, "b", 1),
+                report(94, 1, "gone", 50),
+            ],
+            ..Observation::default()
+        };
+        window.apply(95, &observation);
+        let audience = window.audience(&observation);
+        assert_eq!(audience, HashMap::from([(TalkId(1), 7), (TalkId(2), 1)]));
     }
 }

@@ -75,6 +75,19 @@ pub struct SummaryBucket {
     pub likes: u64,
 }
 
+/// One replica's subscribers of one talk, as it last reported them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watchers {
+    /// The second of the report, on the replica's clock.
+    pub second: Second,
+    /// The talk.
+    pub talk: TalkId,
+    /// The replica.
+    pub server: ServerId,
+    /// Its subscribers of the talk.
+    pub watching: u64,
+}
+
 /// One consistent read for the observer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observation {
@@ -83,6 +96,9 @@ pub struct Observation {
     /// Per-talk totals over all servers, when asked for; read in the same
     /// snapshot as `buckets`.
     pub totals: Option<HashMap<TalkId, u64>>,
+    /// Every replica's last audience report with `second >= since`: a
+    /// replica that stopped reporting drops out with the window.
+    pub audience: Vec<Watchers>,
 }
 
 /// A stored like, as `likes export` reads it: the row as stored.
@@ -132,8 +148,18 @@ pub trait LikeStore: Send + Sync + 'static {
     /// or partly stored, changes nothing. Dropping the future cancels the work.
     async fn flush(&self, batch: FlushBatch) -> Result<FlushReport, StoreError>;
 
-    /// Reads, in one snapshot, all buckets with `second >= since` and, if
-    /// `with_totals`, the per-talk totals over all servers.
+    /// Replaces `server`'s audience report: its subscribers per talk (the
+    /// talks that have some) as of `second`. Cheap and idempotent: one row.
+    async fn report_audience(
+        &self,
+        server: &ServerId,
+        second: Second,
+        audience: &[(TalkId, u64)],
+    ) -> Result<(), StoreError>;
+
+    /// Reads, in one snapshot, all buckets and audience reports with
+    /// `second >= since` and, if `with_totals`, the per-talk totals over
+    /// all servers.
     async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError>;
 
     /// Per-talk totals over all servers, from the totals rows.

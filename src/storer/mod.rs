@@ -7,13 +7,17 @@
 //! in, counting only the likes the store had not seen. A like's count thus
 //! lands in the bucket of the flush that stored it: a late or skipped tick
 //! moves counts to a later bucket and never strands them in a closed one.
+//!
+//! After each flush it also reports this replica's audience (subscribers
+//! per talk, from a source it is given) while there is one, and once more
+//! when it is gone; at shutdown it reports none, as the subscribers leave.
 
 mod buffer;
 
 pub use buffer::{Accepted, Buffer, Refusal};
 
 use crate::freshness::Freshness;
-use crate::model::{Like, ServerId};
+use crate::model::{Like, ServerId, TalkId};
 use crate::schedule;
 use crate::store::{FlushBatch, FlushReport, LikeStore, StoreError};
 use crate::telemetry as names;
@@ -57,6 +61,10 @@ pub struct FlushOutcome {
     pub left: usize,
 }
 
+/// This replica's subscribers per talk (the talks that have some), read
+/// at each flush.
+pub type AudienceSource = Arc<dyn Fn() -> Vec<(TalkId, u64)> + Send + Sync>;
+
 /// Handle to the buffer and its flusher. Clones share one buffer.
 #[derive(Clone)]
 pub struct Storer {
@@ -73,6 +81,10 @@ struct Shared {
     /// Where stored batches are noted for the ack→push delay; the observer
     /// holds the other side.
     freshness: Freshness,
+    /// What is reported as this replica's audience, if anything.
+    audience: Option<AudienceSource>,
+    /// The audience last reported.
+    reported: Mutex<Option<Vec<(TalkId, u64)>>>,
 }
 
 /// A batch taken from the buffer; goes back to it if dropped unfinished.
@@ -116,8 +128,17 @@ impl Storer {
                 settings,
                 failing: AtomicBool::new(false),
                 freshness: Freshness::default(),
+                audience: None,
+                reported: Mutex::new(None),
             }),
         }
+    }
+
+    /// Also reports `audience` with each flush. Call before cloning.
+    pub fn reporting(mut self, audience: AudienceSource) -> Self {
+        let shared = Arc::get_mut(&mut self.shared).expect("a storer not yet shared");
+        shared.audience = Some(audience);
+        self
     }
 
     fn buffer(&self) -> std::sync::MutexGuard<'_, Buffer> {
@@ -301,7 +322,10 @@ impl Storer {
                 biased;
                 _ = shutdown.cancelled() => break Instant::now(),
                 _ = ticks.tick() => {
-                    let flush = self.flush();
+                    let flush = async {
+                        self.flush().await;
+                        self.report_audience(false, self.shared.settings.try_timeout).await;
+                    };
                     tokio::pin!(flush);
                     tokio::select! {
                         _ = &mut flush => {}
@@ -316,7 +340,50 @@ impl Storer {
         };
         let grace = self.shared.settings.shutdown_grace;
         let left = (cancelled_at + grace).saturating_duration_since(Instant::now());
-        self.close_and_drain(left).await
+        let unstored = self.close_and_drain(left).await;
+        let left = (cancelled_at + grace).saturating_duration_since(Instant::now());
+        self.report_audience(true, left.min(self.shared.settings.try_timeout))
+            .await;
+        unstored
+    }
+
+    /// Reports this replica's audience (none once `leaving`), if it has a
+    /// source, within `timeout`. An empty audience is reported once, not
+    /// renewed. A failure is only logged: the next flush reports afresh.
+    async fn report_audience(&self, leaving: bool, timeout: Duration) {
+        let Some(source) = &self.shared.audience else {
+            return;
+        };
+        let audience = if leaving { Vec::new() } else { source() };
+        let reported_none =
+            |reported: &Option<Vec<_>>| reported.as_ref().is_some_and(Vec::is_empty);
+        if audience.is_empty()
+            && reported_none(
+                &self
+                    .shared
+                    .reported
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            )
+        {
+            return;
+        }
+        let second = chrono::Utc::now().timestamp();
+        let report = self
+            .shared
+            .store
+            .report_audience(&self.shared.server, second, &audience);
+        match tokio::time::timeout(timeout, report).await {
+            Ok(Ok(())) => {
+                *self
+                    .shared
+                    .reported
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(audience);
+            }
+            Ok(Err(error)) => tracing::debug!(%error, "reporting the audience failed"),
+            Err(_) => tracing::debug!("reporting the audience timed out"),
+        }
     }
 
     /// Refuses new likes, then flushes everything held, trying until `grace`

@@ -19,6 +19,7 @@ mod protocol;
 mod proxy;
 #[path = "../common/python.rs"]
 mod python;
+mod resume;
 mod slo;
 mod soak;
 mod spanner;

@@ -159,7 +159,23 @@ pub fn subscribe(
     };
     let writer = Writer::new(schema, variables, env);
     let field = schema.subscription_at(call.index);
-    (field.subscribe)(&writer.args(call), env).map_err(|error| {
+    let selected = call.selection.as_ref().map(|(type_index, selection)| {
+        let event = schema.object_at(*type_index);
+        let fields = selection
+            .fields
+            .iter()
+            .filter_map(|planned| match &planned.kind {
+                Kind::Field(call) => Some(event.fields[call.index].name),
+                Kind::Typename(_) => None,
+            });
+        fields.collect::<Vec<_>>()
+    });
+    (field.subscribe)(
+        &writer.args(call),
+        env,
+        selected.as_deref().unwrap_or_default(),
+    )
+    .map_err(|error| {
         let path = vec![PathSegment::Key(planned.key.clone())];
         Response::error(GraphQLError::at(&error, planned.pos, path))
     })

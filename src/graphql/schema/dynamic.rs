@@ -69,7 +69,9 @@ pub(super) fn build(declared: &Arc<Declared>, checks: Checks) -> Schema {
         let subscribe = subscription_resolver(move |ctx| {
             let field = &declared.subscriptions[index];
             let args = args_of(&ctx, &field.args);
-            let events = env(&ctx).and_then(|env| Ok((field.subscribe)(&args, &env)?));
+            // The engine runs subscriptions; this resolver only completes
+            // the schema, so it is told of no selection.
+            let events = env(&ctx).and_then(|env| Ok((field.subscribe)(&args, &env, &[])?));
             SubscriptionFieldFuture::new(async move {
                 Ok(events?.map(|event| Ok(FieldValue::owned_any(Held(event)))))
             })

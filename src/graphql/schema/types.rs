@@ -208,8 +208,10 @@ pub struct InputObject {
 /// The items of a subscription, each an object of the field's type.
 pub type Events = BoxStream<'static, Box<AnyObject>>;
 
-/// Starts a subscription: its events, or why it cannot start.
-pub type Subscribe = Box<dyn Fn(&Args<'_>, &Env<'_>) -> Result<Events, ApiError> + Send + Sync>;
+/// Starts a subscription, given the names of the fields its document
+/// selects on each event: its events, or why it cannot start.
+pub type Subscribe =
+    Box<dyn Fn(&Args<'_>, &Env<'_>, &[&'static str]) -> Result<Events, ApiError> + Send + Sync>;
 
 /// A field of the subscription type.
 pub struct SubscriptionField {

@@ -17,15 +17,17 @@ pub use schema::{SCHEMA_SQL, SchemaStatement, schema_statements};
 use super::commit_plan::{self, CommitLimits};
 use super::{
     Exported, FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions,
-    SummaryBucket, TimeRange,
+    SummaryBucket, TimeRange, Watchers,
 };
 use crate::model::{Second, ServerId, TalkId};
 use async_trait::async_trait;
 use flush::{flush_chunk, write_cost};
 use google_cloud_spanner::Error as SpannerError;
 use google_cloud_spanner::client::{DatabaseClient, Spanner};
+use google_cloud_spanner::mutation::Mutation;
 use google_cloud_spanner::result::Row;
 use google_cloud_spanner::statement::Statement;
+use google_cloud_spanner::value::Timestamp;
 use schema::IndexCost;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -131,7 +133,11 @@ SELECT 'bucket' AS Kind, Second, SessionId, ServerId, Likes
   FROM LikeSummaryServers WHERE Second >= @since
 UNION ALL
 SELECT 'total', 0, SessionId, '', SUM(Likes)
-  FROM LikeSummaryTotals WHERE @with_totals GROUP BY SessionId";
+  FROM LikeSummaryTotals WHERE @with_totals GROUP BY SessionId
+UNION ALL
+SELECT 'audience', a.Second, SessionId, a.ServerId, a.Watching[SAFE_OFFSET(i)]
+  FROM LikeAudiences AS a CROSS JOIN UNNEST(a.SessionIds) AS SessionId WITH OFFSET AS i
+  WHERE a.Second >= @since";
 const TOTALS_SQL: &str =
     "SELECT SessionId, SUM(Likes) AS Likes FROM LikeSummaryTotals GROUP BY SessionId";
 
@@ -217,30 +223,76 @@ impl LikeStore for SpannerStore {
             .add_param("with_totals", with_totals)
             .build();
         let mut seen = Observation {
-            buckets: Vec::new(),
             totals: with_totals.then(HashMap::new),
+            ..Observation::default()
         };
         self.query(statement, |row| {
             let kind: String = row.get("Kind")?;
             let talk = talk_id(row.get("SessionId")?)?;
-            let likes = count(row.get("Likes")?);
-            if kind == "bucket" {
-                // Rows are written only by this code; a malformed id is skipped, not fatal.
-                if let Ok(server) = ServerId::new(row.get::<String>("ServerId")?) {
-                    seen.buckets.push(SummaryBucket {
-                        second: row.get("Second")?,
-                        talk,
-                        server,
-                        likes,
-                    });
+            let likes = count(row.get::<Option<i64>>("Likes")?.unwrap_or(0));
+            if kind == "total" {
+                if let Some(totals) = seen.totals.as_mut() {
+                    totals.insert(talk, likes);
                 }
-            } else if let Some(totals) = seen.totals.as_mut() {
-                totals.insert(talk, likes);
+                return Ok(());
+            }
+            // Rows are written only by this code; a malformed id is skipped, not fatal.
+            let Ok(server) = ServerId::new(row.get::<String>("ServerId")?) else {
+                return Ok(());
+            };
+            let second = row.get("Second")?;
+            if kind == "bucket" {
+                seen.buckets.push(SummaryBucket {
+                    second,
+                    talk,
+                    server,
+                    likes,
+                });
+            } else {
+                seen.audience.push(Watchers {
+                    second,
+                    talk,
+                    server,
+                    watching: likes,
+                });
             }
             Ok(())
         })
         .await?;
         Ok(seen)
+    }
+
+    async fn report_audience(
+        &self,
+        server: &ServerId,
+        second: Second,
+        audience: &[(TalkId, u64)],
+    ) -> Result<(), StoreError> {
+        let talks: Vec<i64> = audience.iter().map(|(talk, _)| i64::from(talk.0)).collect();
+        let watching: Vec<i64> = audience
+            .iter()
+            .map(|(_, n)| i64::try_from(*n).unwrap_or(i64::MAX))
+            .collect();
+        let report = Mutation::new_insert_or_update_builder("LikeAudiences")
+            .set("ServerId")
+            .to(server.as_str())
+            .set("Second")
+            .to(second)
+            .set("SessionIds")
+            .to(talks)
+            .set("Watching")
+            .to(watching)
+            .set("SecondAt")
+            .to(Timestamp::clamp(second, 0))
+            .build();
+        // A blind replacement of one row: applying it twice does no harm.
+        let write = self
+            .client
+            .write_only_transaction()
+            .set_transaction_tag("audience")
+            .build()
+            .write_at_least_once([report]);
+        self.bounded(write).await.map(drop)
     }
 
     async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {

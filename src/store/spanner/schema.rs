@@ -69,7 +69,7 @@ pub(super) fn created_object(ddl: &str) -> Result<String, String> {
 }
 
 /// The columns this code writes, per table.
-const REQUIRED: [(&str, &[&str]); 3] = [
+const REQUIRED: [(&str, &[&str]); 4] = [
     (
         "Likes",
         &["Id", "SessionId", "Uuid", "ServerId", "CreatedAt"],
@@ -79,6 +79,10 @@ const REQUIRED: [(&str, &[&str]); 3] = [
         &["Second", "SessionId", "ServerId", "Likes", "SecondAt"],
     ),
     ("LikeSummaryTotals", &["SessionId", "ServerId", "Likes"]),
+    (
+        "LikeAudiences",
+        &["ServerId", "Second", "SessionIds", "Watching", "SecondAt"],
+    ),
 ];
 
 /// Extra mutations per row written, from secondary indexes, per table.
@@ -201,7 +205,8 @@ mod tests {
             [
                 "table likes",
                 "table likesummaryservers",
-                "table likesummarytotals"
+                "table likesummarytotals",
+                "table likeaudiences"
             ]
         );
         assert!(statements.iter().all(|s| !s.ddl.contains("--")));

@@ -10,8 +10,8 @@ use std::time::Duration;
 /// The file layout these tables make, kept in SQLite's `user_version`.
 /// 0 is a file without one: empty, or written before layouts were numbered,
 /// when `Likes` was a `WITHOUT ROWID` table keyed by its id as 36
-/// characters of text.
-const LAYOUT: i64 = 1;
+/// characters of text. 1 had no `LikeAudiences`.
+const LAYOUT: i64 = 2;
 
 /// `Likes` in `LAYOUT`. It mirrors `schema.sql` (the Spanner DDL) but for
 /// one difference: a rowid table, so rows are appended in flush order, with
@@ -44,6 +44,15 @@ CREATE TABLE IF NOT EXISTS LikeSummaryTotals (
     ServerId  TEXT    NOT NULL,
     Likes     INTEGER NOT NULL,
     PRIMARY KEY (SessionId, ServerId)
+) WITHOUT ROWID;
+-- Spanner keeps a replica's report in one row of arrays; SQLite has no
+-- arrays, so here it is a row per (replica, talk), replaced whole.
+CREATE TABLE IF NOT EXISTS LikeAudiences (
+    ServerId  TEXT    NOT NULL,
+    SessionId INTEGER NOT NULL,
+    Second    INTEGER NOT NULL,
+    Watching  INTEGER NOT NULL,
+    PRIMARY KEY (ServerId, SessionId)
 ) WITHOUT ROWID;
 ";
 
@@ -109,18 +118,20 @@ fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     if layout(&tx, path)? == LAYOUT {
         return Ok(());
     }
-    let has_likes: bool = tx
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'Likes')",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(classify)?;
-    if has_likes {
+    // Layout 1 only lacks tables that `OTHERS` creates.
+    let has_layout_0_likes: bool = layout(&tx, path)? == 0
+        && tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'Likes')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(classify)?;
+    if has_layout_0_likes {
         tx.execute_batch(SET_LAYOUT_0_ASIDE).map_err(classify)?;
     }
     tx.execute_batch(LIKES).map_err(classify)?;
-    if has_likes {
+    if has_layout_0_likes {
         tx.execute_batch(COPY_LAYOUT_0).map_err(|e| {
             StoreError::Internal(format!(
                 "rewriting the likes of SQLite file {} into layout {LAYOUT}: {e}",

@@ -8,7 +8,7 @@ mod layout;
 use super::commit_plan::{self, CommitLimits, WriteCost};
 use super::{
     Exported, FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions,
-    StoredLike, SummaryBucket, TimeRange,
+    StoredLike, SummaryBucket, TimeRange, Watchers,
 };
 use crate::model::{Like, Second, ServerId, TalkId};
 use async_trait::async_trait;
@@ -212,8 +212,43 @@ impl LikeStore for SqliteStore {
             } else {
                 None
             };
+            let audience = read_audience(&tx, since)?;
             tx.commit()?;
-            Ok(Observation { buckets, totals })
+            Ok(Observation {
+                buckets,
+                totals,
+                audience,
+            })
+        })
+        .await
+    }
+
+    async fn report_audience(
+        &self,
+        server: &ServerId,
+        second: Second,
+        audience: &[(TalkId, u64)],
+    ) -> Result<(), StoreError> {
+        let server = server.clone();
+        let audience = audience.to_vec();
+        let retention_secs = self.retention_secs;
+        Self::run(&self.writer, move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "DELETE FROM LikeAudiences WHERE ServerId = ?1 OR Second < ?2",
+                params![server.as_str(), second - retention_secs],
+            )?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO LikeAudiences (ServerId, SessionId, Second, Watching)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for (talk, watching) in &audience {
+                    let watching = i64::try_from(*watching).unwrap_or(i64::MAX);
+                    insert.execute(params![server.as_str(), talk.0, second, watching])?;
+                }
+            }
+            tx.commit()
         })
         .await
     }
@@ -348,6 +383,35 @@ fn flush_chunk(
     }
     tx.commit()?;
     Ok(report)
+}
+
+/// Every replica's last audience report from `since` on.
+fn read_audience(conn: &Connection, since: Second) -> rusqlite::Result<Vec<Watchers>> {
+    let mut select = conn.prepare_cached(
+        "SELECT Second, SessionId, ServerId, Watching FROM LikeAudiences WHERE Second >= ?1",
+    )?;
+    let rows = select.query_map(params![since], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, i32>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut audience = Vec::new();
+    for row in rows {
+        let (second, talk, server, watching) = row?;
+        // Rows are written only by this code; a malformed id is skipped, not fatal.
+        if let Ok(server) = ServerId::new(server) {
+            audience.push(Watchers {
+                second,
+                talk: TalkId(talk),
+                server,
+                watching: to_u64(watching),
+            });
+        }
+    }
+    Ok(audience)
 }
 
 fn read_totals(conn: &Connection) -> rusqlite::Result<HashMap<TalkId, u64>> {

@@ -8,8 +8,9 @@ use super::session::Session;
 use super::{clamp, nn};
 use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
-use crate::listener::PublishedAt;
+use crate::listener::{Interest, PublishedAt};
 use crate::model::TalkId;
+use async_graphql::dynamic::TypeRef;
 use futures_util::StreamExt;
 
 /// A talk's count grew.
@@ -21,6 +22,8 @@ pub struct LikeEvent {
     pub likes: i32,
     /// The talk's total over all servers after this event.
     pub total: i32,
+    /// Subscribers of the talk over all servers.
+    pub watching: i32,
     /// When this replica published that total.
     pub published: PublishedAt,
 }
@@ -50,6 +53,15 @@ pub(super) fn like_event() -> Object {
             |event: &LikeEvent, _, _| Out::Int(event.total.into()),
         )
         .field(
+            "watching",
+            nn(scalar::INT),
+            "How many subscriptions watch the talk over all servers, as of the same read \
+             as `total`. A subscription that selects it also gets an event (with `likes` \
+             0) when only the audience changed.",
+            PLAIN,
+            |event: &LikeEvent, _, _| Out::Int(event.watching.into()),
+        )
+        .field(
             "publishedAt",
             nn(scalar::STRING),
             "When this replica published that total (RFC 3339, UTC, microseconds): just \
@@ -65,9 +77,20 @@ pub(super) fn like_added() -> SubscriptionField {
     SubscriptionField {
         name: "likeAdded",
         description: "Growth of one talk's count, across all servers. Each event's `likes` \
-                      is the increase since the previous event; a slow client gets them merged.",
+                      is the increase since the previous event; a slow client gets them merged. \
+                      Without `since`, the first event comes with the next like.",
         ty: nn("LikeEvent"),
-        args: vec![Argument::new("sessionId", nn(scalar::INT), "The talk.")],
+        args: vec![
+            Argument::new("sessionId", nn(scalar::INT), "The talk."),
+            Argument::new(
+                "since",
+                TypeRef::named(scalar::INT),
+                "Resume from this total, the last the client saw (0 for a client that \
+                 shows `total`): the first event comes at once, with `likes` the growth \
+                 since it (even 0). If this server has not reached it yet (the client saw \
+                 another server a moment ahead), the first event comes once it has.",
+            ),
+        ],
         subscribe: Box::new(subscribe),
     }
 }
@@ -77,11 +100,20 @@ pub(super) fn like_added() -> SubscriptionField {
 /// A connection ends its subscriptions when the server shuts down (with
 /// close code 1012): watching for shutdown here as well would cost every
 /// event a lock shared by all subscribers.
-fn subscribe(args: &Args<'_>, env: &Env<'_>) -> Result<Events, ApiError> {
+fn subscribe(args: &Args<'_>, env: &Env<'_>, selected: &[&str]) -> Result<Events, ApiError> {
     let session_id = args
         .get("sessionId")
         .and_then(Input::as_i32)
         .ok_or(ApiError::Internal)?;
+    let since = match args.get("since") {
+        None | Some(Input::Null) => None,
+        Some(since) => {
+            let since = since.as_i32().ok_or(ApiError::Internal)?;
+            Some(u64::try_from(since).map_err(|_| {
+                ApiError::BadInput(format!("since must be a total, 0 or more, not {since}"))
+            })?)
+        }
+    };
     let services = env.services;
     Session::require(services, session_id)?;
     let slot = match env.slots {
@@ -93,9 +125,13 @@ fn subscribe(args: &Args<'_>, env: &Env<'_>) -> Result<Events, ApiError> {
         })?),
         None => None,
     };
+    let interest = Interest {
+        since,
+        audience: selected.contains(&"watching"),
+    };
     let subscription = services
         .listener
-        .subscribe(TalkId(session_id))
+        .subscribe(TalkId(session_id), interest)
         .ok_or(ApiError::Internal)?;
     let events = futures_util::stream::unfold(
         (subscription, slot),
@@ -105,6 +141,7 @@ fn subscribe(args: &Args<'_>, env: &Env<'_>) -> Result<Events, ApiError> {
                 session_id,
                 likes: clamp(delta.likes),
                 total: clamp(delta.total),
+                watching: clamp(delta.watching),
                 published: delta.published_at,
             };
             Some((event, (subscription, slot)))

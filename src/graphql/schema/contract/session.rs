@@ -74,6 +74,14 @@ pub(super) fn query() -> Object {
         )
 }
 
+/// A live count asked for before the observer's first read.
+fn not_read_yet() -> Out<'static> {
+    Out::Error(ApiError::Unavailable {
+        message: "the talks' totals have not been read from the store yet".into(),
+        retry_after_secs: 1,
+    })
+}
+
 /// The `Session` type.
 pub(super) fn session() -> Object {
     Object::new("Session", "A talk.")
@@ -108,10 +116,18 @@ pub(super) fn session() -> Object {
             cached(COUNT_MAX_AGE),
             |session: &Session, _, env| match env.services.listener.total(session.talk) {
                 Some(total) => Out::Int(clamp(total).into()),
-                None => Out::Error(ApiError::Unavailable {
-                    message: "the talks' totals have not been read from the store yet".into(),
-                    retry_after_secs: 1,
-                }),
+                None => not_read_yet(),
+            },
+        )
+        .field(
+            "watching",
+            nn(scalar::INT),
+            "How many `likeAdded` subscriptions watch this talk over all servers (as of \
+             the last observer read).",
+            cached(COUNT_MAX_AGE),
+            |session: &Session, _, env| match env.services.listener.watching(session.talk) {
+                Some(watching) => Out::Int(clamp(watching).into()),
+                None => not_read_yet(),
             },
         )
         .field(
