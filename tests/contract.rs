@@ -44,7 +44,7 @@ fn block(sdl: &str, keyword: &str, name: &str) -> Vec<String> {
                     ", "
                 };
                 field.push_str(joiner);
-                field.push_str(line);
+                field.push_str(line.trim_end_matches(','));
             }
             _ => fields.push(line.to_owned()),
         }
