@@ -259,3 +259,50 @@ pub async fn a_replay_of_a_partly_stored_split_batch_counts_only_the_rest(backen
         HashMap::from([(TalkId(1), 20), (TalkId(2), 20), (TalkId(3), 20)])
     );
 }
+
+pub async fn each_replica_s_audience_report_replaces_its_last(backend: &Backend) {
+    let store = backend.store().await;
+    let report = |server: &str, second: Second, audience: Vec<(i32, u64)>| {
+        let store = store.clone();
+        let server = ServerId::new(server).unwrap();
+        async move {
+            let audience: Vec<_> = audience.into_iter().map(|(t, n)| (TalkId(t), n)).collect();
+            store
+                .report_audience(&server, second, &audience)
+                .await
+                .unwrap();
+        }
+    };
+    report("a", NOW, vec![(1, 3), (2, 1)]).await;
+    report("b", NOW + 1, vec![(1, 4)]).await;
+    report("gone", NOW - 30, vec![(1, 50)]).await;
+    // A newer report of "a" replaces its whole last one.
+    report("a", NOW + 2, vec![(2, 5)]).await;
+    let read = |since| {
+        let store = store.clone();
+        async move {
+            let mut seen: Vec<(String, Second, i32, u64)> = store
+                .observe(since, false)
+                .await
+                .unwrap()
+                .audience
+                .into_iter()
+                .map(|w| (w.server.to_string(), w.second, w.talk.0, w.watching))
+                .collect();
+            seen.sort();
+            seen
+        }
+    };
+    assert_eq!(
+        read(NOW - 10).await,
+        [("a".into(), NOW + 2, 2, 5), ("b".into(), NOW + 1, 1, 4)]
+    );
+    // A replica with no audience left reports none.
+    report("b", NOW + 3, vec![]).await;
+    assert_eq!(read(NOW - 10).await, [("a".into(), NOW + 2, 2, 5)]);
+    assert_eq!(
+        read(NOW - 40).await.len(),
+        2,
+        "an old report is only outside the window"
+    );
+}

@@ -1,7 +1,8 @@
 //! The SQLite file's layout: a file written before layouts were numbered
 //! (layout 0, likes keyed by 36 characters of text) is rewritten on open
-//! without losing or doubling a like, and a file from a newer build is
-//! refused untouched.
+//! without losing or doubling a like, a layout 1 file gains the audience
+//! table and keeps its likes, and a file from a newer build is refused
+//! untouched.
 
 use chrono::{TimeZone, Utc};
 use likes::model::{Like, LikeId, ServerId, TalkId};
@@ -99,7 +100,7 @@ async fn a_layout_0_file_is_rewritten_keeping_every_like_once() {
         SqliteStore::open(&path, &options)
     );
     let (store, other) = (store.unwrap(), other.unwrap());
-    assert_eq!(user_version(&path), 1);
+    assert_eq!(user_version(&path), 2);
     assert_eq!(other.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
@@ -152,6 +153,39 @@ async fn a_layout_0_file_is_rewritten_keeping_every_like_once() {
 }
 
 #[tokio::test]
+async fn a_layout_1_file_gains_the_audience_table_and_keeps_its_likes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layout-1.db");
+    let options = StoreOptions::default();
+    let store = SqliteStore::open(&path, &options).await.unwrap();
+    let batch = FlushBatch {
+        server: ServerId::new("a").unwrap(),
+        second: 1_790_000_000,
+        likes: Arc::new(likes()),
+    };
+    store.flush(batch).await.unwrap();
+    drop(store);
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE LikeAudiences; PRAGMA user_version = 1;")
+        .unwrap();
+
+    let store = SqliteStore::open(&path, &options).await.unwrap();
+    assert_eq!(user_version(&path), 2);
+    assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 25);
+    assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
+    let server = ServerId::new("a").unwrap();
+    let second = Utc::now().timestamp();
+    store
+        .report_audience(&server, second, &[(TalkId(1), 4)])
+        .await
+        .unwrap();
+    let seen = store.observe(second, false).await.unwrap().audience;
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].talk, seen[0].watching), (TalkId(1), 4));
+}
+
+#[tokio::test]
 async fn a_file_from_a_newer_build_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("newer.db");
@@ -166,7 +200,7 @@ async fn a_file_from_a_newer_build_is_refused_untouched() {
         .expect("a newer layout is refused")
         .to_string();
     assert!(
-        error.contains("has layout 7, newer than this build's 1"),
+        error.contains("has layout 7, newer than this build's 2"),
         "{error}"
     );
     let tables: Vec<String> = Connection::open(&path)

@@ -83,6 +83,7 @@ macro_rules! conformance {
             check!(a_batch_over_the_commit_limits_is_split_and_stored_exactly);
             check!(a_replay_of_a_partly_stored_split_batch_counts_only_the_rest);
             check!(a_fresh_store_is_empty_and_answers);
+            check!(each_replica_s_audience_report_replaces_its_last);
 
             #[tokio::test]
             async fn every_like_is_exported_exactly_once() {

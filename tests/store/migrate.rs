@@ -58,7 +58,11 @@ async fn a_database_with_part_of_the_schema_gets_only_what_it_lacks() {
     assert!(!migration.created_database);
     assert_eq!(
         migration.applied,
-        ["table likesummaryservers", "table likesummarytotals"]
+        [
+            "table likesummaryservers",
+            "table likesummarytotals",
+            "table likeaudiences"
+        ]
     );
     let again = spanner::migrate(&database).await.unwrap();
     assert!(again.applied.is_empty() && !again.created_database);
