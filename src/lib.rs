@@ -8,13 +8,15 @@
 //! - [`listener`]: fans each talk's new total out to its subscribers.
 //! - [`freshness`]: measures each like's delay from acknowledgement to push.
 //!
-//! Around them: [`model`] (value types), [`catalogue`] (the talks),
+//! Around them: [`model`] (value types), [`clock`] (the wall clock the storer
+//! and observer read), [`catalogue`] (the talks),
 //! [`limits`] (rates, origins, connection caps), [`telemetry`] (Prometheus metrics),
 //! [`logging`] (log lines, trace export),
 //! [`config`] (the CLI) and [`app`] (wiring, running, ordered shutdown).
 
 pub mod app;
 pub mod catalogue;
+pub mod clock;
 pub mod config;
 pub mod export;
 pub mod freshness;

@@ -4,14 +4,16 @@
 //! the observer's offset to be read, instead of up to a whole extra interval
 //! when the two run at unrelated phases.
 
+use crate::clock::Clock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 /// An interval whose ticks fall `offset` after each multiple of `period`
-/// since the Unix epoch (`offset < period`). A tick missed because the
-/// previous one's work ran long is taken late, and the next keeps the grid.
-pub fn aligned(period: Duration, offset: Duration) -> Interval {
-    let wait = until_next(SystemTime::now(), period, offset);
+/// since the Unix epoch on `clock` (`offset < period`). A tick missed
+/// because the previous one's work ran long is taken late, and the next
+/// keeps the grid.
+pub fn aligned(clock: &Clock, period: Duration, offset: Duration) -> Interval {
+    let wait = until_next(clock.now(), period, offset);
     let mut ticks = tokio::time::interval_at(Instant::now() + wait, period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
     ticks

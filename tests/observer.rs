@@ -3,6 +3,7 @@
 //! and its reads do not grow with talks or subscribers.
 
 use chrono::Utc;
+use likes::clock::Clock;
 use likes::listener::{Interest, Listener};
 use likes::model::{Like, LikeId, ServerId, TalkId};
 use likes::observer::{ObserveSettings, Observer};
@@ -12,7 +13,7 @@ use likes::store::{
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 fn likes(talk: i32, from: usize, n: usize) -> Arc<Vec<Like>> {
     Arc::new(
@@ -27,6 +28,11 @@ fn likes(talk: i32, from: usize, n: usize) -> Arc<Vec<Like>> {
     )
 }
 
+/// The observers' wall clock here: it moves with tokio's paused clock.
+fn clock() -> Clock {
+    Clock::starting_at(UNIX_EPOCH + Duration::from_secs(1_790_000_000))
+}
+
 fn batch(server: &str, second: i64, likes: Arc<Vec<Like>>) -> FlushBatch {
     FlushBatch {
         server: ServerId::new(server).unwrap(),
@@ -35,7 +41,7 @@ fn batch(server: &str, second: i64, likes: Arc<Vec<Like>>) -> FlushBatch {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn history_is_a_starting_point_and_late_buckets_are_caught_by_the_totals() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn LikeStore> = Arc::new(
@@ -43,7 +49,8 @@ async fn history_is_a_starting_point_and_late_buckets_are_caught_by_the_totals()
             .await
             .unwrap(),
     );
-    let now = Utc::now().timestamp();
+    let clock = clock();
+    let now = clock.second();
     store.flush(batch("a", now, likes(1, 0, 7))).await.unwrap();
 
     let listener = Listener::new([TalkId(1), TalkId(2)]);
@@ -51,7 +58,7 @@ async fn history_is_a_starting_point_and_late_buckets_are_caught_by_the_totals()
         interval: Duration::from_secs(1),
         window: Duration::from_secs(3),
     };
-    let mut observer = Observer::new(store.clone(), listener.clone(), settings);
+    let mut observer = Observer::new(store.clone(), listener.clone(), settings).with_clock(clock);
     let mut subscription = listener.subscribe(TalkId(1), Interest::default()).unwrap();
     assert!(
         observer.observe().await.unwrap().is_empty(),
@@ -140,7 +147,7 @@ impl LikeStore for CountingStore {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn each_tick_is_one_store_read_whatever_the_talks_and_subscribers() {
     let dir = tempfile::tempdir().unwrap();
     let inner = SqliteStore::open(&dir.path().join("likes.db"), &StoreOptions::default())
@@ -164,8 +171,9 @@ async fn each_tick_is_one_store_read_whatever_the_talks_and_subscribers() {
         interval: Duration::from_secs(1),
         window: Duration::from_secs(13),
     };
-    let mut observer = Observer::new(store.clone(), listener.clone(), settings);
-    let now = Utc::now().timestamp();
+    let clock = clock();
+    let mut observer = Observer::new(store.clone(), listener.clone(), settings).with_clock(clock);
+    let now = clock.second();
     for tick in 0..26 {
         let talk = 1 + (tick % 200) as i32;
         store
@@ -173,6 +181,7 @@ async fn each_tick_is_one_store_read_whatever_the_talks_and_subscribers() {
             .await
             .unwrap();
         observer.observe().await.unwrap();
+        tokio::time::advance(Duration::from_secs(1)).await;
     }
     assert_eq!(
         store.observes.load(Ordering::Relaxed),

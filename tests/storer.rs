@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
+use likes::clock::Clock;
 use likes::model::{Like, LikeId, Second, ServerId, TalkId};
 use likes::store::{
     FlushBatch, FlushReport, LikeStore, Observation, SqliteStore, StoreError, StoreOptions,
@@ -11,7 +12,7 @@ use likes::storer::{Accepted, FlushSettings, Refusal, Storer};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 use tempfile::TempDir;
 
 /// How the next flush tries go wrong.
@@ -35,6 +36,7 @@ struct FaultyStore {
     active: AtomicUsize,
     most_active: AtomicUsize,
     tries: AtomicUsize,
+    audience_reports: AtomicUsize,
     _dir: TempDir,
 }
 
@@ -50,6 +52,7 @@ impl FaultyStore {
             active: AtomicUsize::new(0),
             most_active: AtomicUsize::new(0),
             tries: AtomicUsize::new(0),
+            audience_reports: AtomicUsize::new(0),
             _dir: dir,
         })
     }
@@ -124,6 +127,7 @@ impl LikeStore for FaultyStore {
         second: i64,
         audience: &[(TalkId, u64)],
     ) -> Result<(), StoreError> {
+        self.audience_reports.fetch_add(1, Ordering::SeqCst);
         self.inner.report_audience(server, second, audience).await
     }
 
@@ -159,8 +163,13 @@ fn settings() -> FlushSettings {
     }
 }
 
+/// The wall clock of the storers here: it moves with tokio's paused clock.
+fn clock() -> Clock {
+    Clock::starting_at(UNIX_EPOCH + Duration::from_secs(1_790_000_000))
+}
+
 fn storer(store: &Arc<FaultyStore>, settings: FlushSettings) -> Storer {
-    Storer::new(store.clone(), ServerId::new("test").unwrap(), settings)
+    Storer::new(store.clone(), ServerId::new("test").unwrap(), settings).with_clock(clock())
 }
 
 fn like(n: usize) -> Like {
@@ -178,7 +187,7 @@ fn accept_all(storer: &Storer, range: std::ops::Range<usize>) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failing_flush_keeps_its_likes_and_tries_again() {
     let store = FaultyStore::new().await;
     let storer = storer(&store, settings());
@@ -209,7 +218,7 @@ async fn a_failing_flush_keeps_its_likes_and_tries_again() {
     assert_eq!(store.stored().await, 90);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_flush_whose_answer_was_lost_is_replayed_without_duplicates() {
     let store = FaultyStore::new().await;
     let storer = storer(&store, settings());
@@ -225,7 +234,7 @@ async fn a_flush_whose_answer_was_lost_is_replayed_without_duplicates() {
     assert_eq!(storer.buffered(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_hanging_store_is_cut_off_by_the_try_timeout() {
     let store = FaultyStore::new().await;
     let storer = storer(
@@ -239,17 +248,14 @@ async fn a_hanging_store_is_cut_off_by_the_try_timeout() {
     store.inject(Fault::Hang, 2);
     let started = tokio::time::Instant::now();
     let outcome = storer.flush().await;
-    // Two cut-off tries (200 ms each) and their pauses, far below the hard timeout.
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    // Two tries cut off at 500 ms and the pauses after them (100 and 200
+    // ms), far below the hard timeout.
+    assert_eq!(started.elapsed(), Duration::from_millis(1300));
     assert_eq!(outcome.stored, 10);
     assert_eq!(store.stored().await, 10);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_busy_store_is_not_cut_off_between_batches() {
     let store = FaultyStore::new().await;
     let storer = storer(
@@ -262,12 +268,13 @@ async fn a_busy_store_is_not_cut_off_between_batches() {
         },
     );
     accept_all(&storer, 0..100);
-    // Each batch takes most of a try (400 ms to spare for SQLite's commit
-    // on a busy machine); ten of them do not fit in the hard timeout.
+    // Each batch takes most of a try; ten of them do not fit in the hard
+    // timeout. Batches end at 0.6, 1.2, 1.8 and 2.4 s; after the fourth, a
+    // whole try no longer fits before 3 s.
     store.inject(Fault::Slow(Duration::from_millis(600)), usize::MAX);
     let outcome = storer.flush().await;
     let tries = store.tries.load(Ordering::SeqCst);
-    assert!(outcome.stored >= 20, "{outcome:?}");
+    assert_eq!(outcome.stored, 40, "{outcome:?}");
     assert_eq!(outcome.left, 0, "nothing failed: {outcome:?}");
     assert_eq!(tries as u64 * 10, outcome.stored, "every try succeeded");
     assert!(!storer.store_failing(), "a busy store is not a failing one");
@@ -278,7 +285,7 @@ async fn a_busy_store_is_not_cut_off_between_batches() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn flushes_never_overlap() {
     let store = FaultyStore::new().await;
     let storer = storer(&store, settings());
@@ -296,7 +303,7 @@ async fn flushes_never_overlap() {
     assert_eq!(store.stored().await, 100);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_full_buffer_refuses_new_likes_and_keeps_the_old() {
     let store = FaultyStore::new().await;
     let storer = storer(
@@ -315,7 +322,7 @@ async fn a_full_buffer_refuses_new_likes_and_keeps_the_old() {
     assert_eq!(store.stored().await, 6);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shutdown_drains_everything_and_then_refuses() {
     let store = FaultyStore::new().await;
     let storer = storer(
@@ -336,7 +343,7 @@ async fn shutdown_drains_everything_and_then_refuses() {
     assert_eq!(storer.accept(like(9_999)), Err(Refusal::Closed));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shutdown_with_the_store_down_reports_exactly_what_was_not_stored() {
     let store = FaultyStore::new().await;
     let storer = storer(
@@ -353,17 +360,19 @@ async fn shutdown_with_the_store_down_reports_exactly_what_was_not_stored() {
     assert_eq!(store.stored().await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn likes_held_across_skipped_ticks_land_in_one_bucket_of_the_flush_second() {
     let store = FaultyStore::new().await;
-    let storer = storer(&store, settings());
+    let clock = clock();
+    let storer =
+        Storer::new(store.clone(), ServerId::new("test").unwrap(), settings()).with_clock(clock);
     accept_all(&storer, 0..9);
     // No flush for over two seconds: the ticks in between were skipped.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     accept_all(&storer, 9..12);
-    let before = Utc::now().timestamp();
+    let before = clock.second();
     storer.flush().await;
-    let after = Utc::now().timestamp();
+    let after = clock.second();
     let seen = store.observe(before - 5, true).await.unwrap();
     let counted: u64 = seen.buckets.iter().map(|b| b.likes).sum();
     assert_eq!(counted, 12);
@@ -375,7 +384,7 @@ async fn likes_held_across_skipped_ticks_land_in_one_bucket_of_the_flush_second(
     assert_eq!(seen.totals.unwrap().values().sum::<u64>(), 12);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_flush_dropped_midway_puts_its_batch_back() {
     let store = FaultyStore::new().await;
     let storer = storer(&store, settings());
@@ -387,4 +396,51 @@ async fn a_flush_dropped_midway_puts_its_batch_back() {
     let outcome = storer.flush().await;
     assert_eq!(outcome.stored, 25);
     assert_eq!(store.stored().await, 25);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_audience_is_reported_after_each_flush_once_when_gone_and_none_at_shutdown() {
+    let store = FaultyStore::new().await;
+    let clock = clock();
+    let audience = Arc::new(Mutex::new(vec![(TalkId(1), 3), (TalkId(2), 1)]));
+    let source = audience.clone();
+    let storer = Storer::new(store.clone(), ServerId::new("test").unwrap(), settings())
+        .with_clock(clock)
+        .reporting(Arc::new(move || source.lock().unwrap().clone()));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(storer.clone().run(shutdown.clone()));
+    let read = || async {
+        let seen = store.observe(clock.second() - 1, false).await.unwrap();
+        let mut audience: Vec<_> = seen.audience.iter().map(|w| (w.talk, w.watching)).collect();
+        audience.sort();
+        audience
+    };
+
+    // Reported on the first tick (50 ms), renewed on every one after.
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(read().await, [(TalkId(1), 3), (TalkId(2), 1)]);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        read().await,
+        [(TalkId(1), 3), (TalkId(2), 1)],
+        "still fresh"
+    );
+    *audience.lock().unwrap() = vec![(TalkId(2), 2)];
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(read().await, [(TalkId(2), 2)]);
+    // Gone: reported once, then not renewed.
+    audience.lock().unwrap().clear();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(read().await, []);
+    let reports = store.audience_reports.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(store.audience_reports.load(Ordering::SeqCst), reports);
+
+    // At shutdown, however many are still connected, it reports none.
+    *audience.lock().unwrap() = vec![(TalkId(1), 9)];
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(read().await, [(TalkId(1), 9)]);
+    shutdown.cancel();
+    assert_eq!(task.await.unwrap(), 0);
+    assert_eq!(read().await, []);
 }

@@ -8,6 +8,7 @@ mod window;
 
 pub use window::{Change, Window};
 
+use crate::clock::Clock;
 use crate::freshness::Freshness;
 use crate::listener::Listener;
 use crate::model::ServerId;
@@ -40,6 +41,8 @@ pub struct Observer {
     /// Where published growth of this replica's own likes is measured
     /// (ack→push); the storer notes its flushes there.
     freshness: Option<Freshness>,
+    /// What the window's end and the ticks' phase are read from.
+    clock: Clock,
 }
 
 impl Observer {
@@ -54,7 +57,15 @@ impl Observer {
             window: Window::new(),
             reads: 0,
             freshness: None,
+            clock: Clock::System,
         }
+    }
+
+    /// Reads the window's end and the ticks' phase from `clock` (the
+    /// system clock by default).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Also measures the ack→push delay of `server`'s likes, noted by its
@@ -67,7 +78,7 @@ impl Observer {
 
     /// One read: applies it to the window and publishes what changed.
     pub async fn observe(&mut self) -> Result<Vec<Change>, StoreError> {
-        let now = chrono::Utc::now().timestamp();
+        let now = self.clock.second();
         let since = self.window.since(now, self.settings.window.as_secs());
         let with_totals =
             !self.window.is_seeded() || self.reads.is_multiple_of(self.reconcile_every);
@@ -114,7 +125,7 @@ impl Observer {
     /// the replicas' flushes (see `schedule`), until `shutdown` is cancelled.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let interval = self.settings.interval;
-        let mut ticks = schedule::aligned(interval, interval / 4);
+        let mut ticks = schedule::aligned(&self.clock, interval, interval / 4);
         let mut failing = false;
         loop {
             match self.observe().await {

@@ -16,6 +16,7 @@ mod buffer;
 
 pub use buffer::{Accepted, Buffer, Refusal};
 
+use crate::clock::Clock;
 use crate::freshness::Freshness;
 use crate::model::{Like, ServerId, TalkId};
 use crate::schedule;
@@ -85,6 +86,8 @@ struct Shared {
     audience: Option<AudienceSource>,
     /// The audience last reported.
     reported: Mutex<Option<Vec<(TalkId, u64)>>>,
+    /// What bucket seconds and the ticks' phase are read from.
+    clock: Clock,
 }
 
 /// A batch taken from the buffer; goes back to it if dropped unfinished.
@@ -130,15 +133,26 @@ impl Storer {
                 freshness: Freshness::default(),
                 audience: None,
                 reported: Mutex::new(None),
+                clock: Clock::System,
             }),
         }
     }
 
     /// Also reports `audience` with each flush. Call before cloning.
     pub fn reporting(mut self, audience: AudienceSource) -> Self {
-        let shared = Arc::get_mut(&mut self.shared).expect("a storer not yet shared");
-        shared.audience = Some(audience);
+        self.unshared().audience = Some(audience);
         self
+    }
+
+    /// Reads bucket seconds and the ticks' phase from `clock` (the system
+    /// clock by default). Call before cloning.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.unshared().clock = clock;
+        self
+    }
+
+    fn unshared(&mut self) -> &mut Shared {
+        Arc::get_mut(&mut self.shared).expect("a storer not yet shared")
     }
 
     fn buffer(&self) -> std::sync::MutexGuard<'_, Buffer> {
@@ -268,7 +282,7 @@ impl Storer {
         let mut pause = FIRST_BACKOFF;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let second = chrono::Utc::now().timestamp();
+            let second = self.shared.clock.second();
             let batch = FlushBatch {
                 server: self.shared.server.clone(),
                 second,
@@ -316,7 +330,8 @@ impl Storer {
     /// Ticks fall on multiples of the interval since the Unix epoch, the same
     /// instants on every replica (see `schedule`).
     pub async fn run(self, shutdown: CancellationToken) -> usize {
-        let mut ticks = schedule::aligned(self.shared.settings.interval, Duration::ZERO);
+        let interval = self.shared.settings.interval;
+        let mut ticks = schedule::aligned(&self.shared.clock, interval, Duration::ZERO);
         let cancelled_at = loop {
             tokio::select! {
                 biased;
@@ -368,7 +383,7 @@ impl Storer {
         {
             return;
         }
-        let second = chrono::Utc::now().timestamp();
+        let second = self.shared.clock.second();
         let report = self
             .shared
             .store
