@@ -2,7 +2,7 @@
 -- source of truth for it: `likes migrate --store spanner://…` creates the
 -- database with these statements, or applies those whose table or index
 -- does not exist yet. The embedded SQLite backend mirrors these tables in
--- src/store/sqlite.rs.
+-- src/store/sqlite/layout.rs.
 
 -- Every like, kept for export. The key is the like's UUID: random (v4), or
 -- a hash of (talk, liker, clientMutationId) (v5) so that a retried mutation

@@ -24,7 +24,7 @@ import yaml
 # Measured figures behind the memory bound (k8s/base/deployment.yaml).
 BASELINE_MIB = 50  # peak RSS under load
 SUBSCRIBER_KIB = 15  # one idle WebSocket subscriber (BENCHMARKS.md, fan-out)
-# The service's defaults (README, Configuration).
+# The service's defaults (docs/operations.md, Configuration).
 DEFAULTS = {
     "LIKES_SHUTDOWN_GRACE": "20s",
     "LIKES_FLUSH_HARD_TIMEOUT": "10s",

@@ -1,5 +1,5 @@
 //! The GraphQL contract the conference front end was written against
-//! (the README's API section) is served as is: every type and field, same
+//! (the API in the README and docs/api.md) is served as is: every type and field, same
 //! names, same types. Fields may be added, never renamed or removed.
 
 use likes::graphql::{Checks, Schema};

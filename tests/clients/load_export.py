@@ -1,4 +1,4 @@
-"""Loads `likes export` folders into DuckDB the way the README loads them
+"""Loads `likes export` folders into DuckDB the way docs/operations.md loads them
 into BigQuery, and prints what the table then holds, as JSON.
 
     load_export.py merge DIR [DIR ...]    each folder's files, merged on id

@@ -1,6 +1,6 @@
 //! `likes export` from both backends, checked the way the data team uses
 //! it: the files are loaded, with their schema.json, into a SQL engine
-//! (DuckDB) by the README's two load methods, and must hold exactly the
+//! (DuckDB) by the two load methods of docs/operations.md, and must hold exactly the
 //! store's likes: per talk, per UTC day, in total, with none twice.
 
 use crate::Backend;
