@@ -179,40 +179,28 @@ impl LikeStore for SqliteStore {
     async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError> {
         Self::run(&self.reader, move |conn| {
             let tx = conn.transaction()?;
-            let buckets = {
-                let mut select = tx.prepare_cached(
-                    "SELECT Second, SessionId, ServerId, Likes FROM LikeSummaryServers
-                     WHERE Second >= ?1",
-                )?;
-                let rows = select.query_map(params![since], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, i32>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, i64>(3)?,
-                    ))
-                })?;
-                let mut buckets = Vec::new();
-                for row in rows {
-                    let (second, talk, server, likes) = row?;
-                    // Rows are written only by this code; a malformed id is skipped, not fatal.
-                    if let Ok(server) = ServerId::new(server) {
-                        buckets.push(SummaryBucket {
-                            second,
-                            talk: TalkId(talk),
-                            server,
-                            likes: to_u64(likes),
-                        });
+            let buckets =
+                read_by_server(&tx, BUCKETS_SQL, since, |second, talk, server, likes| {
+                    SummaryBucket {
+                        second,
+                        talk,
+                        server,
+                        likes,
                     }
-                }
-                buckets
-            };
+                })?;
             let totals = if with_totals {
                 Some(read_totals(&tx)?)
             } else {
                 None
             };
-            let audience = read_audience(&tx, since)?;
+            let audience = read_by_server(&tx, AUDIENCE_SQL, since, |second, talk, server, n| {
+                Watchers {
+                    second,
+                    talk,
+                    server,
+                    watching: n,
+                }
+            })?;
             tx.commit()?;
             Ok(Observation {
                 buckets,
@@ -385,11 +373,22 @@ fn flush_chunk(
     Ok(report)
 }
 
+/// Every server's buckets from `since` on.
+const BUCKETS_SQL: &str =
+    "SELECT Second, SessionId, ServerId, Likes FROM LikeSummaryServers WHERE Second >= ?1";
 /// Every replica's last audience report from `since` on.
-fn read_audience(conn: &Connection, since: Second) -> rusqlite::Result<Vec<Watchers>> {
-    let mut select = conn.prepare_cached(
-        "SELECT Second, SessionId, ServerId, Watching FROM LikeAudiences WHERE Second >= ?1",
-    )?;
+const AUDIENCE_SQL: &str =
+    "SELECT Second, SessionId, ServerId, Watching FROM LikeAudiences WHERE Second >= ?1";
+
+/// The rows `sql` selects from `since` on, as (second, talk, server,
+/// count), each made into a `T`.
+fn read_by_server<T>(
+    conn: &Connection,
+    sql: &str,
+    since: Second,
+    make: impl Fn(Second, TalkId, ServerId, u64) -> T,
+) -> rusqlite::Result<Vec<T>> {
+    let mut select = conn.prepare_cached(sql)?;
     let rows = select.query_map(params![since], |row| {
         Ok((
             row.get::<_, i64>(0)?,
@@ -398,20 +397,15 @@ fn read_audience(conn: &Connection, since: Second) -> rusqlite::Result<Vec<Watch
             row.get::<_, i64>(3)?,
         ))
     })?;
-    let mut audience = Vec::new();
+    let mut made = Vec::new();
     for row in rows {
-        let (second, talk, server, watching) = row?;
+        let (second, talk, server, count) = row?;
         // Rows are written only by this code; a malformed id is skipped, not fatal.
         if let Ok(server) = ServerId::new(server) {
-            audience.push(Watchers {
-                second,
-                talk: TalkId(talk),
-                server,
-                watching: to_u64(watching),
-            });
+            made.push(make(second, TalkId(talk), server, to_u64(count)));
         }
     }
-    Ok(audience)
+    Ok(made)
 }
 
 fn read_totals(conn: &Connection) -> rusqlite::Result<HashMap<TalkId, u64>> {
