@@ -10,7 +10,7 @@ import { backoffMs } from './api.js';
 
 // The same variables on every retry: `total` is shown, never the deltas.
 const LIKE_ADDED = `subscription($sessionId: Int!) {
-  likeAdded(sessionId: $sessionId, since: 0) { sessionId total }
+  likeAdded(sessionId: $sessionId, since: 0) { sessionId total watching }
 }`;
 
 /** Wait before a subscription the server ended or refused is asked again. */
@@ -36,10 +36,11 @@ function pause(ms) {
 
 /**
  * Starts the live connection. Callbacks:
- * - `onTotal(sessionId, total)`: a talk's absolute total after an event;
+ * - `onEvent(sessionId, { total, watching })`: a talk's absolute total and
+ *   audience after an event;
  * - `onState(state)`: 'connecting' | 'live' | 'reconnecting' | 'offline'.
  */
-export function startLive({ url = socketUrl(), sessionIds, onTotal, onState }) {
+export function startLive({ url = socketUrl(), sessionIds, onEvent, onState }) {
   // Each client built gets a generation; events of an older one are ignored.
   let generation = 0;
   let client = null;
@@ -94,7 +95,7 @@ export function startLive({ url = socketUrl(), sessionIds, onTotal, onState }) {
         next: ({ data }) => {
           const event = data?.likeAdded;
           if (mine === generation && event && Number.isFinite(event.total)) {
-            onTotal(event.sessionId, event.total);
+            onEvent(event.sessionId, { total: event.total, watching: event.watching });
           }
         },
         error: (error) => {

@@ -8,7 +8,7 @@ import { startLive } from './live.js';
 import { pageLocale, sortTalks } from './talks.js';
 import { renderTalks } from './view.js';
 
-const SESSIONS = '{ sessions { sessionId title liked startTime endTime room } }';
+const SESSIONS = '{ sessions { sessionId title liked watching startTime endTime room } }';
 
 const STATE_TEXT = {
   connecting: 'Connecting…',
@@ -77,14 +77,22 @@ async function main() {
     locale,
     onLike: (sessionId) => sender.tap(sessionId),
   });
-  for (const talk of sessions) cards.get(talk.sessionId).setTotal(talk.liked);
+  for (const talk of sessions) {
+    const card = cards.get(talk.sessionId);
+    card.setTotal(talk.liked);
+    card.setWatching(talk.watching);
+  }
 
   // Every (re)subscription's first event brings the current total, so the
   // counters need no other reading after a reconnection.
   startLive({
     sessionIds: sessions.map((s) => s.sessionId),
     // `total` is absolute: the counter is set to it, never added to.
-    onTotal: (sessionId, total) => cards.get(sessionId)?.setTotal(total),
+    onEvent: (sessionId, { total, watching }) => {
+      const card = cards.get(sessionId);
+      card?.setTotal(total);
+      card?.setWatching(watching);
+    },
     onState: showState,
   });
 }
