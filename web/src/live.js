@@ -1,14 +1,16 @@
 // Live counters: one graphql-ws connection to the page's own server with one
 // `likeAdded` subscription per talk. It reconnects by itself forever (a
-// server restart closes it with 1012); after every (re)connection the caller
-// re-reads the totals, since the subscription sends no initial event and
-// likes may have arrived while it was down.
+// server restart closes it with 1012), and starts afresh when the network
+// comes back. Each subscription resumes from `since: 0`, so its first event,
+// at once on every (re)subscription, carries the talk's current total: likes
+// made while the socket was down show without waiting for another one.
 
 import { createClient } from 'graphql-ws';
 import { backoffMs } from './api.js';
 
+// The same variables on every retry: `total` is shown, never the deltas.
 const LIKE_ADDED = `subscription($sessionId: Int!) {
-  likeAdded(sessionId: $sessionId) { sessionId likes total }
+  likeAdded(sessionId: $sessionId, since: 0) { sessionId total watching }
 }`;
 
 /** Wait before a subscription the server ended or refused is asked again. */
@@ -34,11 +36,11 @@ function pause(ms) {
 
 /**
  * Starts the live connection. Callbacks:
- * - `onTotal(sessionId, total)`: a talk's absolute total after an event;
- * - `onState(state)`: 'connecting' | 'live' | 'reconnecting' | 'offline';
- * - `onConnected()`: after each (re)connection, to refresh the totals.
+ * - `onEvent(sessionId, { total, watching })`: a talk's absolute total and
+ *   audience after an event;
+ * - `onState(state)`: 'connecting' | 'live' | 'reconnecting' | 'offline'.
  */
-export function startLive({ url = socketUrl(), sessionIds, onTotal, onState, onConnected }) {
+export function startLive({ url = socketUrl(), sessionIds, onEvent, onState }) {
   // Each client built gets a generation; events of an older one are ignored.
   let generation = 0;
   let client = null;
@@ -71,7 +73,6 @@ export function startLive({ url = socketUrl(), sessionIds, onTotal, onState, onC
           wasLive = true;
           rebuilds = 0;
           report('live');
-          onConnected();
         },
         closed: () => {
           if (!current()) return;
@@ -94,7 +95,7 @@ export function startLive({ url = socketUrl(), sessionIds, onTotal, onState, onC
         next: ({ data }) => {
           const event = data?.likeAdded;
           if (mine === generation && event && Number.isFinite(event.total)) {
-            onTotal(event.sessionId, event.total);
+            onEvent(event.sessionId, { total: event.total, watching: event.watching });
           }
         },
         error: (error) => {
@@ -125,10 +126,27 @@ export function startLive({ url = socketUrl(), sessionIds, onTotal, onState, onC
     build();
   }
 
+  // A socket that seems to have lived through a lost network may be dead
+  // without knowing it for minutes: once the network is back, a fresh client
+  // resumes every counter at once instead.
+  function restart() {
+    const old = client;
+    client = null;
+    old.dispose();
+    build();
+  }
+
   // The socket may take a while to notice a lost network: say so at once.
-  window.addEventListener('offline', () => onState('offline'));
-  window.addEventListener('online', () =>
-    report(connected ? 'live' : wasLive ? 'reconnecting' : 'connecting'),
-  );
+  let wentOffline = false;
+  window.addEventListener('offline', () => {
+    wentOffline = true;
+    onState('offline');
+  });
+  window.addEventListener('online', () => {
+    // Not connected, a retry or a rebuild is waiting for this very event.
+    if (wentOffline && connected) restart();
+    wentOffline = false;
+    report(connected ? 'live' : wasLive ? 'reconnecting' : 'connecting');
+  });
   build();
 }

@@ -8,12 +8,7 @@ import { startLive } from './live.js';
 import { pageLocale, sortTalks } from './talks.js';
 import { renderTalks } from './view.js';
 
-const SESSIONS = '{ sessions { sessionId title liked startTime endTime room } }';
-const TOTALS = '{ sessions { sessionId liked } }';
-
-/** Give the subscriptions this long to reach the server before re-reading
- * the totals, so that no like falls between the read and the first event. */
-const SETTLE_MS = 300;
+const SESSIONS = '{ sessions { sessionId title liked watching startTime endTime room } }';
 
 const STATE_TEXT = {
   connecting: 'Connecting…',
@@ -23,7 +18,6 @@ const STATE_TEXT = {
 };
 
 const $ = (id) => document.getElementById(id);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function showState(state) {
   const node = $('connection');
@@ -83,31 +77,23 @@ async function main() {
     locale,
     onLike: (sessionId) => sender.tap(sessionId),
   });
-  for (const talk of sessions) cards.get(talk.sessionId).setTotal(talk.liked);
-
-  // After each (re)connection the totals are read again: there is no
-  // initial event, and likes may have come while the socket was down.
-  let refreshes = 0;
-  async function refreshTotals() {
-    const mine = ++refreshes;
-    await sleep(SETTLE_MS);
-    for (let attempt = 0; mine === refreshes; attempt += 1) {
-      try {
-        const data = await query(TOTALS);
-        for (const s of data.sessions) cards.get(s.sessionId)?.setTotal(s.liked);
-        return;
-      } catch {
-        await sleep(backoffMs(attempt));
-      }
-    }
+  for (const talk of sessions) {
+    const card = cards.get(talk.sessionId);
+    card.setTotal(talk.liked);
+    card.setWatching(talk.watching);
   }
 
+  // Every (re)subscription's first event brings the current total, so the
+  // counters need no other reading after a reconnection.
   startLive({
     sessionIds: sessions.map((s) => s.sessionId),
     // `total` is absolute: the counter is set to it, never added to.
-    onTotal: (sessionId, total) => cards.get(sessionId)?.setTotal(total),
+    onEvent: (sessionId, { total, watching }) => {
+      const card = cards.get(sessionId);
+      card?.setTotal(total);
+      card?.setWatching(watching);
+    },
     onState: showState,
-    onConnected: refreshTotals,
   });
 }
 

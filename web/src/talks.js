@@ -1,5 +1,6 @@
-// The talk list as the page shows it: order, grouping by day and the time
-// labels. Pure functions of the `sessions` answer; no DOM, no clock.
+// The talk list as the page shows it: order, grouping by day, the time
+// labels and the audience's. Pure functions of the `sessions` answer; no
+// DOM, no clock.
 
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -81,4 +82,10 @@ export function timeLabel(startTime, endTime, locale) {
  */
 export function pageLocale(languages) {
   return (languages ?? []).find((tag) => /^en(-|$)/i.test(tag)) ?? 'en-GB';
+}
+
+/** "1 person watching", "12 people watching" ("1,234" with `format`). */
+export function watchingLabel(watching, format = new Intl.NumberFormat('en')) {
+  const n = Math.max(0, Math.trunc(watching));
+  return `${format.format(n)} ${n === 1 ? 'person' : 'people'} watching`;
 }

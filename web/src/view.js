@@ -1,8 +1,9 @@
 // The page's DOM: talk cards grouped by day, and what each card shows of
-// its counter and of the taps on its button. Built with DOM calls, so no
-// inline script or style is ever needed (the server's CSP forbids both).
+// its counter, its audience and the taps on its button. Built with DOM
+// calls, so no inline script or style is ever needed (the server's CSP
+// forbids both).
 
-import { groupByDay, timeLabel } from './talks.js';
+import { groupByDay, timeLabel, watchingLabel } from './talks.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const count = new Intl.NumberFormat('en');
@@ -21,17 +22,22 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-function heart() {
+/** A decorative 24×24 icon of one path. */
+function icon(className, d) {
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
   svg.setAttribute('aria-hidden', 'true');
   svg.setAttribute('focusable', 'false');
-  svg.setAttribute('class', 'heart');
+  svg.setAttribute('class', className);
   const path = document.createElementNS(SVG, 'path');
-  path.setAttribute('d', 'M12 20.6 4.3 12.9a4.9 4.9 0 0 1 6.9-6.9l.8.8.8-.8a4.9 4.9 0 0 1 6.9 6.9Z');
+  path.setAttribute('d', d);
   svg.append(path);
   return svg;
 }
+
+const heart = () => icon('heart', 'M12 20.6 4.3 12.9a4.9 4.9 0 0 1 6.9-6.9l.8.8.8-.8a4.9 4.9 0 0 1 6.9 6.9Z');
+const eye = () =>
+  icon('eye', 'M12 5C6.6 5 2.9 9 1.5 12c1.4 3 5.1 7 10.5 7s9.1-4 10.5-7C21.1 9 17.4 5 12 5Zm0 11a4 4 0 1 1 0-8 4 4 0 0 1 0 8Zm0-2.2a1.8 1.8 0 1 0 0-3.6 1.8 1.8 0 0 0 0 3.6Z');
 
 /** One talk's card, and the handles to update it. */
 class Card {
@@ -44,6 +50,11 @@ class Card {
       time ? el('time', { datetime: talk.startTime, text: time }) : null,
       talk.room ? el('span', { class: 'room', text: talk.room }) : null,
     );
+    // Not a live region: the audience changes all the time, and announcing
+    // it would drown a screen reader as the counters would.
+    this.watchingText = el('span', { text: '' });
+    this.watching = el('p', { class: 'watching' }, eye(), this.watchingText);
+    this.watching.hidden = true;
     this.number = el('span', { class: 'number', text: count.format(0) });
     this.unit = el('span', { class: 'unit', text: 'likes' });
     // Not announced until this visitor likes the talk: two dozen counters
@@ -75,7 +86,7 @@ class Card {
     this.element = el(
       'article',
       { class: 'talk', 'aria-labelledby': `${id}-title`, 'data-session-id': String(talk.sessionId) },
-      meta.childElementCount ? meta : null,
+      el('div', { class: 'head' }, meta.childElementCount ? meta : null, this.watching),
       el(`h${headingLevel}`, { class: 'title', id: `${id}-title`, text: talk.title }),
       el('div', { class: 'actions' }, this.button, this.note, this.counter),
     );
@@ -93,6 +104,13 @@ class Card {
       void this.counter.offsetWidth;
       this.counter.classList.add('bump');
     }
+  }
+
+  /** Shows how many watch the talk now (it goes up and down). */
+  setWatching(watching) {
+    if (!Number.isFinite(watching)) return;
+    this.watchingText.textContent = watchingLabel(watching, count);
+    this.watching.hidden = false;
   }
 
   /** What the taps on this card are doing (see TapSender's onUpdate). */

@@ -4,6 +4,11 @@
 // one show up as exactly +10 on both pages and in the store; after a server
 // restart on the same port and store both pages go live again by themselves,
 // taps made while it was down arrive once, and one more tap shows up as +11.
+// Then attendee 1 goes offline (Playwright's setOffline) and its connections
+// are lost (it reaches the server through a relay that cuts them), attendee 2
+// likes three times, and within 2 s of coming back online, with no like
+// since, attendee 1's counter shows all three. Every page shows the audience
+// the server counts (`Session.watching`), also once a third page joins.
 //
 //   node web/tests/browser.mjs --binary target/release/likes [--page-dir web/dist] [--screenshots docs]
 //
@@ -13,11 +18,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Server, freePort, launchChromium, main, sleep, step, until } from './harness.mjs';
+import { Relay, Server, freePort, launchChromium, main, sleep, step, until } from './harness.mjs';
 
 const OVERALL_MS = 90_000;
 const LIKES_SEEN_MS = 15_000;
 const RECONNECT_MS = 25_000;
+/** Back online, a page's counters are exact within this. */
+const RESUMED_MS = 2000;
 
 const { values: args } = parseArgs({
   options: {
@@ -70,10 +77,40 @@ class Attendee {
     return Number(text.replace(/[^\d]/g, ''));
   }
 
+  /** The audience shown on a talk's card, and whether a live region holds it. */
+  async watching(title) {
+    const node = this.page.getByRole('article', { name: title, exact: true }).locator('.watching');
+    const [text, live] = await node.evaluate((el) => [
+      el.hidden ? '' : el.textContent,
+      el.closest('[aria-live]:not([aria-live="off"])') !== null,
+    ], null, { timeout: 1000 });
+    const count = /^\d[\d,]* (person|people) watching$/.test(text) ? Number(text.replace(/[^\d]/g, '')) : null;
+    return { text, count, live };
+  }
+
   async waitCount(title, wanted, timeoutMs) {
     await until(`${this.name}'s counter of "${title}" shows ${wanted}`, timeoutMs, async () => {
       const seen = await this.count(title);
       return { ok: seen === wanted, seen };
+    });
+  }
+}
+
+/**
+ * Waits until the server counts `wanted` watching `talk`, then until every
+ * page shows that count on the talk's card, outside any live region.
+ */
+async function audience(server, attendees, talk, wanted) {
+  await until(`the server counts ${wanted} watching "${talk.title}"`, 5000, async () => {
+    const { session } = await server.graphql('query($id: Int!) { session(sessionId: $id) { watching } }', {
+      id: talk.sessionId,
+    });
+    return { ok: session.watching === wanted, seen: session.watching };
+  });
+  for (const attendee of attendees) {
+    await until(`${attendee.name} shows ${wanted} watching "${talk.title}"`, 5000, async () => {
+      const seen = await attendee.watching(talk.title);
+      return { ok: seen.count === wanted && !seen.live, seen };
     });
   }
 }
@@ -89,6 +126,10 @@ async function run(cleanup) {
   const server = new Server({ binary, port, dir, pageDir });
   cleanup.server = server;
   cleanup.push(() => server.kill());
+  // Attendee 1's network: its connections can be lost.
+  const network = new Relay(port);
+  await network.start();
+  cleanup.push(() => network.close());
 
   await step(`likes serve starts on port ${port}`, () => server.start());
 
@@ -106,7 +147,7 @@ async function run(cleanup) {
   const other = sessions[2] ?? sessions[0];
 
   await step('two attendees see every talk, go Live, and subscribe once per talk', async () => {
-    await Promise.all([one.open(server.base), two.open(server.base)]);
+    await Promise.all([one.open(network.base), two.open(server.base)]);
     for (const attendee of [one, two]) {
       await attendee.waitState('Live', 10_000);
       await until(`${attendee.name} shows ${sessions.length} talks`, 5000, async () => {
@@ -213,6 +254,33 @@ async function run(cleanup) {
     });
   });
 
+  await step('attendee 1 loses the network and misses three likes by attendee 2', async () => {
+    // Offline, Chromium keeps a page's sockets open and holds what comes in
+    // until it is back: the connections themselves must be lost too, as
+    // they are when a phone drops off the Wi-Fi.
+    await one.context.setOffline(true);
+    network.cut();
+    await one.waitState('Offline', 5000);
+    await server.waitSubscribers(sessions.length);
+    const button = two.likeButton(talk.title);
+    for (let i = 0; i < 3; i += 1) await button.click();
+    await two.waitCount(talk.title, before + 14, LIKES_SEEN_MS);
+    const seen = await one.count(talk.title);
+    if (seen !== before + 11) throw new Error(`attendee 1 shows ${seen} while offline, not ${before + 11}`);
+  });
+
+  await step(`back online, attendee 1's counter is exact within ${RESUMED_MS} ms, with no new like`, async () => {
+    const online = Date.now();
+    await one.context.setOffline(false);
+    await one.waitCount(talk.title, before + 14, RESUMED_MS - (Date.now() - online));
+    console.log(`# attendee 1 showed ${before + 14} ${Date.now() - online} ms after coming back online`);
+    await one.waitState('Live', 5000);
+  });
+
+  await step('both pages show the audience the server counts, not announced live', async () => {
+    await audience(server, [one, two], talk, 2);
+  });
+
   const phone = new Attendee(
     'phone',
     await browser.newContext({ viewport: { width: 360, height: 800 }, locale: 'en-GB', deviceScaleFactor: 2, isMobile: true, hasTouch: true }),
@@ -220,12 +288,16 @@ async function run(cleanup) {
   await step('at 360 px wide the page has no horizontal scroll', async () => {
     await phone.open(server.base);
     await phone.waitState('Live', 10_000);
-    await phone.waitCount(talk.title, before + 11, 5000);
+    await phone.waitCount(talk.title, before + 14, 5000);
     const [scrollWidth, width] = await phone.page.evaluate(() => [
       document.documentElement.scrollWidth,
       document.documentElement.clientWidth,
     ]);
     if (scrollWidth > width) throw new Error(`content is ${scrollWidth} px wide in a ${width} px viewport`);
+  });
+
+  await step('a third page joins the audience on every page', async () => {
+    await audience(server, [one, two, phone], talk, 3);
   });
 
   if (args.screenshots) {

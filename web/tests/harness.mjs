@@ -1,6 +1,7 @@
 // What the browser tests share: a real `likes serve` on a free port, headless
-// Chromium, polling with a deadline, named steps printed as they pass, and a
-// run that cleans up after itself and fails on a deadline.
+// Chromium, a relay that can cut a browser's connections as a lost network
+// does, polling with a deadline, named steps printed as they pass, and a run
+// that cleans up after itself and fails on a deadline.
 
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -163,6 +164,64 @@ export class Server {
     const answer = await response.json();
     if (answer.errors) throw new Error(`GraphQL errors: ${JSON.stringify(answer.errors)}`);
     return answer.data;
+  }
+}
+
+/**
+ * A TCP relay on a free port to `target` (a port on 127.0.0.1), standing for
+ * one browser's network. `cut()` loses every connection open so far the way
+ * a lost network does: the server sees each one close, while the browser's
+ * end stays open and never hears from it again. Connections made later pass.
+ */
+export class Relay {
+  constructor(target) {
+    this.target = target;
+    /** Every connection not yet closed, cut or not. */
+    this.pairs = new Set();
+    this.server = net.createServer((browser) => this.relay(browser));
+  }
+
+  async start() {
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    this.base = `http://127.0.0.1:${this.server.address().port}`;
+  }
+
+  relay(browser) {
+    const upstream = net.connect(this.target, '127.0.0.1');
+    const pair = { browser, upstream, cut: false };
+    this.pairs.add(pair);
+    browser.pipe(upstream);
+    upstream.pipe(browser);
+    browser.on('error', () => {});
+    upstream.on('error', () => {});
+    browser.on('close', () => {
+      this.pairs.delete(pair);
+      upstream.destroy();
+    });
+    upstream.on('close', () => pair.cut || browser.destroy());
+  }
+
+  cut() {
+    for (const pair of this.pairs) {
+      if (pair.cut) continue;
+      pair.cut = true;
+      pair.browser.unpipe(pair.upstream);
+      pair.upstream.unpipe(pair.browser);
+      // Whatever the browser still sends goes nowhere.
+      pair.browser.on('data', () => {});
+      pair.upstream.destroy();
+    }
+  }
+
+  close() {
+    for (const pair of this.pairs) {
+      pair.browser.destroy();
+      pair.upstream.destroy();
+    }
+    this.server.close();
   }
 }
 

@@ -1,7 +1,7 @@
-// The talk list's order, day groups and time labels.
+// The talk list's order, day groups, time labels and audience.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { groupByDay, pageLocale, sortTalks, timeLabel, venueTime } from '../../src/talks.js';
+import { groupByDay, pageLocale, sortTalks, timeLabel, venueTime, watchingLabel } from '../../src/talks.js';
 
 const talk = (sessionId, startTime = null, endTime = null) => ({ sessionId, title: `T${sessionId}`, startTime, endTime });
 
@@ -53,4 +53,12 @@ test('dates speak the visitor English variant, else British', () => {
   assert.equal(pageLocale(['en']), 'en');
   assert.equal(pageLocale(['fr-FR', 'enx']), 'en-GB');
   assert.equal(pageLocale(undefined), 'en-GB');
+});
+
+test('the audience is counted in people, one person alone', () => {
+  assert.equal(watchingLabel(1), '1 person watching');
+  assert.equal(watchingLabel(12), '12 people watching');
+  assert.equal(watchingLabel(0), '0 people watching');
+  assert.equal(watchingLabel(1234), '1,234 people watching');
+  assert.equal(watchingLabel(-3), '0 people watching');
 });
