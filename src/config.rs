@@ -200,6 +200,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", env = "LIKES_IDLE_TIMEOUT", default_value = "620s", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
 
+    /// How long a client may take no byte of what is sent to it (a
+    /// response, a subscription's events) before its connection is closed.
+    #[arg(long, value_name = "DURATION", env = "LIKES_WRITE_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub write_timeout: Duration,
+
     /// GraphQL operations one WebSocket connection may start (subscribe,
     /// query or mutation), as a rate like 100/s, or off; more are refused
     /// with an `error` message coded RATE_LIMITED.
@@ -391,6 +396,7 @@ impl ServeArgs {
         for (name, value) in [
             ("--ws-init-timeout", self.ws_init_timeout),
             ("--ws-keepalive", self.ws_keepalive),
+            ("--write-timeout", self.write_timeout),
         ] {
             if value.is_zero() || value > MAX_WS_TIMER {
                 return invalid(format!("{name} must be between 1ms and 1h"));
@@ -440,6 +446,7 @@ impl ServeArgs {
                     header_read: self.header_read_timeout,
                     body_read: self.body_read_timeout,
                     idle: self.idle_timeout,
+                    write: self.write_timeout,
                 },
                 ws_operation_rate: self.ws_operation_rate,
                 max_subscriptions_per_connection: self.max_subscriptions_per_connection,

@@ -15,6 +15,7 @@ mod page;
 pub mod requests;
 mod server;
 mod websocket;
+mod write_deadline;
 
 pub use error::EdgeError;
 pub use graphql::{MediaType, negotiate};

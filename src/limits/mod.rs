@@ -85,6 +85,10 @@ pub struct Timeouts {
     pub body_read: Duration,
     /// From the end of a response to the first byte of the next request.
     pub idle: Duration,
+    /// How long the peer may take no byte of what is being sent (a
+    /// response, a stream's events, WebSocket frames) before the
+    /// connection is closed.
+    pub write: Duration,
 }
 
 impl Default for Timeouts {
@@ -96,6 +100,7 @@ impl Default for Timeouts {
             header_read: Duration::from_secs(10),
             body_read: Duration::from_secs(10),
             idle: Duration::from_secs(620),
+            write: Duration::from_secs(30),
         }
     }
 }
