@@ -224,6 +224,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", env = "LIKES_WS_KEEPALIVE", default_value = "25s", value_parser = humantime::parse_duration)]
     pub ws_keepalive: Duration,
 
+    /// Time between keep-alives on a subscription streamed over HTTP: an
+    /// SSE comment, well inside proxies' idle timeouts (multipart
+    /// heartbeats go every 5 s, or this if shorter).
+    #[arg(long, value_name = "DURATION", env = "LIKES_STREAM_KEEPALIVE", default_value = "12s", value_parser = humantime::parse_duration)]
+    pub stream_keepalive: Duration,
+
     /// Web page origins allowed besides the service's own, comma-separated
     /// (https://conference.example), or * for any; checked on WebSocket upgrades and for CORS.
     #[arg(
@@ -396,6 +402,7 @@ impl ServeArgs {
         for (name, value) in [
             ("--ws-init-timeout", self.ws_init_timeout),
             ("--ws-keepalive", self.ws_keepalive),
+            ("--stream-keepalive", self.stream_keepalive),
             ("--write-timeout", self.write_timeout),
         ] {
             if value.is_zero() || value > MAX_WS_TIMER {
@@ -452,6 +459,7 @@ impl ServeArgs {
                 max_subscriptions_per_connection: self.max_subscriptions_per_connection,
                 ws_init_timeout: self.ws_init_timeout,
                 ws_keepalive: self.ws_keepalive,
+                stream_keepalive: self.stream_keepalive,
             },
             access: Access {
                 allowed_origins: self.allowed_origins,

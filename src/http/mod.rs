@@ -9,11 +9,13 @@
 //! request for the SLIs.
 
 mod error;
+mod gate;
 mod graphiql;
 mod graphql;
 mod page;
 pub mod requests;
 mod server;
+mod stream;
 mod websocket;
 mod write_deadline;
 

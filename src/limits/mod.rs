@@ -56,6 +56,9 @@ pub struct Limits {
     pub ws_init_timeout: Duration,
     /// Time between WebSocket pings.
     pub ws_keepalive: Duration,
+    /// Time between keep-alives on a subscription streamed over HTTP (an
+    /// SSE comment; a multipart heartbeat every 5 s, or this if shorter).
+    pub stream_keepalive: Duration,
 }
 
 impl Default for Limits {
@@ -71,6 +74,7 @@ impl Default for Limits {
             max_subscriptions_per_connection: DEFAULT_MAX_SUBSCRIPTIONS,
             ws_init_timeout: Duration::from_secs(10),
             ws_keepalive: Duration::from_secs(25),
+            stream_keepalive: Duration::from_secs(12),
         }
     }
 }

@@ -22,5 +22,6 @@ mod python;
 mod slo;
 mod soak;
 mod spanner;
+mod streams;
 mod subscriptions;
 mod traces;
