@@ -161,7 +161,7 @@ fn cors(access: &Access) -> CorsLayer {
             origins.lists(origin)
         }))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE])
+        .allow_headers([header::CONTENT_TYPE, header::ACCEPT])
         .max_age(Duration::from_secs(3600))
 }
 

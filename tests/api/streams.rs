@@ -545,3 +545,30 @@ async fn a_long_stream_counts_as_one_quick_request_in_the_slis() {
     );
     assert!(server.terminate().await.success());
 }
+
+#[tokio::test]
+async fn a_page_on_an_allowed_origin_may_ask_for_a_stream_across_sites() {
+    let app = spawn_app_with(|c| {
+        c.access.allowed_origins = "https://conference.example".parse().unwrap();
+    })
+    .await;
+    // An `Accept` with a quote is not CORS-safelisted: the browser asks first.
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url())
+        .header("origin", "https://conference.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "accept,content-type")
+        .send()
+        .await
+        .unwrap();
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("accept") && allowed.contains("content-type"),
+        "{allowed}"
+    );
+    app.stop().await.unwrap();
+}
