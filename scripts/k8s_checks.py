@@ -734,7 +734,8 @@ def check_backend_config(overlay, report, service, server_ports):
         report.check(
             spec.get("timeoutSec", 30) >= 60,
             config,
-            "timeoutSec bounds a WebSocket's life: at least a minute, or subscribers churn",
+            "timeoutSec bounds a WebSocket's or a streamed subscription's life: at least a "
+            "minute, or subscribers churn",
         )
 
 

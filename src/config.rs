@@ -200,6 +200,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", env = "LIKES_IDLE_TIMEOUT", default_value = "620s", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
 
+    /// How long a client may take no byte of what is sent to it (a
+    /// response, a subscription's events) before its connection is closed.
+    #[arg(long, value_name = "DURATION", env = "LIKES_WRITE_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub write_timeout: Duration,
+
     /// GraphQL operations one WebSocket connection may start (subscribe,
     /// query or mutation), as a rate like 100/s, or off; more are refused
     /// with an `error` message coded RATE_LIMITED.
@@ -218,6 +223,12 @@ pub struct ServeArgs {
     /// than two of them, or not reading for one, is disconnected.
     #[arg(long, value_name = "DURATION", env = "LIKES_WS_KEEPALIVE", default_value = "25s", value_parser = humantime::parse_duration)]
     pub ws_keepalive: Duration,
+
+    /// Time between keep-alives on a subscription streamed over HTTP: an
+    /// SSE comment, well inside proxies' idle timeouts (multipart
+    /// heartbeats go every 5 s, or this if shorter).
+    #[arg(long, value_name = "DURATION", env = "LIKES_STREAM_KEEPALIVE", default_value = "12s", value_parser = humantime::parse_duration)]
+    pub stream_keepalive: Duration,
 
     /// Web page origins allowed besides the service's own, comma-separated
     /// (https://conference.example), or * for any; checked on WebSocket upgrades and for CORS.
@@ -391,6 +402,8 @@ impl ServeArgs {
         for (name, value) in [
             ("--ws-init-timeout", self.ws_init_timeout),
             ("--ws-keepalive", self.ws_keepalive),
+            ("--stream-keepalive", self.stream_keepalive),
+            ("--write-timeout", self.write_timeout),
         ] {
             if value.is_zero() || value > MAX_WS_TIMER {
                 return invalid(format!("{name} must be between 1ms and 1h"));
@@ -440,11 +453,13 @@ impl ServeArgs {
                     header_read: self.header_read_timeout,
                     body_read: self.body_read_timeout,
                     idle: self.idle_timeout,
+                    write: self.write_timeout,
                 },
                 ws_operation_rate: self.ws_operation_rate,
                 max_subscriptions_per_connection: self.max_subscriptions_per_connection,
                 ws_init_timeout: self.ws_init_timeout,
                 ws_keepalive: self.ws_keepalive,
+                stream_keepalive: self.stream_keepalive,
             },
             access: Access {
                 allowed_origins: self.allowed_origins,

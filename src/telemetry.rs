@@ -60,7 +60,8 @@ pub const CONNECTION_REFUSAL_REASONS: [&str; 2] = [REFUSED_AT_PROCESS_CAP, REFUS
 /// and `outcome` (`success`, `client_error`, `server_error`).
 pub const HTTP_REQUESTS: &str = "likes_http_requests_total";
 /// Time to answer an HTTP request (to its response head; for a WebSocket,
-/// the upgrade), by `route` and `outcome`.
+/// the upgrade; for a streamed subscription, its start), by `route` and
+/// `outcome`.
 pub const HTTP_REQUEST_SECONDS: &str = "likes_http_request_duration_seconds";
 /// Per like acknowledged here, the time from its acknowledgement to this
 /// replica's publication of the total that includes it (see `freshness`).

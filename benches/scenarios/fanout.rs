@@ -9,12 +9,14 @@
 //! broadcaster (`broadcast.rs`), in the same run: what a WebSocket server
 //! needs at the least to deliver those events; and then as raw bytes over
 //! loopback TCP (`loopback.rs`): what the kernel alone costs per event on
-//! this machine, below any server.
+//! this machine, below any server. `fanout-sse` instead measures the
+//! service's subscribers over server-sent events (`sse.rs`) against its
+//! WebSocket subscribers in the same run.
 
 use crate::broadcast::Broadcaster;
 use crate::loopback::{self, Loopback};
 use crate::support::{Replica, Table, count, cpu_seconds, mib, ms, percentile, talks, wait_for};
-use crate::ws;
+use crate::{sse, ws};
 use anyhow::{Context, bail};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,41 +52,71 @@ struct Seen {
 /// Where the subscribers connect, and what makes totals grow there.
 enum Target<'a> {
     Service(&'a Replica),
+    /// The service, its subscribers over server-sent events.
+    ServiceSse(&'a Replica),
     Bare(&'a Broadcaster),
 }
 
-impl Target<'_> {
-    fn ws(&self) -> String {
+/// One subscriber's connection.
+enum Subscriber {
+    Ws(Box<ws::Socket>),
+    Sse(sse::Stream),
+}
+
+impl Subscriber {
+    async fn next_json(&mut self) -> anyhow::Result<Option<serde_json::Value>> {
         match self {
-            Target::Service(replica) => replica.ws(),
-            Target::Bare(broadcaster) => broadcaster.ws(),
+            Subscriber::Ws(socket) => ws::next_json(socket).await,
+            Subscriber::Sse(stream) => stream.next_json().await,
+        }
+    }
+}
+
+/// Subscribes to `likeAdded` on `talk` at `url`, over server-sent events
+/// if `sse`, else over a WebSocket.
+async fn subscribe(sse: bool, url: &str, talk: i64) -> anyhow::Result<Subscriber> {
+    Ok(match sse {
+        true => Subscriber::Sse(sse::like_added(url, talk, FIELDS).await?),
+        false => Subscriber::Ws(Box::new(ws::like_added(url, talk, FIELDS).await?)),
+    })
+}
+
+impl Target<'_> {
+    /// Where subscribers connect, and whether over server-sent events.
+    fn url(&self) -> (bool, String) {
+        match self {
+            Target::Service(replica) => (false, replica.ws()),
+            Target::ServiceSse(replica) => (true, replica.graphql()),
+            Target::Bare(broadcaster) => (false, broadcaster.ws()),
         }
     }
 
     async fn subscribers(&self) -> anyhow::Result<u64> {
         match self {
-            Target::Service(replica) => Ok(replica.metric("likes_subscribers").await? as u64),
+            Target::Service(replica) | Target::ServiceSse(replica) => {
+                Ok(replica.metric("likes_subscribers").await? as u64)
+            }
             Target::Bare(broadcaster) => broadcaster.subscribers().await,
         }
     }
 
     fn rss_kib(&self) -> u64 {
         match self {
-            Target::Service(replica) => replica.rss_kib(),
+            Target::Service(replica) | Target::ServiceSse(replica) => replica.rss_kib(),
             Target::Bare(broadcaster) => broadcaster.rss_kib(),
         }
     }
 
     fn peak_rss_kib(&self) -> u64 {
         match self {
-            Target::Service(replica) => replica.peak_rss_kib(),
+            Target::Service(replica) | Target::ServiceSse(replica) => replica.peak_rss_kib(),
             Target::Bare(broadcaster) => broadcaster.peak_rss_kib(),
         }
     }
 
     fn cpu_seconds(&self) -> f64 {
         match self {
-            Target::Service(replica) => replica.cpu_seconds(),
+            Target::Service(replica) | Target::ServiceSse(replica) => replica.cpu_seconds(),
             Target::Bare(broadcaster) => broadcaster.cpu_seconds(),
         }
     }
@@ -92,7 +124,9 @@ impl Target<'_> {
     /// Grows every talk's total each second; returns each talk's growth.
     async fn drive(&self, talks: &[i64], options: &Options) -> anyhow::Result<Vec<u64>> {
         match self {
-            Target::Service(replica) => send_likes(replica, talks, options).await,
+            Target::Service(replica) | Target::ServiceSse(replica) => {
+                send_likes(replica, talks, options).await
+            }
             Target::Bare(broadcaster) => {
                 let likes = options.likes_per_talk as u64;
                 broadcaster.tick(options.seconds, likes).await?;
@@ -240,6 +274,83 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The service's subscribers over server-sent events against its
+/// WebSocket subscribers, each on a fresh replica, in the same run.
+pub async fn run_sse(options: &Options) -> anyhow::Result<()> {
+    let limit = open_files_limit();
+    let options = &Options {
+        subscribers: options.subscribers.min(limit.saturating_sub(200) as usize),
+        ..*options
+    };
+    let dir = tempfile::tempdir()?;
+    let mut measured = Vec::new();
+    for (name, sse) in [("ws", false), ("sse", true)] {
+        let store = format!(
+            "sqlite://{}",
+            dir.path().join(format!("{name}.db")).display()
+        );
+        let replica = Replica::start(&store, "fanout", &[]).await?;
+        let talks = talks(&replica).await?;
+        let target = match sse {
+            true => Target::ServiceSse(&replica),
+            false => Target::Service(&replica),
+        };
+        measured.push(measure(&target, &talks, options).await?);
+        replica.stop().await?;
+    }
+    let (mut ws, mut sse) = (measured.remove(0), measured.remove(0));
+    let mut table = Table::new(
+        "Fan-out over server-sent events against WebSockets: subscribers on one replica \
+         (SQLite), likes on every talk every second, in the same run",
+        &["measure", "WebSocket", "SSE"],
+    );
+    let per_idle = |m: &Measured| {
+        m.memory.as_ref().map_or(0.0, |memory| {
+            memory.idle.saturating_sub(memory.before) as f64 / options.subscribers as f64
+        })
+    };
+    let mut row = |name: &str, figure: &dyn Fn(&mut Measured) -> String| {
+        let cells = vec![name.into(), figure(&mut ws), figure(&mut sse)];
+        table.row(cells);
+    };
+    row("subscribers", &|_| count(options.subscribers as f64));
+    row("connected and subscribed in", &|m| {
+        format!("{:.1} s", m.opened_in.as_secs_f64())
+    });
+    row("RSS per idle subscriber", &|m| {
+        format!("{:.1} KiB", per_idle(m))
+    });
+    row("events received", &|m| count(m.events as f64));
+    row("publish → receive p50", &|m| {
+        ms(percentile(&mut m.latencies, 50.0))
+    });
+    row("publish → receive p99", &|m| {
+        ms(percentile(&mut m.latencies, 99.0))
+    });
+    row("server CPU per event received", &|m| {
+        format!("{:.1} µs", m.server_cpu * 1e6 / m.events.max(1) as f64)
+    });
+    row("subscribers whose deltas do not add up", &|m| {
+        count(m.wrong.unwrap_or_default() as f64)
+    });
+    let ratio = percentile(&mut sse.latencies, 99.0) / percentile(&mut ws.latencies, 99.0);
+    table.row(vec![
+        "p99 SSE ÷ p99 WebSocket".into(),
+        "1".into(),
+        format!("{ratio:.2}"),
+    ]);
+    table.print();
+    for (name, m) in [("WebSocket", &ws), ("SSE", &sse)] {
+        if !m.converged {
+            bail!("{name}: not every subscriber received everything sent");
+        }
+        if let Some(wrong @ 1..) = m.wrong {
+            bail!("{name}: {wrong} subscribers missed or double-counted likes");
+        }
+    }
+    Ok(())
+}
+
 /// Opens every subscriber on `target`, waits until they are all registered
 /// and idle, then grows every talk's total each second and collects what
 /// each subscriber saw.
@@ -260,13 +371,17 @@ async fn measure(
     let mut tasks = Vec::with_capacity(options.subscribers);
     for i in 0..options.subscribers {
         let talk = talks[i % talks.len()];
-        let (url, stop, gate, last) =
-            (target.ws(), stop.clone(), gate.clone(), last_totals.clone());
+        let ((sse, url), stop, gate, last) = (
+            target.url(),
+            stop.clone(),
+            gate.clone(),
+            last_totals.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await?;
-            let mut socket = ws::like_added(&url, talk, FIELDS).await?;
+            let mut subscriber = subscribe(sse, &url, talk).await?;
             drop(permit);
-            listen(&mut socket, &stop, &last[i]).await
+            listen(&mut subscriber, &stop, &last[i]).await
         }));
     }
     let subscribed = wait_for(Duration::from_secs(300), || async {
@@ -345,7 +460,7 @@ async fn measure_floor(talks: usize, options: &Options) -> anyhow::Result<Measur
 }
 /// Reads events until `stop`, keeping the last total in `last`.
 async fn listen(
-    socket: &mut ws::Socket,
+    socket: &mut Subscriber,
     stop: &CancellationToken,
     last: &AtomicU64,
 ) -> anyhow::Result<Seen> {
@@ -354,7 +469,7 @@ async fn listen(
     loop {
         let message = tokio::select! {
             _ = stop.cancelled() => return Ok(seen),
-            message = ws::next_json(socket) => message?.context("the replica closed a subscription")?,
+            message = socket.next_json() => message?.context("the replica closed a subscription")?,
         };
         let arrived = chrono::Utc::now();
         let event = &message["payload"]["data"]["likeAdded"];

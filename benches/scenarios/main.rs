@@ -16,6 +16,7 @@ mod ingest;
 mod load;
 mod loopback;
 mod shapes;
+mod sse;
 mod support;
 mod sustained;
 mod ws;
@@ -43,6 +44,9 @@ enum Scenario {
     /// 2: WebSocket subscribers on one replica: memory when idle, publish →
     /// receive latency under likes on every talk every second.
     Fanout(fanout::Options),
+    /// 2b: the service's fan-out over server-sent events against
+    /// WebSockets in the same run: memory per idle subscriber, p99 ratio.
+    FanoutSse(fanout::Options),
     /// 3: like on replica A → event on replica B, per store and interval.
     E2e(e2e::Options),
     /// 4: a fixed rate offered to one replica on SQLite; buffer and storage.
@@ -80,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
             "ingest",
             "documents",
             "fanout",
+            "fanout-sse",
             "e2e",
             "sustained",
             "flush-rate",
@@ -100,6 +105,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Ingest(options) => ingest::run(&options).await,
         Scenario::Documents(options) => documents::run(&options).await,
         Scenario::Fanout(options) => fanout::run(&options).await,
+        Scenario::FanoutSse(options) => fanout::run_sse(&options).await,
         Scenario::E2e(options) => e2e::run(&options).await,
         Scenario::Sustained(options) => sustained::run(&options).await,
         Scenario::FlushRate(options) => flushrate::run(&options).await,

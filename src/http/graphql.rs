@@ -4,9 +4,13 @@
 //! negotiation between `application/graphql-response+json` and
 //! `application/json`, and the spec's status codes: under the former, a
 //! request that fails before execution (no `data`) answers 400. The body
-//! is read once, straight into the engine's `Request`.
+//! is read once, straight into the engine's `Request`. A client that
+//! accepts a streamed framing (`stream`) subscribes here too; it gets a
+//! query's result, or a request error, in that framing when it prefers it
+//! to JSON.
 
 use super::error::EdgeError;
+use super::stream::{self, Framing};
 use super::{HttpState, MAX_BATCH};
 use crate::graphql::{self, ClientAddress, GraphQLError, Request, Response as GraphQLResponse};
 use async_graphql::parser::types::OperationType;
@@ -16,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The media types served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,9 +73,64 @@ pub fn negotiate(headers: &HeaderMap, html: bool) -> Result<MediaType, EdgeError
         .ok_or(EdgeError::NotAcceptable)
 }
 
+/// What a client accepts: a JSON media type, and a streamed framing.
+struct Accepts {
+    media: Result<MediaType, EdgeError>,
+    framing: Option<Framing>,
+    /// Whether the framing is preferred to JSON for a single result: no
+    /// JSON type is accepted, or the framing weighs more.
+    prefers_stream: bool,
+}
+
+impl Accepts {
+    fn of(headers: &HeaderMap, html: bool) -> Self {
+        let media = negotiate(headers, html);
+        let requested = Framing::requested(headers);
+        let prefers_stream = requested.is_some_and(|(_, weight)| {
+            media.is_err() || weight > json_weight(headers, media.as_ref().ok())
+        });
+        Self {
+            media,
+            framing: requested.map(|(framing, _)| framing),
+            prefers_stream,
+        }
+    }
+
+    /// The framing for a single result, if preferred.
+    fn stream(&self) -> Option<Framing> {
+        self.framing.filter(|_| self.prefers_stream)
+    }
+}
+
+/// The weight the `Accept` header gives `media`.
+fn json_weight(headers: &HeaderMap, media: Option<&MediaType>) -> f32 {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()) else {
+        return 1.0;
+    };
+    accept
+        .split(',')
+        .filter_map(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let named = match name.as_str() {
+                "application/graphql-response+json" => MediaType::GraphQLResponse,
+                "application/json" | "application/*" | "*/*" => MediaType::Json,
+                "text/html" => MediaType::Html,
+                _ => return None,
+            };
+            (Some(&named) == media).then(|| {
+                parts
+                    .filter_map(|param| param.trim().strip_prefix("q="))
+                    .find_map(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0)
+            })
+        })
+        .fold(0.0, f32::max)
+}
+
 /// Answers a POSTed body: one operation, or a batch of 1 to `MAX_BATCH`.
 pub async fn post(
-    state: &HttpState,
+    state: &Arc<HttpState>,
     address: ClientAddress,
     headers: &HeaderMap,
     body: &Bytes,
@@ -83,7 +143,10 @@ pub async fn post(
     if !is_json {
         return Err(EdgeError::UnsupportedMediaType);
     }
-    let media = negotiate(headers, false)?;
+    let accepts = Accepts::of(headers, false);
+    if accepts.media.is_err() && accepts.framing.is_none() {
+        return Err(EdgeError::NotAcceptable);
+    }
     let text = body.trim_ascii_start();
     if text.is_empty() {
         return Err(EdgeError::BadRequest("the body is empty".into()));
@@ -102,12 +165,19 @@ pub async fn post(
                 batch.len()
             )));
         }
+        let media = accepts.media?;
         let mut answer = vec![b'['];
         for (index, request) in batch.iter().enumerate() {
             if index > 0 {
                 answer.push(b',');
             }
-            let (response, _) = execute(state, address, request, false).await?;
+            let response = match state.graphql.ready(request).await {
+                Err(refused) => refused,
+                Ok(ready) if ready.kind() == OperationType::Subscription => {
+                    GraphQLResponse::error(not_streamed())
+                }
+                Ok(ready) => state.graphql.run(&ready, Some(address.0)).await,
+            };
             answer.extend_from_slice(&response.body);
         }
         answer.push(b']');
@@ -118,28 +188,27 @@ pub async fn post(
     if request.query.is_none() && request.extensions.is_none() {
         return Err(EdgeError::BadRequest("a request needs a query".into()));
     }
-    let (response, _) = execute(state, address, &request, false).await?;
-    Ok(respond(
-        status(media, &response),
-        media,
-        response.body,
-        None,
-    ))
+    answer(state, address, &request, &accepts, Method::Post).await
 }
 
 /// Answers a GET: a query in the URL's parameters (`query`,
 /// `operationName`, `variables`, `extensions`), or GraphiQL for a browser.
 pub async fn get(
-    state: &HttpState,
+    state: &Arc<HttpState>,
     address: ClientAddress,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Response, EdgeError> {
-    let media = negotiate(headers, state.access.graphiql)?;
+    let accepts = Accepts::of(headers, state.access.graphiql);
+    let media = match (&accepts.media, accepts.framing) {
+        (Ok(media), _) => Some(*media),
+        (Err(_), Some(_)) => None,
+        (Err(error), None) => return Err(error.clone()),
+    };
     let params: HashMap<Cow<'_, str>, Cow<'_, str>> = query
         .map(|query| form_urlencoded::parse(query.as_bytes()).collect())
         .unwrap_or_default();
-    if media == MediaType::Html {
+    if media == Some(MediaType::Html) {
         return Ok(super::graphiql::page());
     }
     if !params.contains_key("query") && !params.contains_key("extensions") {
@@ -163,15 +232,7 @@ pub async fn get(
         extensions: json("extensions")?,
     };
     check(&request)?;
-    let (response, max_age) = execute(state, address, &request, true).await?;
-    let cache = (response.data && !response.errors && max_age > 0)
-        .then(|| format!("public, max-age={max_age}"));
-    Ok(respond(
-        status(media, &response),
-        media,
-        response.body,
-        Some(cache),
-    ))
+    answer(state, address, &request, &accepts, Method::Get).await
 }
 
 /// Refuses a request whose parameters are not of their types with 400.
@@ -181,36 +242,74 @@ fn check(request: &Request<'_>) -> Result<(), EdgeError> {
         .map_err(|error| EdgeError::BadRequest(error.message))
 }
 
-/// Runs one request; over GET only a query (`get_only`). Returns the
-/// response and how long it may be cached.
-async fn execute(
-    state: &HttpState,
+/// How a request came.
+#[derive(Clone, Copy, PartialEq)]
+enum Method {
+    Post,
+    /// Runs queries only, or subscribes in a streamed framing.
+    Get,
+}
+
+/// The request error of a subscription asked for as JSON.
+fn not_streamed() -> GraphQLError {
+    GraphQLError::new(
+        graphql::BAD_REQUEST,
+        "subscribe over a WebSocket (graphql-transport-ws or graphql-ws), or over HTTP \
+         accepting text/event-stream or multipart/mixed;subscriptionSpec=1.0",
+    )
+}
+
+/// Answers one request: a subscription streams in the framing the client
+/// accepts; a query or mutation, or a request error, answers JSON, or in
+/// the framing if the client prefers it.
+async fn answer(
+    state: &Arc<HttpState>,
     address: ClientAddress,
     request: &Request<'_>,
-    get_only: bool,
-) -> Result<(GraphQLResponse, u32), EdgeError> {
+    accepts: &Accepts,
+    method: Method,
+) -> Result<Response, EdgeError> {
     let endpoint = &state.graphql;
+    let json = |response: GraphQLResponse, max_age: u32| {
+        let media = accepts.media.clone()?;
+        let cache = (method == Method::Get).then(|| {
+            (response.data && !response.errors && max_age > 0)
+                .then(|| format!("public, max-age={max_age}"))
+        });
+        Ok(respond(
+            status(media, &response),
+            media,
+            response.body,
+            cache,
+        ))
+    };
     let ready = match endpoint.ready(request).await {
         Ok(ready) => ready,
-        Err(response) => return Ok((response, 0)),
+        Err(refused) => {
+            return match accepts.stream() {
+                Some(framing) => Ok(stream::once(framing, &refused.body)),
+                None => json(refused, 0),
+            };
+        }
     };
     match ready.kind() {
-        OperationType::Subscription => {
-            if get_only {
-                return Err(EdgeError::MethodNotAllowed(
-                    "subscribe over a WebSocket; a GET runs queries only",
-                ));
-            }
-            let error = GraphQLError::new(
-                graphql::BAD_REQUEST,
-                "subscriptions are served over a WebSocket (graphql-transport-ws or graphql-ws)",
-            );
-            Ok((GraphQLResponse::error(error), 0))
-        }
-        OperationType::Mutation if get_only => Err(EdgeError::MethodNotAllowed(
+        OperationType::Subscription => match accepts.framing {
+            Some(framing) => Ok(stream::subscribe(state, framing, ready, address)),
+            None if method == Method::Get => Err(EdgeError::MethodNotAllowed(
+                "a GET runs queries, or subscribes accepting text/event-stream",
+            )),
+            None => json(GraphQLResponse::error(not_streamed()), 0),
+        },
+        OperationType::Mutation if method == Method::Get => Err(EdgeError::MethodNotAllowed(
             "a mutation must be POSTed; a GET runs queries only",
         )),
-        _ => Ok((endpoint.run(&ready, Some(address.0)).await, ready.max_age())),
+        _ => {
+            let response = endpoint.run(&ready, Some(address.0)).await;
+            match accepts.stream() {
+                Some(framing) => Ok(stream::once(framing, &response.body)),
+                None => json(response, ready.max_age()),
+            }
+        }
     }
 }
 

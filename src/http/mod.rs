@@ -1,20 +1,25 @@
-//! HTTP routes: `/graphql` (GraphQL over HTTP in `graphql`, WebSocket
-//! upgrades with either subprotocol in `websocket`, GraphiQL for a
-//! browser), `/healthz`, `/readyz` and `/metrics`, each in a span with its
+//! HTTP routes: `/graphql` (GraphQL over HTTP in `graphql`, subscriptions
+//! streamed over HTTP as SSE or multipart in `stream`, WebSocket upgrades
+//! with either subprotocol in `websocket`, GraphiQL for a browser),
+//! `/healthz`, `/readyz` and `/metrics`, each in a span with its
 //! request id. It checks a browser's `Origin` and answers CORS, and finds
 //! the client's address for rate limits; what it refuses is an `EdgeError`.
 //! GraphQL semantics live in `crate::graphql`; the conference page at `/`
 //! lives in `page`, and GraphiQL's page and assets in `graphiql`. `server`
-//! accepts connections and cuts off slow ones; `requests` counts every
-//! request for the SLIs.
+//! accepts connections and cuts off slow ones (a peer that stops reading:
+//! `write_deadline`); `gate` spares a subscriber's task needless polls;
+//! `requests` counts every request for the SLIs.
 
 mod error;
+mod gate;
 mod graphiql;
 mod graphql;
 mod page;
 pub mod requests;
 mod server;
+mod stream;
 mod websocket;
+mod write_deadline;
 
 pub use error::EdgeError;
 pub use graphql::{MediaType, negotiate};
@@ -158,7 +163,7 @@ fn cors(access: &Access) -> CorsLayer {
             origins.lists(origin)
         }))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE])
+        .allow_headers([header::CONTENT_TYPE, header::ACCEPT])
         .max_age(Duration::from_secs(3600))
 }
 

@@ -2,7 +2,10 @@
 //! and outcome (`likes_http_requests_total`,
 //! `likes_http_request_duration_seconds`). Each (route, outcome) series is
 //! registered with the router, so it reads 0 before the first request; the
-//! handles are looked up once, not per request.
+//! handles are looked up once, not per request. A request is timed to its
+//! response's head: a subscription streamed over HTTP counts once, as
+//! quick as its start, and its life (minutes, hours) is no latency; its
+//! events' delivery is measured by `likes_ack_to_push_seconds`.
 
 use crate::telemetry as names;
 use axum::extract::MatchedPath;

@@ -4,8 +4,12 @@
 //! its first request's head; between requests a connection may stay idle for
 //! `idle`, and from the first byte of the next request it again has
 //! `header_read` for the head. Reading a body within `body_read` is the
-//! handler's part (`http::graphql_post`). Routing is `http::router`'s.
+//! handler's part (`http::graphql_post`). A peer that takes no byte of what
+//! is sent to it for `write` is cut off (`write_deadline`); no other timer
+//! runs while a response streams, so a subscription streamed over HTTP
+//! lives as long as its client reads. Routing is `http::router`'s.
 
+use super::write_deadline::WriteDeadline;
 use crate::limits::connections::Peer;
 use crate::limits::{LimitedListener, Timeouts};
 use axum::Router;
@@ -50,7 +54,10 @@ pub async fn serve(
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(clock)
             .header_read_timeout(timeouts.header_read)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+            .serve_connection(
+                TokioIo::new(WriteDeadline::new(stream, timeouts.write)),
+                TowerToHyperService::new(service),
+            )
             .with_upgrades();
         let stop = stop.clone();
         connections.spawn(async move {
@@ -183,6 +190,7 @@ mod tests {
         header_read: Duration::from_secs(5),
         body_read: Duration::from_secs(5),
         idle: Duration::from_secs(60),
+        write: Duration::from_secs(5),
     };
 
     fn is_ready(deadline: &mut Pin<Box<dyn Sleep>>) -> bool {

@@ -56,6 +56,9 @@ pub struct Limits {
     pub ws_init_timeout: Duration,
     /// Time between WebSocket pings.
     pub ws_keepalive: Duration,
+    /// Time between keep-alives on a subscription streamed over HTTP (an
+    /// SSE comment; a multipart heartbeat every 5 s, or this if shorter).
+    pub stream_keepalive: Duration,
 }
 
 impl Default for Limits {
@@ -71,6 +74,7 @@ impl Default for Limits {
             max_subscriptions_per_connection: DEFAULT_MAX_SUBSCRIPTIONS,
             ws_init_timeout: Duration::from_secs(10),
             ws_keepalive: Duration::from_secs(25),
+            stream_keepalive: Duration::from_secs(12),
         }
     }
 }
@@ -85,6 +89,10 @@ pub struct Timeouts {
     pub body_read: Duration,
     /// From the end of a response to the first byte of the next request.
     pub idle: Duration,
+    /// How long the peer may take no byte of what is being sent (a
+    /// response, a stream's events, WebSocket frames) before the
+    /// connection is closed.
+    pub write: Duration,
 }
 
 impl Default for Timeouts {
@@ -96,6 +104,7 @@ impl Default for Timeouts {
             header_read: Duration::from_secs(10),
             body_read: Duration::from_secs(10),
             idle: Duration::from_secs(620),
+            write: Duration::from_secs(30),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Conformance checked by others' code, against the real binary: the
 //! GraphQL-over-HTTP spec's own audit suite (graphql-http's `auditServer`),
-//! and the real clients the front ends use (graphql-ws, Apollo Client 4),
+//! and the real clients the front ends use (graphql-ws, Apollo Client 4,
+//! and over plain HTTP graphql-sse and Apollo's multipart subscriptions),
 //! run by Node from `tests/clients/node` (`scripts/test` installs it).
 
 use crate::helpers::ServerProcess;
@@ -12,6 +13,7 @@ fn clients() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/node");
     assert!(
         dir.join("node_modules/graphql-http").is_dir()
+            && dir.join("node_modules/graphql-sse").is_dir()
             && dir.join("node_modules/@apollo/client").is_dir(),
         "the clients' Node modules are missing: run scripts/test, or `cd tests/clients/node && npm ci`"
     );
@@ -54,6 +56,15 @@ async fn real_clients_like_a_talk_and_their_subscribers_see_exactly_every_like()
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(&dir.path().join("likes.db"), "clients", &[]).await;
     let printed = node("clients.mjs", &[&server.base, "25"]).await;
+    println!("{printed}");
+    assert!(server.terminate().await.success());
+}
+
+#[tokio::test]
+async fn real_clients_subscribed_over_http_see_exactly_every_like() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&dir.path().join("likes.db"), "streams", &[]).await;
+    let printed = node("streams.mjs", &[&server.base, "25"]).await;
     println!("{printed}");
     assert!(server.terminate().await.success());
 }

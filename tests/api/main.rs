@@ -23,5 +23,6 @@ mod resume;
 mod slo;
 mod soak;
 mod spanner;
+mod streams;
 mod subscriptions;
 mod traces;

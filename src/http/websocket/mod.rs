@@ -6,11 +6,11 @@
 //! messages live in `protocol`.
 
 mod events;
-mod gate;
 mod operations;
 mod protocol;
 
 use super::error::{EdgeError, fit_reason};
+use super::gate::{Gated, gated_future};
 use super::{HttpState, MAX_BODY_BYTES};
 use crate::graphql::{ClientAddress, SubscriptionSlots};
 use crate::telemetry as names;
@@ -20,7 +20,6 @@ use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
-use gate::{Gated, gated_future};
 use operations::{End, Session};
 use protocol::Protocol;
 use std::sync::Arc;

@@ -1,8 +1,9 @@
-//! Polling only what woke the connection. A connection's task wakes for
-//! every event it sends; the client's socket and the shutdown signal, which
-//! share that task, are polled again only after their own wakers fired.
-//! Polling the shutdown signal takes a lock every subscriber's connection
-//! shares, and reading the socket finds nothing new almost every time.
+//! Polling only what woke a subscriber's task. A WebSocket connection, or
+//! a subscription streamed over HTTP, wakes for every event it sends; the
+//! client's socket and the shutdown signal, which share that task, are
+//! polled again only after their own wakers fired. Polling the shutdown
+//! signal takes a lock every subscriber shares, and reading the socket
+//! finds nothing new almost every time.
 
 use futures_util::task::AtomicWaker;
 use futures_util::{Stream, StreamExt};
@@ -54,7 +55,7 @@ impl<S: Stream + Unpin> Gated<S> {
         std::future::poll_fn(|cx| self.poll_next_gated(cx)).await
     }
 
-    fn poll_next_gated(&mut self, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+    pub(super) fn poll_next_gated(&mut self, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         self.flag.task.register(cx.waker());
         if !self.flag.woken.swap(false, Ordering::AcqRel) {
             return Poll::Pending;

@@ -1,0 +1,211 @@
+//! How results are framed in a response that streams: graphql-sse's event
+//! stream (distinct connections mode) and Apollo's multipart subscriptions,
+//! which the `Accept` header chooses between. Only bytes are written here.
+
+use axum::http::{HeaderMap, header};
+
+/// A streamed response's framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// graphql-sse, distinct connections mode: `text/event-stream`, each
+    /// result a `next` event, the end a `complete` event.
+    EventStream,
+    /// Apollo's multipart subscriptions: `multipart/mixed`, each result a
+    /// part holding `{"payload":…}`, heartbeats `{}`.
+    Multipart,
+}
+
+/// The multipart body's delimiter line: `--` and the boundary, `-`.
+const DELIMITER: &[u8] = b"\r\n---";
+
+/// A multipart part's head.
+const PART_HEAD: &[u8] = b"\r\nContent-Type: application/json; charset=utf-8\r\n\r\n";
+
+impl Framing {
+    /// The framing the client asks for, with its weight: `text/event-stream`,
+    /// or `multipart/mixed` with a `subscriptionSpec` (without one it
+    /// names incremental delivery, not served here). `None`: neither.
+    pub fn requested(headers: &HeaderMap) -> Option<(Self, f32)> {
+        let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
+        let mut best: Option<(Self, f32)> = None;
+        for item in accept.split(',') {
+            let mut parts = item.split(';');
+            let media = parts.next().unwrap_or_default().trim();
+            let mut weight = 1.0;
+            let mut subscription_spec = false;
+            for param in parts {
+                let (name, value) = param.split_once('=').unwrap_or((param, ""));
+                let name = name.trim();
+                if name.eq_ignore_ascii_case("q") {
+                    weight = value.trim().parse().unwrap_or(0.0);
+                } else if name.eq_ignore_ascii_case("subscriptionSpec") {
+                    subscription_spec = true;
+                }
+            }
+            let framing = if media.eq_ignore_ascii_case("text/event-stream") {
+                Self::EventStream
+            } else if media.eq_ignore_ascii_case("multipart/mixed") && subscription_spec {
+                Self::Multipart
+            } else {
+                continue;
+            };
+            if weight > 0.0 && best.is_none_or(|(_, w)| weight > w) {
+                best = Some((framing, weight));
+            }
+        }
+        best
+    }
+
+    /// The response's `Content-Type`.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::EventStream => "text/event-stream; charset=utf-8",
+            Self::Multipart => "multipart/mixed; boundary=\"-\"; subscriptionSpec=\"1.0\"",
+        }
+    }
+
+    /// What opens the body: a comment, as some browsers show a stream
+    /// only once a byte of its body came; the first multipart delimiter.
+    pub fn open(self, out: &mut Vec<u8>) {
+        match self {
+            Self::EventStream => out.extend_from_slice(b":\n\n"),
+            Self::Multipart => out.extend_from_slice(DELIMITER),
+        }
+    }
+
+    /// One result, the GraphQL response `write` appends: a `next` event
+    /// (compact JSON has no line break, so one `data` line holds it), or a
+    /// part with its `payload`. A part ends with the next delimiter, so a
+    /// client reads it as it arrives rather than with the one after.
+    pub fn result(self, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+        match self {
+            Self::EventStream => {
+                out.extend_from_slice(b"event: next\ndata: ");
+                write(out);
+                out.extend_from_slice(b"\n\n");
+            }
+            Self::Multipart => {
+                out.extend_from_slice(PART_HEAD);
+                out.extend_from_slice(b"{\"payload\":");
+                write(out);
+                out.push(b'}');
+                out.extend_from_slice(DELIMITER);
+            }
+        }
+    }
+
+    /// A keep-alive: an SSE comment, or an empty multipart part.
+    pub fn keepalive(self, out: &mut Vec<u8>) {
+        match self {
+            Self::EventStream => out.extend_from_slice(b":\n\n"),
+            Self::Multipart => {
+                out.extend_from_slice(PART_HEAD);
+                out.extend_from_slice(b"{}");
+                out.extend_from_slice(DELIMITER);
+            }
+        }
+    }
+
+    /// Why the stream ends early, `errors` a JSON array: a `next` result
+    /// of those errors, or Apollo's transport error, `payload` null with
+    /// the errors beside it.
+    pub fn failed(self, out: &mut Vec<u8>, errors: &[u8]) {
+        let write = |out: &mut Vec<u8>| {
+            out.extend_from_slice(b"{\"errors\":");
+            out.extend_from_slice(errors);
+            out.push(b'}');
+        };
+        match self {
+            Self::EventStream => self.result(out, write),
+            Self::Multipart => {
+                out.extend_from_slice(PART_HEAD);
+                out.extend_from_slice(b"{\"payload\":null,\"errors\":");
+                out.extend_from_slice(errors);
+                out.push(b'}');
+                out.extend_from_slice(DELIMITER);
+            }
+        }
+    }
+
+    /// The end: a `complete` event, or the closing delimiter (what follows
+    /// the last part's delimiter).
+    pub fn close(self, out: &mut Vec<u8>) {
+        match self {
+            Self::EventStream => out.extend_from_slice(b"event: complete\ndata:\n\n"),
+            Self::Multipart => out.extend_from_slice(b"--\r\n"),
+        }
+    }
+
+    /// A whole body of one result: a query's or mutation's, or a request
+    /// error.
+    pub fn once(self, result: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(result.len() + 96);
+        self.open(&mut out);
+        self.result(&mut out, |out| out.extend_from_slice(result));
+        self.close(&mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepting(accept: &str) -> Option<(Framing, f32)> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, accept.parse().unwrap());
+        Framing::requested(&headers)
+    }
+
+    #[test]
+    fn the_accept_header_names_the_framing() {
+        use Framing::*;
+        assert_eq!(accepting("text/event-stream"), Some((EventStream, 1.0)));
+        // Apollo Client 4's HttpLink, for a subscription.
+        let apollo = "multipart/mixed;boundary=graphql;subscriptionSpec=1.0,\
+                      application/graphql-response+json,application/json;q=0.9";
+        assert_eq!(accepting(apollo), Some((Multipart, 1.0)));
+        assert_eq!(
+            accepting("multipart/mixed; boundary=\"-\"; subscriptionSpec=\"1.0\""),
+            Some((Multipart, 1.0))
+        );
+        assert_eq!(
+            accepting("application/json, text/event-stream;q=0.5"),
+            Some((EventStream, 0.5))
+        );
+        // Incremental delivery (@defer) is not a subscription framing.
+        assert_eq!(accepting("multipart/mixed;deferSpec=20220824"), None);
+        assert_eq!(accepting("text/event-stream;q=0"), None);
+        assert_eq!(accepting("application/json"), None);
+    }
+
+    #[test]
+    fn an_event_stream_is_next_events_then_complete() {
+        let body = Framing::EventStream.once(br#"{"data":{"a":1}}"#);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            ":\n\nevent: next\ndata: {\"data\":{\"a\":1}}\n\nevent: complete\ndata:\n\n"
+        );
+        let mut beat = Vec::new();
+        Framing::EventStream.keepalive(&mut beat);
+        assert_eq!(beat, b":\n\n");
+    }
+
+    #[test]
+    fn a_multipart_body_is_payload_parts_then_the_closing_delimiter() {
+        let head = "\r\nContent-Type: application/json; charset=utf-8\r\n\r\n";
+        let mut body = Vec::new();
+        Framing::Multipart.open(&mut body);
+        Framing::Multipart.result(&mut body, |out| out.extend_from_slice(b"{\"data\":1}"));
+        Framing::Multipart.keepalive(&mut body);
+        Framing::Multipart.failed(&mut body, b"[{\"message\":\"x\"}]");
+        Framing::Multipart.close(&mut body);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            format!(
+                "\r\n---{head}{{\"payload\":{{\"data\":1}}}}\r\n---{head}{{}}\r\n---\
+                 {head}{{\"payload\":null,\"errors\":[{{\"message\":\"x\"}}]}}\r\n-----\r\n"
+            )
+        );
+    }
+}

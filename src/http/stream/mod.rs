@@ -1,0 +1,154 @@
+//! GraphQL results streamed over plain HTTP/1.1, one operation per
+//! request: graphql-sse's distinct connections mode and Apollo's multipart
+//! subscriptions (`framing`). A subscription runs through the same engine
+//! as over a WebSocket and is counted the same way (`likes_subscribers`,
+//! the connection caps); its body pulls an event only when the connection
+//! has written the last one, so a slow reader gets the listener's merged
+//! delta, and one that takes nothing is cut off by the server's write
+//! deadline. Keep-alives go out while no event does; on shutdown the
+//! client is told why and the stream ends properly.
+
+mod framing;
+
+pub use framing::Framing;
+
+use super::HttpState;
+use super::error::EdgeError;
+use super::gate::{Gated, gated_future};
+use crate::graphql::{ClientAddress, EventPlan, GraphQLError, Ready};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use futures_util::stream::{BoxStream, Once, Stream, StreamExt};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+/// Apollo's multipart heartbeat interval (its clients expect one at least
+/// this often).
+const MULTIPART_HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Starts `ready`, a subscription, for a client at `address` and streams
+/// its events; an error that keeps it from starting (an unknown talk) is
+/// the stream's one result.
+pub(super) fn subscribe(
+    state: &Arc<HttpState>,
+    framing: Framing,
+    ready: Ready<'_>,
+    address: ClientAddress,
+) -> Response {
+    // One subscription per request, on a connection that carries nothing
+    // else meanwhile: the caps on connections bound them, per client
+    // address and per process, as they bound WebSockets.
+    let subscription = match state.graphql.subscribe(ready, Some(address.0), None) {
+        Ok(subscription) => subscription,
+        Err(refused) => return once(framing, &refused.body),
+    };
+    let keepalive = match framing {
+        Framing::EventStream => state.limits.stream_keepalive,
+        Framing::Multipart => state.limits.stream_keepalive.min(MULTIPART_HEARTBEAT),
+    };
+    let mut keepalives = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
+    keepalives.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let events = Events {
+        state: state.clone(),
+        framing,
+        plan: subscription.plan,
+        events: Some(subscription.events),
+        keepalives,
+        shutdown: gated_future(Box::pin(state.shutdown.clone().cancelled_owned())),
+        opened: false,
+    };
+    streamed(framing, Body::from_stream(events))
+}
+
+/// A response of one result: a query's or mutation's, or a request error.
+pub(super) fn once(framing: Framing, result: &[u8]) -> Response {
+    streamed(framing, Body::from(framing.once(result)))
+}
+
+/// A 200 of `framing`'s type with `body`, never cached nor buffered by a
+/// proxy.
+fn streamed(framing: Framing, body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(framing.content_type()),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// One subscription's body: its events framed, keep-alives between them,
+/// and the end. Polled by the connection only when it has room to write.
+struct Events {
+    /// Writes each event's response.
+    state: Arc<HttpState>,
+    framing: Framing,
+    plan: Arc<EventPlan>,
+    /// The subscription's events; `None` once the stream ended. Dropping
+    /// them (with the body, when the client leaves) ends the subscription.
+    events: Option<BoxStream<'static, Box<crate::graphql::AnyObject>>>,
+    /// Ticks when nothing was sent for a keep-alive interval.
+    keepalives: Interval,
+    /// Fires when the server shuts down.
+    shutdown: Gated<Once<Pin<Box<WaitForCancellationFutureOwned>>>>,
+    /// Whether the body's opening went out.
+    opened: bool,
+}
+
+impl Stream for Events {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let framing = this.framing;
+        let Some(events) = this.events.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let mut out = Vec::new();
+        if !this.opened {
+            this.opened = true;
+            framing.open(&mut out);
+        }
+        if let Poll::Ready(Some(())) = this.shutdown.poll_next_gated(cx) {
+            let error = EdgeError::Restarting;
+            let errors = serde_json::to_vec(&[GraphQLError::new(error.code(), error.message())])
+                .unwrap_or_else(|_| b"[]".to_vec());
+            framing.failed(&mut out, &errors);
+            framing.close(&mut out);
+            this.events = None;
+            return Poll::Ready(Some(Ok(out.into())));
+        }
+        match events.poll_next_unpin(cx) {
+            Poll::Ready(Some(event)) => {
+                let endpoint = &this.state.graphql;
+                framing.result(&mut out, |out| {
+                    endpoint.write_event(&this.plan, event.as_ref(), out);
+                });
+                this.keepalives.reset();
+            }
+            Poll::Ready(None) => {
+                framing.close(&mut out);
+                this.events = None;
+            }
+            Poll::Pending => {
+                if this.keepalives.poll_tick(cx).is_ready() {
+                    framing.keepalive(&mut out);
+                }
+            }
+        }
+        if out.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(Some(Ok(out.into())))
+        }
+    }
+}

@@ -1,0 +1,108 @@
+// Real clients subscribing over plain HTTP against a running server: the
+// graphql-sse client in distinct connections mode, and Apollo Client 4's
+// HttpLink, which subscribes with Apollo's multipart protocol. Both watch
+// a talk, it is liked N times, and each subscriber's deltas must add up
+// to exactly N.
+//
+//   node streams.mjs http://127.0.0.1:8080 [N]
+
+import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { createClient } from 'graphql-sse';
+
+const base = process.argv[2];
+const likes = Number(process.argv[3] ?? 20);
+if (!base) {
+  console.error('usage: node streams.mjs BASE_URL [N]');
+  process.exit(2);
+}
+const url = `${base}/graphql`;
+const TALK = 2;
+const WATCH = `subscription Watch($sessionId: Int!) {
+  likeAdded(sessionId: $sessionId) { sessionId likes total }
+}`;
+
+const fail = (why) => {
+  console.error(why);
+  process.exit(1);
+};
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A gauge of the server's /metrics. */
+async function metric(name) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
+/** Waits until `probe()` is true, for up to `ms`. */
+async function until(probe, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) fail(`timed out: ${what}`);
+    await sleep(50);
+  }
+}
+
+const seen = { graphqlSse: 0, apollo: 0 };
+
+// graphql-sse, one connection per operation.
+const sse = createClient({ url, singleConnection: false, retryAttempts: 0 });
+const stopSse = sse.subscribe(
+  { query: WATCH, variables: { sessionId: TALK } },
+  {
+    next: ({ data, errors }) => {
+      if (errors) fail(`graphql-sse got errors: ${JSON.stringify(errors)}`);
+      if (data.likeAdded.sessionId !== TALK) fail(`another talk: ${JSON.stringify(data)}`);
+      seen.graphqlSse += data.likeAdded.likes;
+    },
+    error: (error) => fail(`graphql-sse failed: ${error}`),
+    complete: () => {},
+  },
+);
+
+// Apollo Client 4: HttpLink alone, so the subscription goes over HTTP.
+const apollo = new ApolloClient({
+  link: new HttpLink({ uri: url }),
+  cache: new InMemoryCache(),
+});
+const apolloSubscription = apollo
+  .subscribe({ query: gql(WATCH), variables: { sessionId: TALK } })
+  .subscribe({
+    next: ({ data, error }) => {
+      if (error) fail(`Apollo's subscription got an error: ${error}`);
+      if (data.likeAdded.__typename !== 'LikeEvent') fail(`no __typename: ${JSON.stringify(data)}`);
+      seen.apollo += data.likeAdded.likes;
+    },
+    error: (error) => fail(`Apollo's subscription failed: ${error}`),
+  });
+
+await until(async () => (await metric('likes_subscribers')) >= 2, 10_000, 'both subscriptions held');
+
+for (let n = 0; n < likes; n += 1) {
+  const answer = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: 'mutation($input: CreateLikeInput!) { createLike(input: $input) { clientMutationId } }',
+      variables: { input: { uuid: `stream-${n}`, sessionId: TALK, clientMutationId: `tap-${n}` } },
+    }),
+  });
+  const result = await answer.json();
+  if (result.data?.createLike?.clientMutationId !== `tap-${n}`) {
+    fail(`like ${n} was not acknowledged: ${JSON.stringify(result)}`);
+  }
+}
+
+await until(
+  () => seen.graphqlSse >= likes && seen.apollo >= likes,
+  10_000,
+  `both subscribers to see ${likes} likes (seen ${JSON.stringify(seen)})`,
+);
+// Nothing more may arrive: the deltas add up exactly.
+await sleep(2500);
+console.log(JSON.stringify({ likes, seen }));
+if (seen.graphqlSse !== likes || seen.apollo !== likes) fail(`the deltas do not add up to ${likes}`);
+stopSse();
+apolloSubscription.unsubscribe();
+await until(async () => (await metric('likes_subscribers')) === 0, 5_000, 'both subscriptions freed');
+process.exit(0);
