@@ -11,10 +11,13 @@
 //! Around them: [`model`] (value types), [`catalogue`] (the talks),
 //! [`limits`] (rates, origins, connection caps), [`telemetry`] (Prometheus metrics),
 //! [`logging`] (log lines, trace export),
-//! [`config`] (the CLI) and [`app`] (wiring, running, ordered shutdown).
+//! [`config`] (the validated settings, plain data every module may read),
+//! [`cli`] (the flags that produce them) and [`app`] (wiring, running,
+//! ordered shutdown).
 
 pub mod app;
 pub mod catalogue;
+pub mod cli;
 pub mod config;
 pub mod export;
 pub mod freshness;
@@ -31,4 +34,5 @@ pub mod storer;
 pub mod telemetry;
 
 pub use app::App;
-pub use config::{Cli, Command, Config, MigrateArgs, ServeArgs, StoreArg};
+pub use cli::{Cli, Command};
+pub use config::Config;
