@@ -12,10 +12,13 @@
 //! and observer read), [`catalogue`] (the talks),
 //! [`limits`] (rates, origins, connection caps), [`telemetry`] (Prometheus metrics),
 //! [`logging`] (log lines, trace export),
-//! [`config`] (the CLI) and [`app`] (wiring, running, ordered shutdown).
+//! [`config`] (the validated settings, plain data every module may read),
+//! [`cli`] (the flags that produce them) and [`app`] (wiring, running,
+//! ordered shutdown).
 
 pub mod app;
 pub mod catalogue;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod export;
@@ -33,4 +36,5 @@ pub mod storer;
 pub mod telemetry;
 
 pub use app::App;
-pub use config::{Cli, Command, Config, MigrateArgs, ServeArgs, StoreArg};
+pub use cli::{Cli, Command};
+pub use config::Config;

@@ -57,22 +57,22 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Export(args) => export(&args).await,
+        Command::Export(args) => export(args).await,
     }
 }
 
 /// `likes export`: a bad range exits 2, any other failure 1.
-async fn export(args: &likes::export::ExportArgs) -> ExitCode {
-    let range = match args.range() {
-        Ok(range) => range,
+async fn export(args: likes::cli::ExportArgs) -> ExitCode {
+    let config = match args.into_config() {
+        Ok(config) => config,
         Err(error) => {
             eprintln!("likes: {error}");
             return ExitCode::from(2);
         }
     };
-    match likes::export::run(args, range).await {
+    match likes::export::run(&config).await {
         Ok(written) => {
-            println!("{}", written.summary(&args.out));
+            println!("{}", written.summary(&config.out));
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -8,13 +8,10 @@
 use crate::support::{Table, count, percentile};
 use chrono::Utc;
 use google_cloud_spanner::client::{DatabaseClient, Spanner};
-use google_cloud_spanner::mutation::Mutation;
 use google_cloud_spanner::transaction::ReadWriteTransaction;
-use google_cloud_spanner::value::Timestamp;
 use likes::model::{Like, LikeId, ServerId, TalkId};
-use likes::store::spanner::SpannerStore;
+use likes::store::spanner::{self, SpannerStore};
 use likes::store::{FlushBatch, LikeStore, StoreOptions};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -113,68 +110,19 @@ fn likes(round: usize, batch: usize, n: usize) -> Vec<Like> {
         .collect()
 }
 
-/// The same rows a flush writes, blind: inserts for the likes, and the
-/// bucket and totals rows of each talk set to this batch's counts.
+/// The rows a flush writes, committed blind: the store's own mutations for
+/// a flush that read nothing, so the likes' inserts and the bucket and
+/// totals rows of each talk set to this batch's counts.
 async fn commit_bare(
     client: &DatabaseClient,
     server: &ServerId,
     likes: Arc<Vec<Like>>,
 ) -> anyhow::Result<()> {
-    let second = Utc::now().timestamp();
-    let server = server.as_str().to_owned();
+    let mutations = spanner::unread_mutations(server, Utc::now().timestamp(), &likes);
     let runner = client.read_write_transaction().build();
     runner
         .run(async move |tx: ReadWriteTransaction| {
-            let mut mutations = Vec::with_capacity(likes.len() + 12);
-            let mut per_talk: BTreeMap<i64, i64> = BTreeMap::new();
-            for like in likes.iter() {
-                *per_talk.entry(i64::from(like.talk.0)).or_default() += 1;
-                let micros = like.created_at.timestamp_micros();
-                mutations.push(
-                    Mutation::new_insert_builder("Likes")
-                        .set("Id")
-                        .to(like.id.to_string())
-                        .set("SessionId")
-                        .to(i64::from(like.talk.0))
-                        .set("Uuid")
-                        .to(like.liker.clone())
-                        .set("ServerId")
-                        .to(server.as_str())
-                        .set("CreatedAt")
-                        .to(Timestamp::clamp(
-                            micros / 1_000_000,
-                            (micros % 1_000_000 * 1_000) as i32,
-                        ))
-                        .build(),
-                );
-            }
-            for (talk, likes) in per_talk {
-                mutations.push(
-                    Mutation::new_insert_or_update_builder("LikeSummaryServers")
-                        .set("Second")
-                        .to(second)
-                        .set("SessionId")
-                        .to(talk)
-                        .set("ServerId")
-                        .to(server.as_str())
-                        .set("Likes")
-                        .to(likes)
-                        .set("SecondAt")
-                        .to(Timestamp::clamp(second, 0))
-                        .build(),
-                );
-                mutations.push(
-                    Mutation::new_insert_or_update_builder("LikeSummaryTotals")
-                        .set("SessionId")
-                        .to(talk)
-                        .set("ServerId")
-                        .to(server.as_str())
-                        .set("Likes")
-                        .to(likes)
-                        .build(),
-                );
-            }
-            tx.buffer(mutations)?;
+            tx.buffer(mutations.clone())?;
             Ok(())
         })
         .await?;

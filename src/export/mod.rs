@@ -7,13 +7,12 @@ mod files;
 
 pub use files::{DayFiles, Written};
 
-use crate::config::StoreArg;
+use crate::config::ExportConfig;
 use crate::store::{self, Exported, StoreOptions, StoreUrl, TimeRange};
 use anyhow::{Context, bail};
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use clap::Args;
+use chrono::{DateTime, NaiveTime, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tokio::sync::mpsc;
 
 /// The columns of every day file, in BigQuery's schema format.
@@ -26,109 +25,37 @@ const CHANNEL_ROWS: usize = 4096;
 /// store (buffered, or in a flush that is retrying).
 const SETTLE_TIME: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
-/// `likes export` flags.
-#[derive(Debug, Clone, Args)]
-pub struct ExportArgs {
-    #[command(flatten)]
-    pub store: StoreArg,
-
-    /// First creation time included: RFC 3339 (2018-10-04T10:00:00+09:00)
-    /// or a date (2018-10-04, midnight UTC). Default: the first like.
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    pub from: Option<DateTime<Utc>>,
-
-    /// First creation time excluded, in the same forms. Default: no end.
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    pub to: Option<DateTime<Utc>>,
-
-    /// The N whole UTC days before today, instead of --from and --to: what
-    /// a daily schedule runs (`--last-days 2` just after midnight also
-    /// re-exports the day before, in case an outage held likes back).
-    #[arg(long, value_name = "N", conflicts_with_all = ["from", "to"],
-          value_parser = clap::value_parser!(u32).range(1..=366))]
-    pub last_days: Option<u32>,
-
-    /// Folder for the day files and schema.json (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-
-    /// Gzip the day files (likes-YYYY-MM-DD.ndjson.gz).
-    #[arg(long)]
-    pub gzip: bool,
-}
-
-impl ExportArgs {
-    /// The time range, if it is not empty.
-    pub fn range(&self) -> Result<TimeRange, String> {
-        self.range_at(Utc::now())
-    }
-
-    /// The time range as of `now` (which `--last-days` counts back from).
-    pub fn range_at(&self, now: DateTime<Utc>) -> Result<TimeRange, String> {
-        if let Some(days) = self.last_days {
-            let today = now.date_naive().and_time(NaiveTime::MIN).and_utc();
-            return Ok(TimeRange {
-                from: Some(today - chrono::TimeDelta::days(i64::from(days))),
-                to: Some(today),
-            });
-        }
-        if let (Some(from), Some(to)) = (self.from, self.to)
-            && from >= to
-        {
-            return Err(format!(
-                "--from ({}) must be before --to ({})",
-                from.to_rfc3339(),
-                to.to_rfc3339()
-            ));
-        }
-        Ok(TimeRange {
-            from: self.from,
-            to: self.to,
-        })
-    }
-}
-
-/// An RFC 3339 time, or a date meaning midnight UTC.
-fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Ok(time.to_utc());
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(|day| day.and_time(NaiveTime::MIN).and_utc())
-        .map_err(|_| {
-            format!(
-                "{text:?} is not an RFC 3339 time (2018-10-04T10:00:00Z) or a date (2018-10-04)"
-            )
-        })
-}
-
-/// Exports the range's likes into `args.out`; says what it wrote.
-pub async fn run(args: &ExportArgs, range: TimeRange) -> anyhow::Result<Written> {
-    if let StoreUrl::Sqlite(path) = &args.store.url
+/// Exports the range's likes into `config.out`; says what it wrote.
+pub async fn run(config: &ExportConfig) -> anyhow::Result<Written> {
+    let range = TimeRange {
+        from: config.from,
+        to: config.to,
+    };
+    if let StoreUrl::Sqlite(path) = &config.store
         && !path.is_file()
     {
         bail!("there is no SQLite store at {}", path.display());
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the folder {}", args.out.display()))?;
+    std::fs::create_dir_all(&config.out)
+        .with_context(|| format!("cannot create the folder {}", config.out.display()))?;
     // Written first, so an unwritable folder fails before any reading.
-    files::write_atomically(&args.out, "schema.json", SCHEMA_JSON.as_bytes())
-        .with_context(|| format!("cannot write to {}", args.out.display()))?;
-    let store = store::open(&args.store.url, &StoreOptions::default())
+    files::write_atomically(&config.out, "schema.json", SCHEMA_JSON.as_bytes())
+        .with_context(|| format!("cannot write to {}", config.out.display()))?;
+    let store = store::open(&config.store, &StoreOptions::default())
         .await
-        .with_context(|| format!("cannot open {}", args.store.url))?;
+        .with_context(|| format!("cannot open {}", config.store))?;
 
     let (sender, receiver) = mpsc::channel(CHANNEL_ROWS);
     let reading = tokio::spawn(async move { store.export(range, sender).await });
-    let out = args.out.clone();
-    let gzip = args.gzip;
+    let out = config.out.clone();
+    let gzip = config.gzip;
     let writing = tokio::task::spawn_blocking(move || write(receiver, &out, gzip));
     let written = writing.await.context("the file writer panicked")?;
     reading
         .await
         .context("the store reader panicked")?
-        .with_context(|| format!("reading likes from {}", args.store.url))?;
-    let written = written.with_context(|| format!("writing to {}", args.out.display()))?;
+        .with_context(|| format!("reading likes from {}", config.store))?;
+    let written = written.with_context(|| format!("writing to {}", config.out.display()))?;
     for note in notes(range, &written, gzip, Utc::now()) {
         eprintln!("note: {note}");
     }
@@ -200,53 +127,11 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        parse_time(text).unwrap()
-    }
-
-    #[test]
-    fn times_are_rfc_3339_or_dates_at_midnight_utc() {
-        assert_eq!(
-            at("2018-10-04T10:00:00+09:00").to_rfc3339(),
-            "2018-10-04T01:00:00+00:00"
-        );
-        assert_eq!(at("2018-10-04").to_rfc3339(), "2018-10-04T00:00:00+00:00");
-        for bad in ["yesterday", "2018-10-04 10:00", "2018-13-01", ""] {
-            assert!(parse_time(bad).is_err(), "{bad:?} was accepted");
-        }
-    }
-
-    #[test]
-    fn an_empty_or_reversed_range_is_refused() {
-        let args = |from: &str, to: &str| ExportArgs {
-            store: StoreArg {
-                url: StoreUrl::Sqlite("x".into()),
-            },
-            from: Some(at(from)),
-            to: Some(at(to)),
-            last_days: None,
-            out: "out".into(),
-            gzip: false,
+        let text = match text.len() {
+            10 => format!("{text}T00:00:00Z"),
+            _ => text.to_owned(),
         };
-        assert!(args("2018-10-04", "2018-10-05").range().is_ok());
-        assert!(args("2018-10-04", "2018-10-04").range().is_err());
-        assert!(args("2018-10-05", "2018-10-04").range().is_err());
-    }
-
-    #[test]
-    fn the_last_days_are_whole_utc_days_ending_at_todays_midnight() {
-        let args = ExportArgs {
-            store: StoreArg {
-                url: StoreUrl::Sqlite("x".into()),
-            },
-            from: None,
-            to: None,
-            last_days: Some(2),
-            out: "out".into(),
-            gzip: false,
-        };
-        let range = args.range_at(at("2018-10-06T00:30:00Z")).unwrap();
-        assert_eq!(range.from, Some(at("2018-10-04")));
-        assert_eq!(range.to, Some(at("2018-10-06")));
+        DateTime::parse_from_rfc3339(&text).unwrap().to_utc()
     }
 
     #[test]

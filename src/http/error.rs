@@ -54,19 +54,20 @@ impl EdgeError {
         }
     }
 
-    /// The WebSocket close code: graphql-ws's PROTOCOL.md codes, and
-    /// RFC 6455's for the message size and a restart.
-    pub fn close_code(&self) -> u16 {
+    /// The WebSocket close code.
+    pub fn close_code(&self) -> CloseCode {
         match self {
-            Self::BadRequest(_) | Self::UnsupportedMediaType | Self::NotAcceptable => 4400,
-            Self::MethodNotAllowed(_) => 4400,
-            Self::PayloadTooLarge(_) => 1009,
-            Self::ForbiddenOrigin => 4403,
-            Self::Unauthorized => 4401,
-            Self::InitTimeout | Self::BodyTimeout => 4408,
-            Self::SubscriberExists(_) => 4409,
-            Self::TooManyInitialisations => 4429,
-            Self::Restarting => 1012,
+            Self::BadRequest(_) | Self::UnsupportedMediaType | Self::NotAcceptable => {
+                CloseCode::BadRequest
+            }
+            Self::MethodNotAllowed(_) => CloseCode::BadRequest,
+            Self::PayloadTooLarge(_) => CloseCode::MessageTooBig,
+            Self::ForbiddenOrigin => CloseCode::Forbidden,
+            Self::Unauthorized => CloseCode::Unauthorized,
+            Self::InitTimeout | Self::BodyTimeout => CloseCode::InitTimeout,
+            Self::SubscriberExists(_) => CloseCode::SubscriberExists,
+            Self::TooManyInitialisations => CloseCode::TooManyInitialisations,
+            Self::Restarting => CloseCode::ServiceRestart,
         }
     }
 
@@ -108,6 +109,40 @@ impl EdgeError {
             Self::TooManyInitialisations => "Too many initialisation requests".into(),
             Self::Restarting => "server restarting".into(),
         }
+    }
+}
+
+/// Every code a WebSocket is closed with: graphql-ws's PROTOCOL.md codes
+/// (44xx), and RFC 6455's for the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum CloseCode {
+    /// 1002: WebSocket traffic the legacy protocol cannot read.
+    ProtocolError = 1002,
+    /// 1009: a message over the size limit.
+    MessageTooBig = 1009,
+    /// 1011: the legacy protocol's answer to an operation before
+    /// `connection_init`.
+    InternalError = 1011,
+    /// 1012: the server is restarting; clients reconnect.
+    ServiceRestart = 1012,
+    /// 4400: a message the protocol does not allow.
+    BadRequest = 4400,
+    /// 4401: an operation before the connection was acknowledged.
+    Unauthorized = 4401,
+    /// 4403: a page from an origin that may not use the API.
+    Forbidden = 4403,
+    /// 4408: no `connection_init` in time.
+    InitTimeout = 4408,
+    /// 4409: a `subscribe` under an id still in use.
+    SubscriberExists = 4409,
+    /// 4429: a second `connection_init`.
+    TooManyInitialisations = 4429,
+}
+
+impl From<CloseCode> for u16 {
+    fn from(code: CloseCode) -> u16 {
+        code as u16
     }
 }
 
@@ -170,13 +205,16 @@ mod tests {
 
     #[test]
     fn every_protocol_rule_has_its_close_code() {
-        assert_eq!(EdgeError::BadRequest("x".into()).close_code(), 4400);
-        assert_eq!(EdgeError::Unauthorized.close_code(), 4401);
-        assert_eq!(EdgeError::ForbiddenOrigin.close_code(), 4403);
-        assert_eq!(EdgeError::InitTimeout.close_code(), 4408);
-        assert_eq!(EdgeError::SubscriberExists("1".into()).close_code(), 4409);
-        assert_eq!(EdgeError::TooManyInitialisations.close_code(), 4429);
-        assert_eq!(EdgeError::Restarting.close_code(), 1012);
-        assert_eq!(EdgeError::PayloadTooLarge(16).close_code(), 1009);
+        let code = |error: EdgeError| u16::from(error.close_code());
+        assert_eq!(code(EdgeError::BadRequest("x".into())), 4400);
+        assert_eq!(code(EdgeError::Unauthorized), 4401);
+        assert_eq!(code(EdgeError::ForbiddenOrigin), 4403);
+        assert_eq!(code(EdgeError::InitTimeout), 4408);
+        assert_eq!(code(EdgeError::SubscriberExists("1".into())), 4409);
+        assert_eq!(code(EdgeError::TooManyInitialisations), 4429);
+        assert_eq!(code(EdgeError::Restarting), 1012);
+        assert_eq!(code(EdgeError::PayloadTooLarge(16)), 1009);
+        assert_eq!(u16::from(CloseCode::ProtocolError), 1002);
+        assert_eq!(u16::from(CloseCode::InternalError), 1011);
     }
 }

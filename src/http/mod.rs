@@ -23,9 +23,9 @@ mod write_deadline;
 
 pub use error::EdgeError;
 pub use graphql::{MediaType, negotiate};
-pub use page::Page;
 pub use server::serve;
 
+use crate::config::PageSource;
 use crate::graphql::{ClientAddress, Endpoint};
 use crate::limits::ConnectionLimit;
 use crate::limits::connections::Peer;
@@ -74,7 +74,7 @@ pub struct HttpState {
 /// layers every request passes are applied once, as one stack: each layer
 /// added to a router separately is another boxed service cloned for every
 /// request.
-pub fn router(state: HttpState, page: &Page) -> Router {
+pub fn router(state: HttpState, page: &PageSource) -> Router {
     requests::register();
     let state = Arc::new(state);
     let layers = tower::ServiceBuilder::new()

@@ -3,6 +3,7 @@
 //! are compiled into the binary, so `likes serve` alone serves it; a folder
 //! can stand in for them while the page is being worked on.
 
+use crate::config::PageSource;
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,19 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::borrow::Cow;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Where the page comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page {
-    /// Not served: `/` is not found.
-    Off,
-    /// The copy compiled into the binary.
-    Embedded,
-    /// Read from this folder at each request (for working on the page).
-    Folder(PathBuf),
-}
 
 /// The page's files: name under `web/dist`, content type, embedded bytes.
 const FILES: [(&str, &str, &[u8]); 3] = [
@@ -50,8 +39,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; connect-src 'self'; \
      form-action 'none'";
 
 /// Routes for `/` and `/assets/*`, or none when the page is off.
-pub fn routes<S: Clone + Send + Sync + 'static>(page: &Page) -> Router<S> {
-    if *page == Page::Off {
+pub fn routes<S: Clone + Send + Sync + 'static>(page: &PageSource) -> Router<S> {
+    if *page == PageSource::Off {
         return Router::new();
     }
     let page = Arc::new(page.clone());
@@ -61,12 +50,12 @@ pub fn routes<S: Clone + Send + Sync + 'static>(page: &Page) -> Router<S> {
         .with_state(page)
 }
 
-async fn index(State(page): State<Arc<Page>>, headers: HeaderMap) -> Response {
+async fn index(State(page): State<Arc<PageSource>>, headers: HeaderMap) -> Response {
     serve(&page, "index.html", &headers).await
 }
 
 async fn asset(
-    State(page): State<Arc<Page>>,
+    State(page): State<Arc<PageSource>>,
     UrlPath(file): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -75,12 +64,12 @@ async fn asset(
 
 /// One of the page's files, revalidated by its `ETag` on every load (the
 /// names carry no hash, so a new build must not be hidden by a cache).
-async fn serve(page: &Page, name: &str, headers: &HeaderMap) -> Response {
+async fn serve(page: &PageSource, name: &str, headers: &HeaderMap) -> Response {
     let Some(&(_, content_type, embedded)) = FILES.iter().find(|(file, _, _)| *file == name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let body: Cow<'static, [u8]> = match page {
-        Page::Folder(folder) => match tokio::fs::read(folder.join(name)).await {
+        PageSource::Folder(folder) => match tokio::fs::read(folder.join(name)).await {
             Ok(bytes) => Cow::Owned(bytes),
             Err(error) => {
                 tracing::warn!(%error, file = name, "cannot read the page folder");

@@ -2,7 +2,7 @@
 //! content security policy, revalidated by ETag, and off when asked.
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
-use likes::http::Page;
+use likes::config::PageSource;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 
@@ -63,7 +63,7 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
 
 #[tokio::test]
 async fn the_page_can_be_turned_off_or_read_from_a_folder() {
-    let app = spawn_app_with(|config| config.page = Page::Off).await;
+    let app = spawn_app_with(|config| config.page = PageSource::Off).await;
     let answer = get(&app, "/").await;
     assert_eq!(answer.status(), StatusCode::NOT_FOUND);
     app.stop().await.unwrap();
@@ -71,7 +71,7 @@ async fn the_page_can_be_turned_off_or_read_from_a_folder() {
     let folder = tempfile::tempdir().unwrap();
     std::fs::write(folder.path().join("index.html"), "<p>working copy</p>").unwrap();
     let path = folder.path().to_owned();
-    let app = spawn_app_with(|config| config.page = Page::Folder(path)).await;
+    let app = spawn_app_with(|config| config.page = PageSource::Folder(path)).await;
     let answer = get(&app, "/").await;
     assert_eq!(answer.text().await.unwrap(), "<p>working copy</p>");
     let answer = get(&app, "/assets/app.js").await;

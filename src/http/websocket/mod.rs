@@ -9,7 +9,7 @@ mod events;
 mod operations;
 mod protocol;
 
-use super::error::{EdgeError, fit_reason};
+use super::error::{CloseCode, EdgeError, fit_reason};
 use super::gate::{Gated, gated_future};
 use super::{HttpState, MAX_BODY_BYTES};
 use crate::graphql::{ClientAddress, SubscriptionSlots};
@@ -218,11 +218,14 @@ impl Connection {
     /// protocol (the legacy one keeps its old codes).
     fn close(&self, error: &EdgeError) -> (u16, String) {
         match (self.protocol, error) {
-            (Protocol::Legacy, EdgeError::BadRequest(reason)) => (1002, reason.clone()),
-            (Protocol::Legacy, EdgeError::Unauthorized) => {
-                (1011, "The handshake is not completed.".into())
+            (Protocol::Legacy, EdgeError::BadRequest(reason)) => {
+                (CloseCode::ProtocolError.into(), reason.clone())
             }
-            (_, error) => (error.close_code(), error.message()),
+            (Protocol::Legacy, EdgeError::Unauthorized) => (
+                CloseCode::InternalError.into(),
+                "The handshake is not completed.".into(),
+            ),
+            (_, error) => (error.close_code().into(), error.message()),
         }
     }
 }

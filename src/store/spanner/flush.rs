@@ -224,6 +224,15 @@ async fn read_flush_state(
     Ok(state)
 }
 
+/// The writes a flush commits for `likes` when none of them is stored and
+/// this server has no counts yet, built without reading anything: what the
+/// flush benchmark commits through the bare client, to price the reads.
+#[doc(hidden)]
+pub fn unread_mutations(server: &ServerId, second: Second, likes: &[Like]) -> Vec<Mutation> {
+    let ids: Vec<String> = likes.iter().map(|like| like.id.to_string()).collect();
+    flush_mutations(server, second, likes, &ids, &FlushState::default()).1
+}
+
 /// The writes of one flush chunk: inserts for the likes not stored yet (a
 /// like twice in the chunk counts once), and the bucket and totals rows of
 /// each talk that gained likes, grown by that many.

@@ -11,6 +11,8 @@ mod migrate;
 mod schema;
 
 pub use endpoint::admin_endpoint;
+#[doc(hidden)]
+pub use flush::unread_mutations;
 pub use migrate::{Migration, VERSION_RETENTION, migrate};
 pub use schema::{SCHEMA_SQL, SchemaStatement, schema_statements};
 

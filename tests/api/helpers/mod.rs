@@ -11,8 +11,7 @@ pub use clients::{Subscriber, send_oversized_message};
 pub use process::ServerProcess;
 
 use likes::catalogue::Catalogue;
-use likes::config::{Access, Limits};
-use likes::http::Page;
+use likes::config::{Access, Limits, PageSource};
 use likes::listener::Listener;
 use likes::model::{ServerId, TalkId};
 use likes::store::{LikeStore, StoreUrl};
@@ -57,7 +56,7 @@ pub fn test_config(dir: &Path, server: &str) -> Config {
         shutdown_grace: Duration::from_secs(10),
         limits: Limits::default(),
         access: Access::default(),
-        page: Page::Embedded,
+        page: PageSource::Embedded,
     }
 }
 
