@@ -30,7 +30,7 @@ pub const BUFFERED_BYTES: &str = "likes_buffered_bytes";
 pub const FLUSH_SECONDS: &str = "likes_flush_seconds";
 /// Flush tries that failed or timed out.
 pub const FLUSH_FAILURES: &str = "likes_flush_failures_total";
-/// Store transactions committed by flushes.
+/// Store transactions committed: by flushes, and audience reports.
 pub const STORE_WRITES: &str = "likes_store_writes_total";
 /// Bucket and totals rows written by flushes (two per active talk per commit).
 pub const STORE_SUMMARY_ROWS: &str = "likes_store_summary_rows_total";
@@ -182,7 +182,10 @@ fn describe() {
         "Duration of successful flush tries."
     );
     describe_counter!(FLUSH_FAILURES, "Flush tries that failed or timed out.");
-    describe_counter!(STORE_WRITES, "Store transactions committed by flushes.");
+    describe_counter!(
+        STORE_WRITES,
+        "Store transactions committed: by flushes, and audience reports."
+    );
     describe_counter!(
         STORE_SUMMARY_ROWS,
         "Bucket and totals rows written by flushes."

@@ -390,6 +390,7 @@ impl Storer {
             .report_audience(&self.shared.server, second, &audience);
         match tokio::time::timeout(timeout, report).await {
             Ok(Ok(())) => {
+                metrics::counter!(names::STORE_WRITES).increment(1);
                 *self
                     .shared
                     .reported

@@ -14,6 +14,7 @@ import { getMainDefinition } from '@apollo/client/utilities';
 import { createHash } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { fail, metric as metricOf, sleep, until } from './common.mjs';
 
 const base = process.argv[2];
 const likes = Number(process.argv[3] ?? 20);
@@ -24,28 +25,7 @@ if (!base) {
 const httpUrl = `${base}/graphql`;
 const wsUrl = httpUrl.replace(/^http/, 'ws');
 const TALK = 1;
-
-const fail = (why) => {
-  console.error(why);
-  process.exit(1);
-};
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A gauge of the server's /metrics. */
-async function metric(name) {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}
-
-/** Waits until `probe()` is true, for up to `ms`. */
-async function until(probe, ms, what) {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) fail(`timed out: ${what}`);
-    await sleep(50);
-  }
-}
+const metric = (name) => metricOf(base, name);
 
 // The page's subscription, with the graphql-ws client.
 const seen = { graphqlWs: 0, apollo: 0 };

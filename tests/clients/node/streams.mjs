@@ -8,6 +8,7 @@
 
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { createClient } from 'graphql-sse';
+import { fail, metric as metricOf, sleep, until } from './common.mjs';
 
 const base = process.argv[2];
 const likes = Number(process.argv[3] ?? 20);
@@ -20,28 +21,7 @@ const TALK = 2;
 const WATCH = `subscription Watch($sessionId: Int!) {
   likeAdded(sessionId: $sessionId) { sessionId likes total }
 }`;
-
-const fail = (why) => {
-  console.error(why);
-  process.exit(1);
-};
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A gauge of the server's /metrics. */
-async function metric(name) {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}
-
-/** Waits until `probe()` is true, for up to `ms`. */
-async function until(probe, ms, what) {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) fail(`timed out: ${what}`);
-    await sleep(50);
-  }
-}
+const metric = (name) => metricOf(base, name);
 
 const seen = { graphqlSse: 0, apollo: 0 };
 
