@@ -363,12 +363,18 @@ impl Storer {
     }
 
     /// Reports this replica's audience (none once `leaving`), if it has a
-    /// source, within `timeout`. An empty audience is reported once, not
-    /// renewed. A failure is only logged: the next flush reports afresh.
+    /// source, within `timeout`, unless the store is failing. An empty
+    /// audience is reported once, not renewed. A failure is only logged:
+    /// the next flush reports afresh.
     async fn report_audience(&self, leaving: bool, timeout: Duration) {
         let Some(source) = &self.shared.audience else {
             return;
         };
+        // A store that just refused a flush gets no more writes this tick:
+        // the next flush comes sooner, and observers cannot read it either.
+        if self.store_failing() && !leaving {
+            return;
+        }
         let audience = if leaving { Vec::new() } else { source() };
         let reported_none =
             |reported: &Option<Vec<_>>| reported.as_ref().is_some_and(Vec::is_empty);
