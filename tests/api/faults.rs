@@ -238,10 +238,15 @@ async fn outage_under_load(
         measured && count <= acknowledged as f64,
         "{count} likes measured from ack to push, of {acknowledged} ({replayed} replayed)"
     );
-    assert!(
-        within_2s < count,
-        "likes held through a 30 s outage were all pushed within 2 s: {within_2s} of {count}"
-    );
+    // The likes held through the outage took longer, unless all of them were
+    // in the flush whose answer was lost at the recovery (which happens
+    // when the store comes back during a try): then none of them is timed.
+    if replayed < samples.max_buffered {
+        assert!(
+            within_2s < count,
+            "likes held through a 30 s outage were all pushed within 2 s: {within_2s} of {count}"
+        );
+    }
 }
 
 #[tokio::test]
