@@ -8,17 +8,19 @@
 //! lands in the bucket of the flush that stored it: a late or skipped tick
 //! moves counts to a later bucket and never strands them in a closed one.
 //!
-//! After each flush it also reports this replica's audience (subscribers
-//! per talk, from a source it is given) while there is one, and once more
-//! when it is gone; at shutdown it reports none, as the subscribers leave.
+//! After each flush it also reports this replica's audience (`audience`
+//! decides what is due); at shutdown it reports none, as the subscribers
+//! leave.
 
+mod audience;
 mod buffer;
 
+pub use audience::AudienceSource;
 pub use buffer::{Accepted, Buffer, Refusal};
 
 use crate::clock::Clock;
 use crate::freshness::Freshness;
-use crate::model::{Like, ServerId, TalkId};
+use crate::model::{Like, ServerId};
 use crate::schedule;
 use crate::store::{FlushBatch, FlushReport, LikeStore, StoreError};
 use crate::telemetry as names;
@@ -62,10 +64,6 @@ pub struct FlushOutcome {
     pub left: usize,
 }
 
-/// This replica's subscribers per talk (the talks that have some), read
-/// at each flush.
-pub type AudienceSource = Arc<dyn Fn() -> Vec<(TalkId, u64)> + Send + Sync>;
-
 /// Handle to the buffer and its flusher. Clones share one buffer.
 #[derive(Clone)]
 pub struct Storer {
@@ -83,9 +81,7 @@ struct Shared {
     /// holds the other side.
     freshness: Freshness,
     /// What is reported as this replica's audience, if anything.
-    audience: Option<AudienceSource>,
-    /// The audience last reported.
-    reported: Mutex<Option<Vec<(TalkId, u64)>>>,
+    audience: Option<audience::Audience>,
     /// What bucket seconds and the ticks' phase are read from.
     clock: Clock,
 }
@@ -132,7 +128,6 @@ impl Storer {
                 failing: AtomicBool::new(false),
                 freshness: Freshness::default(),
                 audience: None,
-                reported: Mutex::new(None),
                 clock: Clock::System,
             }),
         }
@@ -140,7 +135,7 @@ impl Storer {
 
     /// Also reports `audience` with each flush. Call before cloning.
     pub fn reporting(mut self, audience: AudienceSource) -> Self {
-        self.unshared().audience = Some(audience);
+        self.unshared().audience = Some(audience::Audience::new(audience));
         self
     }
 
@@ -367,7 +362,7 @@ impl Storer {
     /// audience is reported once, not renewed. A failure is only logged:
     /// the next flush reports afresh.
     async fn report_audience(&self, leaving: bool, timeout: Duration) {
-        let Some(source) = &self.shared.audience else {
+        let Some(reports) = &self.shared.audience else {
             return;
         };
         // A store that just refused a flush gets no more writes this tick:
@@ -375,20 +370,9 @@ impl Storer {
         if self.store_failing() && !leaving {
             return;
         }
-        let audience = if leaving { Vec::new() } else { source() };
-        let reported_none =
-            |reported: &Option<Vec<_>>| reported.as_ref().is_some_and(Vec::is_empty);
-        if audience.is_empty()
-            && reported_none(
-                &self
-                    .shared
-                    .reported
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner),
-            )
-        {
+        let Some(audience) = reports.due(leaving) else {
             return;
-        }
+        };
         let second = self.shared.clock.second();
         let report = self
             .shared
@@ -397,11 +381,7 @@ impl Storer {
         match tokio::time::timeout(timeout, report).await {
             Ok(Ok(())) => {
                 metrics::counter!(names::STORE_WRITES).increment(1);
-                *self
-                    .shared
-                    .reported
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(audience);
+                reports.reported(&audience);
             }
             Ok(Err(error)) => tracing::debug!(%error, "reporting the audience failed"),
             Err(_) => tracing::debug!("reporting the audience timed out"),
