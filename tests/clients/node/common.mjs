@@ -24,3 +24,19 @@ export async function until(probe, ms, what) {
     await sleep(50);
   }
 }
+
+/**
+ * Waits until every subscriber in `seen` (likes summed per client) has
+ * seen `likes`, then a while longer, in which nothing more may arrive.
+ */
+export async function expectExactly(seen, likes) {
+  await until(
+    () => Object.values(seen).every((n) => n >= likes),
+    10_000,
+    `every subscriber to see ${likes} likes (seen ${JSON.stringify(seen)})`,
+  );
+  await sleep(2500);
+  if (Object.values(seen).some((n) => n !== likes)) {
+    fail(`the deltas do not add up to ${likes}: ${JSON.stringify(seen)}`);
+  }
+}

@@ -8,7 +8,7 @@
 
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { createClient } from 'graphql-sse';
-import { fail, metric as metricOf, sleep, until } from './common.mjs';
+import { expectExactly, fail, metric as metricOf, until } from './common.mjs';
 
 const base = process.argv[2];
 const likes = Number(process.argv[3] ?? 20);
@@ -73,15 +73,8 @@ for (let n = 0; n < likes; n += 1) {
   }
 }
 
-await until(
-  () => seen.graphqlSse >= likes && seen.apollo >= likes,
-  10_000,
-  `both subscribers to see ${likes} likes (seen ${JSON.stringify(seen)})`,
-);
-// Nothing more may arrive: the deltas add up exactly.
-await sleep(2500);
+await expectExactly(seen, likes);
 console.log(JSON.stringify({ likes, seen }));
-if (seen.graphqlSse !== likes || seen.apollo !== likes) fail(`the deltas do not add up to ${likes}`);
 stopSse();
 apolloSubscription.unsubscribe();
 await until(async () => (await metric('likes_subscribers')) === 0, 5_000, 'both subscriptions freed');
