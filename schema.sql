@@ -55,6 +55,23 @@ CREATE TABLE LikeSummaryTotals (
   Likes     INT64      NOT NULL,
 ) PRIMARY KEY (SessionId, ServerId);
 
+-- Per (talk, slot, server): how many likes of that talk, created in that
+-- 10-second slot (Start: its first second since the epoch, a multiple of
+-- 10), that server stored; grown in the same transaction as its bucket and
+-- totals, so a talk's slots always add up to its total. Session.timeline
+-- reads a talk's slots, one range of the key, summed over servers. Rows are
+-- few: one per (talk, server) per 10 seconds in which the talk got likes,
+-- not one per like, and they never expire: the timeline is kept as long as
+-- the likes. Writes to a talk's range go to its newest slots, one row per
+-- replica per flush: bounded, and spread over talks. Each server updates
+-- only its own rows.
+CREATE TABLE LikeTimeline (
+  SessionId INT64      NOT NULL,
+  Start     INT64      NOT NULL,
+  ServerId  STRING(64) NOT NULL,
+  Likes     INT64      NOT NULL,
+) PRIMARY KEY (SessionId, Start, ServerId);
+
 -- Per replica: how many likeAdded subscribers it has per talk, replaced
 -- whole after each of its flushes while it has any (and once when it has
 -- none left), with Second the second of that report. Observers sum the

@@ -12,6 +12,7 @@ use crate::observer::{ObserveSettings, Observer};
 use crate::store::{self, LikeStore, StoreOptions};
 use crate::storer::{FlushSettings, Storer};
 use crate::telemetry;
+use crate::timeline::Timelines;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,6 +52,7 @@ impl App {
             .await
             .with_context(|| format!("opening the store {}", config.store))?;
         let listener = Listener::new(config.catalogue.ids());
+        let timelines = Timelines::new(config.catalogue.ids());
         let audience = listener.clone();
         let storer = Storer::new(
             store.clone(),
@@ -74,10 +76,11 @@ impl App {
                 window: config.observe_window,
             },
         )
-        .measuring(storer.freshness(), config.server_id.clone());
-        // The talks' totals are known before the first request is taken,
-        // unless the store does not answer now: then the observer's next
-        // read finds them.
+        .measuring(storer.freshness(), config.server_id.clone())
+        .keeping(timelines.clone());
+        // The talks' totals and timelines are known before the first request
+        // is taken, unless the store does not answer now: then the
+        // observer's next read finds them.
         if let Err(error) = observer.observe().await {
             tracing::warn!(%error, "the first read of the totals failed; retrying while serving");
         }

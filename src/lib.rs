@@ -6,6 +6,7 @@
 //! - [`store`]: the `LikeStore` trait and its backends (SQLite, Cloud Spanner).
 //! - [`observer`]: reads all servers' buckets over a sliding window, computes deltas.
 //! - [`listener`]: fans each talk's new total out to its subscribers.
+//! - [`timeline`]: each talk's likes per slot of time, kept by the observer.
 //! - [`freshness`]: measures each like's delay from acknowledgement to push.
 //!
 //! Around them: [`model`] (value types), [`clock`] (the wall clock the storer
@@ -34,6 +35,7 @@ pub mod schedule;
 pub mod store;
 pub mod storer;
 pub mod telemetry;
+pub mod timeline;
 
 pub use app::App;
 pub use cli::{Cli, Command};

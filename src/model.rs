@@ -18,6 +18,16 @@ impl fmt::Display for TalkId {
 /// Whole seconds since the Unix epoch (UTC): the key of a summary bucket.
 pub type Second = i64;
 
+/// The length of a timeline slot, in seconds: the store counts each talk's
+/// likes per slot of their creation time, aligned to the epoch, and a
+/// timeline's intervals are whole numbers of slots.
+pub const SLOT_SECONDS: Second = 10;
+
+/// The start of the timeline slot holding `time`.
+pub fn slot_of(time: DateTime<Utc>) -> Second {
+    time.timestamp().div_euclid(SLOT_SECONDS) * SLOT_SECONDS
+}
+
 /// Growth of one of this replica's own buckets, as the observer saw it
 /// (`observer::Window::for_server`); the likes it counts are then published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +141,16 @@ mod tests {
         let a = LikeId::for_request(TalkId(3), "liker", None);
         let b = LikeId::for_request(TalkId(3), "liker", None);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_like_s_slot_starts_at_the_ten_seconds_before_it() {
+        use chrono::TimeZone;
+        let at = |s: i64, ms: u32| slot_of(Utc.timestamp_opt(s, ms * 1_000_000).unwrap());
+        assert_eq!(at(1_790_000_000, 0), 1_790_000_000);
+        assert_eq!(at(1_790_000_009, 999), 1_790_000_000);
+        assert_eq!(at(1_790_000_010, 0), 1_790_000_010);
+        assert_eq!(at(-1, 500), -10, "before the epoch it still rounds down");
     }
 
     #[test]

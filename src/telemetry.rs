@@ -34,7 +34,11 @@ pub const FLUSH_FAILURES: &str = "likes_flush_failures_total";
 pub const STORE_WRITES: &str = "likes_store_writes_total";
 /// Bucket and totals rows written by flushes (two per active talk per commit).
 pub const STORE_SUMMARY_ROWS: &str = "likes_store_summary_rows_total";
-/// Store reads by the observer.
+/// Timeline rows written by flushes (one per talk and 10-second slot of
+/// creation time that got likes, per commit).
+pub const STORE_TIMELINE_ROWS: &str = "likes_store_timeline_rows_total";
+/// Store reads by the observer (its tick's read, and the rarer whole
+/// timeline reads).
 pub const STORE_READS: &str = "likes_store_reads_total";
 /// Duration of the observer's reads.
 pub const OBSERVE_SECONDS: &str = "likes_observe_seconds";
@@ -138,7 +142,7 @@ fn register_from_start() {
     for counter in [STORED, ALREADY_STORED, FLUSH_FAILURES, STORE_WRITES] {
         metrics::counter!(counter).absolute(0);
     }
-    for counter in [STORE_SUMMARY_ROWS, STORE_READS] {
+    for counter in [STORE_SUMMARY_ROWS, STORE_TIMELINE_ROWS, STORE_READS] {
         metrics::counter!(counter).absolute(0);
     }
     for reason in CONNECTION_REFUSAL_REASONS {
@@ -190,6 +194,7 @@ fn describe() {
         STORE_SUMMARY_ROWS,
         "Bucket and totals rows written by flushes."
     );
+    describe_counter!(STORE_TIMELINE_ROWS, "Timeline rows written by flushes.");
     describe_counter!(STORE_READS, "Store reads by the observer.");
     describe_histogram!(
         OBSERVE_SECONDS,

@@ -1,31 +1,32 @@
 //! The observer on a real store: growth is published, history is not, a
-//! bucket written after the window has passed still reaches the counters,
-//! and its reads do not grow with talks or subscribers.
+//! bucket written after the window has passed still reaches the counters
+//! and the timeline, and its reads do not grow with talks or subscribers.
 
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 use likes::clock::Clock;
 use likes::listener::{Interest, Listener};
 use likes::model::{Like, LikeId, ServerId, TalkId};
 use likes::observer::{ObserveSettings, Observer};
 use likes::store::{
-    FlushBatch, FlushReport, LikeStore, Observation, SqliteStore, StoreError, StoreOptions,
+    FlushBatch, FlushReport, LikeStore, Observation, SlotCount, SqliteStore, StoreError,
+    StoreOptions,
 };
+use likes::timeline::{Every, Interval, Timelines};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
-fn likes(talk: i32, from: usize, n: usize) -> Arc<Vec<Like>> {
-    Arc::new(
-        (from..from + n)
-            .map(|i| Like {
-                id: LikeId::for_request(TalkId(talk), &format!("l{i}"), Some("m")),
-                talk: TalkId(talk),
-                liker: format!("l{i}"),
-                created_at: Utc::now(),
-            })
-            .collect(),
-    )
+/// `n` likes of `talk`, made half a second before `second`.
+fn likes(talk: i32, from: usize, n: usize, second: i64) -> Vec<Like> {
+    (from..from + n)
+        .map(|i| Like {
+            id: LikeId::for_request(TalkId(talk), &format!("l{i}"), Some("m")),
+            talk: TalkId(talk),
+            liker: format!("l{i}"),
+            created_at: Utc.timestamp_opt(second - 1, 500_000_000).unwrap(),
+        })
+        .collect()
 }
 
 /// The observers' wall clock here: it moves with tokio's paused clock.
@@ -33,16 +34,17 @@ fn clock() -> Clock {
     Clock::starting_at(UNIX_EPOCH + Duration::from_secs(1_790_000_000))
 }
 
-fn batch(server: &str, second: i64, likes: Arc<Vec<Like>>) -> FlushBatch {
+/// A flush at `second` of `n` likes of `talk` made just before it.
+fn batch(server: &str, second: i64, (talk, from, n): (i32, usize, usize)) -> FlushBatch {
     FlushBatch {
         server: ServerId::new(server).unwrap(),
         second,
-        likes,
+        likes: Arc::new(likes(talk, from, n, second)),
     }
 }
 
 #[tokio::test(start_paused = true)]
-async fn history_is_a_starting_point_and_late_buckets_are_caught_by_the_totals() {
+async fn history_is_a_starting_point_and_late_buckets_are_caught_by_the_totals_and_timeline() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn LikeStore> = Arc::new(
         SqliteStore::open(&dir.path().join("likes.db"), &StoreOptions::default())
@@ -51,34 +53,46 @@ async fn history_is_a_starting_point_and_late_buckets_are_caught_by_the_totals()
     );
     let clock = clock();
     let now = clock.second();
-    store.flush(batch("a", now, likes(1, 0, 7))).await.unwrap();
+    store.flush(batch("a", now, (1, 0, 7))).await.unwrap();
 
     let listener = Listener::new([TalkId(1), TalkId(2)]);
     let settings = ObserveSettings {
         interval: Duration::from_secs(1),
         window: Duration::from_secs(3),
     };
-    let mut observer = Observer::new(store.clone(), listener.clone(), settings).with_clock(clock);
+    let timelines = Timelines::new([TalkId(1), TalkId(2)]);
+    let mut observer = Observer::new(store.clone(), listener.clone(), settings)
+        .with_clock(clock)
+        .keeping(timelines.clone());
     let mut subscription = listener.subscribe(TalkId(1), Interest::default()).unwrap();
     assert!(
         observer.observe().await.unwrap().is_empty(),
         "history is not news"
     );
     assert_eq!(listener.total(TalkId(1)), Some(7));
+    let minute = |second: i64| second.div_euclid(60) * 60;
+    let seven = vec![Interval {
+        start: minute(now - 1),
+        likes: 7,
+    }];
+    assert_eq!(
+        timelines.intervals(TalkId(1), Every::MINUTE),
+        Some(seven),
+        "but it is the timeline"
+    );
+    assert_eq!(timelines.intervals(TalkId(2), Every::MINUTE), Some(vec![]));
 
     // In the window: published by the next read.
-    store
-        .flush(batch("b", now, likes(1, 100, 2)))
-        .await
-        .unwrap();
+    store.flush(batch("b", now, (1, 100, 2))).await.unwrap();
     let changes = observer.observe().await.unwrap();
     assert_eq!(changes.iter().map(|c| c.delta).sum::<u64>(), 2);
     let delta = subscription.next().await.unwrap();
     assert_eq!((delta.likes, delta.total), (2, 9));
+    assert_eq!(timelines.sum(TalkId(1)), Some(9));
 
     // Far behind the window: only the totals can show it.
     store
-        .flush(batch("c", now - 600, likes(1, 200, 5)))
+        .flush(batch("c", now - 600, (1, 200, 5)))
         .await
         .unwrap();
     let mut caught = 0;
@@ -96,6 +110,13 @@ async fn history_is_a_starting_point_and_late_buckets_are_caught_by_the_totals()
     assert_eq!((delta.likes, delta.total), (5, 14));
     assert_eq!(listener.total(TalkId(1)), Some(14));
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 14);
+    let timeline = timelines.intervals(TalkId(1), Every::MINUTE).unwrap();
+    assert_eq!(timeline.iter().map(|i| i.likes).sum::<u64>(), 14);
+    assert_eq!(
+        (timeline[0].start, timeline[0].likes),
+        (minute(now - 601), 5),
+        "the late likes are in the minute they were made"
+    );
 }
 
 /// A store that counts the observer's reads.
@@ -103,6 +124,7 @@ struct CountingStore {
     inner: Arc<dyn LikeStore>,
     observes: AtomicU64,
     with_totals: AtomicU64,
+    timeline_reads: AtomicU64,
     other_reads: AtomicU64,
 }
 
@@ -129,6 +151,10 @@ impl LikeStore for CountingStore {
     async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
         self.other_reads.fetch_add(1, Ordering::Relaxed);
         self.inner.totals().await
+    }
+    async fn timelines(&self, talks: &[TalkId]) -> Result<Vec<SlotCount>, StoreError> {
+        self.timeline_reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.timelines(talks).await
     }
     async fn count_likes(&self, talk: TalkId) -> Result<u64, StoreError> {
         self.other_reads.fetch_add(1, Ordering::Relaxed);
@@ -157,6 +183,7 @@ async fn each_tick_is_one_store_read_whatever_the_talks_and_subscribers() {
         inner: Arc::new(inner),
         observes: AtomicU64::new(0),
         with_totals: AtomicU64::new(0),
+        timeline_reads: AtomicU64::new(0),
         other_reads: AtomicU64::new(0),
     });
     let talks: Vec<TalkId> = (1..=200).map(TalkId).collect();
@@ -172,15 +199,20 @@ async fn each_tick_is_one_store_read_whatever_the_talks_and_subscribers() {
         window: Duration::from_secs(13),
     };
     let clock = clock();
-    let mut observer = Observer::new(store.clone(), listener.clone(), settings).with_clock(clock);
+    let timelines = Timelines::new(talks.clone());
+    let mut observer = Observer::new(store.clone(), listener.clone(), settings)
+        .with_clock(clock)
+        .keeping(timelines.clone());
     let now = clock.second();
     for tick in 0..26 {
         let talk = 1 + (tick % 200) as i32;
         store
-            .flush(batch("a", now + tick, likes(talk, tick as usize * 10, 3)))
+            .flush(batch("a", now + tick, (talk, tick as usize * 10, 3)))
             .await
             .unwrap();
         observer.observe().await.unwrap();
+        let talk = TalkId(talk);
+        assert_eq!(timelines.sum(talk), listener.total(talk), "tick {tick}");
         tokio::time::advance(Duration::from_secs(1)).await;
     }
     assert_eq!(
@@ -190,6 +222,11 @@ async fn each_tick_is_one_store_read_whatever_the_talks_and_subscribers() {
     );
     // The first read seeds from the totals; then one in every 13 (window / interval).
     assert_eq!(store.with_totals.load(Ordering::Relaxed), 2);
+    assert_eq!(
+        store.timeline_reads.load(Ordering::Relaxed),
+        1,
+        "every timeline is read whole once, at the start"
+    );
     assert_eq!(store.other_reads.load(Ordering::Relaxed), 0);
     drop(subscriptions);
 }

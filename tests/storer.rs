@@ -6,7 +6,8 @@ use chrono::Utc;
 use likes::clock::Clock;
 use likes::model::{Like, LikeId, Second, ServerId, TalkId};
 use likes::store::{
-    FlushBatch, FlushReport, LikeStore, Observation, SqliteStore, StoreError, StoreOptions,
+    FlushBatch, FlushReport, LikeStore, Observation, SlotCount, SqliteStore, StoreError,
+    StoreOptions,
 };
 use likes::storer::{Accepted, FlushSettings, Refusal, Storer};
 use std::collections::HashMap;
@@ -133,6 +134,10 @@ impl LikeStore for FaultyStore {
 
     async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
         self.inner.totals().await
+    }
+
+    async fn timelines(&self, talks: &[TalkId]) -> Result<Vec<SlotCount>, StoreError> {
+        self.inner.timelines(talks).await
     }
 
     async fn count_likes(&self, talk: TalkId) -> Result<u64, StoreError> {

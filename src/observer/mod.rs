@@ -1,8 +1,9 @@
 //! The observer: every interval it reads all servers' buckets and audience
 //! reports over the sliding window from the `LikeStore` (with the per-talk
-//! totals once per window length, in the same snapshot), feeds them to the
-//! pure `Window`, and publishes each talk's new total and audience to the
-//! `Listener`. It never writes.
+//! totals once per window length, and the recent timeline slots, in the
+//! same snapshot), feeds them to the pure `Window`, and publishes each
+//! talk's new total and audience to the `Listener` and its slots to the
+//! `Timelines`. It never writes.
 
 mod window;
 
@@ -15,6 +16,7 @@ use crate::model::ServerId;
 use crate::schedule;
 use crate::store::{LikeStore, StoreError};
 use crate::telemetry as names;
+use crate::timeline::Timelines;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +45,8 @@ pub struct Observer {
     freshness: Option<Freshness>,
     /// What the window's end and the ticks' phase are read from.
     clock: Clock,
+    /// The talks' timelines, kept from each read when set.
+    timelines: Option<Timelines>,
 }
 
 impl Observer {
@@ -58,7 +62,17 @@ impl Observer {
             reads: 0,
             freshness: None,
             clock: Clock::System,
+            timelines: None,
         }
+    }
+
+    /// Also keeps these timelines: whole at the first read, then from each
+    /// read's recent slots; a talk whose slots fall short of its published
+    /// total (likes that reached the store long after they were made) is
+    /// read whole again, in one more read for all such talks.
+    pub fn keeping(mut self, timelines: Timelines) -> Self {
+        self.timelines = Some(timelines);
+        self
     }
 
     /// Reads the window's end and the ticks' phase from `clock` (the
@@ -118,7 +132,36 @@ impl Observer {
                 observation.totals.is_some(),
             );
         }
+        if let Some(timelines) = &self.timelines {
+            timelines.apply(&observation.slots);
+            self.complete(timelines).await;
+        }
         Ok(changes)
+    }
+
+    /// Reads whole the timelines that need it: every talk's until they are
+    /// loaded, then those of talks that fall short of their published
+    /// total. A failure leaves them for the next tick.
+    async fn complete(&self, timelines: &Timelines) {
+        let talks = if timelines.is_loaded() {
+            timelines.short_of(self.window.totals())
+        } else {
+            timelines.talks()
+        };
+        if talks.is_empty() {
+            return;
+        }
+        metrics::counter!(names::STORE_READS).increment(1);
+        let read = self
+            .store
+            .timelines(&talks)
+            .instrument(tracing::info_span!("timelines", talks = talks.len()));
+        let limit = self.settings.interval.max(Duration::from_secs(1));
+        match tokio::time::timeout(limit, read).await {
+            Ok(Ok(slots)) => timelines.apply_whole(&talks, &slots, self.window.totals()),
+            Ok(Err(error)) => tracing::warn!(%error, "reading timelines failed; next tick retries"),
+            Err(_) => tracing::warn!("reading timelines timed out; next tick retries"),
+        }
     }
 
     /// Reads at once, then every interval, a quarter of an interval after

@@ -2,7 +2,7 @@
 //! (Cloud Spanner: 80,000 mutations and 100 MiB per commit). Pure
 //! arithmetic: backends say what a row costs, this says where to cut.
 
-use crate::model::{Like, TalkId};
+use crate::model::{Like, Second, TalkId, slot_of};
 use std::collections::HashSet;
 use std::ops::Range;
 
@@ -35,6 +35,10 @@ pub struct WriteCost {
     pub mutations_per_talk: u64,
     /// Bytes per talk in a commit.
     pub bytes_per_talk: u64,
+    /// Mutations per (talk, timeline slot) in a commit (its timeline row).
+    pub mutations_per_slot: u64,
+    /// Bytes per (talk, timeline slot) in a commit.
+    pub bytes_per_slot: u64,
 }
 
 impl WriteCost {
@@ -47,8 +51,8 @@ impl WriteCost {
 }
 
 /// Cuts `likes` into consecutive ranges, in order, each of which fits in
-/// one commit: its likes plus one bucket and one totals row per talk it
-/// touches. Every range holds at least one like, so a like too large for
+/// one commit: its likes, one bucket and one totals row per talk it
+/// touches, and one timeline row per (talk, slot) it touches. Every range holds at least one like, so a like too large for
 /// any commit gets a commit of its own (and the store's refusal).
 pub fn plan(likes: &[Like], limits: CommitLimits, cost: &WriteCost) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
@@ -56,11 +60,17 @@ pub fn plan(likes: &[Like], limits: CommitLimits, cost: &WriteCost) -> Vec<Range
     let mut mutations = 0;
     let mut bytes = 0;
     let mut talks: HashSet<TalkId> = HashSet::new();
+    let mut slots: HashSet<(TalkId, Second)> = HashSet::new();
     for (i, like) in likes.iter().enumerate() {
+        let slot = (like.talk, slot_of(like.created_at));
         let (mut add_mutations, mut add_bytes) = cost.like(like);
         if !talks.contains(&like.talk) {
             add_mutations += cost.mutations_per_talk;
             add_bytes += cost.bytes_per_talk;
+        }
+        if !slots.contains(&slot) {
+            add_mutations += cost.mutations_per_slot;
+            add_bytes += cost.bytes_per_slot;
         }
         let fits = mutations + add_mutations <= limits.max_mutations
             && bytes + add_bytes <= limits.max_bytes;
@@ -68,13 +78,15 @@ pub fn plan(likes: &[Like], limits: CommitLimits, cost: &WriteCost) -> Vec<Range
             ranges.push(start..i);
             start = i;
             talks.clear();
+            slots.clear();
             (add_mutations, add_bytes) = cost.like(like);
-            add_mutations += cost.mutations_per_talk;
-            add_bytes += cost.bytes_per_talk;
+            add_mutations += cost.mutations_per_talk + cost.mutations_per_slot;
+            add_bytes += cost.bytes_per_talk + cost.bytes_per_slot;
             mutations = 0;
             bytes = 0;
         }
         talks.insert(like.talk);
+        slots.insert(slot);
         mutations += add_mutations;
         bytes += add_bytes;
     }
@@ -88,7 +100,7 @@ pub fn plan(likes: &[Like], limits: CommitLimits, cost: &WriteCost) -> Vec<Range
 mod tests {
     use super::*;
     use crate::model::LikeId;
-    use chrono::Utc;
+    use chrono::{TimeZone, Utc};
 
     fn like(talk: i32, liker: &str) -> Like {
         Like {
@@ -104,6 +116,8 @@ mod tests {
         bytes_per_like: 10,
         mutations_per_talk: 8,
         bytes_per_talk: 20,
+        mutations_per_slot: 0,
+        bytes_per_slot: 0,
     };
 
     fn roomy(max_mutations: u64) -> CommitLimits {
@@ -173,6 +187,26 @@ mod tests {
             assert!(mutations <= 200 && bytes <= 600, "{range:?} fits");
         }
         assert_eq!(next, likes.len());
+    }
+
+    #[test]
+    fn each_slot_of_a_talk_costs_its_timeline_row() {
+        let slotted = WriteCost {
+            mutations_per_slot: 4,
+            ..COST
+        };
+        let at = |talk: i32, second: i64| Like {
+            created_at: Utc.timestamp_opt(second, 0).unwrap(),
+            ..like(talk, "a")
+        };
+        // Two likes of talk 1 in one slot, one in the next: 3 × 5 + 8 + 2 × 4.
+        let likes = vec![
+            at(1, 1_790_000_000),
+            at(1, 1_790_000_009),
+            at(1, 1_790_000_010),
+        ];
+        assert_eq!(plan(&likes, roomy(31), &slotted), vec![0..3]);
+        assert_eq!(plan(&likes, roomy(30), &slotted), vec![0..2, 2..3]);
     }
 
     #[test]

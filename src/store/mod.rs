@@ -1,4 +1,5 @@
-//! `LikeStore`: where likes and their per-second summary buckets live. This
+//! `LikeStore`: where likes, their per-second summary buckets and each
+//! talk's timeline (likes per slot of creation time) live. This
 //! module owns the trait every backend implements, the store URL, the rows
 //! that cross it and `migrate`; backends own their SQL, connections and
 //! commit limits. Retrying failed flushes and buffering belong to the
@@ -14,7 +15,7 @@ pub use spanner::SpannerStore;
 pub use sqlite::SqliteStore;
 pub use url::StoreUrl;
 
-use crate::model::{Like, Second, ServerId, TalkId};
+use crate::model::{Like, SLOT_SECONDS, Second, ServerId, TalkId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -60,6 +61,9 @@ pub struct FlushReport {
     /// Summary rows written: a bucket row and a totals row per talk that
     /// got new likes, in each commit. They grow with active talks, not likes.
     pub summary_rows: u64,
+    /// Timeline rows written: one per (talk, slot) that got new likes, in
+    /// each commit; usually one per active talk, more after an outage.
+    pub timeline_rows: u64,
 }
 
 /// One summary bucket: how many likes `server` stored for `talk` in `second`.
@@ -73,6 +77,25 @@ pub struct SummaryBucket {
     pub server: ServerId,
     /// Likes counted so far; only ever grows.
     pub likes: u64,
+}
+
+/// How many likes of one talk were created in one timeline slot, over all
+/// servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotCount {
+    /// The talk.
+    pub talk: TalkId,
+    /// The slot's first second (a multiple of `SLOT_SECONDS`).
+    pub start: Second,
+    /// Likes created in it, stored so far.
+    pub likes: u64,
+}
+
+/// The first slot an observation reads for a window starting at `since`:
+/// the slot one `SLOT_SECONDS` before it, so that likes created shortly
+/// before their flush are found with their bucket.
+pub fn recent_slots_from(since: Second) -> Second {
+    since.saturating_sub(SLOT_SECONDS).div_euclid(SLOT_SECONDS) * SLOT_SECONDS
 }
 
 /// One replica's subscribers of one talk, as it last reported them.
@@ -99,6 +122,9 @@ pub struct Observation {
     /// Every replica's last audience report with `second >= since`: a
     /// replica that stopped reporting drops out with the window.
     pub audience: Vec<Watchers>,
+    /// For every talk with a bucket in `buckets`, its slots from
+    /// `recent_slots_from(since)` on, each summed over all servers.
+    pub slots: Vec<SlotCount>,
 }
 
 /// A stored like, as `likes export` reads it: the row as stored.
@@ -141,8 +167,9 @@ pub enum Exported {
 #[async_trait]
 pub trait LikeStore: Send + Sync + 'static {
     /// Stores the batch's likes that are not stored yet, and adds their
-    /// number, per talk, to this server's bucket for `batch.second` and to
-    /// this server's running totals. A batch larger than the store's commit
+    /// number, per talk, to this server's bucket for `batch.second`, to
+    /// this server's running totals and, per slot of their creation time,
+    /// to this server's timeline rows. A batch larger than the store's commit
     /// limits is split; each commit holds its likes and their counts, so a
     /// failure midway leaves nothing half-counted. Replaying a batch, whole
     /// or partly stored, changes nothing. Dropping the future cancels the work.
@@ -158,9 +185,15 @@ pub trait LikeStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Reads, in one snapshot, all buckets and audience reports with
-    /// `second >= since` and, if `with_totals`, the per-talk totals over
-    /// all servers.
+    /// `second >= since`, the recent slots of the talks those buckets
+    /// count (see `Observation::slots`) and, if `with_totals`, the per-talk
+    /// totals over all servers.
     async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError>;
+
+    /// Every slot of these talks' timelines, each summed over all servers,
+    /// in one snapshot: a range read per talk, growing with the length of
+    /// its timeline, not with its likes.
+    async fn timelines(&self, talks: &[TalkId]) -> Result<Vec<SlotCount>, StoreError>;
 
     /// Per-talk totals over all servers, from the totals rows.
     async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError>;

@@ -4,7 +4,9 @@
 use crate::Backend;
 use chrono::{TimeZone, Utc};
 use likes::model::{Like, LikeId, Second, ServerId, TalkId};
-use likes::store::{CommitLimits, FlushBatch, StoreOptions, SummaryBucket};
+use likes::store::{
+    CommitLimits, FlushBatch, LikeStore, SlotCount, StoreOptions, SummaryBucket, recent_slots_from,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -34,6 +36,30 @@ fn bucket(second: Second, talk: i32, server: &str, likes: u64) -> SummaryBucket 
         server: ServerId::new(server).unwrap(),
         likes,
     }
+}
+
+/// A like of `talk` created at `second` (and `n` milliseconds).
+fn like_at(talk: i32, n: usize, second: Second) -> Like {
+    Like {
+        created_at: Utc.timestamp_opt(second, n as u32 * 1000).unwrap(),
+        ..like(talk, n)
+    }
+}
+
+/// (talk, slot start, likes), in order.
+fn slots(mut slots: Vec<SlotCount>) -> Vec<(i32, Second, u64)> {
+    slots.sort_by_key(|s| (s.talk, s.start));
+    slots.iter().map(|s| (s.talk.0, s.start, s.likes)).collect()
+}
+
+/// Each talk's whole timeline, summed.
+async fn timeline_sums(store: &dyn LikeStore, talks: &[i32]) -> HashMap<TalkId, u64> {
+    let talks: Vec<TalkId> = talks.iter().map(|&t| TalkId(t)).collect();
+    let mut sums = HashMap::new();
+    for slot in store.timelines(&talks).await.unwrap() {
+        *sums.entry(slot.talk).or_default() += slot.likes;
+    }
+    sums
 }
 
 fn sorted(mut buckets: Vec<SummaryBucket>) -> Vec<SummaryBucket> {
@@ -234,12 +260,19 @@ pub async fn a_batch_over_the_commit_limits_is_split_and_stored_exactly(backend:
         assert_eq!(store.count_likes(TalkId(talk)).await.unwrap(), 20);
     }
 
+    assert_eq!(
+        timeline_sums(&*store, &[1, 2, 3]).await,
+        expected,
+        "the commits of one flush add up in its timeline rows"
+    );
+
     let replay = store
         .flush(batch("a", NOW + 1, sixty_likes()))
         .await
         .unwrap();
     assert_eq!((replay.inserted, replay.duplicates), (0, 60));
     assert_eq!(store.totals().await.unwrap(), expected);
+    assert_eq!(timeline_sums(&*store, &[1, 2, 3]).await, expected);
 }
 
 pub async fn a_replay_of_a_partly_stored_split_batch_counts_only_the_rest(backend: &Backend) {
@@ -257,6 +290,74 @@ pub async fn a_replay_of_a_partly_stored_split_batch_counts_only_the_rest(backen
     assert_eq!(
         totals,
         HashMap::from([(TalkId(1), 20), (TalkId(2), 20), (TalkId(3), 20)])
+    );
+    assert_eq!(timeline_sums(&*store, &[1, 2, 3]).await, totals);
+}
+
+pub async fn the_timeline_counts_each_like_once_in_the_slot_it_was_made_in(backend: &Backend) {
+    let store = backend.store().await;
+    // Made over three slots, flushed by two servers, some only later.
+    let a = vec![
+        like_at(1, 0, NOW + 1),
+        like_at(1, 1, NOW + 9),
+        like_at(1, 2, NOW + 10),
+        like_at(2, 3, NOW + 5),
+    ];
+    let first = store.flush(batch("a", NOW + 11, a.clone())).await.unwrap();
+    assert_eq!(first.timeline_rows, 3, "talk 1's two slots, talk 2's one");
+    let b = vec![
+        like_at(1, 4, NOW + 3),
+        like_at(1, 5, NOW + 25),
+        like_at(1, 0, NOW + 1),
+    ];
+    let second = store.flush(batch("b", NOW + 26, b)).await.unwrap();
+    assert_eq!((second.inserted, second.duplicates), (2, 1));
+    assert_eq!(second.timeline_rows, 2, "the stored like is not counted");
+    let replay = store.flush(batch("a", NOW + 27, a)).await.unwrap();
+    assert_eq!(replay.timeline_rows, 0);
+
+    let talks = [TalkId(1), TalkId(2), TalkId(3)];
+    assert_eq!(
+        slots(store.timelines(&talks).await.unwrap()),
+        [(1, NOW, 3), (1, NOW + 10, 1), (1, NOW + 20, 1), (2, NOW, 1)],
+        "summed over servers, in the slot of each like's creation time"
+    );
+    assert_eq!(
+        slots(store.timelines(&[TalkId(2)]).await.unwrap()),
+        [(2, NOW, 1)]
+    );
+    assert!(store.timelines(&[TalkId(3)]).await.unwrap().is_empty());
+    let totals = store.totals().await.unwrap();
+    assert_eq!(timeline_sums(&*store, &[1, 2]).await, totals);
+}
+
+pub async fn the_window_read_brings_the_recent_slots_of_talks_with_buckets(backend: &Backend) {
+    let store = backend.store().await;
+    let since = NOW + 100;
+    let from = recent_slots_from(since);
+    assert_eq!(from, NOW + 90);
+    // Talk 1: an old like, and two made before the window, flushed in it.
+    store
+        .flush(batch("a", NOW, vec![like_at(1, 0, NOW)]))
+        .await
+        .unwrap();
+    let late = vec![like_at(1, 1, NOW + 85), like_at(1, 2, NOW + 95)];
+    store.flush(batch("a", since + 1, late)).await.unwrap();
+    // Talk 2: likes in recent slots, but its bucket is older than the window.
+    store
+        .flush(batch("b", since - 1, vec![like_at(2, 3, NOW + 98)]))
+        .await
+        .unwrap();
+    // Talk 3: flushed in the window by two servers.
+    let three = |n| vec![like_at(3, n, since)];
+    store.flush(batch("a", since, three(4))).await.unwrap();
+    store.flush(batch("b", since + 2, three(5))).await.unwrap();
+
+    let seen = store.observe(since, false).await.unwrap();
+    assert_eq!(
+        slots(seen.slots),
+        [(1, NOW + 90, 1), (3, NOW + 100, 2)],
+        "only talks with buckets in the window, only from the slot before it"
     );
 }
 

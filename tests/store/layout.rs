@@ -1,13 +1,14 @@
 //! The SQLite file's layout: a file written before layouts were numbered
 //! (layout 0, likes keyed by 36 characters of text) is rewritten on open
 //! without losing or doubling a like, a layout 1 file gains the audience
-//! table and keeps its likes, and a file from a newer build is refused
-//! untouched.
+//! table and keeps its likes, a layout 2 file gains a timeline counted from
+//! its likes, and a file from a newer build is refused untouched.
 
 use chrono::{TimeZone, Utc};
-use likes::model::{Like, LikeId, ServerId, TalkId};
+use likes::model::{Like, LikeId, Second, ServerId, TalkId};
 use likes::store::{Exported, FlushBatch, LikeStore, SqliteStore, StoreOptions, TimeRange};
 use rusqlite::{Connection, params};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -77,6 +78,16 @@ async fn exported_ids(store: &dyn LikeStore) -> Vec<String> {
     ids
 }
 
+/// Every slot of these talks' timelines: (talk, start) → likes.
+async fn timeline(store: &dyn LikeStore, talks: &[i32]) -> BTreeMap<(i32, Second), u64> {
+    let talks: Vec<TalkId> = talks.iter().map(|&t| TalkId(t)).collect();
+    let slots = store.timelines(&talks).await.unwrap();
+    slots
+        .into_iter()
+        .map(|s| ((s.talk.0, s.start), s.likes))
+        .collect()
+}
+
 fn user_version(path: &Path) -> i64 {
     Connection::open(path)
         .unwrap()
@@ -100,7 +111,7 @@ async fn a_layout_0_file_is_rewritten_keeping_every_like_once() {
         SqliteStore::open(&path, &options)
     );
     let (store, other) = (store.unwrap(), other.unwrap());
-    assert_eq!(user_version(&path), 2);
+    assert_eq!(user_version(&path), 3);
     assert_eq!(other.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
@@ -109,6 +120,11 @@ async fn a_layout_0_file_is_rewritten_keeping_every_like_once() {
     let mut expected: Vec<String> = likes.iter().map(|like| like.id.to_string()).collect();
     expected.sort();
     assert_eq!(ids, expected, "every id survives, as text again");
+    assert_eq!(
+        timeline(&store, &[1, 2]).await,
+        BTreeMap::from([((1, 1_790_000_000), 25), ((2, 1_790_000_000), 25)]),
+        "the old likes are counted into the timeline"
+    );
 
     // A retry of a like stored before the rewrite is still a duplicate.
     let mut retried = likes[..10].to_vec();
@@ -171,7 +187,7 @@ async fn a_layout_1_file_gains_the_audience_table_and_keeps_its_likes() {
         .unwrap();
 
     let store = SqliteStore::open(&path, &options).await.unwrap();
-    assert_eq!(user_version(&path), 2);
+    assert_eq!(user_version(&path), 3);
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
     let server = ServerId::new("a").unwrap();
@@ -183,6 +199,70 @@ async fn a_layout_1_file_gains_the_audience_table_and_keeps_its_likes() {
     let seen = store.observe(second, false).await.unwrap().audience;
     assert_eq!(seen.len(), 1);
     assert_eq!((seen[0].talk, seen[0].watching), (TalkId(1), 4));
+}
+
+#[tokio::test]
+async fn a_layout_2_file_gains_a_timeline_counted_from_its_likes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layout-2.db");
+    let options = StoreOptions::default();
+    let store = SqliteStore::open(&path, &options).await.unwrap();
+    // 90 likes of two talks over 3 servers, one every 7 seconds (before and
+    // after the epoch's second 1,790,000,000), each flushed later.
+    let start: Second = 1_789_999_970;
+    let mut expected: BTreeMap<(i32, Second), u64> = BTreeMap::new();
+    for n in 0..90 {
+        let talk = 1 + n % 2;
+        let at = start + 7 * n as Second;
+        let like = Like {
+            id: LikeId::for_request(TalkId(talk), &format!("liker-{n}"), Some("tap")),
+            talk: TalkId(talk),
+            liker: format!("liker-{n}"),
+            created_at: Utc.timestamp_opt(at, 999_999_000).unwrap(),
+        };
+        let server = ServerId::new(format!("s{}", n % 3)).unwrap();
+        let batch = FlushBatch {
+            server,
+            second: at + 2,
+            likes: Arc::new(vec![like]),
+        };
+        store.flush(batch).await.unwrap();
+        *expected.entry((talk, at.div_euclid(10) * 10)).or_default() += 1;
+    }
+    assert_eq!(timeline(&store, &[1, 2]).await, expected);
+    drop(store);
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE LikeTimeline; PRAGMA user_version = 2;")
+        .unwrap();
+
+    let store = SqliteStore::open(&path, &options).await.unwrap();
+    assert_eq!(user_version(&path), 3);
+    assert_eq!(
+        timeline(&store, &[1, 2]).await,
+        expected,
+        "the rebuilt timeline is the one the flushes wrote"
+    );
+    assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 45);
+    // Flushes go on adding to the rebuilt rows.
+    let last = *expected.keys().last().unwrap();
+    let like = Like {
+        id: LikeId::for_request(TalkId(last.0), "one-more", Some("tap")),
+        talk: TalkId(last.0),
+        liker: "one-more".into(),
+        created_at: Utc.timestamp_opt(last.1 + 3, 0).unwrap(),
+    };
+    let batch = FlushBatch {
+        server: ServerId::new("s0").unwrap(),
+        second: last.1 + 4,
+        likes: Arc::new(vec![like]),
+    };
+    store.flush(batch).await.unwrap();
+    *expected.get_mut(&last).unwrap() += 1;
+    assert_eq!(timeline(&store, &[1, 2]).await, expected);
+    drop(store);
+    let again = SqliteStore::open(&path, &options).await.unwrap();
+    assert_eq!(timeline(&again, &[1, 2]).await, expected, "counted once");
 }
 
 #[tokio::test]
@@ -200,7 +280,7 @@ async fn a_file_from_a_newer_build_is_refused_untouched() {
         .expect("a newer layout is refused")
         .to_string();
     assert!(
-        error.contains("has layout 7, newer than this build's 2"),
+        error.contains("has layout 7, newer than this build's 3"),
         "{error}"
     );
     let tables: Vec<String> = Connection::open(&path)

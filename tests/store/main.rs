@@ -84,6 +84,8 @@ macro_rules! conformance {
             check!(a_replay_of_a_partly_stored_split_batch_counts_only_the_rest);
             check!(a_fresh_store_is_empty_and_answers);
             check!(each_replica_s_audience_report_replaces_its_last);
+            check!(the_timeline_counts_each_like_once_in_the_slot_it_was_made_in);
+            check!(the_window_read_brings_the_recent_slots_of_talks_with_buckets);
 
             #[tokio::test]
             async fn every_like_is_exported_exactly_once() {

@@ -61,6 +61,7 @@ async fn a_database_with_part_of_the_schema_gets_only_what_it_lacks() {
         [
             "table likesummaryservers",
             "table likesummarytotals",
+            "table liketimeline",
             "table likeaudiences"
         ]
     );

@@ -1,5 +1,5 @@
 //! One flush commit on Spanner: insert the likes and grow this server's
-//! counts, in one read-write transaction. Also what such a commit costs,
+//! counts (bucket, totals and timeline rows), in one read-write transaction. Also what such a commit costs,
 //! for the planner that cuts batches to Spanner's limits.
 //!
 //! A commit first writes blind: it reads only the counts, and inserts every
@@ -11,7 +11,7 @@
 //! the common case, where none is stored.
 
 use super::schema::IndexCost;
-use crate::model::{Like, Second, ServerId};
+use crate::model::{Like, Second, ServerId, slot_of};
 use crate::store::FlushReport;
 use crate::store::commit_plan::WriteCost;
 use google_cloud_gax::error::rpc::Code;
@@ -31,9 +31,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What a flush costs in Spanner's units. A like row writes its 5 columns,
-/// a talk's bucket row 5 and its totals row 3, plus what secondary indexes
-/// on those tables add (none in `schema.sql`). Bytes are the values' sizes
-/// plus a generous allowance per row for keys and framing.
+/// a talk's bucket row 5 and its totals row 3, a (talk, slot)'s timeline
+/// row 4, plus what secondary indexes on those tables add (none in
+/// `schema.sql`). Bytes are the values' sizes plus a generous allowance per
+/// row for keys and framing.
 pub(super) fn write_cost(server: &ServerId, indexes: IndexCost) -> WriteCost {
     const ROW_OVERHEAD: u64 = 64;
     let server = server.as_str().len() as u64;
@@ -43,6 +44,8 @@ pub(super) fn write_cost(server: &ServerId, indexes: IndexCost) -> WriteCost {
         bytes_per_like: 36 + 8 + server + 12 + ROW_OVERHEAD,
         mutations_per_talk: 5 + indexes.buckets + 3 + indexes.totals,
         bytes_per_talk: (8 + 8 + server + 8 + 12) + (8 + server + 8) + 2 * ROW_OVERHEAD,
+        mutations_per_slot: 4 + indexes.timeline,
+        bytes_per_slot: 8 + 8 + server + 8 + ROW_OVERHEAD,
     }
 }
 
@@ -112,6 +115,12 @@ async fn commit_chunk(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
+    let starts: Vec<i64> = batch[range.clone()]
+        .iter()
+        .map(|l| slot_of(l.created_at))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let retry = BasicTransactionRetryPolicy::new().with_total_timeout(timeout);
     let runner = client
         .read_write_transaction()
@@ -125,7 +134,12 @@ async fn commit_chunk(
         .build();
     let result = runner
         .run(async move |tx: ReadWriteTransaction| {
-            let stored = read_flush_state(&tx, check, &ids, &talks, &server, second).await?;
+            let keys = StateKeys {
+                ids: &ids,
+                talks: &talks,
+                starts: &starts,
+            };
+            let stored = read_flush_state(&tx, check, keys, &server, second).await?;
             let likes = &batch[range.clone()];
             let (written, mutations) = flush_mutations(&server, second, likes, &ids, &stored);
             if !mutations.is_empty() {
@@ -142,6 +156,8 @@ pub(super) struct ChunkWritten {
     pub(super) report: FlushReport,
     /// Talks whose bucket and totals rows were written.
     pub(super) talks_written: u64,
+    /// (talk, slot)s whose timeline row was written.
+    pub(super) slots_written: u64,
 }
 
 /// What a flush transaction reads before it writes.
@@ -154,17 +170,33 @@ struct FlushState {
     buckets: HashMap<i64, i64>,
     /// This server's running totals, per talk.
     totals: HashMap<i64, i64>,
+    /// This server's timeline rows, per (talk, slot).
+    slots: HashMap<(i64, i64), i64>,
 }
 
-/// This server's bucket and totals rows for the chunk's talks.
+/// What a flush transaction looks up: the chunk's like ids, and the talks
+/// and slots they fall in.
+#[derive(Clone, Copy)]
+struct StateKeys<'a> {
+    ids: &'a [String],
+    talks: &'a [i64],
+    starts: &'a [i64],
+}
+
+/// This server's bucket, totals and timeline rows for the chunk's talks
+/// (and slots).
 const COUNTS_SQL: &str = "
-SELECT 'bucket' AS Kind, SessionId, Likes
+SELECT 'bucket' AS Kind, SessionId, 0 AS Start, Likes
   FROM LikeSummaryServers
   WHERE Second = @second AND ServerId = @server AND SessionId IN UNNEST(@talks)
 UNION ALL
-SELECT 'total', SessionId, Likes
+SELECT 'total', SessionId, 0, Likes
   FROM LikeSummaryTotals
-  WHERE ServerId = @server AND SessionId IN UNNEST(@talks)";
+  WHERE ServerId = @server AND SessionId IN UNNEST(@talks)
+UNION ALL
+SELECT 'slot', SessionId, Start, Likes
+  FROM LikeTimeline
+  WHERE SessionId IN UNNEST(@talks) AND Start IN UNNEST(@starts) AND ServerId = @server";
 
 /// Which of `ids` are stored: a read by key (point lookups wherever the
 /// rows live).
@@ -196,30 +228,31 @@ async fn read_stored(
 async fn read_flush_state(
     tx: &ReadWriteTransaction,
     check: Check,
-    ids: &[String],
-    talks: &[i64],
+    keys: StateKeys<'_>,
     server: &ServerId,
     second: Second,
 ) -> Result<FlushState, SpannerError> {
     let mut state = FlushState::default();
     if check == Check::Stored {
-        state.stored = read_stored(tx, ids).await?;
+        state.stored = read_stored(tx, keys.ids).await?;
     }
 
     let statement = Statement::builder(COUNTS_SQL)
-        .add_param("talks", talks.to_vec())
+        .add_param("talks", keys.talks.to_vec())
+        .add_param("starts", keys.starts.to_vec())
         .add_param("server", server.as_str())
         .add_param("second", second)
         .build();
     let mut rows = tx.execute_query(statement).await?;
     while let Some(row) = rows.next().await.transpose()? {
         let kind: String = row.get("Kind")?;
-        let counts = if kind == "bucket" {
-            &mut state.buckets
-        } else {
-            &mut state.totals
+        let talk: i64 = row.get("SessionId")?;
+        let likes: i64 = row.get("Likes")?;
+        match kind.as_str() {
+            "bucket" => state.buckets.insert(talk, likes),
+            "total" => state.totals.insert(talk, likes),
+            _ => state.slots.insert((talk, row.get("Start")?), likes),
         };
-        counts.insert(row.get("SessionId")?, row.get("Likes")?);
     }
     Ok(state)
 }
@@ -234,8 +267,9 @@ pub fn unread_mutations(server: &ServerId, second: Second, likes: &[Like]) -> Ve
 }
 
 /// The writes of one flush chunk: inserts for the likes not stored yet (a
-/// like twice in the chunk counts once), and the bucket and totals rows of
-/// each talk that gained likes, grown by that many.
+/// like twice in the chunk counts once), the bucket and totals rows of
+/// each talk that gained likes, grown by that many, and the timeline row
+/// of each (talk, slot) that gained likes, likewise.
 fn flush_mutations(
     server: &ServerId,
     second: Second,
@@ -247,6 +281,7 @@ fn flush_mutations(
     let mut mutations = Vec::new();
     let mut new_ids: HashSet<&str> = HashSet::new();
     let mut new_per_talk: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut new_per_slot: BTreeMap<(i64, i64), i64> = BTreeMap::new();
     for (like, id) in likes.iter().zip(ids) {
         if state.stored.contains(id) || !new_ids.insert(id) {
             report.duplicates += 1;
@@ -254,6 +289,9 @@ fn flush_mutations(
         }
         report.inserted += 1;
         *new_per_talk.entry(i64::from(like.talk.0)).or_default() += 1;
+        *new_per_slot
+            .entry((i64::from(like.talk.0), slot_of(like.created_at)))
+            .or_default() += 1;
         let micros = like.created_at.timestamp_micros();
         let created_at = Timestamp::clamp(
             micros.div_euclid(1_000_000),
@@ -303,10 +341,27 @@ fn flush_mutations(
                 .build(),
         );
     }
+    let slots_written = new_per_slot.len() as u64;
+    for ((talk, start), count) in new_per_slot {
+        let likes = state.slots.get(&(talk, start)).copied().unwrap_or(0) + count;
+        mutations.push(
+            Mutation::new_insert_or_update_builder("LikeTimeline")
+                .set("SessionId")
+                .to(talk)
+                .set("Start")
+                .to(start)
+                .set("ServerId")
+                .to(server.as_str())
+                .set("Likes")
+                .to(likes)
+                .build(),
+        );
+    }
     (
         ChunkWritten {
             report,
             talks_written,
+            slots_written,
         },
         mutations,
     )
@@ -351,12 +406,14 @@ mod tests {
             stored: HashSet::from([stored.id.to_string()]),
             buckets: HashMap::from([(1, 4)]),
             totals: HashMap::from([(1, 10), (2, 7)]),
+            slots: HashMap::from([((1, 1_790_000_000), 3)]),
         };
         let (written, mutations) = flush_mutations(&server, 100, &likes, &ids(&likes), &state);
         assert_eq!((written.report.inserted, written.report.duplicates), (2, 2));
-        assert_eq!(written.talks_written, 2);
-        // Two like inserts, then per talk its bucket and its totals row.
-        assert_eq!(mutations.len(), 2 + 2 * 2);
+        assert_eq!((written.talks_written, written.slots_written), (2, 2));
+        // Two like inserts, then per talk its bucket and its totals row,
+        // then per (talk, slot) its timeline row.
+        assert_eq!(mutations.len(), 2 + 2 * 2 + 2);
         let bucket = |talk: i64, likes: i64| {
             Mutation::new_insert_or_update_builder("LikeSummaryServers")
                 .set("Second")
@@ -381,6 +438,20 @@ mod tests {
             mutations[5],
             upsert("LikeSummaryTotals", &[("SessionId", 2), ("Likes", 8)], "a")
         );
+        let slot = |talk: i64, likes: i64| {
+            Mutation::new_insert_or_update_builder("LikeTimeline")
+                .set("SessionId")
+                .to(talk)
+                .set("Start")
+                .to(1_790_000_000i64)
+                .set("ServerId")
+                .to("a")
+                .set("Likes")
+                .to(likes)
+                .build()
+        };
+        assert_eq!(mutations[6], slot(1, 4));
+        assert_eq!(mutations[7], slot(2, 1));
     }
 
     #[test]
@@ -392,7 +463,14 @@ mod tests {
             ..FlushState::default()
         };
         let (written, mutations) = flush_mutations(&server, 100, &likes, &ids(&likes), &state);
-        assert_eq!((written.report.inserted, written.talks_written), (0, 0));
+        assert_eq!(
+            (
+                written.report.inserted,
+                written.talks_written,
+                written.slots_written
+            ),
+            (0, 0, 0)
+        );
         assert!(mutations.is_empty());
     }
 }

@@ -18,8 +18,8 @@ pub use schema::{SCHEMA_SQL, SchemaStatement, schema_statements};
 
 use super::commit_plan::{self, CommitLimits};
 use super::{
-    Exported, FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions,
-    SummaryBucket, TimeRange, Watchers,
+    Exported, FlushBatch, FlushReport, LikeStore, Observation, SlotCount, StoreError, StoreOptions,
+    SummaryBucket, TimeRange, Watchers, recent_slots_from,
 };
 use crate::model::{Second, ServerId, TalkId};
 use async_trait::async_trait;
@@ -37,7 +37,7 @@ use std::time::Duration;
 /// How long start-up waits for Spanner to open a session.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A Spanner database holding likes, buckets and totals.
+/// A Spanner database holding likes, buckets, totals and timelines.
 pub struct SpannerStore {
     client: DatabaseClient,
     limits: CommitLimits,
@@ -129,7 +129,9 @@ fn not_ready(database: &str, error: StoreError) -> StoreError {
 }
 
 /// Every bucket since a second; with the per-talk totals (as `Kind` =
-/// 'total' rows) when asked. One query, so one snapshot and one read.
+/// 'total' rows) when asked; the audience reports; and the recent slots of
+/// the talks with buckets (`Observation::slots`, `Second` being the slot's
+/// start). One query, so one snapshot and one read.
 const OBSERVE_SQL: &str = "
 SELECT 'bucket' AS Kind, Second, SessionId, ServerId, Likes
   FROM LikeSummaryServers WHERE Second >= @since
@@ -139,7 +141,17 @@ SELECT 'total', 0, SessionId, '', SUM(Likes)
 UNION ALL
 SELECT 'audience', a.Second, SessionId, a.ServerId, a.Watching[SAFE_OFFSET(i)]
   FROM LikeAudiences AS a CROSS JOIN UNNEST(a.SessionIds) AS SessionId WITH OFFSET AS i
-  WHERE a.Second >= @since";
+  WHERE a.Second >= @since
+UNION ALL
+SELECT 'slot', Start, SessionId, '', SUM(Likes)
+  FROM LikeTimeline
+  WHERE SessionId IN (SELECT SessionId FROM LikeSummaryServers WHERE Second >= @since)
+    AND Start >= @slots_from
+  GROUP BY SessionId, Start";
+/// Every slot of some talks, summed over servers.
+const TIMELINES_SQL: &str = "
+SELECT SessionId, Start, SUM(Likes) AS Likes FROM LikeTimeline
+  WHERE SessionId IN UNNEST(@talks) GROUP BY SessionId, Start";
 const TOTALS_SQL: &str =
     "SELECT SessionId, SUM(Likes) AS Likes FROM LikeSummaryTotals GROUP BY SessionId";
 
@@ -200,7 +212,8 @@ impl LikeStore for SpannerStore {
             );
             let (chunk, commit) = self.bounded(chunk).await?;
             let planned = chunk.report.inserted * cost.mutations_per_like
-                + chunk.talks_written * cost.mutations_per_talk;
+                + chunk.talks_written * cost.mutations_per_talk
+                + chunk.slots_written * cost.mutations_per_slot;
             if let Some(stats) = commit.commit_stats
                 && u64::try_from(stats.mutation_count).ok() != Some(planned)
             {
@@ -215,6 +228,7 @@ impl LikeStore for SpannerStore {
             report.duplicates += chunk.report.duplicates;
             report.commits += 1;
             report.summary_rows += 2 * chunk.talks_written;
+            report.timeline_rows += chunk.slots_written;
         }
         Ok(report)
     }
@@ -223,6 +237,7 @@ impl LikeStore for SpannerStore {
         let statement = Statement::builder(OBSERVE_SQL)
             .add_param("since", since)
             .add_param("with_totals", with_totals)
+            .add_param("slots_from", recent_slots_from(since))
             .build();
         let mut seen = Observation {
             totals: with_totals.then(HashMap::new),
@@ -236,6 +251,11 @@ impl LikeStore for SpannerStore {
                 if let Some(totals) = seen.totals.as_mut() {
                     totals.insert(talk, likes);
                 }
+                return Ok(());
+            }
+            if kind == "slot" {
+                let start = row.get("Second")?;
+                seen.slots.push(SlotCount { talk, start, likes });
                 return Ok(());
             }
             // Rows are written only by this code; a malformed id is skipped, not fatal.
@@ -305,6 +325,24 @@ impl LikeStore for SpannerStore {
         })
         .await?;
         Ok(totals)
+    }
+
+    async fn timelines(&self, talks: &[TalkId]) -> Result<Vec<SlotCount>, StoreError> {
+        let talks: Vec<i64> = talks.iter().map(|talk| i64::from(talk.0)).collect();
+        let statement = Statement::builder(TIMELINES_SQL)
+            .add_param("talks", talks)
+            .build();
+        let mut slots = Vec::new();
+        self.query(statement, |row| {
+            slots.push(SlotCount {
+                talk: talk_id(row.get("SessionId")?)?,
+                start: row.get("Start")?,
+                likes: count(row.get("Likes")?),
+            });
+            Ok(())
+        })
+        .await?;
+        Ok(slots)
     }
 
     async fn count_likes(&self, talk: TalkId) -> Result<u64, StoreError> {

@@ -69,7 +69,7 @@ pub(super) fn created_object(ddl: &str) -> Result<String, String> {
 }
 
 /// The columns this code writes, per table.
-const REQUIRED: [(&str, &[&str]); 4] = [
+const REQUIRED: [(&str, &[&str]); 5] = [
     (
         "Likes",
         &["Id", "SessionId", "Uuid", "ServerId", "CreatedAt"],
@@ -83,6 +83,7 @@ const REQUIRED: [(&str, &[&str]); 4] = [
         "LikeAudiences",
         &["ServerId", "Second", "SessionIds", "Watching", "SecondAt"],
     ),
+    ("LikeTimeline", &["SessionId", "Start", "ServerId", "Likes"]),
 ];
 
 /// Extra mutations per row written, from secondary indexes, per table.
@@ -94,6 +95,8 @@ pub struct IndexCost {
     pub buckets: u64,
     /// Per `LikeSummaryTotals` row.
     pub totals: u64,
+    /// Per `LikeTimeline` row.
+    pub timeline: u64,
 }
 
 /// One row of `INFORMATION_SCHEMA.INDEX_COLUMNS`.
@@ -147,6 +150,7 @@ pub fn assess(
         likes: extra("Likes"),
         buckets: extra("LikeSummaryServers"),
         totals: extra("LikeSummaryTotals"),
+        timeline: extra("LikeTimeline"),
     })
 }
 
@@ -206,6 +210,7 @@ mod tests {
                 "table likes",
                 "table likesummaryservers",
                 "table likesummarytotals",
+                "table liketimeline",
                 "table likeaudiences"
             ]
         );
@@ -254,6 +259,9 @@ mod tests {
             column("LikeSummaryServers", "PRIMARY_KEY", "PRIMARY_KEY"),
             column("LikeSummaryTotals", "PRIMARY_KEY", "PRIMARY_KEY"),
             column("LikeSummaryTotals", "PRIMARY_KEY", "PRIMARY_KEY"),
+            column("LikeTimeline", "PRIMARY_KEY", "PRIMARY_KEY"),
+            column("LikeTimeline", "PRIMARY_KEY", "PRIMARY_KEY"),
+            column("LikeTimeline", "PRIMARY_KEY", "PRIMARY_KEY"),
         ]
     }
 
@@ -270,7 +278,7 @@ mod tests {
         index.push(column("Likes", "LikesBySession", "INDEX"));
         let cost = assess(&all_columns(), &index).unwrap();
         assert_eq!(cost.likes, 3);
-        assert_eq!((cost.buckets, cost.totals), (0, 0));
+        assert_eq!((cost.buckets, cost.totals, cost.timeline), (0, 0, 0));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The SQLite file's tables and their numbered layout: creating them in an
-//! empty file, rewriting an older layout, refusing a newer one.
+//! empty file, rewriting an older layout (counting its likes into the
+//! timeline), refusing a newer one.
 
 use super::classify;
 use crate::store::StoreError;
@@ -10,8 +11,8 @@ use std::time::Duration;
 /// The file layout these tables make, kept in SQLite's `user_version`.
 /// 0 is a file without one: empty, or written before layouts were numbered,
 /// when `Likes` was a `WITHOUT ROWID` table keyed by its id as 36
-/// characters of text. 1 had no `LikeAudiences`.
-const LAYOUT: i64 = 2;
+/// characters of text. 1 had no `LikeAudiences`; 2 had no `LikeTimeline`.
+const LAYOUT: i64 = 3;
 
 /// `Likes` in `LAYOUT`. It mirrors `schema.sql` (the Spanner DDL) but for
 /// one difference: a rowid table, so rows are appended in flush order, with
@@ -54,6 +55,25 @@ CREATE TABLE IF NOT EXISTS LikeAudiences (
     Watching  INTEGER NOT NULL,
     PRIMARY KEY (ServerId, SessionId)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS LikeTimeline (
+    SessionId INTEGER NOT NULL,
+    Start     INTEGER NOT NULL, -- the slot's first second since the epoch
+    ServerId  TEXT    NOT NULL,
+    Likes     INTEGER NOT NULL,
+    PRIMARY KEY (SessionId, Start, ServerId)
+) WITHOUT ROWID;
+";
+
+/// Counts the likes of a file from before `LikeTimeline` into it, per
+/// talk, slot of their creation time (10 s, rounded down) and server: the
+/// rows its flushes would have written. Run in the upgrade's transaction,
+/// so no flush can come between the likes read and the rows written.
+const BACKFILL_TIMELINE: &str = "
+INSERT INTO LikeTimeline (SessionId, Start, ServerId, Likes)
+    SELECT SessionId,
+           (CreatedAt - ((CreatedAt % 10000000) + 10000000) % 10000000) / 1000000 AS Start,
+           ServerId, COUNT(*)
+    FROM Likes GROUP BY SessionId, Start, ServerId;
 ";
 
 /// Moves layout 0's `Likes` aside (its index goes, to be built again
@@ -118,15 +138,9 @@ fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     if layout(&tx, path)? == LAYOUT {
         return Ok(());
     }
-    // Layout 1 only lacks tables that `OTHERS` creates.
-    let has_layout_0_likes: bool = layout(&tx, path)? == 0
-        && tx
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'Likes')",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(classify)?;
+    // Layouts 1 and 2 only lack tables that `OTHERS` creates.
+    let had_timeline = has_table(&tx, "LikeTimeline")?;
+    let has_layout_0_likes = layout(&tx, path)? == 0 && has_table(&tx, "Likes")?;
     if has_layout_0_likes {
         tx.execute_batch(SET_LAYOUT_0_ASIDE).map_err(classify)?;
     }
@@ -140,7 +154,24 @@ fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         })?;
     }
     tx.execute_batch(OTHERS).map_err(classify)?;
+    if !had_timeline {
+        tx.execute_batch(BACKFILL_TIMELINE).map_err(|e| {
+            StoreError::Internal(format!(
+                "counting the likes of SQLite file {} into its timeline: {e}",
+                path.display()
+            ))
+        })?;
+    }
     tx.pragma_update(None, "user_version", LAYOUT)
         .map_err(classify)?;
     tx.commit().map_err(classify)
+}
+
+fn has_table(conn: &Connection, name: &str) -> Result<bool, StoreError> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+        [name],
+        |row| row.get(0),
+    )
+    .map_err(classify)
 }

@@ -1,26 +1,29 @@
 //! The embedded SQLite backend: one file, shared safely by every process on
 //! one machine (WAL mode, `BEGIN IMMEDIATE` writes). Blocking SQLite calls
 //! run on tokio's blocking pool; dropping an operation's future cancels it.
-//! The file's tables and their numbered layout are in `layout`.
+//! The file's tables and their numbered layout are in `layout`; one flush in
+//! `flush`.
 
+mod flush;
 mod layout;
 
-use super::commit_plan::{self, CommitLimits, WriteCost};
+use super::commit_plan::{self, CommitLimits};
 use super::{
-    Exported, FlushBatch, FlushReport, LikeStore, Observation, StoreError, StoreOptions,
-    StoredLike, SummaryBucket, TimeRange, Watchers,
+    Exported, FlushBatch, FlushReport, LikeStore, Observation, SlotCount, StoreError, StoreOptions,
+    StoredLike, SummaryBucket, TimeRange, Watchers, recent_slots_from,
 };
-use crate::model::{Like, Second, ServerId, TalkId};
+use crate::model::{Second, ServerId, TalkId};
 use async_trait::async_trait;
+use flush::{WRITE_COST, flush_chunk};
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, params};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ffi::c_int;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Mutex, mpsc};
 
-/// A SQLite file holding likes, buckets and totals.
+/// A SQLite file holding likes, buckets, totals and timelines.
 pub struct SqliteStore {
     /// Used by flushes only; the storer never runs two at once.
     writer: Arc<Mutex<Connection>>,
@@ -30,18 +33,6 @@ pub struct SqliteStore {
     /// Split flushes larger than this; `None`: one transaction per flush.
     limits: Option<CommitLimits>,
 }
-
-/// A flush's size in the units of `CommitLimits`, for when limits are set
-/// (SQLite has none of its own): the cells of this file's rows, counted the
-/// way Spanner counts its own. A like writes 5 columns, plus 2 in the
-/// unique index on `Id` and 3 in `LikesBySession`; a talk's bucket and
-/// totals rows, 4 and 3 columns.
-const WRITE_COST: WriteCost = WriteCost {
-    mutations_per_like: 5 + 2 + 3,
-    bytes_per_like: 16 + 8 + 64 + 8,
-    mutations_per_talk: 4 + 3,
-    bytes_per_talk: 8 + 8 + 64 + 8 + 8 + 64 + 8,
-};
 
 /// SQLite calls the cancellation check every this many VM steps.
 const CANCEL_CHECK_STEPS: c_int = 1_000;
@@ -170,6 +161,7 @@ impl LikeStore for SqliteStore {
                 report.duplicates += chunk.duplicates;
                 report.commits += 1;
                 report.summary_rows += chunk.summary_rows;
+                report.timeline_rows += chunk.timeline_rows;
             }
             Ok(report)
         })
@@ -201,11 +193,17 @@ impl LikeStore for SqliteStore {
                     watching: n,
                 }
             })?;
+            let slots = read_slots(
+                &tx,
+                RECENT_SLOTS_SQL,
+                params![since, recent_slots_from(since)],
+            )?;
             tx.commit()?;
             Ok(Observation {
                 buckets,
                 totals,
                 audience,
+                slots,
             })
         })
         .await
@@ -243,6 +241,20 @@ impl LikeStore for SqliteStore {
 
     async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
         Self::run(&self.reader, |conn| read_totals(conn)).await
+    }
+
+    async fn timelines(&self, talks: &[TalkId]) -> Result<Vec<SlotCount>, StoreError> {
+        let talks = talks.to_vec();
+        Self::run(&self.reader, move |conn| {
+            let tx = conn.transaction()?;
+            let mut slots = Vec::new();
+            for talk in talks {
+                slots.extend(read_slots(&tx, TIMELINE_SQL, params![talk.0])?);
+            }
+            tx.commit()?;
+            Ok(slots)
+        })
+        .await
     }
 
     async fn count_likes(&self, talk: TalkId) -> Result<u64, StoreError> {
@@ -309,76 +321,40 @@ impl LikeStore for SqliteStore {
     }
 }
 
-/// One transaction: inserts the likes not stored yet and adds their count
-/// to this server's bucket and totals rows.
-fn flush_chunk(
-    conn: &mut Connection,
-    batch: &FlushBatch,
-    likes: &[Like],
-    retention_secs: i64,
-) -> rusqlite::Result<FlushReport> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut report = FlushReport::default();
-    let mut new_per_talk: BTreeMap<TalkId, i64> = BTreeMap::new();
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO Likes (Id, SessionId, Uuid, ServerId, CreatedAt)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (Id) DO NOTHING",
-        )?;
-        // In id order, each page of the id index is visited once per
-        // flush rather than once per like, which matters once the index
-        // outgrows SQLite's page cache (see BENCHMARKS.md).
-        let mut by_id: Vec<&Like> = likes.iter().collect();
-        by_id.sort_unstable_by_key(|like| like.id);
-        for like in by_id {
-            let inserted = insert.execute(params![
-                like.id.0.as_bytes().as_slice(),
-                like.talk.0,
-                like.liker,
-                batch.server.as_str(),
-                like.created_at.timestamp_micros(),
-            ])?;
-            if inserted == 1 {
-                report.inserted += 1;
-                *new_per_talk.entry(like.talk).or_default() += 1;
-            } else {
-                report.duplicates += 1;
-            }
-        }
-        let mut bucket = tx.prepare_cached(
-            "INSERT INTO LikeSummaryServers (Second, SessionId, ServerId, Likes)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (Second, SessionId, ServerId)
-             DO UPDATE SET Likes = Likes + excluded.Likes",
-        )?;
-        let mut total = tx.prepare_cached(
-            "INSERT INTO LikeSummaryTotals (SessionId, ServerId, Likes)
-             VALUES (?1, ?2, ?3)
-             ON CONFLICT (SessionId, ServerId)
-             DO UPDATE SET Likes = Likes + excluded.Likes",
-        )?;
-        report.summary_rows = 2 * new_per_talk.len() as u64;
-        for (talk, count) in &new_per_talk {
-            bucket.execute(params![batch.second, talk.0, batch.server.as_str(), count])?;
-            total.execute(params![talk.0, batch.server.as_str(), count])?;
-        }
-        // Any server prunes every server's old buckets, so those of
-        // replicas that are gone do not pile up; totals are kept.
-        tx.execute(
-            "DELETE FROM LikeSummaryServers WHERE Second < ?1",
-            params![batch.second - retention_secs],
-        )?;
-    }
-    tx.commit()?;
-    Ok(report)
-}
-
 /// Every server's buckets from `since` on.
 const BUCKETS_SQL: &str =
     "SELECT Second, SessionId, ServerId, Likes FROM LikeSummaryServers WHERE Second >= ?1";
 /// Every replica's last audience report from `since` on.
 const AUDIENCE_SQL: &str =
     "SELECT Second, SessionId, ServerId, Watching FROM LikeAudiences WHERE Second >= ?1";
+
+/// The recent slots of every talk with a bucket from `?1` on, from slot
+/// `?2` on (see `Observation::slots`).
+const RECENT_SLOTS_SQL: &str = "
+SELECT SessionId, Start, SUM(Likes) FROM LikeTimeline
+WHERE SessionId IN (SELECT SessionId FROM LikeSummaryServers WHERE Second >= ?1)
+  AND Start >= ?2
+GROUP BY SessionId, Start";
+/// Every slot of talk `?1`.
+const TIMELINE_SQL: &str =
+    "SELECT SessionId, Start, SUM(Likes) FROM LikeTimeline WHERE SessionId = ?1 GROUP BY Start";
+
+/// The (talk, slot, likes) rows `sql` selects.
+fn read_slots(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<SlotCount>> {
+    let mut select = conn.prepare_cached(sql)?;
+    let rows = select.query_map(params, |row| {
+        Ok(SlotCount {
+            talk: TalkId(row.get(0)?),
+            start: row.get(1)?,
+            likes: to_u64(row.get(2)?),
+        })
+    })?;
+    rows.collect()
+}
 
 /// The rows `sql` selects from `since` on, as (second, talk, server,
 /// count), each made into a `T`.
