@@ -94,6 +94,7 @@ impl App {
                 catalogue: Arc::new(config.catalogue.clone()),
                 storer: storer.clone(),
                 listener: listener.clone(),
+                timelines,
                 store: store.clone(),
                 shutdown: serving.clone(),
                 rate_limits: rate_limits.clone(),

@@ -94,8 +94,11 @@ fn the_schema_serves_the_contract_word_for_word() {
                 "sessionId: Int!",
                 "title: String!",
                 "liked: Int!",
+                // Added later, as the API documents it.
+                "timeline(every: Int = 60): [LikeInterval!]!",
             ],
         ),
+        ("type", "LikeInterval", &["start: String!", "likes: Int!"]),
         (
             "type",
             "Query",

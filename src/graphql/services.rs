@@ -7,6 +7,7 @@ use crate::limits::RateLimits;
 use crate::listener::Listener;
 use crate::store::LikeStore;
 use crate::storer::Storer;
+use crate::timeline::Timelines;
 use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -21,6 +22,8 @@ pub struct Services {
     pub storer: Storer,
     /// Published totals and subscriptions.
     pub listener: Listener,
+    /// The talks' timelines, kept by the observer.
+    pub timelines: Timelines,
     /// The store, for readiness.
     pub store: Arc<dyn LikeStore>,
     /// Cancelled when the process stops serving; ends subscriptions.

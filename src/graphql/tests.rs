@@ -6,15 +6,19 @@ use super::*;
 use crate::catalogue::Catalogue;
 use crate::limits::RateLimits;
 use crate::listener::Listener;
-use crate::model::ServerId;
+use crate::model::{ServerId, TalkId};
+use crate::store::SlotCount;
 use crate::store::{StoreOptions, StoreUrl};
 use crate::storer::{FlushSettings, Storer};
+use crate::timeline::Timelines;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// An endpoint on a store of its own (nothing is flushed), with the
-/// sample catalogue's totals published unless `unread`.
+/// sample catalogue's totals published unless `unread`, and then talk 2's
+/// timeline: 4 likes in its slot of 14:14:00 UTC, 3 in that of 14:15:10.
 struct Replica {
     endpoint: Endpoint,
     _dir: tempfile::TempDir,
@@ -50,13 +54,26 @@ impl Replica {
         );
         let catalogue = Arc::new(Catalogue::sample());
         let listener = Listener::new(catalogue.ids());
+        let timelines = Timelines::new(catalogue.ids());
         if published {
             for talk in catalogue.ids() {
                 listener.publish(talk, 7);
             }
+            let slot = |start, likes| SlotCount {
+                talk: TalkId(2),
+                start,
+                likes,
+            };
+            let slots = [slot(MINUTE, 4), slot(MINUTE + 70, 3)];
+            timelines.apply_whole(
+                &catalogue.ids().collect::<Vec<_>>(),
+                &slots,
+                &HashMap::new(),
+            );
         }
         let services = Services {
             listener,
+            timelines,
             catalogue,
             storer,
             store,
@@ -88,6 +105,9 @@ impl Replica {
         serde_json::from_slice(&response.body).unwrap()
     }
 }
+
+/// 14:14:00 UTC on 2026-09-21 (Unix time), a whole minute.
+const MINUTE: i64 = 1_790_000_040;
 
 /// `answer` with like ids (random for a like without clientMutationId)
 /// replaced by `Like:*`.
@@ -382,4 +402,72 @@ async fn a_flood_of_documents_seen_once_keeps_the_hot_ones_and_its_bound() {
         }
     }
     assert!(documents.len() <= 60, "{} kept", documents.len());
+}
+
+#[tokio::test]
+async fn a_timeline_is_cut_by_its_argument_its_variable_or_its_default() {
+    let replica = Replica::start().await;
+    let by_minute = json!([
+        { "start": "2026-09-21T14:14:00Z", "likes": 4 },
+        { "start": "2026-09-21T14:15:00Z", "likes": 3 },
+    ]);
+    let timeline = |answer: Value| answer["data"]["session"]["timeline"].clone();
+    let query = "{ session(sessionId: 2) { timeline { start likes } } }";
+    assert_eq!(
+        timeline(replica.ask(query, json!({}), None).await),
+        by_minute
+    );
+    let query =
+        "query($every: Int) { session(sessionId: 2) { timeline(every: $every) { likes } } }";
+    let answer = replica.ask(query, json!({}), None).await;
+    assert_eq!(
+        timeline(answer),
+        json!([{ "likes": 4 }, { "likes": 3 }]),
+        "an absent variable leaves the default"
+    );
+    let answer = replica.ask(query, json!({ "every": 30 }), None).await;
+    assert_eq!(
+        timeline(answer),
+        json!([{ "likes": 4 }, { "likes": 0 }, { "likes": 3 }])
+    );
+    let query = "{ session(sessionId: 2) { t: timeline(every: 3600) { start likes } } }";
+    let answer = replica.ask(query, json!({}), None).await;
+    assert_eq!(
+        answer["data"]["session"]["t"],
+        json!([{ "start": "2026-09-21T14:00:00Z", "likes": 7 }])
+    );
+    let query = "{ session(sessionId: 1) { timeline { start } } }";
+    assert_eq!(
+        timeline(replica.ask(query, json!({}), None).await),
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn an_interval_length_that_is_not_one_is_bad_user_input() {
+    let replica = Replica::start().await;
+    let query = "query($every: Int) { sessions { timeline(every: $every) { likes } } }";
+    for every in [json!(0), json!(45), json!(7200), json!(-60), Value::Null] {
+        let answer = replica.ask(query, json!({ "every": every }), None).await;
+        assert_eq!(answer["data"], Value::Null, "{every}: {answer}");
+        let error = &answer["errors"][0];
+        assert_eq!(
+            error["extensions"]["code"], "BAD_USER_INPUT",
+            "{every}: {answer}"
+        );
+        assert!(
+            error["message"].as_str().unwrap().contains("every must be"),
+            "{answer}"
+        );
+        assert_eq!(error["path"], json!(["sessions", 0, "timeline"]));
+    }
+    let unread = Replica::with_totals(false).await;
+    let answer = unread
+        .ask(
+            "{ session(sessionId: 2) { timeline { likes } } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAVAILABLE");
 }

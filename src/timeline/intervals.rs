@@ -82,7 +82,7 @@ pub fn intervals(slots: &BTreeMap<Second, u64>, every: Every) -> Vec<Interval> {
 mod tests {
     use super::*;
 
-    const T: Second = 1_790_000_040; // 08:14:00 UTC, a whole minute
+    const T: Second = 1_790_000_040; // 2026-09-21 14:14:00 UTC, a whole minute
 
     fn slots(pairs: &[(Second, u64)]) -> BTreeMap<Second, u64> {
         pairs.iter().copied().collect()

@@ -25,4 +25,5 @@ mod soak;
 mod spanner;
 mod streams;
 mod subscriptions;
+mod timeline;
 mod traces;

@@ -3,6 +3,7 @@
 
 use crate::emulator;
 use crate::helpers::{ServerProcess, Subscriber, assert_acknowledged, eventually, like, liked};
+use crate::timeline::{assert_whole, timeline};
 use likes::model::TalkId;
 use likes::store::{LikeStore, SpannerStore, StoreOptions};
 use std::collections::{BTreeSet, HashMap};
@@ -75,6 +76,17 @@ async fn three_replicas_on_one_spanner_database_count_every_like_exactly() {
                 replica.url
             );
         }
+    }
+    // Every replica answers the same timelines, adding up to the totals.
+    for (&session, &total) in &expected {
+        let mut seen = Vec::new();
+        for replica in &replicas {
+            let read = timeline(&client, &replica.url, session, 10).await;
+            assert_whole(&read, 10);
+            assert_eq!(read.iter().map(|(_, n)| n).sum::<i64>(), total, "{read:?}");
+            seen.push(read);
+        }
+        assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
     }
     // Nothing more may arrive: no double counting after the fact.
     tokio::time::sleep(Duration::from_millis(2500)).await;

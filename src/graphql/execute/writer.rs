@@ -246,6 +246,13 @@ impl<'r, 'a> Writer<'r, 'a> {
         match template {
             Template::Const(value) => Some(value.borrowed()),
             Template::Variable(index) => self.variables.get(*index)?.as_ref().map(Input::borrowed),
+            Template::Defaulted(index, default) => Some(
+                self.variables
+                    .get(*index)
+                    .and_then(Option::as_ref)
+                    .unwrap_or(default)
+                    .borrowed(),
+            ),
             Template::List(items) => Some(Input::List(
                 items
                     .iter()

@@ -129,4 +129,7 @@ pub enum Template {
     List(Vec<Template>),
     /// An input object.
     Object(Vec<(String, Template)>),
+    /// A variable given for an argument with a default: the default when
+    /// the request does not give the variable.
+    Defaulted(usize, Input<'static>),
 }

@@ -245,8 +245,17 @@ impl<'s> Planner<'s> {
         let args = declared_args
             .iter()
             .filter_map(|declared| {
-                let value = first.get_argument(declared.name)?;
-                Some((declared.name, self.template(&value.node)))
+                let default = declared.default_value().map(|v| Input::from_const(&v));
+                let template = match (first.get_argument(declared.name), default) {
+                    (Some(value), Some(default)) => match self.template(&value.node) {
+                        Template::Variable(index) => Template::Defaulted(index, default),
+                        written => written,
+                    },
+                    (Some(value), None) => self.template(&value.node),
+                    (None, Some(default)) => Template::Const(default),
+                    (None, None) => return None,
+                };
+                Some((declared.name, template))
             })
             .collect();
         let named = named_type(ty);

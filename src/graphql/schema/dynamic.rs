@@ -113,7 +113,12 @@ where
 }
 
 fn input_value(argument: &Argument) -> InputValue {
-    InputValue::new(argument.name, argument.ty.clone()).description(argument.description)
+    let value =
+        InputValue::new(argument.name, argument.ty.clone()).description(argument.description);
+    match argument.default_value() {
+        Some(default) => value.default_value(default),
+        None => value,
+    }
 }
 
 /// The services and the client's address, from the request's data.

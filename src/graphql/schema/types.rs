@@ -113,16 +113,36 @@ pub struct Argument {
     pub description: &'static str,
     /// Its type.
     pub ty: TypeRef,
+    /// Its default value, a GraphQL constant (`60`), used when a request
+    /// gives none.
+    pub default: Option<&'static str>,
 }
 
 impl Argument {
-    /// An argument or input field `name` of type `ty`.
+    /// An argument or input field `name` of type `ty`, with no default.
     pub fn new(name: &'static str, ty: TypeRef, description: &'static str) -> Self {
         Self {
             name,
             description,
             ty,
+            default: None,
         }
+    }
+
+    /// The same with a default, a GraphQL constant.
+    pub fn or(self, default: &'static str) -> Self {
+        Self {
+            default: Some(default),
+            ..self
+        }
+    }
+
+    /// The default as a value; a constant that does not parse is a
+    /// declaration's mistake, caught by the schema's tests.
+    pub fn default_value(&self) -> Option<async_graphql::Value> {
+        let text = self.default?;
+        let json: serde_json::Value = serde_json::from_str(text).ok()?;
+        async_graphql::Value::from_json(json).ok()
     }
 }
 

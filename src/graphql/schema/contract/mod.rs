@@ -1,12 +1,13 @@
 //! The types and resolvers of the contract: `createLike`, `likeAdded`,
 //! `session`, `sessions`. Names and shapes are fixed by the front end
 //! (fields may be added, never renamed or removed); this is the only place
-//! they are written: the talks in `session`, likes in `like`, live counts
-//! in `event`.
+//! they are written: the talks in `session` (their timelines in
+//! `timeline`), likes in `like`, live counts in `event`.
 
 mod event;
 mod like;
 mod session;
+mod timeline;
 
 pub use event::LikeEvent;
 
@@ -22,6 +23,7 @@ pub fn objects() -> Vec<Object> {
         session::query(),
         like::mutation(),
         session::session(),
+        timeline::like_interval(),
         like::like(),
         like::payload(),
         event::like_event(),

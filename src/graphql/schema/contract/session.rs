@@ -1,5 +1,6 @@
 //! Talks: `Query.session`, `Query.sessions` and the `Session` type, from
-//! the catalogue and the listener's published totals.
+//! the catalogue and the listener's published totals (its timeline is in
+//! `timeline`).
 
 use super::super::types::{Argument, Env, Object, Out, cached, scalar};
 use super::{Root, clamp, nn};
@@ -14,7 +15,7 @@ use async_graphql::dynamic::TypeRef;
 const CATALOGUE_MAX_AGE: u32 = 60;
 /// How long GET answers with a live count may be cached, in seconds: the
 /// observer publishes new totals every second.
-const COUNT_MAX_AGE: u32 = 1;
+pub(super) const COUNT_MAX_AGE: u32 = 1;
 
 /// A talk.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +76,7 @@ pub(super) fn query() -> Object {
 }
 
 /// A live count asked for before the observer's first read.
-fn not_read_yet() -> Out<'static> {
+pub(super) fn not_read_yet() -> Out<'static> {
     Out::Error(ApiError::Unavailable {
         message: "the talks' totals have not been read from the store yet".into(),
         retry_after_secs: 1,
@@ -129,6 +130,17 @@ pub(super) fn session() -> Object {
                 Some(watching) => Out::Int(clamp(watching).into()),
                 None => not_read_yet(),
             },
+        )
+        .field(
+            "timeline",
+            TypeRef::named_nn_list_nn("LikeInterval"),
+            "When the talk was liked: its likes per interval of `every` seconds, aligned to \
+             the epoch, in order and without gaps (intervals with no likes are listed, with 0) \
+             from the interval of its first like to that of its last; only the latest 1440 \
+             intervals. Empty without likes. They add up to `liked` (as of the last observer \
+             read) unless cut at 1440.",
+            (super::timeline::arguments(), COUNT_MAX_AGE),
+            super::timeline::resolve,
         )
         .field(
             "startTime",
