@@ -198,7 +198,7 @@ async fn graphiql_assets_are_not_served_when_graphiql_is_off() {
 
 #[test]
 fn graphiql_works_in_a_real_browser_with_nothing_from_elsewhere() {
-    run_in_browser("graphiql.mjs");
+    run_in_browser("graphiql.mjs", &[]);
 }
 
 #[test]

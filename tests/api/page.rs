@@ -1,8 +1,14 @@
 //! The conference page at `/`: served from the binary with a strict
-//! content security policy, revalidated by ETag, and off when asked.
+//! content security policy, revalidated by ETag, and off when asked; and
+//! in a real browser, on a store holding likes made at known moments.
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use chrono::{DateTime, TimeZone, Utc};
 use likes::config::PageSource;
+use likes::model::{Like, LikeId, ServerId, TalkId};
+use likes::store::{FlushBatch, LikeStore, SqliteStore, StoreOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 
@@ -116,19 +122,71 @@ pub fn chromium() -> String {
 }
 
 /// Runs the browser test `web/tests/<script>` against the real binary in
-/// Chromium, and prints its steps.
-pub fn run_in_browser(script: &str) {
+/// Chromium, with `extra` arguments, and prints its steps.
+pub fn run_in_browser(script: &str, extra: &[&str]) {
     let chromium = chromium();
     let printed = run(std::process::Command::new("node")
         .arg(web().join("tests").join(script))
         .args(["--binary", env!("CARGO_BIN_EXE_likes")])
+        .args(extra)
         .env("CHROMIUM", &chromium));
     println!("{printed}");
 }
 
+/// `count` likes of `talk` made in the minute starting at `minute`.
+fn likes_in(talk: i32, minute: DateTime<Utc>, count: u32) -> Vec<Like> {
+    (0..count)
+        .map(|n| {
+            let liker = format!("seed-{talk}-{}-{n}", minute.timestamp());
+            Like {
+                id: LikeId::for_request(TalkId(talk), &liker, None),
+                talk: TalkId(talk),
+                liker,
+                created_at: minute + chrono::Duration::milliseconds(i64::from(n) * 59_000 / i64::from(count)),
+            }
+        })
+        .collect()
+}
+
+/// Writes the store the browser test starts from (`web/tests/browser.mjs
+/// --seed`), made by the store itself: the closing panel (talk 6, 16:00 to
+/// 16:45 at +02:00 on 14 May 2026) liked 3 times at 16:12 and 7 times at
+/// 16:31; the opening keynote (talk 1, 09:30 to 10:15) liked through its
+/// slot, most near its end, for the pictures.
+async fn write_seed(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let store = SqliteStore::open(path, &StoreOptions::default())
+        .await
+        .unwrap();
+    let at = |h, m| Utc.with_ymd_and_hms(2026, 5, 14, h, m, 0).unwrap();
+    let mut likes = likes_in(6, at(14, 12), 3);
+    likes.extend(likes_in(6, at(14, 31), 7));
+    for minute in 0..45 {
+        let near_end = (f64::from(minute) - 33.0) / 6.0;
+        let count = 1 + (12.0 * (-near_end * near_end).exp()) as u32 + minute % 3;
+        likes.extend(likes_in(1, at(7, 30) + chrono::Duration::minutes(minute.into()), count));
+    }
+    let batch = FlushBatch {
+        server: ServerId::new("seed").unwrap(),
+        second: at(14, 46).timestamp(),
+        likes: Arc::new(likes),
+    };
+    store.flush(batch).await.unwrap();
+}
+
+/// The seeded store, rewritten for each run where `node
+/// web/tests/browser.mjs` run by hand finds it too.
+fn seed() -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("page-seed.db");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(write_seed(&path));
+    path
+}
+
 #[test]
 fn the_page_works_in_a_real_browser() {
-    run_in_browser("browser.mjs");
+    let seed = seed();
+    run_in_browser("browser.mjs", &["--seed", seed.to_str().unwrap()]);
 }
 
 #[test]

@@ -10,7 +10,7 @@ import { backoffMs } from './api.js';
 
 // The same variables on every retry: `total` is shown, never the deltas.
 const LIKE_ADDED = `subscription($sessionId: Int!) {
-  likeAdded(sessionId: $sessionId, since: 0) { sessionId total watching }
+  likeAdded(sessionId: $sessionId, since: 0) { sessionId total watching publishedAt }
 }`;
 
 /** Wait before a subscription the server ended or refused is asked again. */
@@ -36,8 +36,8 @@ function pause(ms) {
 
 /**
  * Starts the live connection. Callbacks:
- * - `onEvent(sessionId, { total, watching })`: a talk's absolute total and
- *   audience after an event;
+ * - `onEvent(sessionId, { total, watching, publishedAt })`: a talk's
+ *   absolute total and audience after an event, and when it was published;
  * - `onState(state)`: 'connecting' | 'live' | 'reconnecting' | 'offline'.
  */
 export function startLive({ url = socketUrl(), sessionIds, onEvent, onState }) {
@@ -95,7 +95,8 @@ export function startLive({ url = socketUrl(), sessionIds, onEvent, onState }) {
         next: ({ data }) => {
           const event = data?.likeAdded;
           if (mine === generation && event && Number.isFinite(event.total)) {
-            onEvent(event.sessionId, { total: event.total, watching: event.watching });
+            const { total, watching, publishedAt } = event;
+            onEvent(event.sessionId, { total, watching, publishedAt });
           }
         },
         error: (error) => {

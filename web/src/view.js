@@ -1,9 +1,10 @@
 // The page's DOM: talk cards grouped by day, and what each card shows of
-// its counter, its audience and the taps on its button. Built with DOM
-// calls, so no inline script or style is ever needed (the server's CSP
-// forbids both).
+// its counter, its audience, its likes per minute and the taps on its
+// button. Built with DOM calls, so no inline script or style is ever
+// needed (the server's CSP forbids both).
 
 import { groupByDay, timeLabel, watchingLabel } from './talks.js';
+import { MinuteCounts, chartOf, chartSummary, clockLabel, offsetMs } from './timeline.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const count = new Intl.NumberFormat('en');
@@ -38,6 +39,87 @@ function icon(className, d) {
 const heart = () => icon('heart', 'M12 20.6 4.3 12.9a4.9 4.9 0 0 1 6.9-6.9l.8.8.8-.8a4.9 4.9 0 0 1 6.9 6.9Z');
 const eye = () =>
   icon('eye', 'M12 5C6.6 5 2.9 9 1.5 12c1.4 3 5.1 7 10.5 7s9.1-4 10.5-7C21.1 9 17.4 5 12 5Zm0 11a4 4 0 1 1 0-8 4 4 0 0 1 0 8Zm0-2.2a1.8 1.8 0 1 0 0-3.6 1.8 1.8 0 0 0 0 3.6Z');
+
+function svg(tag, attributes = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  return node;
+}
+
+/** Height of the chart's drawing, in its own units. */
+const CHART_HEIGHT = 40;
+
+/**
+ * A talk's likes per minute as a small bar chart over its slot (or the
+ * minutes it was liked in), with the times at both ends and the busiest
+ * minute spelled out beneath.
+ */
+class Chart {
+  constructor(talk, locale) {
+    this.talk = talk;
+    this.locale = locale;
+    this.offset = offsetMs(talk.startTime);
+    this.counts = new MinuteCounts();
+    this.bars = svg('svg', { class: 'bars', preserveAspectRatio: 'none', role: 'img' });
+    this.from = el('span', { class: 'from' });
+    this.to = el('span', { class: 'to' });
+    this.summary = el('p', { class: 'peak' });
+    this.element = el(
+      'figure',
+      { class: 'timeline' },
+      this.bars,
+      el('div', { class: 'axis', 'aria-hidden': 'true' }, this.from, this.to),
+      this.summary,
+    );
+    this.element.hidden = true;
+  }
+
+  /** A fresh `timeline` read, with the `liked` read beside it. */
+  load(intervals, liked) {
+    this.counts.load(intervals, liked);
+    this.draw();
+  }
+
+  /** A new total from the live counter, published at `atMs`. */
+  grow(total, atMs) {
+    if (this.counts.grow(total, atMs)) this.draw();
+  }
+
+  draw() {
+    const chart = chartOf(this.counts, this.talk);
+    this.element.hidden = chart.bars.length === 0;
+    if (this.element.hidden) return;
+    const label = (ms) => clockLabel(ms, this.offset, this.locale);
+    const summary = chartSummary(chart, this.offset, this.locale, count);
+    this.bars.setAttribute('viewBox', `0 0 ${chart.bars.length} ${CHART_HEIGHT}`);
+    this.bars.setAttribute(
+      'aria-label',
+      `Likes per minute from ${label(chart.from)} to ${label(chart.to)}. ${summary}.`,
+    );
+    const rects = [];
+    chart.bars.forEach((bar, i) => {
+      if (bar.likes === 0) return;
+      const height = Math.max((bar.likes / chart.max) * CHART_HEIGHT, 2);
+      const rect = svg('rect', {
+        class: 'bar',
+        x: i + 0.15,
+        width: 0.7,
+        y: CHART_HEIGHT - height,
+        height,
+        'data-minute': new Date(bar.start).toISOString(),
+        'data-likes': bar.likes,
+      });
+      const title = svg('title');
+      title.textContent = `${label(bar.start)} · ${count.format(bar.likes)} ${bar.likes === 1 ? 'like' : 'likes'}`;
+      rect.append(title);
+      rects.push(rect);
+    });
+    this.bars.replaceChildren(...rects);
+    this.from.textContent = label(chart.from);
+    this.to.textContent = label(chart.to);
+    this.summary.textContent = summary;
+  }
+}
 
 /** One talk's card, and the handles to update it. */
 class Card {
@@ -83,17 +165,28 @@ class Card {
     this.note = el('p', { class: 'note' });
     this.title = talk.title;
     this.total = null;
+    this.chart = new Chart(talk, locale);
     this.element = el(
       'article',
       { class: 'talk', 'aria-labelledby': `${id}-title`, 'data-session-id': String(talk.sessionId) },
       el('div', { class: 'head' }, meta.childElementCount ? meta : null, this.watching),
       el(`h${headingLevel}`, { class: 'title', id: `${id}-title`, text: talk.title }),
+      this.chart.element,
       el('div', { class: 'actions' }, this.button, this.note, this.counter),
     );
   }
 
-  /** Shows a total; a lower one than shown is an older reading, not news. */
-  setTotal(total) {
+  /** A fresh `timeline` read of the talk, with its `liked` read beside it. */
+  setTimeline(intervals, liked) {
+    this.chart.load(intervals, liked);
+  }
+
+  /**
+   * Shows a total; a lower one than shown is an older reading, not news.
+   * Its growth goes into the chart's minute of `atMs`, when it was published.
+   */
+  setTotal(total, atMs = null) {
+    if (atMs !== null) this.chart.grow(total, atMs);
     if (this.total !== null && total <= this.total) return;
     const grew = this.total !== null;
     this.total = total;

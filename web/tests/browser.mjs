@@ -9,8 +9,13 @@
 // likes three times, and within 2 s of coming back online, with no like
 // since, attendee 1's counter shows all three. Every page shows the audience
 // the server counts (`Session.watching`), also once a third page joins.
+// The server starts on a store holding likes made at known moments (--seed,
+// written by tests/api/page.rs): the closing panel's chart shows its two
+// liked minutes at their heights over its slot; the taps' talk's chart grows
+// live by exactly the taps, with no request per like; a phone can read it.
 //
-//   node web/tests/browser.mjs --binary target/release/likes [--page-dir web/dist] [--screenshots docs]
+//   node web/tests/browser.mjs --binary target/release/likes --seed target/tmp/page-seed.db \
+//     [--page-dir web/dist] [--screenshots docs]
 //
 // Chromium comes from $CHROMIUM or /usr/bin/chromium (Debian: apt-get install chromium).
 
@@ -29,6 +34,7 @@ const RESUMED_MS = 2000;
 const { values: args } = parseArgs({
   options: {
     binary: { type: 'string' },
+    seed: { type: 'string' },
     'page-dir': { type: 'string' },
     screenshots: { type: 'string' },
   },
@@ -44,6 +50,11 @@ class Attendee {
 
   async open(url) {
     this.page = await this.context.newPage();
+    /** Requests that read timelines. */
+    this.timelineReads = 0;
+    this.page.on('request', (request) => {
+      if (request.method() === 'POST' && (request.postData() ?? '').includes('timeline')) this.timelineReads += 1;
+    });
     this.page.on('console', (m) => m.type() === 'error' && this.errors.push(m.text()));
     this.page.on('pageerror', (e) => this.errors.push(e.message));
     const response = await this.page.goto(url);
@@ -88,6 +99,30 @@ class Attendee {
     return { text, count, live };
   }
 
+  /** What a talk's chart shows: its bars, the times at its ends, its summary. */
+  chart(title) {
+    const figure = this.page.getByRole('article', { name: title, exact: true }).locator('figure.timeline');
+    return figure.evaluate((node) => {
+      const svg = node.querySelector('svg');
+      return {
+        hidden: node.hidden,
+        bars: [...node.querySelectorAll('rect.bar')].map((rect) => ({
+          minute: rect.dataset.minute,
+          likes: Number(rect.dataset.likes),
+          height: Number(rect.getAttribute('height')),
+          pixels: rect.getBoundingClientRect().width,
+        })),
+        slots: Number(svg.getAttribute('viewBox')?.split(' ')[2]),
+        from: node.querySelector('.from').textContent,
+        to: node.querySelector('.to').textContent,
+        peak: node.querySelector('.peak').textContent,
+        label: svg.getAttribute('aria-label'),
+        size: [svg.getBoundingClientRect().width, svg.getBoundingClientRect().height],
+        fontPx: parseFloat(getComputedStyle(node.querySelector('.peak')).fontSize),
+      };
+    }, null, { timeout: 1000 });
+  }
+
   async waitCount(title, wanted, timeoutMs) {
     await until(`${this.name}'s counter of "${title}" shows ${wanted}`, timeoutMs, async () => {
       const seen = await this.count(title);
@@ -117,11 +152,15 @@ async function audience(server, attendees, talk, wanted) {
 
 async function run(cleanup) {
   if (!args.binary) throw new Error('pass --binary PATH to the likes binary (npm test: set LIKES_BINARY)');
+  if (!args.seed || !fs.existsSync(args.seed)) {
+    throw new Error('pass --seed PATH to the seeded store: cargo test --test api the_page_works_in_a_real_browser writes it to target/tmp/page-seed.db');
+  }
   const binary = path.resolve(args.binary);
   if (!fs.existsSync(binary)) throw new Error(`no likes binary at ${binary}`);
   const pageDir = args['page-dir'] ? path.resolve(args['page-dir']) : null;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'likes-page-test-'));
   cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.copyFileSync(args.seed, path.join(dir, 'likes.db'));
   const port = await freePort();
   const server = new Server({ binary, port, dir, pageDir });
   cleanup.server = server;
@@ -140,7 +179,9 @@ async function run(cleanup) {
   const two = new Attendee('attendee 2', await browser.newContext(desktop));
 
   const { sessions } = await server.graphql('{ sessions { sessionId title liked } }');
-  if (sessions.length < 2) throw new Error('the catalogue needs at least two talks');
+  if (sessions.length < 6) throw new Error('the test runs on the sample catalogue, of six talks');
+  // The seeded talk: liked 3 times at 16:12 and 7 times at 16:31 (+02:00).
+  const panel = sessions[5];
   const talk = sessions[1];
   const before = talk.liked;
   // Liked while the server is down: must arrive, once, after the restart.
@@ -164,13 +205,46 @@ async function run(cleanup) {
     await server.waitSubscribers(2 * sessions.length);
   });
 
-  await step('ten fast taps by attendee 1 show as exactly +10 on both pages', async () => {
+  await step("the closing panel's chart shows its two liked minutes at their heights over its slot", async () => {
+    for (const attendee of [one, two]) {
+      const chart = await attendee.chart(panel.title);
+      const bars = chart.bars.map(({ minute, likes, height }) => [minute, likes, Math.round(height * 10) / 10]);
+      const wanted = [
+        ['2026-05-14T14:12:00.000Z', 3, 17.1],
+        ['2026-05-14T14:31:00.000Z', 7, 40],
+      ];
+      if (JSON.stringify(bars) !== JSON.stringify(wanted)) {
+        throw new Error(`${attendee.name}'s bars: ${JSON.stringify(bars)}, not ${JSON.stringify(wanted)}`);
+      }
+      const axis = [chart.slots, chart.from, chart.to, chart.peak];
+      const wantedAxis = [45, '16:00', '16:45', 'Most liked at 16:31: 7 likes that minute'];
+      if (JSON.stringify(axis) !== JSON.stringify(wantedAxis)) {
+        throw new Error(`${attendee.name}'s axis: ${JSON.stringify(axis)}, not ${JSON.stringify(wantedAxis)}`);
+      }
+      if (!chart.label.startsWith('Likes per minute from 16:00 to 16:45.')) {
+        throw new Error(`${attendee.name}'s chart is named "${chart.label}"`);
+      }
+    }
+  });
+
+  await step('ten fast taps by attendee 1 show as exactly +10 on both pages, and in their charts with no request per like', async () => {
+    const reads = two.timelineReads;
     const button = one.likeButton(talk.title);
     for (let i = 0; i < 10; i += 1) await button.click();
     await Promise.all([
       two.waitCount(talk.title, before + 10, LIKES_SEEN_MS),
       one.waitCount(talk.title, before + 10, LIKES_SEEN_MS),
     ]);
+    for (const attendee of [one, two]) {
+      await until(`${attendee.name}'s chart of "${talk.title}" adds up to ${before + 10}`, 2000, async () => {
+        const { bars } = await attendee.chart(talk.title);
+        const seen = bars.reduce((sum, bar) => sum + bar.likes, 0);
+        return { ok: seen === before + 10, seen: bars };
+      });
+    }
+    // At most the once-a-minute read, if a minute ended meanwhile.
+    const read = two.timelineReads - reads;
+    if (read > 1) throw new Error(`attendee 2 read timelines ${read} times during ten likes`);
   });
 
   await step('the store holds exactly +10 and no page counts more', async () => {
@@ -294,6 +368,12 @@ async function run(cleanup) {
       document.documentElement.clientWidth,
     ]);
     if (scrollWidth > width) throw new Error(`content is ${scrollWidth} px wide in a ${width} px viewport`);
+    const chart = await phone.chart(panel.title);
+    const [chartWidth, chartHeight] = chart.size;
+    const thinnest = Math.min(...chart.bars.map((bar) => bar.pixels));
+    if (chartWidth < 250 || chartHeight < 40 || thinnest < 3 || chart.fontPx < 12) {
+      throw new Error(`the phone's chart is hard to read: ${JSON.stringify(chart)}`);
+    }
   });
 
   await step('a third page joins the audience on every page', async () => {
