@@ -7,10 +7,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use likes::config::PageSource;
 use likes::model::{Like, LikeId, ServerId, TalkId};
 use likes::store::{FlushBatch, LikeStore, SqliteStore, StoreOptions};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// `GET path` on the app.
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
@@ -142,7 +142,8 @@ fn likes_in(talk: i32, minute: DateTime<Utc>, count: u32) -> Vec<Like> {
                 id: LikeId::for_request(TalkId(talk), &liker, None),
                 talk: TalkId(talk),
                 liker,
-                created_at: minute + chrono::Duration::milliseconds(i64::from(n) * 59_000 / i64::from(count)),
+                created_at: minute
+                    + chrono::Duration::milliseconds(i64::from(n) * 59_000 / i64::from(count)),
             }
         })
         .collect()
@@ -164,7 +165,11 @@ async fn write_seed(path: &Path) {
     for minute in 0..45 {
         let near_end = (f64::from(minute) - 33.0) / 6.0;
         let count = 1 + (12.0 * (-near_end * near_end).exp()) as u32 + minute % 3;
-        likes.extend(likes_in(1, at(7, 30) + chrono::Duration::minutes(minute.into()), count));
+        likes.extend(likes_in(
+            1,
+            at(7, 30) + chrono::Duration::minutes(minute.into()),
+            count,
+        ));
     }
     let batch = FlushBatch {
         server: ServerId::new("seed").unwrap(),

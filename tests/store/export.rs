@@ -1,7 +1,8 @@
 //! `likes export` from both backends, checked the way the data team uses
 //! it: the files are loaded, with their schema.json, into a SQL engine
 //! (DuckDB) by the two load methods of docs/operations.md, and must hold exactly the
-//! store's likes: per talk, per UTC day, in total, with none twice.
+//! store's likes: per talk, per UTC day, in total, with none twice; and the
+//! documented per-minute query gives each talk's timeline as the API does.
 
 use crate::Backend;
 use crate::python::python_with;
@@ -252,6 +253,144 @@ pub async fn every_like_is_exported_exactly_once(backend: &Backend) {
             "a temporary file was left in {name}"
         );
     }
+}
+
+/// `likes serve` on a store, on a free port, stopped when dropped.
+struct Serving {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Serving {
+    async fn start(store: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_likes"))
+            .args(["serve", "--store", store, "--server-id", "export-check"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("likes runs");
+        let serving = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..150 {
+            let ready = client.get(format!("{}/readyz", serving.url)).send().await;
+            if ready.is_ok_and(|answer| answer.status().is_success()) {
+                return serving;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("likes serve on {store} was not ready within 15 s");
+    }
+
+    /// A talk's `timeline(every: 60)`, as [start, likes] pairs.
+    async fn timeline(&self, session: i32) -> Value {
+        let query = "query($s: Int!) { session(sessionId: $s) { timeline { start likes } } }";
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "variables": { "s": session } }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let intervals = answer["data"]["session"]["timeline"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no timeline in {answer}"));
+        intervals
+            .iter()
+            .map(|i| json!([i["start"], i["likes"]]))
+            .collect()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn the_documented_per_minute_query_gives_the_api_timeline(backend: &Backend) {
+    let store = backend.store().await;
+    // Talk 1: on both sides of minute boundaries to the microsecond, and over
+    // an hour and a half with empty minutes; talk 2: three likes in one
+    // minute; talk 3: none. Two servers; one flush replayed.
+    let noon = OCT_4 + DAY / 2;
+    let mut times = vec![(noon - 1, 999_999), (noon, 0), (noon + 59, 999_999)];
+    times.extend((0..400).map(|n| (noon + n * n % 5_400, (n * 7_919 % 1_000_000) as u32)));
+    let mut likes: Vec<Like> = times
+        .into_iter()
+        .enumerate()
+        .map(|(n, (seconds, micros))| Like {
+            id: LikeId(uuid::Uuid::from_u128(0x7133_0000 + n as u128)),
+            talk: TalkId(1),
+            liker: format!("liker-{}", n % 40),
+            created_at: Utc.timestamp_opt(seconds, micros * 1_000).unwrap(),
+        })
+        .collect();
+    likes.extend((0..3).map(|n| Like {
+        id: LikeId(uuid::Uuid::from_u128(0x7134_0000 + n)),
+        talk: TalkId(2),
+        liker: "two".into(),
+        created_at: Utc.timestamp_opt(noon + 600 + n as i64, 0).unwrap(),
+    }));
+    for (n, chunk) in likes.chunks(150).enumerate() {
+        let batch = |second| FlushBatch {
+            server: ServerId::new(if n % 2 == 0 { "a" } else { "b" }).unwrap(),
+            second,
+            likes: Arc::new(chunk.to_vec()),
+        };
+        store.flush(batch(noon + 6_000 + n as i64)).await.unwrap();
+        if n == 1 {
+            store.flush(batch(noon + 6_100)).await.unwrap();
+        }
+    }
+
+    let url = backend.url();
+    let dir = tempfile::tempdir().unwrap();
+    exported(&url, dir.path(), &[]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(python_with("duckdb"))
+        .arg(root.join("tests/clients/timeline_export.py"))
+        .arg(root.join("docs/operations.md"))
+        .arg(dir.path())
+        .args(["1", "2", "3"])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "the documented query failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let queried: Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    let serving = Serving::start(&url).await;
+    for talk in 1..=3 {
+        assert_eq!(
+            queried[talk.to_string()],
+            serving.timeline(talk).await,
+            "talk {talk}"
+        );
+    }
+    let one = queried["1"].as_array().unwrap();
+    assert!(one.len() > 80, "{} minutes", one.len());
+    assert!(
+        one.iter().any(|minute| minute[1] == 0),
+        "empty minutes listed"
+    );
+    let sum: i64 = one.iter().map(|minute| minute[1].as_i64().unwrap()).sum();
+    assert_eq!(sum, 403);
+    assert_eq!(queried["2"], json!([["2018-10-04T12:10:00Z", 3]]));
+    assert_eq!(queried["3"], json!([]));
 }
 
 pub async fn bad_ranges_and_folders_are_refused_clearly(backend: &Backend) {

@@ -93,6 +93,11 @@ macro_rules! conformance {
             }
 
             #[tokio::test]
+            async fn the_documented_per_minute_query_gives_the_api_timeline() {
+                export::the_documented_per_minute_query_gives_the_api_timeline(&$open.await).await;
+            }
+
+            #[tokio::test]
             async fn bad_ranges_and_folders_are_refused_clearly() {
                 export::bad_ranges_and_folders_are_refused_clearly(&$open.await).await;
             }
