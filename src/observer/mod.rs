@@ -47,12 +47,16 @@ pub struct Observer {
     clock: Clock,
     /// The talks' timelines, kept from each read when set.
     timelines: Option<Timelines>,
+    /// Every this many reads, talks that held likes without timeline
+    /// slots are read whole again (about once a minute).
+    recheck_every: u64,
 }
 
 impl Observer {
     /// An observer publishing to `listener`.
     pub fn new(store: Arc<dyn LikeStore>, listener: Listener, settings: ObserveSettings) -> Self {
-        let per_window = settings.window.as_secs_f64() / settings.interval.as_secs_f64().max(1e-3);
+        let interval = settings.interval.as_secs_f64().max(1e-3);
+        let per_window = settings.window.as_secs_f64() / interval;
         Self {
             store,
             listener,
@@ -63,6 +67,7 @@ impl Observer {
             freshness: None,
             clock: Clock::System,
             timelines: None,
+            recheck_every: (60.0 / interval).ceil().max(1.0) as u64,
         }
     }
 
@@ -141,10 +146,17 @@ impl Observer {
 
     /// Reads whole the timelines that need it: every talk's until they are
     /// loaded, then those of talks that fall short of their published
-    /// total. A failure leaves them for the next tick.
+    /// total, and about once a minute those that held likes without slots.
+    /// A failure leaves them for the next tick.
     async fn complete(&self, timelines: &Timelines) {
         let talks = if timelines.is_loaded() {
-            timelines.short_of(self.window.totals())
+            let mut talks = timelines.short_of(self.window.totals());
+            if self.reads.is_multiple_of(self.recheck_every) {
+                talks.extend(timelines.unslotted());
+                talks.sort_unstable();
+                talks.dedup();
+            }
+            talks
         } else {
             timelines.talks()
         };

@@ -259,6 +259,13 @@ impl std::fmt::Display for Migrated {
                         spanner::VERSION_RETENTION
                     )?;
                 }
+                if m.recounted > 0 {
+                    write!(
+                        f,
+                        "; counted {} stored likes into the timeline",
+                        m.recounted
+                    )?;
+                }
                 Ok(())
             }
         }

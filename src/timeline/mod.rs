@@ -126,6 +126,18 @@ impl Timelines {
         short
     }
 
+    /// The talks that held likes without slots when last read whole: a
+    /// recount of the store (`likes migrate`) may have given them slots
+    /// since, which only another whole read finds.
+    pub fn unslotted(&self) -> Vec<TalkId> {
+        let mut talks: Vec<TalkId> = self.read(|state| {
+            let held = state.talks.iter().filter(|(_, slots)| slots.unslotted > 0);
+            held.map(|(talk, _)| *talk).collect()
+        });
+        talks.sort_unstable();
+        talks
+    }
+
     /// A talk's timeline cut into intervals of `every`; `None` before the
     /// first whole read, or for a talk outside the catalogue.
     pub fn intervals(&self, talk: TalkId, every: Every) -> Option<Vec<Interval>> {
@@ -214,5 +226,10 @@ mod tests {
         );
         let more = HashMap::from([(TalkId(1), 13)]);
         assert_eq!(timelines.short_of(&more), [TalkId(1)]);
+        assert_eq!(timelines.unslotted(), [TalkId(1)]);
+        // Read whole again once the store has slots for all of them.
+        timelines.apply_whole(&[TalkId(1)], &[slot(1, 0, 4), slot(1, 20, 9)], &more);
+        assert!(timelines.unslotted().is_empty());
+        assert!(timelines.short_of(&more).is_empty());
     }
 }

@@ -1,7 +1,8 @@
 //! `likes migrate`: brings a Spanner database to `schema.sql`. Creates the
 //! database when missing (and, on the emulator only, its instance), then
-//! applies the schema's statements whose object does not exist yet, and
-//! checks the result. It also keeps old versions of the data for
+//! applies the schema's statements whose object does not exist yet, checks
+//! the result, and counts stored likes the timeline lacks into it
+//! (`recount`). It also keeps old versions of the data for
 //! `VERSION_RETENTION` (point-in-time recovery; backups are scheduled
 //! outside, see docs/runbook.md). Safe to run twice, or from several
 //! replicas at once: whoever loses a race waits, then finds the objects there.
@@ -30,6 +31,8 @@ pub struct Migration {
     pub applied: Vec<String>,
     /// `version_retention_period` was not `VERSION_RETENTION` and was set.
     pub set_retention: bool,
+    /// Stored likes counted into the timeline, which lacked them.
+    pub recounted: u64,
 }
 
 /// How long Spanner keeps every old version of the data: reads and exports
@@ -85,9 +88,10 @@ fn retention_in_ddl(statements: &[String]) -> Option<String> {
 }
 
 /// Keeps versions (`keep_versions`), then checks the migrated database has
-/// every column the service writes: a table made from an older
+/// every column the service writes (a table made from an older
 /// `schema.sql` may lack some, and only creating missing tables and
-/// indexes cannot fix that.
+/// indexes cannot fix that), then counts into the timeline the stored
+/// likes it lacks.
 async fn verified(
     spanner: &Spanner,
     databases: &DatabaseAdmin,
@@ -103,12 +107,21 @@ async fn verified(
         .await
         .map_err(|e| StoreError::Unavailable(format!("opening {database}: {e}")))?;
     match super::schema::inspect(&client).await {
-        Ok(_) => Ok(migration),
-        Err(StoreError::Internal(why)) => Err(StoreError::Internal(format!(
-            "{database} differs from schema.sql ({why}); add them with ALTER TABLE as schema.sql declares them"
-        ))),
-        Err(other) => Err(other),
+        Ok(_) => {}
+        Err(StoreError::Internal(why)) => {
+            return Err(StoreError::Internal(format!(
+                "{database} differs from schema.sql ({why}); add them with ALTER TABLE as schema.sql declares them"
+            )));
+        }
+        Err(other) => return Err(other),
     }
+    if !migration.created_database {
+        let recounted = super::recount::recount(&client)
+            .await
+            .map_err(|e| admin_error("counting stored likes into the timeline", e))?;
+        migration.recounted = recounted.likes;
+    }
+    Ok(migration)
 }
 
 /// How long `migrate` keeps trying when the database is still being created

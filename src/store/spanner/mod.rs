@@ -1,13 +1,14 @@
 //! The Cloud Spanner backend: many replicas, one database. Writes are
 //! read-write transactions cut to Spanner's commit limits; every observer
 //! tick is one single-use query. One flush commit lives in `flush`, the
-//! schema and `likes migrate` in `migrate`, reaching the emulator in
-//! `endpoint`.
+//! schema and `likes migrate` in `migrate` (counting older likes into the
+//! timeline in `recount`), reaching the emulator in `endpoint`.
 
 mod endpoint;
 mod export;
 mod flush;
 mod migrate;
+mod recount;
 mod schema;
 
 pub use endpoint::admin_endpoint;
