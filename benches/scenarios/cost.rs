@@ -1,6 +1,7 @@
-//! Scenario 5, store cost: one replica's store writes and observer reads
-//! per second, from its own `/metrics`, while the number of active talks,
-//! the like rate and the number of subscribers change one at a time.
+//! Scenario 5, store cost: one replica's store writes (the rows of each
+//! kind) and observer reads per second, from its own `/metrics`, while the
+//! number of active talks, the like rate and the number of subscribers
+//! change one at a time.
 
 use crate::load::{self, Answers};
 use crate::support::{Replica, Table, count, wait_for};
@@ -64,6 +65,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
             "subscribers",
             "store writes/s",
             "summary rows written/s",
+            "timeline rows written/s",
             "like rows written/s",
             "observer reads/s",
         ],
@@ -103,8 +105,9 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
             count(phase.subscribers as f64),
             format!("{:.2}", rate(0)),
             format!("{:.2}", rate(1)),
-            count(rate(2)),
-            format!("{:.2}", rate(3)),
+            format!("{:.2}", rate(2)),
+            count(rate(3)),
+            format!("{:.2}", rate(4)),
         ]);
         drop(sockets);
         replica.stop().await?;
@@ -113,13 +116,14 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Store commits, summary rows, like rows, observer reads.
-async fn counters(replica: &Replica) -> anyhow::Result<[f64; 4]> {
+/// Store commits, summary rows, timeline rows, like rows, observer reads.
+async fn counters(replica: &Replica) -> anyhow::Result<[f64; 5]> {
     let m = replica.metrics().await?;
     let get = |name: &str| m.get(name).copied().unwrap_or(0.0);
     Ok([
         get("likes_store_writes_total"),
         get("likes_store_summary_rows_total"),
+        get("likes_store_timeline_rows_total"),
         get("likes_stored_total"),
         get("likes_store_reads_total"),
     ])

@@ -19,6 +19,7 @@ mod shapes;
 mod sse;
 mod support;
 mod sustained;
+mod timeline;
 mod ws;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +57,9 @@ enum Scenario {
     FlushRate(flushrate::Options),
     /// 5: store writes and reads per second against talks, likes, subscribers.
     Cost(cost::Options),
+    /// 6: a timeline query's latency, and store reads with 1,000 clients
+    /// asking for timelines every second.
+    Timeline(timeline::Options),
     /// Every scenario in turn, with its defaults.
     All,
     /// The bare axum handler of scenario 1's baseline (run by `ingest`).
@@ -89,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
             "sustained",
             "flush-rate",
             "cost",
+            "timeline",
         ]
         .map(|name| Cli::parse_from(["scenarios", name]).scenario)
         .into(),
@@ -110,6 +115,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Sustained(options) => sustained::run(&options).await,
         Scenario::FlushRate(options) => flushrate::run(&options).await,
         Scenario::Cost(options) => cost::run(&options).await,
+        Scenario::Timeline(options) => timeline::run(&options).await,
         Scenario::BaselineServe { listen } => ingest::baseline_serve(&listen).await,
         Scenario::BaselineBroadcast { listen } => broadcast::serve(&listen).await,
         Scenario::BaselineLoopback {
