@@ -57,7 +57,7 @@ impl Replica {
         let timelines = Timelines::new(catalogue.ids());
         if published {
             for talk in catalogue.ids() {
-                listener.publish(talk, 7);
+                listener.publish(talk, 7, 0);
             }
             let slot = |start, likes| SlotCount {
                 talk: TalkId(2),

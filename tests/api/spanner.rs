@@ -77,13 +77,19 @@ async fn three_replicas_on_one_spanner_database_count_every_like_exactly() {
             );
         }
     }
-    // Every replica answers the same timelines, adding up to the totals.
+    // Every replica answers the same timelines, adding up to the totals
+    // once its observer has read every flush.
     for (&session, &total) in &expected {
         let mut seen = Vec::new();
         for replica in &replicas {
-            let read = timeline(&client, &replica.url, session, 10).await;
+            let read = || timeline(&client, &replica.url, session, 10);
+            let sum = eventually(Duration::from_secs(5), total, || async {
+                read().await.iter().map(|(_, n)| n).sum::<i64>()
+            })
+            .await;
+            assert_eq!(sum, total, "talk {session} on {}", replica.url);
+            let read = read().await;
             assert_whole(&read, 10);
-            assert_eq!(read.iter().map(|(_, n)| n).sum::<i64>(), total, "{read:?}");
             seen.push(read);
         }
         assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
@@ -112,7 +118,7 @@ async fn three_replicas_on_one_spanner_database_count_every_like_exactly() {
         assert_eq!(totals[&TalkId(session)], total as u64);
     }
     let writers: BTreeSet<String> = store
-        .observe(0, false)
+        .observe(0, false, &likes::model::ServerId::new("a").unwrap())
         .await
         .unwrap()
         .buckets

@@ -25,6 +25,9 @@ const minuteOf = (ms) => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
  */
 export const MIN_SPAN_MINUTES = 30;
 
+/** The most intervals a `timeline` answer holds (the latest ones). */
+export const MAX_INTERVALS = 1440;
+
 /**
  * Likes per minute of one talk. `load` takes a `timeline` answer with the
  * `liked` read beside it; `grow` takes each later total the counter shows,
@@ -38,17 +41,25 @@ export class MinuteCounts {
     this.total = null;
   }
 
-  /** Replaces the counts with a fresh read. */
+  /**
+   * Replaces the counts with a fresh read. Later totals grow from what the
+   * intervals hold: `liked` may count too the likes its replica has just
+   * acknowledged and not yet stored, which no interval holds yet. Only a
+   * timeline cut at its latest intervals holds less than `liked` for good.
+   */
   load(intervals, liked) {
     this.minutes = new Map();
+    let held = 0;
     for (const { start, likes } of intervals ?? []) {
       const at = Date.parse(start);
       if (Number.isFinite(at) && likes > 0) {
         const minute = minuteOf(at);
         this.minutes.set(minute, (this.minutes.get(minute) ?? 0) + likes);
+        held += likes;
       }
     }
-    this.total = Number.isFinite(liked) ? liked : null;
+    const cut = (intervals?.length ?? 0) >= MAX_INTERVALS;
+    this.total = cut && Number.isFinite(liked) ? liked : held;
   }
 
   /**

@@ -6,7 +6,7 @@
 use crate::model::{Like, Second, TalkId, slot_of};
 use crate::store::commit_plan::WriteCost;
 use crate::store::{FlushBatch, FlushReport};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::BTreeMap;
 
 /// A flush's size in the units of `CommitLimits`, for when limits are set
@@ -73,7 +73,8 @@ pub(super) fn flush_chunk(
             "INSERT INTO LikeSummaryTotals (SessionId, ServerId, Likes)
              VALUES (?1, ?2, ?3)
              ON CONFLICT (SessionId, ServerId)
-             DO UPDATE SET Likes = Likes + excluded.Likes",
+             DO UPDATE SET Likes = Likes + excluded.Likes
+             RETURNING Likes",
         )?;
         let mut timeline = tx.prepare_cached(
             "INSERT INTO LikeTimeline (SessionId, Start, ServerId, Likes)
@@ -84,7 +85,30 @@ pub(super) fn flush_chunk(
         report.summary_rows = 2 * new_per_talk.len() as u64;
         for (talk, count) in &new_per_talk {
             bucket.execute(params![batch.second, talk.0, batch.server.as_str(), count])?;
-            total.execute(params![talk.0, batch.server.as_str(), count])?;
+            let now: i64 = total
+                .query_row(params![talk.0, batch.server.as_str(), count], |row| {
+                    row.get(0)
+                })?;
+            report
+                .own_totals
+                .insert(*talk, u64::try_from(now).unwrap_or(0));
+        }
+        // A talk whose likes were all stored already (a replayed flush)
+        // reports its total too: the try that stored them went unanswered.
+        let mut read_total = tx.prepare_cached(
+            "SELECT Likes FROM LikeSummaryTotals WHERE SessionId = ?1 AND ServerId = ?2",
+        )?;
+        for like in likes {
+            if let std::collections::btree_map::Entry::Vacant(entry) =
+                report.own_totals.entry(like.talk)
+            {
+                let now: Option<i64> = read_total
+                    .query_row(params![like.talk.0, batch.server.as_str()], |row| {
+                        row.get(0)
+                    })
+                    .optional()?;
+                entry.insert(now.map_or(0, |n| u64::try_from(n).unwrap_or(0)));
+            }
         }
         report.timeline_rows = new_per_slot.len() as u64;
         for ((talk, start), count) in &new_per_slot {

@@ -162,13 +162,20 @@ impl LikeStore for SqliteStore {
                 report.commits += 1;
                 report.summary_rows += chunk.summary_rows;
                 report.timeline_rows += chunk.timeline_rows;
+                report.own_totals.extend(chunk.own_totals);
             }
             Ok(report)
         })
         .await
     }
 
-    async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError> {
+    async fn observe(
+        &self,
+        since: Second,
+        with_totals: bool,
+        own: &ServerId,
+    ) -> Result<Observation, StoreError> {
+        let own = own.clone();
         Self::run(&self.reader, move |conn| {
             let tx = conn.transaction()?;
             let buckets =
@@ -180,10 +187,10 @@ impl LikeStore for SqliteStore {
                         likes,
                     }
                 })?;
-            let totals = if with_totals {
-                Some(read_totals(&tx)?)
+            let (totals, own_totals) = if with_totals {
+                (Some(read_totals(&tx)?), Some(read_own_totals(&tx, &own)?))
             } else {
-                None
+                (None, None)
             };
             let audience = read_by_server(&tx, AUDIENCE_SQL, since, |second, talk, server, n| {
                 Watchers {
@@ -202,6 +209,7 @@ impl LikeStore for SqliteStore {
             Ok(Observation {
                 buckets,
                 totals,
+                own_totals,
                 audience,
                 slots,
             })
@@ -382,6 +390,17 @@ fn read_by_server<T>(
         }
     }
     Ok(made)
+}
+
+/// `server`'s running total per talk.
+fn read_own_totals(conn: &Connection, server: &ServerId) -> rusqlite::Result<HashMap<TalkId, u64>> {
+    let mut select =
+        conn.prepare_cached("SELECT SessionId, Likes FROM LikeSummaryTotals WHERE ServerId = ?1")?;
+    let rows = select.query_map(params![server.as_str()], |row| {
+        Ok((row.get::<_, i32>(0)?, row.get::<_, i64>(1)?))
+    })?;
+    rows.map(|row| row.map(|(talk, likes)| (TalkId(talk), to_u64(likes))))
+        .collect()
 }
 
 fn read_totals(conn: &Connection) -> rusqlite::Result<HashMap<TalkId, u64>> {

@@ -102,6 +102,23 @@ test('a fresh read replaces what grew live', () => {
   assert.deepEqual(counts.entries().map(([, n]) => n), [4, 2]);
 });
 
+test("likes acknowledged and not yet stored grow the current minute from what the timeline holds", () => {
+  // liked (4) counts a like of this replica that no interval holds yet.
+  const counts = loaded([{ start: '2026-05-14T14:01:00Z', likes: 3 }], 4);
+  assert.equal(counts.grow(4, at('2026-05-14T14:02:05Z')), true);
+  assert.deepEqual(counts.entries().map(([, n]) => n), [3, 1]);
+});
+
+test('a timeline cut at its latest intervals grows from liked', () => {
+  const intervals = Array.from({ length: 1440 }, (_, i) => ({
+    start: new Date(at('2026-05-14T00:00:00Z') + i * 60_000).toISOString(),
+    likes: 1,
+  }));
+  const counts = loaded(intervals, 5000);
+  counts.grow(5002, at('2026-05-15T00:00:10Z'));
+  assert.equal(counts.minutes.get(at('2026-05-15T00:00:00Z')), 2);
+});
+
 test('clock labels follow the venue offset, or the viewer without one', () => {
   assert.equal(clockLabel(at('2026-05-14T14:03:00Z'), 2 * 3_600_000, 'en-GB'), '16:03');
   assert.match(clockLabel(at('2026-05-14T14:03:00Z'), 0, 'en-US'), /^2:03\sPM$/);

@@ -113,7 +113,8 @@ pub(super) fn session() -> Object {
         .field(
             "liked",
             nn(scalar::INT),
-            "Likes stored for this talk by all servers (as of the last observer read).",
+            "Likes of this talk: those stored by all servers (as of the last observer read), \
+             and those this server acknowledged that that read did not hold yet.",
             cached(COUNT_MAX_AGE),
             |session: &Session, _, env| match env.services.listener.total(session.talk) {
                 Some(total) => Out::Int(clamp(total).into()),
@@ -137,8 +138,8 @@ pub(super) fn session() -> Object {
             "When the talk was liked: its likes per interval of `every` seconds, aligned to \
              the epoch, in order and without gaps (intervals with no likes are listed, with 0) \
              from the interval of its first like to that of its last; only the latest 1440 \
-             intervals. Empty without likes. They add up to `liked` (as of the last observer \
-             read) unless cut at 1440.",
+             intervals. Empty without likes. Unless cut at 1440, they add up to `liked` once \
+             the observer has read every flush (`liked` counts this server's new likes at once).",
             (super::timeline::arguments(), COUNT_MAX_AGE),
             super::timeline::resolve,
         )
