@@ -11,8 +11,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Likes accepted into the buffer and acknowledged to a client (a retry of a
-/// like still buffered is not counted again).
+/// Likes acknowledged to a client: once buffered (`--ack buffered`), or once
+/// stored with a caller still waiting (`--ack stored`); a retry of a like
+/// already acknowledged is not counted again.
 pub const ACKNOWLEDGED: &str = "likes_acknowledged_total";
 /// Acknowledged likes confirmed in the store by a flush: written by it, or
 /// found already there. Equals `ACKNOWLEDGED` once the buffer is empty.
@@ -69,9 +70,11 @@ pub const ACK_TO_PUSH: &str = "likes_ack_to_push_seconds";
 /// Always 1; its `version` label is the running release.
 pub const BUILD_INFO: &str = "likes_build_info";
 
-/// Every `reason` of `REFUSED`.
-pub const REFUSAL_REASONS: [&str; 6] = [
+/// Every `reason` of `REFUSED`: `not_stored_yet` is a like that waited
+/// for its flush past `--ack-timeout` (held, and maybe stored later).
+pub const REFUSAL_REASONS: [&str; 7] = [
     "buffer_full",
+    "not_stored_yet",
     "shutting_down",
     "rate_limited_liker",
     "rate_limited_address",
@@ -123,11 +126,11 @@ pub fn handle() -> PrometheusHandle {
 /// and looking it up each time costs an allocation.
 static ACKNOWLEDGED_COUNTER: OnceLock<metrics::Counter> = OnceLock::new();
 
-/// Counts one acknowledged like.
-pub fn count_acknowledged() {
+/// Counts acknowledged likes.
+pub fn count_acknowledged(likes: u64) {
     match ACKNOWLEDGED_COUNTER.get() {
-        Some(counter) => counter.increment(1),
-        None => metrics::counter!(ACKNOWLEDGED).increment(1),
+        Some(counter) => counter.increment(likes),
+        None => metrics::counter!(ACKNOWLEDGED).increment(likes),
     }
 }
 

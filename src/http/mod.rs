@@ -57,7 +57,7 @@ type Shared = Arc<HttpState>;
 pub struct HttpState {
     /// Answers GraphQL; its services serve `/readyz` (the buffer's room)
     /// and `/metrics` (buffer, subscribers, lag).
-    pub graphql: Endpoint,
+    pub graphql: Arc<Endpoint>,
     /// Open connections, for `/metrics`.
     pub connections: ConnectionLimit,
     /// Per-connection limits.

@@ -258,7 +258,12 @@ async fn a_spanner_outage_under_load_loses_nothing_and_counts_nothing_twice() {
     let server = ServerProcess::start_with_env(
         &url,
         "replica-a",
-        &["--buffer-max-likes", &BUFFER.to_string()],
+        &[
+            "--buffer-max-likes",
+            &BUFFER.to_string(),
+            "--ack",
+            "buffered",
+        ],
         &[("SPANNER_EMULATOR_HOST", &through_proxy)],
     )
     .await;
@@ -285,7 +290,12 @@ async fn a_sqlite_file_locked_by_another_process_loses_nothing_and_counts_nothin
     let server = ServerProcess::start(
         &db,
         "replica-a",
-        &["--buffer-max-likes", &BUFFER.to_string()],
+        &[
+            "--buffer-max-likes",
+            &BUFFER.to_string(),
+            "--ack",
+            "buffered",
+        ],
     )
     .await;
     let store: Arc<dyn LikeStore> = Arc::new(
@@ -312,6 +322,8 @@ async fn sigterm_with_the_store_down_logs_exactly_how_many_likes_were_not_stored
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("likes.db");
     let flags = [
+        "--ack",
+        "buffered",
         "--flush-interval",
         "1h",
         "--flush-hard-timeout",
