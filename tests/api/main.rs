@@ -4,6 +4,7 @@
 mod abuse;
 mod bad_input;
 mod conformance;
+mod crashes;
 #[path = "../common/emulator.rs"]
 mod emulator;
 mod faults;
