@@ -2,6 +2,7 @@
 //! the way the conference front end drives it.
 
 mod abuse;
+mod acks;
 mod bad_input;
 mod conformance;
 mod crashes;

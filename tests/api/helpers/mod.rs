@@ -89,6 +89,11 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// The app's SQLite file.
+    pub fn db(&self) -> std::path::PathBuf {
+        self._dir.path().join("likes.db")
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}/graphql", self.addr)
     }
