@@ -27,6 +27,10 @@ pub const REFUSED: &str = "likes_refused_total";
 pub const BUFFERED: &str = "likes_buffered";
 /// Estimated memory held by buffered likes.
 pub const BUFFERED_BYTES: &str = "likes_buffered_bytes";
+/// Age of the oldest like acknowledged and not yet stored (0 when none;
+/// always 0 with `--ack stored`): what a crash of this replica would lose
+/// is at least that old.
+pub const UNSTORED_ACK_AGE: &str = "likes_unstored_ack_age_seconds";
 /// Duration of successful flush tries.
 pub const FLUSH_SECONDS: &str = "likes_flush_seconds";
 /// Flush tries that failed or timed out.
@@ -150,7 +154,13 @@ fn register_from_start() {
     for reason in REFUSAL_REASONS {
         metrics::counter!(REFUSED, "reason" => reason).absolute(0);
     }
-    for gauge in [BUFFERED, BUFFERED_BYTES, OBSERVER_LAG, SUBSCRIBERS] {
+    for gauge in [
+        BUFFERED,
+        BUFFERED_BYTES,
+        UNSTORED_ACK_AGE,
+        OBSERVER_LAG,
+        SUBSCRIBERS,
+    ] {
         metrics::gauge!(gauge).set(0.0);
     }
     for gauge in [CONNECTIONS, WEBSOCKETS] {
@@ -174,6 +184,11 @@ fn describe() {
     );
     describe_counter!(REFUSED, "Likes refused, by reason.");
     describe_gauge!(BUFFERED, "Likes held in memory, waiting for the store.");
+    describe_gauge!(
+        UNSTORED_ACK_AGE,
+        Unit::Seconds,
+        "Age of the oldest like acknowledged and not yet stored (0 when none; always with --ack stored): one crash from loss."
+    );
     describe_gauge!(
         BUFFERED_BYTES,
         Unit::Bytes,

@@ -276,6 +276,16 @@ impl Storer {
         self.buffer().bytes()
     }
 
+    /// When the oldest like acknowledged and not yet stored was
+    /// acknowledged: with `--ack buffered`, the oldest held; with `--ack
+    /// stored`, none ever is.
+    pub fn oldest_unstored_ack(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self.shared.acks.ack {
+            Ack::Buffered => self.buffer().oldest(),
+            Ack::Stored => None,
+        }
+    }
+
     /// True from a failed flush try until the next successful one: the store
     /// is not taking writes.
     pub fn store_failing(&self) -> bool {
