@@ -333,7 +333,11 @@ mod tests {
         let batch = buffer.take(2);
         assert_eq!(buffer.oldest(), Some(at(1).created_at), "in flight");
         buffer.forget_stored(&batch[..1]);
-        assert_eq!(buffer.oldest(), Some(at(1).created_at), "its batch is not all stored");
+        assert_eq!(
+            buffer.oldest(),
+            Some(at(1).created_at),
+            "its batch is not all stored"
+        );
         buffer.forget_stored(&batch[1..]);
         assert_eq!(buffer.oldest(), Some(at(3).created_at));
         let batch = buffer.take(5);

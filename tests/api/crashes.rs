@@ -366,6 +366,11 @@ async fn with_ack_stored_a_store_that_is_down_acknowledges_nothing_then_answers_
         "a like was answered while the store was down"
     );
     assert_eq!(server.metric("likes_acknowledged_total").await, 0.0);
+    assert_eq!(
+        server.metric("likes_unstored_ack_age_seconds").await,
+        0.0,
+        "nothing acknowledged waits for the store"
+    );
     assert!(
         server.metric("likes_flush_failures_total").await > 0.0,
         "the store was not down"

@@ -135,6 +135,13 @@ async fn outage_under_load(
     .await;
     assert!(failing, "no flush failed: the outage did not take effect");
     samples.during(server, OUTAGE / 2).await;
+    // What a crash now would lose has waited about as long as the outage.
+    let unstored_for = server.metric("likes_unstored_ack_age_seconds").await;
+    assert!(
+        unstored_for >= (OUTAGE / 2).as_secs_f64() - 3.0,
+        "the oldest unstored acknowledged like is {unstored_for} s old, {:?} into the outage",
+        started.elapsed()
+    );
     midway();
     samples.during(server, OUTAGE / 2).await;
     end();
@@ -187,6 +194,7 @@ async fn outage_under_load(
     })
     .await;
     assert_eq!(drained, 0.0, "likes still buffered after recovery");
+    assert_eq!(server.metric("likes_unstored_ack_age_seconds").await, 0.0);
     for (talk, sent) in &result.acknowledged {
         let stored = store.count_likes(TalkId(*talk)).await.unwrap();
         assert_eq!(stored, *sent, "talk {talk}: stored vs acknowledged");
