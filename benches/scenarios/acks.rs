@@ -2,15 +2,17 @@
 //! in the same run, the modes in turn, each on a fresh replica and store:
 //! likes/s over HTTP (`wrk`, keep-alive connections, as many as scenario 1)
 //! and over one WebSocket (64 mutations in flight); `createLike` latency
-//! p50/p99 at fixed rates (`oha`); and the store writes per second the
+//! p50/p99 at fixed rates (a paced load from this process, one like per
+//! request, each request timed); and the store writes per second the
 //! replica made at those rates (from its `/metrics`), for each linger.
 
-use crate::ingest::{self, oha_at, over_one_websocket, wrk};
+use crate::ingest::{self, over_one_websocket, wrk};
 use crate::shapes::SHAPES;
 use crate::support::{Replica, Table, count, like_body, ms, percentile, require};
 use anyhow::bail;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use tokio::time::MissedTickBehavior;
 
 #[derive(clap::Args)]
 pub struct Options {
@@ -51,7 +53,6 @@ struct Measured {
 
 pub async fn run(options: &Options) -> anyhow::Result<()> {
     require("wrk", "apt-get install wrk")?;
-    require("oha", "cargo install oha --locked")?;
     let mut modes = vec![Mode {
         name: "buffered".into(),
         flags: vec!["--ack".into(), "buffered".into()],
@@ -112,16 +113,12 @@ async fn measure(
     for rate in &options.rates {
         let writes = replica.metric("likes_store_writes_total").await?;
         let started = Instant::now();
-        let held = oha_at(
-            &replica.graphql(),
-            &like_body(1, "acks"),
-            *rate as f64,
-            load,
-        )
-        .await?;
+        let mut latencies = paced(&replica.graphql(), *rate, options).await?;
         let written = (replica.metric("likes_store_writes_total").await? - writes)
             / started.elapsed().as_secs_f64();
-        measured.at.push((held.p50, held.p99, written));
+        let p50 = percentile(&mut latencies, 50.0);
+        let p99 = percentile(&mut latencies, 99.0);
+        measured.at.push((p50, p99, written));
         replica.drained().await?;
     }
 
@@ -143,6 +140,53 @@ async fn measure(
     eprintln!("{store}, run {run}, {}: done", mode.name);
     replica.stop().await?;
     Ok(measured)
+}
+
+/// `rate` likes/s, one per request, over `options.connections` keep-alive
+/// connections for `options.seconds`: each request's time to its answer,
+/// in seconds. Fails if a like is not acknowledged.
+async fn paced(url: &str, rate: u64, options: &Options) -> anyhow::Result<Vec<f64>> {
+    let connections = options.connections.min(rate as usize).max(1);
+    let every = Duration::from_secs_f64(connections as f64 / rate as f64);
+    let started = Instant::now();
+    let until = started + Duration::from_secs(options.seconds);
+    let mut workers = Vec::new();
+    for worker in 0..connections {
+        let url = url.to_owned();
+        let first = started + every.mul_f64(worker as f64 / connections as f64);
+        workers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut ticks = tokio::time::interval_at(first.into(), every);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
+            let mut latencies = Vec::new();
+            for n in 0u64.. {
+                ticks.tick().await;
+                if Instant::now() >= until {
+                    break;
+                }
+                let body = like_body(1 + (n % 6) as i32, &format!("paced-{worker}-{n}"));
+                let sent = Instant::now();
+                let answer: serde_json::Value = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                latencies.push(sent.elapsed().as_secs_f64());
+                if answer["data"]["createLike"]["like"]["id"].is_null() {
+                    bail!("a like was not acknowledged: {answer}");
+                }
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await??);
+    }
+    Ok(latencies)
 }
 
 fn print(

@@ -317,12 +317,7 @@ fn wrk_seconds(text: &str) -> anyhow::Result<f64> {
 
 /// `rate` requests/s for the scenario's duration over its connections, from
 /// `oha`; fails if any request failed or was not answered 200.
-pub(crate) async fn oha_at(
-    url: &str,
-    body: &str,
-    rate: f64,
-    options: &Options,
-) -> anyhow::Result<Load> {
+async fn oha_at(url: &str, body: &str, rate: f64, options: &Options) -> anyhow::Result<Load> {
     let output = Command::new("oha")
         .args(["-z", &format!("{}s", options.seconds)])
         // Requests in flight at the end finish rather than count as errors.
