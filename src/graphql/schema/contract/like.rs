@@ -35,7 +35,7 @@ pub(super) fn mutation() -> Object {
         TypeRef::named("CreateLikePayload"),
         "Likes a talk. Answers once the like is stored (or, on a server run with \
          `--ack buffered`, once it is buffered: it is stored within about a second). \
-         The payload's `session { liked }` counts it.",
+         The payload's session counts it in `liked`.",
         (
             vec![Argument::new("input", nn("CreateLikeInput"), "The like.")],
             0,
