@@ -4,6 +4,7 @@
 //! BENCHMARKS.md. Targets are printed beside the figures; a scenario fails
 //! only when likes are lost or miscounted, never on speed.
 
+mod acks;
 mod broadcast;
 mod cost;
 mod documents;
@@ -57,7 +58,10 @@ enum Scenario {
     FlushRate(flushrate::Options),
     /// 5: store writes and reads per second against talks, likes, subscribers.
     Cost(cost::Options),
-    /// 6: a timeline query's latency, and store reads with 1,000 clients
+    /// 6: `--ack stored` against `--ack buffered`: likes/s over HTTP and one
+    /// WebSocket, latency and store writes at fixed rates, per linger.
+    Acks(acks::Options),
+    /// 7: a timeline query's latency, and store reads with 1,000 clients
     /// asking for timelines every second.
     Timeline(timeline::Options),
     /// Every scenario in turn, with its defaults.
@@ -93,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
             "sustained",
             "flush-rate",
             "cost",
+            "acks",
             "timeline",
         ]
         .map(|name| Cli::parse_from(["scenarios", name]).scenario)
@@ -115,6 +120,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Sustained(options) => sustained::run(&options).await,
         Scenario::FlushRate(options) => flushrate::run(&options).await,
         Scenario::Cost(options) => cost::run(&options).await,
+        Scenario::Acks(options) => acks::run(&options).await,
         Scenario::Timeline(options) => timeline::run(&options).await,
         Scenario::BaselineServe { listen } => ingest::baseline_serve(&listen).await,
         Scenario::BaselineBroadcast { listen } => broadcast::serve(&listen).await,
