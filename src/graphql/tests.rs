@@ -11,7 +11,6 @@ use crate::store::{StoreOptions, StoreUrl};
 use crate::storer::{FlushSettings, Storer};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// An endpoint on a store of its own (nothing is flushed), with the
 /// sample catalogue's totals published unless `unread`.
@@ -59,15 +58,13 @@ impl Replica {
             listener,
             catalogue,
             storer,
-            store,
-            shutdown: CancellationToken::new(),
             rate_limits: Arc::new(RateLimits::new(
                 "off".parse().unwrap(),
                 "off".parse().unwrap(),
             )),
         };
         Self {
-            endpoint: Endpoint::new(services, true),
+            endpoint: Endpoint::new(services, true).unwrap(),
             _dir: dir,
         }
     }
@@ -81,8 +78,8 @@ impl Replica {
             variables: Some(&variables),
             extensions: None,
         };
-        let response = match self.endpoint.ready(&request).await {
-            Ok(ready) => self.endpoint.run(&ready, None).await,
+        let response = match self.endpoint.ready(&request) {
+            Ok(ready) => self.endpoint.run(&ready, None),
             Err(refused) => refused,
         };
         serde_json::from_slice(&response.body).unwrap()
@@ -272,7 +269,7 @@ async fn an_operation_is_chosen_by_its_name() {
         assert!(answer.get("data").is_none(), "{answer}");
         assert_eq!(
             answer["errors"][0]["extensions"]["code"],
-            OPERATION_RESOLUTION_FAILURE
+            "OPERATION_RESOLUTION_FAILURE"
         );
     }
 }
@@ -314,66 +311,49 @@ fn sha256(text: &str) -> [u8; 32] {
 #[tokio::test]
 async fn a_document_is_prepared_once_and_found_again_by_its_hash() {
     let replica = Replica::start().await;
-    let schema = replica.endpoint.schema();
+    let schema = &replica.endpoint.schema;
     let documents = Documents::new(1 << 20);
     let text = "{ sessions { id } }";
-    let not_found = documents
-        .get(&asked(None, Some(sha256(text))), schema)
-        .await;
+    let not_found = documents.get(&asked(None, Some(sha256(text))), schema);
     assert_eq!(
         not_found.err().map(|e| e.extensions.code),
-        Some(PERSISTED_QUERY_NOT_FOUND)
+        Some(Code::PersistedQueryNotFound)
     );
     let first = documents
         .get(&asked(Some(text), Some(sha256(text))), schema)
-        .await
         .unwrap();
     let by_hash = documents
         .get(&asked(None, Some(sha256(text))), schema)
-        .await
         .unwrap();
-    let by_text = documents
-        .get(&asked(Some(text), None), schema)
-        .await
-        .unwrap();
+    let by_text = documents.get(&asked(Some(text), None), schema).unwrap();
     assert!(Arc::ptr_eq(&first, &by_hash) && Arc::ptr_eq(&first, &by_text));
-    let mismatch = documents
-        .get(&asked(Some(text), Some(sha256("{ a }"))), schema)
-        .await;
-    assert_eq!(mismatch.err().map(|e| e.extensions.code), Some(BAD_REQUEST));
+    let mismatch = documents.get(&asked(Some(text), Some(sha256("{ a }"))), schema);
+    assert_eq!(
+        mismatch.err().map(|e| e.extensions.code),
+        Some(Code::BadRequest)
+    );
     assert_eq!(documents.len(), 1);
 }
 
 #[tokio::test]
 async fn a_flood_of_documents_seen_once_keeps_the_hot_ones_and_its_bound() {
     let replica = Replica::start().await;
-    let schema = replica.endpoint.schema();
+    let schema = &replica.endpoint.schema;
     // Room for about 40 documents of this size.
     let documents = Documents::new(40 * 1300);
     let hot = ["{ sessions { id } }", "{ sessions { title } }"];
     let mut kept = Vec::new();
     for text in hot {
         for _ in 0..3 {
-            kept.push(
-                documents
-                    .get(&asked(Some(text), None), schema)
-                    .await
-                    .unwrap(),
-            );
+            kept.push(documents.get(&asked(Some(text), None), schema).unwrap());
         }
     }
     for n in 0..5_000 {
         let flood = format!("{{ sessions {{ id }} }} # {n}");
-        documents
-            .get(&asked(Some(&flood), None), schema)
-            .await
-            .unwrap();
+        documents.get(&asked(Some(&flood), None), schema).unwrap();
         if n % 50 == 0 {
             for (text, first) in hot.iter().zip([&kept[0], &kept[3]]) {
-                let again = documents
-                    .get(&asked(Some(text), None), schema)
-                    .await
-                    .unwrap();
+                let again = documents.get(&asked(Some(text), None), schema).unwrap();
                 assert!(
                     Arc::ptr_eq(first, &again),
                     "{text} was prepared again after {n}"

@@ -1,18 +1,16 @@
-//! A connection's GraphQL session: the protocol's rules (initialisation,
-//! ids, what answers what), the operations it runs through the engine by
-//! id, and their events merged (`events`). It writes frames for the
-//! connection to send and says when the connection must end; it does no
-//! I/O itself.
+//! A connection's operations: the protocol's rules (initialisation, ids,
+//! what answers what), the operations it runs through the engine by id, and
+//! their events merged (`events`). It writes frames for the connection to
+//! send and says when the connection must end; it does no I/O itself.
 
 use super::events::{self, EventStreams};
 use super::protocol::{self, ClientMessage, Protocol};
 use crate::graphql::{
-    AnyObject, ApiError, ClientAddress, Endpoint, EventPlan, GraphQLError, Response,
+    AnyObject, ApiError, ClientAddress, Endpoint, EventPlan, GraphQLError, OperationType, Response,
     SubscriptionSlots,
 };
 use crate::http::EdgeError;
 use crate::limits::Limiter;
-use async_graphql::parser::types::OperationType;
 use axum::extract::ws::Message;
 use futures_util::stream::AbortHandle;
 use std::cell::RefCell;
@@ -20,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// Why a session ends the connection.
+/// Why the operations end the connection.
 #[derive(Debug, PartialEq)]
 pub(super) enum End {
     /// Close with this error's code and reason.
@@ -35,7 +33,7 @@ fn over_operation_rate(wait: std::time::Duration) -> Response {
         message: "too many operations on this connection; slow down".into(),
         retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
     };
-    Response::error(GraphQLError::at(&error, Default::default(), Vec::new()))
+    Response::error(GraphQLError::at(&error, None, Vec::new()))
 }
 
 /// What frames one subscription's events.
@@ -46,34 +44,35 @@ pub(super) struct Tag {
     plan: Arc<EventPlan>,
 }
 
-/// One connection's session.
-pub(super) struct Session {
+/// One connection's operations, and what the protocol has seen of it.
+pub(super) struct Operations {
     protocol: Protocol,
     address: ClientAddress,
     slots: SubscriptionSlots,
     /// Whether `connection_init` came (and was acknowledged).
     initialised: bool,
-    /// The operations this connection may start; `None`: no limit.
-    operations: Option<Limiter>,
+    /// The rate at which this connection may start operations; `None`: no
+    /// limit.
+    rate: Option<Limiter>,
     /// The subscriptions running, by id; aborting one ends its events.
     running: HashMap<String, AbortHandle>,
     /// Their events.
     events: EventStreams<Tag, Box<AnyObject>>,
 }
 
-impl Session {
+impl Operations {
     pub(super) fn new(
         protocol: Protocol,
         address: ClientAddress,
         slots: SubscriptionSlots,
-        operations: Option<Limiter>,
+        rate: Option<Limiter>,
     ) -> Self {
         Self {
             protocol,
             address,
             slots,
             initialised: false,
-            operations,
+            rate,
             running: HashMap::new(),
             events: EventStreams::default(),
         }
@@ -128,7 +127,7 @@ impl Session {
                         }
                     }
                 }
-                match self.operations.as_ref().map(Limiter::check) {
+                match self.rate.as_ref().map(Limiter::check) {
                     Some(Err(wait)) => {
                         let json = protocol::json_string(&id);
                         self.refuse(&json, &over_operation_rate(wait), out);
@@ -161,7 +160,7 @@ impl Session {
     ) {
         let id_json = protocol::json_string(&id);
         let address = Some(self.address.0);
-        let refused = match endpoint.ready(request).await {
+        let refused = match endpoint.ready(request) {
             Ok(ready) if ready.kind() == OperationType::Subscription => {
                 match endpoint.subscribe(ready, address, Some(&self.slots)) {
                     Ok(subscription) => {
@@ -179,7 +178,7 @@ impl Session {
                 }
             }
             Ok(ready) => {
-                let response = endpoint.run(&ready, address).await;
+                let response = endpoint.run(&ready, address);
                 out.push(text_frame(next_frame(
                     self.protocol,
                     &id_json,

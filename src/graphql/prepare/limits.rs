@@ -1,0 +1,129 @@
+//! The limits that refuse documents beyond the spec's rules, so a small
+//! request cannot ask for unbounded work: nesting (checked by the parser),
+//! aliases, directives per field and introspection when it is off (on the
+//! written document, before validation), then depth and complexity (on the
+//! validated one, fragments expanded, counting stops past the limit).
+
+use crate::graphql::errors::{Code, GraphQLError};
+use apollo_compiler::ast::{self, Definition};
+use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
+
+/// Deepest nesting of selection sets (and of list and object values) the
+/// parser follows, fragments not expanded.
+pub(crate) const MAX_NESTING: usize = 16;
+/// Deepest chain of fields, fragments expanded (the contract's deepest
+/// useful query is 4).
+pub(crate) const MAX_DEPTH: usize = 8;
+/// Most fields one operation selects, fragments expanded.
+pub(crate) const MAX_COMPLEXITY: usize = 200;
+/// Most aliases in one document (the contract's documents use none).
+pub(crate) const MAX_ALIASES: usize = 30;
+/// Most directives on one field.
+pub(crate) const MAX_DIRECTIVES: usize = 4;
+
+fn refused(message: String) -> GraphQLError {
+    GraphQLError::new(Code::ValidationFailed, message)
+}
+
+/// Aliases, directives per field, and introspection unless `introspection`,
+/// in the document as written (each fragment once).
+pub(super) fn check_written(
+    document: &ast::Document,
+    introspection: bool,
+) -> Result<(), GraphQLError> {
+    let mut aliases = 0;
+    let mut sets: Vec<&[ast::Selection]> = document
+        .definitions
+        .iter()
+        .filter_map(|definition| match definition {
+            Definition::OperationDefinition(operation) => Some(&operation.selection_set[..]),
+            Definition::FragmentDefinition(fragment) => Some(&fragment.selection_set[..]),
+            _ => None,
+        })
+        .collect();
+    while let Some(set) = sets.pop() {
+        for selection in set {
+            match selection {
+                ast::Selection::Field(field) => {
+                    aliases += usize::from(field.alias.is_some());
+                    if field.directives.len() > MAX_DIRECTIVES {
+                        return Err(refused(format!(
+                            "a field may carry at most {MAX_DIRECTIVES} directives, {} carries {}",
+                            field.name,
+                            field.directives.len()
+                        )));
+                    }
+                    if !introspection && ["__schema", "__type"].contains(&field.name.as_str()) {
+                        return Err(refused(format!(
+                            "introspection is off on this server; {} cannot be queried",
+                            field.name
+                        )));
+                    }
+                    sets.push(&field.selection_set);
+                }
+                ast::Selection::InlineFragment(inline) => sets.push(&inline.selection_set),
+                ast::Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    if aliases > MAX_ALIASES {
+        return Err(refused(format!(
+            "documents are limited to {MAX_ALIASES} aliases, this one has {aliases}"
+        )));
+    }
+    Ok(())
+}
+
+/// Depth and complexity of each operation of a validated document.
+pub(super) fn check_size(document: &ExecutableDocument) -> Result<(), GraphQLError> {
+    for operation in document.operations.iter() {
+        let mut size = Size::default();
+        size.measure(document, &operation.selection_set, 1);
+        if size.depth > MAX_DEPTH {
+            return Err(refused(format!(
+                "operations are limited to a depth of {MAX_DEPTH} fields"
+            )));
+        }
+        if size.fields > MAX_COMPLEXITY {
+            return Err(refused(format!(
+                "operations are limited to {MAX_COMPLEXITY} fields, fragments expanded"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An operation's size: its deepest chain of fields and how many it
+/// selects (`__typename` counts for nothing). Measuring stops past the
+/// limits, so a fragment spread a million times costs no more.
+#[derive(Default)]
+struct Size {
+    depth: usize,
+    fields: usize,
+}
+
+impl Size {
+    fn measure(&mut self, document: &ExecutableDocument, set: &SelectionSet, depth: usize) {
+        for selection in &set.selections {
+            if self.depth > MAX_DEPTH || self.fields > MAX_COMPLEXITY {
+                return;
+            }
+            match selection {
+                Selection::Field(field) if field.name == "__typename" => {}
+                Selection::Field(field) => {
+                    self.fields += 1;
+                    self.depth = self.depth.max(depth);
+                    self.measure(document, &field.selection_set, depth + 1);
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.fragment_name) {
+                        self.measure(document, &fragment.selection_set, depth);
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    self.measure(document, &inline.selection_set, depth)
+                }
+            }
+        }
+    }
+}
