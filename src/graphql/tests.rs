@@ -71,6 +71,11 @@ impl Replica {
 
     /// Runs `query` with `variables` (and `operation`), as JSON.
     async fn ask(&self, query: &str, variables: Value, operation: Option<&str>) -> Value {
+        serde_json::from_str(&self.raw(query, variables, operation)).unwrap()
+    }
+
+    /// The answer's text, keys in the order written.
+    fn raw(&self, query: &str, variables: Value, operation: Option<&str>) -> String {
         let variables = serde_json::value::to_raw_value(&variables).unwrap();
         let request = Request {
             query: Some(query.into()),
@@ -82,7 +87,13 @@ impl Replica {
             Ok(ready) => self.endpoint.run(&ready, None),
             Err(refused) => refused,
         };
-        serde_json::from_slice(&response.body).unwrap()
+        String::from_utf8(response.body).unwrap()
+    }
+
+    /// The answers to `cases` (document, variables), each as its text.
+    fn answers(&self, cases: &[(&str, Value)]) -> Vec<String> {
+        let ask = |(query, variables): &(&str, Value)| self.raw(query, variables.clone(), None);
+        cases.iter().map(ask).collect()
     }
 }
 
@@ -362,4 +373,279 @@ async fn a_flood_of_documents_seen_once_keeps_the_hot_ones_and_its_bound() {
         }
     }
     assert!(documents.len() <= 60, "{} kept", documents.len());
+}
+
+/// The code of each error of `answer`, and whether it has `data`.
+fn codes(answer: &str) -> (bool, Vec<String>) {
+    let answer: Value = serde_json::from_str(answer).unwrap();
+    let errors = answer["errors"].as_array().cloned().unwrap_or_default();
+    let codes = errors
+        .iter()
+        .map(|e| e["extensions"]["code"].as_str().unwrap().to_owned());
+    (answer.get("data").is_some(), codes.collect())
+}
+
+#[tokio::test]
+async fn typename_is_validated_like_any_other_field() {
+    let replica = Replica::start().await;
+    let valid = "query($no: Boolean!) { a: __typename @include(if: $no) b: __typename }";
+    assert_eq!(
+        replica.raw(valid, json!({ "no": false }), None),
+        r#"{"data":{"b":"Query"}}"#
+    );
+    for invalid in [
+        "{ __typename @nope }",
+        "{ __typename(x: 1) }",
+        "{ a: __typename @skip(if: $undefined) b: __typename }",
+    ] {
+        let answer = replica.raw(invalid, json!({}), None);
+        assert_eq!(
+            codes(&answer),
+            (false, vec!["GRAPHQL_VALIDATION_FAILED".into()]),
+            "{invalid}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_key_is_placed_where_its_first_included_occurrence_is() {
+    let replica = Replica::start().await;
+    let query = "query($no: Boolean!) { sessions @skip(if: $no) { id } session(sessionId: 1) { id } sessions { sessionId } }";
+    let skipped = replica.raw(query, json!({ "no": true }), None);
+    let expected =
+        r#"{"data":{"session":{"id":"Session:1"},"sessions":[{"sessionId":1},{"sessionId":2}"#;
+    assert!(skipped.starts_with(expected), "{skipped}");
+    let kept = replica.raw(query, json!({ "no": false }), None);
+    let expected =
+        r#"{"data":{"sessions":[{"id":"Session:1","sessionId":1},{"id":"Session:2","sessionId":2}"#;
+    assert!(kept.starts_with(expected), "{kept}");
+    let all_skipped = "{ session(sessionId: 1) { id @skip(if: true) } __schema { queryType @skip(if: true) { name } } }";
+    let answer = replica.raw(all_skipped, json!({}), None);
+    assert_eq!(answer, r#"{"data":{"session":{},"__schema":{}}}"#);
+}
+
+#[tokio::test]
+async fn documents_that_break_a_rule_of_the_spec_are_refused() {
+    let replica = Replica::start().await;
+    let cases = [
+        (
+            "{ x: session(sessionId: 1) { a: id } x: session(sessionId: 1) { a: title } }",
+            json!({}),
+        ),
+        (
+            "{ session(sessionId: 1) { id } ...F } fragment F on Query { session(sessionId: 2) { id } }",
+            json!({}),
+        ),
+        ("{ session(sessionId: 2147483648) { id } }", json!({})),
+        (
+            "mutation { createLike(input: {uuid: \"u\", sessionId: 2147483648}) { clientMutationId } }",
+            json!({}),
+        ),
+        (
+            "query($s: String!) { session(sessionId: $s) { id } }",
+            json!({ "s": "1" }),
+        ),
+        (
+            "mutation { createLike(input: {uuid: \"u\", uuid: \"v\", sessionId: 1}) { clientMutationId } }",
+            json!({}),
+        ),
+        (
+            "subscription { likeAdded(sessionId: 1) { likes } b: likeAdded(sessionId: 2) { likes } }",
+            json!({}),
+        ),
+    ];
+    for (answer, (query, _)) in replica.answers(&cases).iter().zip(&cases) {
+        let (data, codes) = codes(answer);
+        let refused = !codes.is_empty() && codes.iter().all(|c| c == "GRAPHQL_VALIDATION_FAILED");
+        assert!(!data && refused, "{query}: {answer}");
+    }
+    let answer = replica.raw(
+        "{ ...on } fragment on on Query { sessions { id } }",
+        json!({}),
+        None,
+    );
+    assert_eq!(
+        codes(&answer),
+        (false, vec!["GRAPHQL_PARSE_FAILED".into()]),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn an_explicit_null_where_only_a_default_allows_it_is_an_error_of_its_field() {
+    let replica = Replica::start().await;
+    let cases = [
+        (
+            "query($s: Int = 3) { session(sessionId: $s) { id } }",
+            json!({ "s": null }),
+        ),
+        (
+            "mutation($u: String = \"x\") { createLike(input: {uuid: $u, sessionId: 1}) { clientMutationId } }",
+            json!({ "u": null }),
+        ),
+        (
+            "query($c: Boolean = true) { session(sessionId: 1) { id @include(if: $c) } }",
+            json!({ "c": null }),
+        ),
+    ];
+    let key = ["session", "createLike", "session"];
+    for (answer, key) in replica.answers(&cases).iter().zip(key) {
+        let answer: Value = serde_json::from_str(answer).unwrap();
+        assert_eq!(answer["data"], json!({ key: null }), "{answer}");
+        assert_eq!(answer["errors"][0]["path"], json!([key]), "{answer}");
+    }
+    // At the root, the whole operation fails; a default fills in for an
+    // absent variable.
+    let root = "query($c: Boolean = true) { a: __typename @include(if: $c) }";
+    let answer = replica.ask(root, json!({ "c": null }), None).await;
+    assert_eq!(
+        (&answer["data"], answer["errors"][0].get("path")),
+        (&Value::Null, None)
+    );
+    let defaulted = "query($s: Int = 3) { session(sessionId: $s) { id } }";
+    assert_eq!(
+        replica.raw(defaulted, json!({}), None),
+        r#"{"data":{"session":{"id":"Session:3"}}}"#
+    );
+}
+
+#[tokio::test]
+async fn literals_and_variables_are_read_as_the_spec_says() {
+    let replica = Replica::start().await;
+    let cases = [
+        ("{ session(sessionId: -0) { id } }", json!({})),
+        (
+            r#"mutation { createLike(input: {uuid: "u", sessionId: 1, clientMutationId: """a\"""b"""}) { clientMutationId } }"#,
+            json!({}),
+        ),
+        (
+            "query($s: Int!) { session(sessionId: $s) { id } }",
+            json!({ "s": 2147483647 }),
+        ),
+        (
+            "query($s: Int!) { session(sessionId: $s) { id } }",
+            json!({ "s": 2147483648u64 }),
+        ),
+        (
+            "query($s: Int!) { session(sessionId: $s) { id } }",
+            json!({ "s": -2147483649i64 }),
+        ),
+    ];
+    let answers = replica.answers(&cases);
+    assert_eq!(answers[0], r#"{"data":{"session":null}}"#);
+    assert_eq!(
+        answers[1],
+        r#"{"data":{"createLike":{"clientMutationId":"a\"\"\"b"}}}"#
+    );
+    assert_eq!(answers[2], r#"{"data":{"session":null}}"#);
+    for answer in &answers[3..] {
+        assert_eq!(
+            codes(answer),
+            (false, vec!["BAD_USER_INPUT".into()]),
+            "{answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn introspection_runs_on_the_one_executor() {
+    let replica = Replica::with_totals(false).await;
+    let answer = replica.raw(
+        "{ __schema { __typename queryType { __typename name kind } } }",
+        json!({}),
+        None,
+    );
+    assert_eq!(
+        answer,
+        r#"{"data":{"__schema":{"__typename":"__Schema","queryType":{"__typename":"__Type","name":"Query","kind":"OBJECT"}}}}"#
+    );
+    // The types in graphql-js's order; Float, which nothing uses, is not
+    // one of them.
+    let answer = replica
+        .ask("{ __schema { types { name } } }", json!({}), None)
+        .await;
+    let types = answer["data"]["__schema"]["types"].as_array().unwrap();
+    let names: Vec<&str> = types.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "Query",
+            "Int",
+            "Mutation",
+            "Subscription",
+            "Session",
+            "ID",
+            "String",
+            "Like",
+            "CreateLikePayload",
+            "LikeEvent",
+            "CreateLikeInput",
+            "Boolean",
+            "__Schema",
+            "__Type",
+            "__TypeKind",
+            "__Field",
+            "__InputValue",
+            "__EnumValue",
+            "__Directive",
+            "__DirectiveLocation"
+        ]
+    );
+    let answer = replica.raw(r#"{ __type(name: "Float") { name } }"#, json!({}), None);
+    assert_eq!(answer, r#"{"data":{"__type":null}}"#);
+    let answer = replica
+        .ask(
+            r#"{ __type(name: "Session") { fields { name type { kind ofType { name } } } } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        answer["data"]["__type"]["fields"][3],
+        json!({ "name": "liked", "type": { "kind": "NON_NULL", "ofType": { "name": "Int" } } })
+    );
+    // A resolver's error keeps its code beside introspection.
+    let answer = replica
+        .ask(
+            "{ __schema { queryType { name } } sessions { liked } }",
+            json!({}),
+            None,
+        )
+        .await;
+    let error = &answer["errors"][0];
+    assert_eq!(
+        (
+            &error["extensions"]["code"],
+            &error["extensions"]["retryAfterSeconds"]
+        ),
+        (&json!("UNAVAILABLE"), &json!(1)),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn with_introspection_off_schema_and_type_are_refused_and_typename_is_not() {
+    let replica = Replica::start().await;
+    let endpoint = Endpoint::new(replica.endpoint.services.clone(), false).unwrap();
+    let ask = |query: &str| {
+        let request = Request {
+            query: Some(query.into()),
+            ..Request::default()
+        };
+        match endpoint.ready(&request) {
+            Ok(ready) => String::from_utf8(endpoint.run(&ready, None).body).unwrap(),
+            Err(refused) => String::from_utf8(refused.body).unwrap(),
+        }
+    };
+    for query in [
+        "{ __schema { queryType { name } } }",
+        r#"{ ...F } fragment F on Query { __type(name: "Query") { name } }"#,
+    ] {
+        assert_eq!(
+            codes(&ask(query)),
+            (false, vec!["GRAPHQL_VALIDATION_FAILED".into()]),
+            "{query}"
+        );
+    }
+    assert_eq!(ask("{ __typename }"), r#"{"data":{"__typename":"Query"}}"#);
 }

@@ -2,10 +2,12 @@
 //! request cannot ask for unbounded work: nesting (checked by the parser),
 //! aliases, directives per field and introspection when it is off (on the
 //! written document, before validation), then depth and complexity (on the
-//! validated one, fragments expanded, counting stops past the limit).
+//! validated one, fragments expanded, counting stops past the limit). The
+//! written document is also held to the one rule of the spec that
+//! apollo-compiler does not check: an input object names each field once.
 
-use crate::graphql::errors::{Code, GraphQLError};
-use apollo_compiler::ast::{self, Definition};
+use crate::graphql::errors::{Code, GraphQLError, Location};
+use apollo_compiler::ast::{self, Definition, Value};
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
 
 /// Deepest nesting of selection sets (and of list and object values) the
@@ -32,15 +34,22 @@ pub(super) fn check_written(
     introspection: bool,
 ) -> Result<(), GraphQLError> {
     let mut aliases = 0;
-    let mut sets: Vec<&[ast::Selection]> = document
-        .definitions
-        .iter()
-        .filter_map(|definition| match definition {
-            Definition::OperationDefinition(operation) => Some(&operation.selection_set[..]),
-            Definition::FragmentDefinition(fragment) => Some(&fragment.selection_set[..]),
-            _ => None,
-        })
-        .collect();
+    let mut sets: Vec<&[ast::Selection]> = Vec::new();
+    let mut values: Vec<&Value> = Vec::new();
+    for definition in &document.definitions {
+        match definition {
+            Definition::OperationDefinition(operation) => {
+                sets.push(&operation.selection_set);
+                let defaults = operation
+                    .variables
+                    .iter()
+                    .filter_map(|v| v.default_value.as_ref());
+                values.extend(defaults.map(|v| &**v));
+            }
+            Definition::FragmentDefinition(fragment) => sets.push(&fragment.selection_set),
+            _ => {}
+        }
+    }
     while let Some(set) = sets.pop() {
         for selection in set {
             match selection {
@@ -59,6 +68,7 @@ pub(super) fn check_written(
                             field.name
                         )));
                     }
+                    values.extend(field.arguments.iter().map(|a| &*a.value));
                     sets.push(&field.selection_set);
                 }
                 ast::Selection::InlineFragment(inline) => sets.push(&inline.selection_set),
@@ -66,12 +76,39 @@ pub(super) fn check_written(
             }
         }
     }
+    if let Some(name) = values.into_iter().find_map(repeated_field) {
+        let at = name
+            .location()
+            .and_then(|at| at.line_column(&document.sources));
+        let error = refused(format!(
+            "there can be only one input field named \"{name}\""
+        ));
+        return Err(error.located(at.map(|at| Location {
+            line: at.line,
+            column: at.column,
+        })));
+    }
     if aliases > MAX_ALIASES {
         return Err(refused(format!(
             "documents are limited to {MAX_ALIASES} aliases, this one has {aliases}"
         )));
     }
     Ok(())
+}
+
+/// The first input field named twice in one object of `value`.
+fn repeated_field(value: &Value) -> Option<&apollo_compiler::Name> {
+    match value {
+        Value::Object(fields) => fields
+            .iter()
+            .enumerate()
+            .find_map(|(index, (name, value))| {
+                let repeated = fields[..index].iter().any(|(seen, _)| seen == name);
+                repeated.then_some(name).or_else(|| repeated_field(value))
+            }),
+        Value::List(items) => items.iter().find_map(|item| repeated_field(item)),
+        _ => None,
+    }
 }
 
 /// Depth and complexity of each operation of a validated document.

@@ -78,7 +78,11 @@ fn plans(text: &str, schema: &Schema) -> Result<Plans, Vec<GraphQLError>> {
                 true => Code::ValidationFailed,
                 false => Code::ParseFailed,
             };
-            coded(&invalid.errors, code)
+            // The first syntax error, as graphql-js reports: those after it
+            // follow from it.
+            let mut errors = coded(&invalid.errors, code);
+            errors.truncate(1);
+            errors
         })?;
     limits::check_written(&document, schema.introspection).map_err(|e| vec![e])?;
     let document = document

@@ -61,17 +61,18 @@ impl Schema {
     /// The contract's schema, checked; introspection answered if
     /// `introspection`.
     pub(crate) fn new(introspection: bool) -> Result<Self, SchemaError> {
-        let objects = contract::objects();
-        Self::build(
-            objects,
-            contract::subscriptions(),
-            contract::inputs(),
-            introspection,
-        )
+        let mut objects = contract::objects();
+        let query = objects.remove(0);
+        objects.insert(0, introspection::meta_fields(query));
+        objects.extend(introspection::objects());
+        let (subscriptions, inputs) = (contract::subscriptions(), contract::inputs());
+        Self::build(objects, subscriptions, inputs, introspection)
     }
 
+    /// The schema of `objects` (`Query` and `Mutation` first, then the
+    /// others, introspection's included), `subscriptions` and `inputs`.
     fn build(
-        mut objects: Vec<Object>,
+        objects: Vec<Object>,
         subscriptions: Vec<SubscriptionField>,
         inputs: Vec<InputObject>,
         introspection: bool,
@@ -79,9 +80,6 @@ impl Schema {
         let sdl = sdl::print(&objects, &subscriptions, &inputs);
         let apollo = apollo_compiler::Schema::parse_and_validate(&sdl, "schema.graphql")
             .map_err(|invalid| SchemaError::Invalid(invalid.errors.to_string()))?;
-        let query = objects.remove(0);
-        objects.insert(0, introspection::meta_fields(query));
-        objects.extend(introspection::objects());
         let undeclared = apollo.types.iter().find(|(name, ty)| {
             ty.is_object()
                 && *name != "Subscription"
@@ -120,15 +118,15 @@ impl Schema {
                 .position(|n| d.name == *n)
                 .unwrap_or(order.len())
         });
-        let declared = objects
+        // In the SDL's order: the root types, the other objects, the inputs.
+        let names = objects
             .iter()
             .map(|o| o.name)
+            .filter(|n| !n.starts_with("__"));
+        let (roots, others) = names.partition::<Vec<_>, _>(|n| ["Query", "Mutation"].contains(n));
+        let declared = (roots.into_iter().chain(["Subscription"]).chain(others))
             .chain(inputs.iter().map(|i| i.name));
-        let listed = listed(
-            &apollo,
-            &directives,
-            declared.filter(|n| !n.starts_with("__")),
-        );
+        let listed = listed(&apollo, &directives, declared);
         Ok(Self {
             objects,
             subscriptions,
@@ -275,5 +273,57 @@ fn collect(apollo: &apollo_compiler::Schema, name: &str, set: &mut IndexSet<Name
         for argument in &field.arguments {
             collect(apollo, argument.ty.inner_named_type(), set);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared() -> (Vec<Object>, Vec<SubscriptionField>, Vec<InputObject>) {
+        let mut objects = contract::objects();
+        objects.extend(introspection::objects());
+        (objects, contract::subscriptions(), contract::inputs())
+    }
+
+    fn field<'a>(objects: &'a mut [Object], ty: &str, name: &str) -> &'a mut types::Field {
+        let object = objects.iter_mut().find(|o| o.name == ty).unwrap();
+        object.fields.iter_mut().find(|f| f.name == name).unwrap()
+    }
+
+    #[test]
+    fn the_declarations_are_the_schema_apollo_compiler_builds() {
+        let schema = Schema::new(true).unwrap();
+        assert!(schema.sdl().contains("type Session {"));
+        let (objects, subscriptions, inputs) = declared();
+        Schema::build(objects, subscriptions, inputs, true).unwrap();
+    }
+
+    #[test]
+    fn a_misspelt_declaration_fails_at_start_up() {
+        let (mut objects, subscriptions, inputs) = declared();
+        field(&mut objects, "Like", "session").ty = "Sesion!";
+        let built = Schema::build(objects, subscriptions, inputs, true);
+        assert!(
+            matches!(built, Err(SchemaError::Invalid(_))),
+            "an unknown type"
+        );
+
+        const MISSPELT: InputValue = InputValue::new("includeDeprecatd", "Boolean", "").or("false");
+        let (mut objects, subscriptions, inputs) = declared();
+        field(&mut objects, "__Type", "fields").args = &[MISSPELT];
+        let built = Schema::build(objects, subscriptions, inputs, true);
+        assert!(
+            matches!(built, Err(SchemaError::Mismatch(_))),
+            "a misspelt argument"
+        );
+
+        let (mut objects, subscriptions, inputs) = declared();
+        field(&mut objects, "__Field", "isDeprecated").name = "deprecated";
+        let built = Schema::build(objects, subscriptions, inputs, true);
+        assert!(
+            matches!(built, Err(SchemaError::Mismatch(_))),
+            "a misspelt field"
+        );
     }
 }
