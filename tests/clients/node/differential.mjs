@@ -48,7 +48,15 @@ if (missing.length) {
 }
 log(`seed ${seed}; ${talks.length} talks, ${talks.reduce((n, t) => n + t.liked, 0)} likes`);
 
-let cases = [...edgeCases({ schema, talks }), ...generate({ schema, talks, seed, count: Number(values.cases) })];
+// Likers and mutation ids are this run's own: a retry of an earlier run's
+// mutation would store nothing new.
+const run = Date.now().toString(36);
+let serial = 0;
+const unique = () => `${run}-${(serial += 1).toString(36)}`;
+let cases = [
+  ...edgeCases({ schema, talks, unique }),
+  ...generate({ schema, talks, seed, count: Number(values.cases), unique }),
+];
 if (values.only) {
   const only = new Set(values.only.split(','));
   cases = cases.filter((c) => only.has(c.id));

@@ -16,9 +16,14 @@ function broken(schema, query) {
   } catch {
     return [];
   }
-  return SPEC_RULES.filter((rule) => validate(schema, document, [rule]).length > 0).map((rule) =>
-    rule.name.replace(/Rule$/, ''),
-  );
+  const breaks = (rule) => {
+    try {
+      return validate(schema, document, [rule]).length > 0;
+    } catch {
+      return true;
+    }
+  };
+  return SPEC_RULES.filter(breaks).map((rule) => rule.name.replace(/Rule$/, ''));
 }
 
 /** The corpus line of a case that has run. */

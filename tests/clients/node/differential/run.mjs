@@ -73,6 +73,7 @@ async function judge(schema, model, c, ours) {
   c.oursText = ours.answer ? stringify(ours.answer) : (ours.text ?? 'no answer');
   c.reference = reference.result;
   c.outcome = compare({
+    schema,
     request: c,
     ours: ours.answer,
     reference,

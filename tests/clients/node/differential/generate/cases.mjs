@@ -56,27 +56,26 @@ function operations(b, fault) {
 /** A query whose variables are given values of the wrong kind, or none. */
 function variables(b) {
   const [type, place, values] = b.r.pick([
-    ['Int!', (v) => `session(sessionId: ${v}) { id title }`,
-      ['"1"', '1.5', '2147483648', '-2147483649', 'null', 'true', '[1]', '{"a":1}', '1.0', '1e0', '-0', '2147483647', '-2147483648', '1E2', '0.0']],
-    ['Int', (v) => `session(sessionId: ${v}) { id }`, ['1', 'null', '"2"']],
-    ['Int = 2', (v) => `session(sessionId: ${v}) { id sessionId }`, ['null', '1', undefined, '"x"']],
-    ['Int! = 2', (v) => `session(sessionId: ${v}) { id }`, ['null', undefined, '3']],
-    ['Boolean!', (v) => `a: __typename @skip(if: ${v}) b: sessions { id }`, ['"true"', '1', 'null', 'false', '0']],
-    ['Boolean = true', (v) => `a: __typename @include(if: ${v}) b: __typename`, ['null', 'false', undefined]],
-    ['String!', (v) => `__type(name: ${v}) { name kind }`, ['"Session"', '1', 'null', '"\\u0000"', '"Nope"']],
+    ['Int!', (v) => `vs: session(sessionId: ${v}) { id title }`,
+      ['"1"', '1.5', '2147483648', '-2147483649', 'null', 'true', '[1]', '{"a":1}', '1.0', '1e0', '-0',
+        '2147483647', '-2147483648', '1E2', '0.0', '3', '9007199254740993']],
+    ['Int', (v) => `vs: session(sessionId: ${v}) { id }`, ['1', 'null', '"2"']],
+    ['Int = 2', (v) => `vs: session(sessionId: ${v}) { id sessionId }`, ['null', '1', undefined, '"x"']],
+    ['Int! = 2', (v) => `vs: session(sessionId: ${v}) { id }`, ['null', undefined, '3']],
+    ['Boolean!', (v) => `va: __typename @skip(if: ${v}) vb: sessions { id }`, ['"true"', '1', 'null', 'false', '0', 'true']],
+    ['Boolean = true', (v) => `va: __typename @include(if: ${v}) vb: __typename`, ['null', 'false', undefined]],
+    ['Boolean = true', (v) => `vs: session(sessionId: 1) @include(if: ${v}) { id }`, ['null', 'false', undefined]],
+    ['String!', (v) => `vt: __type(name: ${v}) { name kind }`, ['"Session"', '1', 'null', '"\\u0000"', '"Nope"', '""']],
   ]);
   const given = b.r.pick(values);
-  const body = place('$v');
   const missing = given === undefined || b.r.chance(0.08);
   const rest = b.selectionSet(b.schema.getQueryType(), 0, 0);
-  const query = `query($v: ${type}) { ${body} ${rest.slice(2, -2)} }\n${b.definitions.join('\n')}`;
-  const rawValues = Object.entries(b.values).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
-  if (!missing) rawValues.push(`"v":${given}`);
+  const definitions = [...b.variables, `$v: ${type}`].join(', ');
+  const raw = Object.entries(b.values).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
+  if (!missing) raw.push(`"v":${given}`);
   return {
-    query: b.variables.length
-      ? query.replace('query($v', `query(${b.variables.join(', ')}, $v`)
-      : query,
-    rawVariables: `{${rawValues.join(',')}}`,
+    query: [`query(${definitions}) { ${place('$v')} ${rest.slice(2, -2)} }`, ...b.definitions].join('\n'),
+    rawVariables: `{${raw.join(',')}}`,
   };
 }
 
@@ -174,11 +173,11 @@ const MAKE = { query, operations, variables, unparsable, mutation, subscription,
 /**
  * `count` cases for `schema` over `talks` from `seed`: each
  * {id, category, query, variables | rawVariables, operationName}.
+ * `unique()` names likers and mutations apart from every other run's.
  */
-export function generate({ schema, talks, seed, count }) {
+export function generate({ schema, talks, seed, count, unique }) {
   const r = random(seed);
-  let serial = 0;
-  const ctx = { schema, talks, unique: () => `${seed.toString(36)}-${(serial += 1).toString(36)}` };
+  const ctx = { schema, talks, unique };
   const cases = [];
   for (let i = 0; i < count; i += 1) {
     const kind = r.weighted(KINDS);
