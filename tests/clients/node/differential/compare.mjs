@@ -16,6 +16,7 @@ const SHAPES = {
   publishedAt: (v) => typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(v),
   watching: (v, note) => Number.isInteger(v) && v >= note.min && v <= note.max,
   wording: (v) => v === null || typeof v === 'string',
+  edition: () => true,
 };
 
 /** Codes of a refused document (docs/api.md, "Errors"). */
@@ -25,6 +26,7 @@ const REFUSALS = ['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'PAYLOAD_
 const OPEN = {
   set: 'the order of __schema.types and __schema.directives',
   wording: 'the descriptions of built-in types, fields and directives',
+  edition: 'the introspection types and built-in directives, as of a spec edition',
 };
 
 /**
@@ -38,11 +40,26 @@ export const ALLOWED = [
       REFUSALS.includes(refusal(ours)) && pastLimits(request.query, bodyBytes).length > 0,
   },
   {
+    name: 'an unpaired surrogate in the JSON body (docs/api.md, Differences from graphql-js)',
+    applies: ({ request, ours }) => refusal(ours) === 'BAD_REQUEST' && unpairedSurrogate(request),
+  },
+  {
     name: 'an introspection member of a newer draft (docs/api.md, Differences from graphql-js)',
     applies: ({ request, ours, schema }) =>
       refusal(ours) === 'GRAPHQL_VALIDATION_FAILED' && newerDraftUses(schema, request.query).length > 0,
   },
 ];
+
+/** Whether a string of the request holds half of a surrogate pair. */
+function unpairedSurrogate(request) {
+  const half = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+  const variables = request.rawVariables !== undefined ? JSON.parse(request.rawVariables) : request.variables;
+  const any = (value) =>
+    typeof value === 'string'
+      ? half.test(value)
+      : value !== null && typeof value === 'object' && Object.values(value).some(any);
+  return any([request.query, request.operationName, variables]);
+}
 
 /** The code of our answer's first error when it has no `data`, else null. */
 export function refusal(answer) {
@@ -67,7 +84,7 @@ function reorder(data, theirs, path, notes) {
     return false;
   }
   const inside = (j) =>
-    notes.filter((n) => n.kind === 'wording' && n.path.length > path.length + 1 &&
+    notes.filter((n) => n.kind !== 'set' && n.path.length > path.length + 1 &&
       JSON.stringify(n.path.slice(0, path.length + 1)) === JSON.stringify([...path, j]));
   const left = ourList.map((item, i) => i);
   const order = [];
@@ -118,7 +135,7 @@ export function compare({ schema, request, ours, reference, bodyBytes, expect })
         return { kind: 'data', why: `${note.path.join('.')}: ${JSON.stringify(value)} is no ${note.kind}` };
       }
       const replacement = at(theirs, note.path);
-      if (note.kind === 'wording' && stringify(value) !== stringify(replacement)) open.add(OPEN.wording);
+      if (OPEN[note.kind] && stringify(value) !== stringify(replacement)) open.add(OPEN[note.kind]);
       replaceAt(data, note.path, replacement);
     }
   }

@@ -1,10 +1,13 @@
 // What introspection leaves to the implementation, noted where graphql-js
 // answers it: the order of `__schema.types` and `__schema.directives` (the
-// spec calls them sets), and the descriptions of what the schema does not
+// spec calls them sets); the descriptions of what the schema does not
 // declare itself (the introspection types, the built-in scalars and
-// directives), whose wording is each implementation's. graphql-js's own
-// introspection resolvers are wrapped, once, to note each such value's
-// path in the notes its execution carries (reference.mjs).
+// directives), whose wording is each implementation's; and the members of
+// the introspection types themselves and the locations and arguments of
+// the directives beyond @skip and @include, which follow the spec edition
+// an implementation follows (graphql-js 16 has newer drafts' members).
+// graphql-js's own introspection resolvers are wrapped, once, to note
+// each such value's path in the notes its execution carries.
 
 import {
   __Directive,
@@ -15,6 +18,7 @@ import {
   __Type,
   introspectionTypes,
   isEnumType,
+  isIntrospectionType,
   isObjectType,
   responsePathAsArray,
   specifiedDirectives,
@@ -61,4 +65,8 @@ export function noteWhatIsOpen() {
   for (const type of [__Type, __Field, __InputValue, __EnumValue, __Directive]) {
     note(type, 'description', 'wording', builtIn);
   }
+  for (const field of ['fields', 'enumValues', 'inputFields']) {
+    note(__Type, field, 'edition', (type) => isIntrospectionType(type));
+  }
+  for (const field of ['locations', 'args']) note(__Directive, field, 'edition', builtIn);
 }
