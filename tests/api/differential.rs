@@ -3,9 +3,12 @@
 //! a fixed catalogue with a few likes, and every generated or hand-written
 //! document must be answered as graphql-js answers it over the same data.
 //! `LIKES_DIFF_SEED` and `LIKES_DIFF_CASES` choose the generated documents;
-//! without a seed each run draws one, and prints it.
+//! without a seed each run draws one, and prints it. The comparator has its
+//! own tests, so a comparison that could not fail would show.
 
-use crate::helpers::{ServerProcess, assert_acknowledged, eventually, like, liked, node};
+use crate::helpers::{
+    ServerProcess, assert_acknowledged, eventually, like, liked, node, node_tests,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -56,4 +59,10 @@ async fn every_document_is_answered_as_graphql_js_answers_it() {
     let printed = node("differential.mjs", &args).await;
     println!("{printed}");
     assert!(server.terminate().await.success());
+}
+
+#[tokio::test]
+async fn the_differential_comparator_catches_every_kind_of_difference() {
+    let printed = node_tests("differential/compare.test.mjs").await;
+    assert!(printed.contains("# fail 0"), "{printed}");
 }

@@ -10,7 +10,7 @@ mod process;
 pub mod ws;
 
 pub use clients::{Subscriber, send_oversized_message};
-pub use node::node;
+pub use node::{node, node_tests};
 pub use process::ServerProcess;
 
 use likes::catalogue::Catalogue;

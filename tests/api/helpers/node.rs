@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use tokio::process::Command;
 
 /// The Node package of clients, with its modules installed.
-pub fn clients() -> PathBuf {
+fn clients() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/node");
     assert!(
         [
@@ -26,8 +26,20 @@ pub fn clients() -> PathBuf {
 /// showing it, if the script fails.
 pub async fn node(script: &str, args: &[&str]) -> String {
     let dir = clients();
+    run(&[dir.join(script).to_str().unwrap()], args, script).await
+}
+
+/// Runs the Node tests (`node --test`) in `file`; fails the test, showing
+/// their report, if one fails.
+pub async fn node_tests(file: &str) -> String {
+    let path = clients().join(file);
+    run(&["--test", path.to_str().unwrap()], &[], file).await
+}
+
+async fn run(node_args: &[&str], args: &[&str], script: &str) -> String {
+    let dir = clients();
     let output = Command::new("node")
-        .arg(dir.join(script))
+        .args(node_args)
         .args(args)
         .current_dir(&dir)
         .output()
