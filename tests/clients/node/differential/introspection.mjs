@@ -55,8 +55,18 @@ function note(type, name, kind, when = () => true) {
 
 let wrapped = false;
 
-/** Makes graphql-js note, in its execution's notes, what is left open. */
-export function noteWhatIsOpen() {
+/**
+ * Makes graphql-js note, in its execution's notes, what is left open in
+ * introspecting `schema` (whose @skip and @include, declared in its SDL,
+ * are built in all the same: their wording is the implementation's).
+ */
+export function noteWhatIsOpen(schema) {
+  for (const directive of schema.getDirectives()) {
+    if (specifiedDirectives.some((d) => d.name === directive.name)) {
+      BUILT_IN.add(directive);
+      directive.args.forEach((arg) => BUILT_IN.add(arg));
+    }
+  }
   if (wrapped) return;
   wrapped = true;
   note(__Schema, 'types', 'set');
@@ -68,5 +78,6 @@ export function noteWhatIsOpen() {
   for (const field of ['fields', 'enumValues', 'inputFields']) {
     note(__Type, field, 'edition', (type) => isIntrospectionType(type));
   }
-  for (const field of ['locations', 'args']) note(__Directive, field, 'edition', builtIn);
+  const beyond = (directive) => BUILT_IN_DIRECTIVES.includes(directive);
+  for (const field of ['locations', 'args']) note(__Directive, field, 'edition', beyond);
 }

@@ -29,8 +29,9 @@ export const SPEC_RULES = specifiedRules.filter((rule) => !recommendedRules.incl
 
 /** graphql-js's schema for our SDL, its introspection noting what is open. */
 export function referenceSchema(sdl) {
-  noteWhatIsOpen();
-  return buildSchema(sdl);
+  const schema = buildSchema(sdl);
+  noteWhatIsOpen(schema);
+  return schema;
 }
 
 /** What a like's id and an event's time look like. */

@@ -44,6 +44,28 @@ const TYPENAME = { name: '__typename', args: [], type: GraphQLString };
 /** A GraphQL string literal for `text`, escaped as JSON does (valid GraphQL). */
 export const literal = (text) => JSON.stringify(text);
 
+/**
+ * A GraphQL string literal for `text` written one of several ways: as
+ * JSON escapes it, with letters as `\uXXXX` or `\u{X}` escapes, or as a
+ * block string (with `\"""` for a triple quote) when it reads the same.
+ */
+export function spelled(r, text) {
+  const how = r.weighted([[6, 'json'], [1, 'fixed'], [1, 'braced'], [2, 'block']]);
+  const escape = (fixed) => (c) => {
+    const code = c.codePointAt(0).toString(16).toUpperCase();
+    return fixed ? `\\u${code.padStart(4, '0')}` : `\\u{${code}}`;
+  };
+  if (how === 'fixed' || how === 'braced') {
+    const body = [...text].map((c) =>
+      /[A-Za-z]/.test(c) && r.chance(0.3) ? escape(how === 'fixed')(c) : literal(c).slice(1, -1),
+    );
+    return `"${body.join('')}"`;
+  }
+  const plain = !/[\\\u0000-\u001f\u007f]/.test(text) && !/^\s|\s$/.test(text) && !text.endsWith('"');
+  if (how === 'block' && plain) return `"""${text.replaceAll('"""', '\\"""')}"""`;
+  return literal(text);
+}
+
 /** One document under construction. */
 export class Builder {
   /** `ctx`: {schema, talks, unique()}; `r`: the random source. */
@@ -94,7 +116,7 @@ export class Builder {
     else if (isEnumType(nullable)) return nullable.getValues()[0].name;
     else if (isListType(nullable) || isInputObjectType(nullable)) return 'null';
     else jsValue = 'x';
-    if (!asVariable) return typeof jsValue === 'string' ? literal(jsValue) : String(jsValue);
+    if (!asVariable) return typeof jsValue === 'string' ? spelled(this.r, jsValue) : String(jsValue);
     const typeName = String(type);
     return this.r.weighted([
       [6, () => this.variable(typeName, { value: jsValue })],

@@ -4,7 +4,7 @@
 // broken by one fault. The same seed gives the same cases.
 
 import { random } from '../random.mjs';
-import { Builder, literal } from './builder.mjs';
+import { Builder, spelled } from './builder.mjs';
 import { INPUT, applyDocumentFault, arm, faultNames } from './faults.mjs';
 
 const KINDS = [
@@ -119,7 +119,7 @@ function likeInput(b, fault) {
       const type = k === 'sessionId' ? 'Int!' : k === 'uuid' ? 'String!' : 'String';
       return `${k}: ${b.variable(type, { value: v })}`;
     }
-    return `${k}: ${typeof v === 'string' ? literal(v) : String(v)}`;
+    return `${k}: ${typeof v === 'string' ? spelled(b.r, v) : String(v)}`;
   });
   fields = b.r.shuffle(fields);
   if (fault) fields = INPUT[fault](fields);
