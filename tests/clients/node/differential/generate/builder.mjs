@@ -75,6 +75,7 @@ export class Builder {
     this.schema = ctx.schema;
     this.definitions = [];
     this.fragments = [];
+    this.named = 0;
     this.variables = [];
     this.values = {};
     this.keys = new Map();
@@ -233,12 +234,13 @@ export class Builder {
     let fragment = reusable.length && this.r.chance(0.5) ? this.r.pick(reusable) : null;
     if (fragment) this.fields += fragment.fields;
     else {
+      // Named before its body, which may define fragments of its own.
+      const name = `${this.ctx.prefix ?? ''}F${this.named++}`;
       const before = this.fields;
-      const name = `${this.ctx.prefix ?? ''}F${this.fragments.length}`;
       const body = this.selectionSet(type, depth, nesting + 1);
       fragment = { name, type, depth, fields: this.fields - before };
       this.fragments.push(fragment);
-      this.definitions.push(`fragment ${name} on ${type.name}${this.directives('fragment')} ${body}`);
+      this.definitions.push(`fragment ${name} on ${type.name} ${body}`);
     }
     return `...${fragment.name}${this.directives('spread')}`;
   }

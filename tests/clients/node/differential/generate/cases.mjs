@@ -44,7 +44,10 @@ function operations(b, fault) {
   const values = {};
   for (let i = 0; i < count; i += 1) {
     const one = new Builder({ ...b.ctx, prefix: `O${i}` }, b.r);
+    // The limits count fields and aliases over the whole document.
+    [one.fields, one.aliases] = [b.fields, b.aliases];
     const done = query(one, i === 0 ? fault : null);
+    [b.fields, b.aliases] = [one.fields, one.aliases];
     ops.push(done.query.replace(/^(query( Q\d+)?)?/, `query Op${i}`));
     Object.assign(values, one.values);
   }
