@@ -4,6 +4,7 @@
 mod abuse;
 mod bad_input;
 mod conformance;
+mod differential;
 #[path = "../common/emulator.rs"]
 mod emulator;
 mod faults;
