@@ -10,8 +10,9 @@ use crate::graphql::errors::{Code, GraphQLError, Location};
 use apollo_compiler::ast::{self, Definition, Value};
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
 
-/// Deepest nesting of selection sets (and of list and object values) the
-/// parser follows, fragments not expanded.
+/// Deepest nesting of selection sets the parser follows inside an
+/// operation's or a fragment's own (fragments not expanded; list and
+/// object values in arguments nest further).
 pub(crate) const MAX_NESTING: usize = 16;
 /// Deepest chain of fields, fragments expanded (the contract's deepest
 /// useful query is 4).
@@ -131,8 +132,8 @@ pub(super) fn check_size(document: &ExecutableDocument) -> Result<(), GraphQLErr
 }
 
 /// An operation's size: its deepest chain of fields and how many it
-/// selects (`__typename` counts for nothing). Measuring stops past the
-/// limits, so a fragment spread a million times costs no more.
+/// selects, `__typename` included. Measuring stops past the limits, so a
+/// fragment spread a million times costs no more.
 #[derive(Default)]
 struct Size {
     depth: usize,
@@ -146,7 +147,6 @@ impl Size {
                 return;
             }
             match selection {
-                Selection::Field(field) if field.name == "__typename" => {}
                 Selection::Field(field) => {
                     self.fields += 1;
                     self.depth = self.depth.max(depth);

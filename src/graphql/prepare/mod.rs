@@ -1,13 +1,15 @@
 //! Preparing documents once: parse (apollo-compiler, nesting limited),
 //! the limits on the written document, validation by apollo-compiler
-//! against the schema (without variables), the limits on the validated one,
-//! and a plan per operation (`planner` makes a `plan`). Prepared documents
+//! against the schema (without variables) where it follows the spec
+//! (`rules` where it does not), the limits on the validated document, and a
+//! plan per operation (`planner` makes a `plan`). Prepared documents
 //! are kept in a bounded, scan-resistant cache keyed by the SHA-256 of their
 //! text, which is also how automatic persisted queries find them.
 
 mod limits;
 mod plan;
 mod planner;
+mod rules;
 
 pub(crate) use plan::{
     Call, Condition, Kind, Operation, Planned, Selection, Shape, Slot, Template,
@@ -17,7 +19,7 @@ use super::errors::{Code, GraphQLError, Location, bounded};
 use super::schema::Schema;
 use crate::telemetry as names;
 use apollo_compiler::parser::Parser;
-use apollo_compiler::validation::DiagnosticList;
+use apollo_compiler::validation::{DiagnosticList, Valid};
 use limits::MAX_NESTING;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -70,11 +72,12 @@ pub(crate) fn prepare(text: &str, schema: &Schema) -> Prepared {
 }
 
 fn plans(text: &str, schema: &Schema) -> Result<Plans, Vec<GraphQLError>> {
-    let mut parser = Parser::new().recursion_limit(MAX_NESTING);
+    // The operation's or fragment's own selection set is the parser's first.
+    let mut parser = Parser::new().recursion_limit(MAX_NESTING + 1);
     let document = parser
         .parse_ast(text, "request.graphql")
         .map_err(|invalid| {
-            let code = match parser.recursion_reached() > MAX_NESTING {
+            let code = match parser.recursion_reached() > MAX_NESTING + 1 {
                 true => Code::ValidationFailed,
                 false => Code::ParseFailed,
             };
@@ -85,10 +88,21 @@ fn plans(text: &str, schema: &Schema) -> Result<Plans, Vec<GraphQLError>> {
             errors
         })?;
     limits::check_written(&document, schema.introspection).map_err(|e| vec![e])?;
-    let document = document
-        .to_executable_validate(&schema.apollo)
-        .map_err(|invalid| coded(&invalid.errors, Code::ValidationFailed))?;
+    let document = match document.to_executable_validate(&schema.apollo) {
+        Ok(document) => document,
+        Err(invalid) => {
+            let mut errors = coded(&invalid.errors, Code::ValidationFailed);
+            if rules::one_root_key(&invalid.partial) {
+                errors.retain(|e| !e.message.ends_with(rules::SEVERAL_ROOT_FIELDS));
+            }
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+            Valid::assume_valid(invalid.partial)
+        }
+    };
     limits::check_size(&document).map_err(|e| vec![e])?;
+    rules::null_defaults(&document, &schema.apollo).map_err(|e| vec![e])?;
     let operations = document.operations.iter().map(|definition| {
         planner::operation(schema, &document, definition).map_err(|error| {
             tracing::error!(%error, "a validated document could not be planned");
