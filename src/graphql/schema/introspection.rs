@@ -4,140 +4,167 @@
 //! whose resolvers read apollo-compiler's schema (built from the
 //! declarations). The enums `__TypeKind` and `__DirectiveLocation` are leaves.
 
-use super::Schema;
-use super::types::{Args, Env, InputValue, Object, Out, PLAIN};
-use apollo_compiler::ast::{
-    DirectiveDefinition, DirectiveList, EnumValueDefinition, FieldDefinition, InputValueDefinition,
-    Type,
-};
+use super::types::{Args, Env, InputValue, Object, Out};
+use super::{Root, Schema};
+use apollo_compiler::ast::{DirectiveDefinition as Directive, DirectiveList, Type};
+use apollo_compiler::ast::{EnumValueDefinition, FieldDefinition, InputValueDefinition};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Node};
+use std::any::Any;
 
 /// `__type`'s argument.
 const NAME: InputValue = InputValue::new("name", "String!", "");
 /// The argument of the fields that list what may be deprecated.
 const INCLUDE_DEPRECATED: InputValue =
     InputValue::new("includeDeprecated", "Boolean", "").or("false");
+/// Declares a field's argument `includeDeprecated`.
+const WITH_DEPRECATED: (&[InputValue], u32) = (&[INCLUDE_DEPRECATED], 0);
 
 /// `Query.__schema` and `Query.__type`, added to `query`.
 pub(super) fn meta_fields(query: Object) -> Object {
     query
-        .field(
-            "__schema",
-            "__Schema!",
-            "",
-            PLAIN,
-            |_: &super::Root, _, env| Out::Borrowed(env.schema),
-        )
+        .with("__schema", "__Schema!", |_: &Root, _, env| {
+            Out::Borrowed(env.schema)
+        })
         .field(
             "__type",
             "__Type",
             "",
             (&[NAME], 0),
-            |_: &super::Root, args, env| {
+            |_: &Root, args, env| {
                 let name = args.get(&NAME).and_then(|name| name.as_str());
                 let listed = name.and_then(|name| env.schema.listed.iter().find(|n| *n == name));
-                Out::or_null(listed, |name| Out::object(Type::Named(name.clone())))
+                Out::or_null(listed, named)
             },
         )
 }
 
 /// The introspection object types.
 pub(super) fn objects() -> Vec<Object> {
+    let schema = Object::new("__Schema", "")
+        .with("description", "String", |s: &Schema, _, _| {
+            description(s.apollo.schema_definition.description.as_ref())
+        })
+        .with("types", "[__Type!]!", |s: &Schema, _, _| {
+            Out::List(s.listed.iter().map(named).collect())
+        })
+        .with("queryType", "__Type!", |s: &Schema, _, _| {
+            Out::or_null(roots(s).query.as_deref(), named)
+        })
+        .with("mutationType", "__Type", |s: &Schema, _, _| {
+            Out::or_null(roots(s).mutation.as_deref(), named)
+        })
+        .with("subscriptionType", "__Type", |s: &Schema, _, _| {
+            Out::or_null(roots(s).subscription.as_deref(), named)
+        })
+        .with("directives", "[__Directive!]!", |s: &Schema, _, _| {
+            list(s.directives.iter().map(|d| &**d))
+        });
+    let field = named_item::<FieldDefinition>("__Field")
+        .field(
+            "args",
+            "[__InputValue!]!",
+            "",
+            WITH_DEPRECATED,
+            |f: &FieldDefinition, args, _| shown(f.arguments.iter().map(|a| &**a), args),
+        )
+        .with("type", "__Type!", |f: &FieldDefinition, _, _| {
+            Out::Borrowed(&f.ty)
+        });
+    let input_value = named_item::<InputValueDefinition>("__InputValue")
+        .with("type", "__Type!", |v: &InputValueDefinition, _, _| {
+            Out::Borrowed(v.ty.as_ref())
+        })
+        .with(
+            "defaultValue",
+            "String",
+            |v: &InputValueDefinition, _, _| {
+                Out::or_null(v.default_value.as_ref(), |value| {
+                    Out::Str(value.to_string().into())
+                })
+            },
+        );
+    let directive = named_item::<Directive>("__Directive")
+        .with(
+            "locations",
+            "[__DirectiveLocation!]!",
+            |d: &Directive, _, _| {
+                Out::List(d.locations.iter().map(|l| Out::str(l.name())).collect())
+            },
+        )
+        .field(
+            "args",
+            "[__InputValue!]!",
+            "",
+            WITH_DEPRECATED,
+            |d: &Directive, args, _| shown(d.arguments.iter().map(|a| &**a), args),
+        )
+        .with("isRepeatable", "Boolean!", |d: &Directive, _, _| {
+            Out::Bool(d.repeatable)
+        });
     vec![
-        schema(),
+        schema,
         ty(),
-        field(),
-        input_value(),
-        enum_value(),
-        directive(),
+        deprecable::<FieldDefinition>(field),
+        deprecable::<InputValueDefinition>(input_value),
+        deprecable::<EnumValueDefinition>(named_item::<EnumValueDefinition>("__EnumValue")),
+        directive,
     ]
 }
 
-fn schema() -> Object {
-    Object::new("__Schema", "")
-        .field("description", "String", "", PLAIN, |s: &Schema, _, _| {
-            description(s.apollo.schema_definition.description.as_ref())
-        })
-        .field("types", "[__Type!]!", "", PLAIN, |s: &Schema, _, _| {
-            Out::List(s.listed.iter().map(|n| named(n)).collect())
-        })
-        .field("queryType", "__Type!", "", PLAIN, |s: &Schema, _, _| {
-            root(s.apollo.schema_definition.query.as_ref())
-        })
-        .field("mutationType", "__Type", "", PLAIN, |s: &Schema, _, _| {
-            root(s.apollo.schema_definition.mutation.as_ref())
-        })
-        .field(
-            "subscriptionType",
-            "__Type",
-            "",
-            PLAIN,
-            |s: &Schema, _, _| root(s.apollo.schema_definition.subscription.as_ref()),
-        )
-        .field(
-            "directives",
-            "[__Directive!]!",
-            "",
-            PLAIN,
-            |s: &Schema, _, _| {
-                let directives = s.directives.iter();
-                Out::List(directives.map(|d| Out::Borrowed(d.as_ref())).collect())
-            },
-        )
-}
-
+/// `__Type`, whose objects are type references: a named type, a list or a
+/// non-null type of one.
 fn ty() -> Object {
     Object::new("__Type", "")
-        .field("kind", "__TypeKind!", "", PLAIN, |t: &Type, _, env| {
+        .with("kind", "__TypeKind!", |t: &Type, _, env| {
             Out::str(kind(t, env))
         })
-        .field("name", "String", "", PLAIN, |t: &Type, _, _| match t {
+        .with("name", "String", |t: &Type, _, _| match t {
             Type::Named(name) => Out::str(name),
             _ => Out::Null,
         })
-        .field("description", "String", "", PLAIN, |t: &Type, _, env| {
+        .with("description", "String", |t: &Type, _, env| {
             description(definition(t, env).and_then(ExtendedType::description))
         })
         .field(
             "fields",
             "[__Field!]",
             "",
-            (&[INCLUDE_DEPRECATED], 0),
-            |t: &Type, args, env| {
-                let fields = match definition(t, env) {
-                    Some(ExtendedType::Object(object)) => object.fields.values(),
-                    Some(ExtendedType::Interface(interface)) => interface.fields.values(),
-                    _ => return Out::Null,
-                };
-                let fields = fields.filter(|f| shown(&f.directives, args));
-                Out::List(fields.map(|f| Out::Borrowed(f.as_ref())).collect())
-            },
-        )
-        .field(
-            "interfaces",
-            "[__Type!]",
-            "",
-            PLAIN,
-            |t: &Type, _, env| match definition(t, env) {
-                Some(ExtendedType::Object(object)) => names(&object.implements_interfaces),
-                Some(ExtendedType::Interface(i)) => names(&i.implements_interfaces),
+            WITH_DEPRECATED,
+            |t: &Type, args, env| match definition(t, env) {
+                Some(ExtendedType::Object(object)) => {
+                    shown(object.fields.values().map(|f| &***f), args)
+                }
+                Some(ExtendedType::Interface(interface)) => {
+                    shown(interface.fields.values().map(|f| &***f), args)
+                }
                 _ => Out::Null,
             },
         )
-        .field(
+        .with(
+            "interfaces",
+            "[__Type!]",
+            |t: &Type, _, env| match definition(t, env) {
+                Some(ExtendedType::Object(o)) => {
+                    Out::List(o.implements_interfaces.iter().map(|i| named(i)).collect())
+                }
+                Some(ExtendedType::Interface(i)) => {
+                    Out::List(i.implements_interfaces.iter().map(|i| named(i)).collect())
+                }
+                _ => Out::Null,
+            },
+        )
+        .with(
             "possibleTypes",
             "[__Type!]",
-            "",
-            PLAIN,
             |t: &Type, _, env| match definition(t, env) {
-                Some(ExtendedType::Union(union)) => names(&union.members),
+                Some(ExtendedType::Union(union)) => {
+                    Out::List(union.members.iter().map(|m| named(m)).collect())
+                }
                 Some(ExtendedType::Interface(interface)) => {
                     let implementers = env.schema.apollo.implementers_map();
-                    let objects = implementers.get(&interface.name).map(|i| &i.objects);
-                    Out::or_null(objects, |objects| {
-                        Out::List(objects.iter().map(|n| named(n)).collect())
-                    })
+                    let objects = implementers.get(&interface.name).map(|i| i.objects.iter());
+                    Out::List(objects.into_iter().flatten().map(named).collect())
                 }
                 _ => Out::Null,
             },
@@ -146,203 +173,100 @@ fn ty() -> Object {
             "enumValues",
             "[__EnumValue!]",
             "",
-            (&[INCLUDE_DEPRECATED], 0),
-            |t: &Type, args, env| {
-                let Some(ExtendedType::Enum(values)) = definition(t, env) else {
-                    return Out::Null;
-                };
-                let values = values
-                    .values
-                    .values()
-                    .filter(|v| shown(&v.directives, args));
-                Out::List(values.map(|v| Out::Borrowed(v.as_ref())).collect())
+            WITH_DEPRECATED,
+            |t: &Type, args, env| match definition(t, env) {
+                Some(ExtendedType::Enum(values)) => {
+                    shown(values.values.values().map(|v| &***v), args)
+                }
+                _ => Out::Null,
             },
         )
         .field(
             "inputFields",
             "[__InputValue!]",
             "",
-            (&[INCLUDE_DEPRECATED], 0),
-            |t: &Type, args, env| {
-                let Some(ExtendedType::InputObject(input)) = definition(t, env) else {
-                    return Out::Null;
-                };
-                let fields = input.fields.values().filter(|f| shown(&f.directives, args));
-                Out::List(fields.map(|f| Out::Borrowed(f.as_ref())).collect())
+            WITH_DEPRECATED,
+            |t: &Type, args, env| match definition(t, env) {
+                Some(ExtendedType::InputObject(input)) => {
+                    shown(input.fields.values().map(|f| &***f), args)
+                }
+                _ => Out::Null,
             },
         )
-        .field("ofType", "__Type", "", PLAIN, |t: &Type, _, _| match t {
+        .with("ofType", "__Type", |t: &Type, _, _| match t {
             Type::Named(_) => Out::Null,
             Type::NonNullNamed(name) => named(name),
             Type::NonNullList(item) => Out::object(Type::List(item.clone())),
             Type::List(item) => Out::Borrowed(item.as_ref()),
         })
-        .field("specifiedByURL", "String", "", PLAIN, |t: &Type, _, env| {
+        .with("specifiedByURL", "String", |t: &Type, _, env| {
             let directive = definition(t, env).and_then(|d| d.directives().get("specifiedBy"));
             let url = directive.and_then(|d| d.specified_argument_by_name("url"));
             Out::or_null(url.and_then(|url| url.as_str()), Out::str)
         })
 }
 
-fn field() -> Object {
-    Object::new("__Field", "")
-        .field("name", "String!", "", PLAIN, |f: &FieldDefinition, _, _| {
-            Out::str(&f.name)
+/// What `__Field`, `__InputValue`, `__EnumValue` and `__Directive` share.
+trait Item: Any + Send + Sync {
+    fn name(&self) -> &str;
+    fn description(&self) -> Option<&Node<str>>;
+    fn directives(&self) -> &DirectiveList;
+}
+
+macro_rules! item {
+    ($type:ty, $name:ident, $this:ident => $directives:expr) => {
+        impl Item for $type {
+            fn name(&self) -> &str {
+                &self.$name
+            }
+            fn description(&self) -> Option<&Node<str>> {
+                self.description.as_ref()
+            }
+            fn directives(&self) -> &DirectiveList {
+                let $this = self;
+                $directives
+            }
+        }
+    };
+}
+
+/// A directive's own directives: none.
+static NO_DIRECTIVES: DirectiveList = DirectiveList(Vec::new());
+
+item!(FieldDefinition, name, this => &this.directives);
+item!(InputValueDefinition, name, this => &this.directives);
+item!(EnumValueDefinition, value, this => &this.directives);
+item!(Directive, name, _this => &NO_DIRECTIVES);
+
+/// Object type `name`, of items `T`, with their `name` and `description`.
+fn named_item<T: Item>(name: &'static str) -> Object {
+    Object::new(name, "")
+        .with("name", "String!", |item: &T, _, _| Out::str(item.name()))
+        .with("description", "String", |item: &T, _, _| {
+            description(item.description())
         })
-        .field(
-            "description",
-            "String",
-            "",
-            PLAIN,
-            |f: &FieldDefinition, _, _| description(f.description.as_ref()),
-        )
-        .field(
-            "args",
-            "[__InputValue!]!",
-            "",
-            (&[INCLUDE_DEPRECATED], 0),
-            |f: &FieldDefinition, args, _| arguments(&f.arguments, args),
-        )
-        .field("type", "__Type!", "", PLAIN, |f: &FieldDefinition, _, _| {
-            Out::Borrowed(&f.ty)
+}
+
+/// `object`, of items `T`, with their `isDeprecated` and `deprecationReason`.
+fn deprecable<T: Item>(object: Object) -> Object {
+    object
+        .with("isDeprecated", "Boolean!", |item: &T, _, _| {
+            Out::Bool(item.directives().get("deprecated").is_some())
         })
-        .field(
-            "isDeprecated",
-            "Boolean!",
-            "",
-            PLAIN,
-            |f: &FieldDefinition, _, _| Out::Bool(f.directives.get("deprecated").is_some()),
-        )
-        .field(
-            "deprecationReason",
-            "String",
-            "",
-            PLAIN,
-            |f: &FieldDefinition, _, env| deprecation(&f.directives, env),
-        )
-}
-
-fn input_value() -> Object {
-    Object::new("__InputValue", "")
-        .field(
-            "name",
-            "String!",
-            "",
-            PLAIN,
-            |v: &InputValueDefinition, _, _| Out::str(&v.name),
-        )
-        .field(
-            "description",
-            "String",
-            "",
-            PLAIN,
-            |v: &InputValueDefinition, _, _| description(v.description.as_ref()),
-        )
-        .field(
-            "type",
-            "__Type!",
-            "",
-            PLAIN,
-            |v: &InputValueDefinition, _, _| Out::Borrowed(v.ty.as_ref()),
-        )
-        .field(
-            "defaultValue",
-            "String",
-            "",
-            PLAIN,
-            |v: &InputValueDefinition, _, _| {
-                Out::or_null(v.default_value.as_ref(), |value| {
-                    Out::Str(value.to_string().into())
-                })
-            },
-        )
-        .field(
-            "isDeprecated",
-            "Boolean!",
-            "",
-            PLAIN,
-            |v: &InputValueDefinition, _, _| Out::Bool(v.directives.get("deprecated").is_some()),
-        )
-        .field(
-            "deprecationReason",
-            "String",
-            "",
-            PLAIN,
-            |v: &InputValueDefinition, _, env| deprecation(&v.directives, env),
-        )
-}
-
-fn enum_value() -> Object {
-    Object::new("__EnumValue", "")
-        .field(
-            "name",
-            "String!",
-            "",
-            PLAIN,
-            |v: &EnumValueDefinition, _, _| Out::str(&v.value),
-        )
-        .field(
-            "description",
-            "String",
-            "",
-            PLAIN,
-            |v: &EnumValueDefinition, _, _| description(v.description.as_ref()),
-        )
-        .field(
-            "isDeprecated",
-            "Boolean!",
-            "",
-            PLAIN,
-            |v: &EnumValueDefinition, _, _| Out::Bool(v.directives.get("deprecated").is_some()),
-        )
-        .field(
-            "deprecationReason",
-            "String",
-            "",
-            PLAIN,
-            |v: &EnumValueDefinition, _, env| deprecation(&v.directives, env),
-        )
-}
-
-fn directive() -> Object {
-    Object::new("__Directive", "")
-        .field(
-            "name",
-            "String!",
-            "",
-            PLAIN,
-            |d: &DirectiveDefinition, _, _| Out::str(&d.name),
-        )
-        .field(
-            "description",
-            "String",
-            "",
-            PLAIN,
-            |d: &DirectiveDefinition, _, _| description(d.description.as_ref()),
-        )
-        .field(
-            "locations",
-            "[__DirectiveLocation!]!",
-            "",
-            PLAIN,
-            |d: &DirectiveDefinition, _, _| {
-                Out::List(d.locations.iter().map(|l| Out::str(l.name())).collect())
-            },
-        )
-        .field(
-            "args",
-            "[__InputValue!]!",
-            "",
-            (&[INCLUDE_DEPRECATED], 0),
-            |d: &DirectiveDefinition, args, _| arguments(&d.arguments, args),
-        )
-        .field(
-            "isRepeatable",
-            "Boolean!",
-            "",
-            PLAIN,
-            |d: &DirectiveDefinition, _, _| Out::Bool(d.repeatable),
-        )
+        .with("deprecationReason", "String", |item: &T, _, env| {
+            let Some(deprecated) = item.directives().get("deprecated") else {
+                return Out::Null;
+            };
+            let given = deprecated.specified_argument_by_name("reason");
+            let default = || {
+                let definition = env.schema.apollo.directive_definitions.get("deprecated")?;
+                definition
+                    .argument_by_name("reason")?
+                    .default_value
+                    .as_ref()
+            };
+            Out::or_null(given.or_else(default).and_then(|v| v.as_str()), Out::str)
+        })
 }
 
 /// The definition of a named type.
@@ -370,45 +294,21 @@ fn named(name: &Name) -> Out<'static> {
     Out::object(Type::Named(name.clone()))
 }
 
-fn names<'a, N: std::ops::Deref<Target = Name> + 'a>(
-    names: impl IntoIterator<Item = &'a N>,
-) -> Out<'static> {
-    Out::List(names.into_iter().map(|n| named(n)).collect())
-}
-
-fn root(name: Option<&apollo_compiler::schema::ComponentName>) -> Out<'static> {
-    Out::or_null(name, |name| named(name))
-}
-
 fn description(text: Option<&Node<str>>) -> Out<'_> {
     Out::or_null(text, |text| Out::str(text))
 }
 
-/// Whether an item with `directives` is listed: it is not deprecated, or
-/// deprecated ones are asked for.
-fn shown(directives: &DirectiveList, args: &Args<'_>) -> bool {
-    let deprecated = || args.get(&INCLUDE_DEPRECATED).and_then(|v| v.as_bool()) == Some(true);
-    directives.get("deprecated").is_none() || deprecated()
+fn list<'a, T: Any + Send + Sync>(items: impl Iterator<Item = &'a T>) -> Out<'a> {
+    Out::List(items.map(|item| Out::Borrowed(item)).collect())
 }
 
-fn arguments<'a>(arguments: &'a [Node<InputValueDefinition>], args: &Args<'_>) -> Out<'a> {
-    let shown = arguments.iter().filter(|a| shown(&a.directives, args));
-    Out::List(shown.map(|a| Out::Borrowed(a.as_ref())).collect())
+/// The `items` listed: the deprecated ones only if asked for.
+fn shown<'a, T: Item>(items: impl Iterator<Item = &'a T>, args: &Args<'_>) -> Out<'a> {
+    let deprecated = args.get(&INCLUDE_DEPRECATED).and_then(|v| v.as_bool()) == Some(true);
+    list(items.filter(|item| deprecated || item.directives().get("deprecated").is_none()))
 }
 
-/// Why an item is deprecated: its `@deprecated`'s reason, or the
-/// directive's default; `null` when it is not.
-fn deprecation<'a>(directives: &'a DirectiveList, env: &Env<'a>) -> Out<'a> {
-    let Some(deprecated) = directives.get("deprecated") else {
-        return Out::Null;
-    };
-    let given = deprecated.specified_argument_by_name("reason");
-    let default = || {
-        let definition = env.schema.apollo.directive_definitions.get("deprecated")?;
-        definition
-            .argument_by_name("reason")?
-            .default_value
-            .as_ref()
-    };
-    Out::or_null(given.or_else(default).and_then(|v| v.as_str()), Out::str)
+/// The schema's root types.
+fn roots(schema: &Schema) -> &apollo_compiler::schema::SchemaDefinition {
+    &schema.apollo.schema_definition
 }

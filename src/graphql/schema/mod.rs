@@ -80,35 +80,15 @@ impl Schema {
         let sdl = sdl::print(&objects, &subscriptions, &inputs);
         let apollo = apollo_compiler::Schema::parse_and_validate(&sdl, "schema.graphql")
             .map_err(|invalid| SchemaError::Invalid(invalid.errors.to_string()))?;
-        let undeclared = apollo.types.iter().find(|(name, ty)| {
-            ty.is_object()
-                && *name != "Subscription"
-                && !objects.iter().any(|o| o.name == name.as_str())
-        });
-        if let Some((name, _)) = undeclared {
-            return Err(SchemaError::Mismatch(format!(
-                "type {name}, which has none"
-            )));
+        let mut declared = signatures(&objects, &subscriptions, &inputs);
+        let mut built = built_signatures(&apollo);
+        declared.sort();
+        built.sort();
+        if let Some((declared, _)) = declared.iter().zip(&built).find(|(d, b)| d != b) {
+            return Err(SchemaError::Mismatch(declared.clone()));
         }
-        for object in &objects {
-            let fields = object.fields.iter().filter(|f| !f.name.starts_with("__"));
-            check(
-                &apollo,
-                object.name,
-                fields.map(|f| (f.name, f.ty, f.args)).collect(),
-            )?;
-        }
-        let fields = subscriptions.iter().map(|f| (f.name, f.ty, f.args));
-        check(&apollo, "Subscription", fields.collect())?;
-        for input in &inputs {
-            let Some(ExtendedType::InputObject(built)) = apollo.types.get(input.name) else {
-                return Err(SchemaError::Mismatch(format!("input {}", input.name)));
-            };
-            check_values(
-                input.name,
-                input.fields,
-                built.fields.values().map(|f| &***f),
-            )?;
+        if declared.len() != built.len() {
+            return Err(SchemaError::Mismatch("the number of fields".into()));
         }
         let mut directives: Vec<_> = apollo.directive_definitions.values().cloned().collect();
         let order = ["include", "skip", "deprecated", "specifiedBy"];
@@ -170,48 +150,61 @@ impl Schema {
     }
 }
 
-/// Checks the declared fields of object type `name` (names, types,
-/// arguments) against the schema's, in order.
-fn check(
-    apollo: &apollo_compiler::Schema,
-    name: &str,
-    declared: Vec<(&str, &str, &[InputValue])>,
-) -> Result<(), SchemaError> {
-    let mismatch = |what: String| SchemaError::Mismatch(what);
-    let Some(ExtendedType::Object(object)) = apollo.types.get(name) else {
-        return Err(mismatch(format!("type {name}")));
+/// Every declared field as `Type.field(argument: Type = default): Type`,
+/// and every input field as `Input.field: Type = default`.
+fn signatures(
+    objects: &[Object],
+    subscriptions: &[SubscriptionField],
+    inputs: &[InputObject],
+) -> Vec<String> {
+    let value = |v: &InputValue| {
+        format!(
+            "{}: {}{}",
+            v.name,
+            v.ty,
+            v.default.map(|d| format!(" = {d}")).unwrap_or_default()
+        )
     };
-    if object.fields.len() != declared.len() {
-        return Err(mismatch(format!("{name}'s fields")));
-    }
-    for (field, (declared, ty, args)) in object.fields.values().zip(declared) {
-        let owner = format!("{name}.{declared}");
-        if field.name != declared || field.ty.to_string() != ty {
-            return Err(mismatch(owner));
-        }
-        check_values(&owner, args, field.arguments.iter().map(|a| &**a))?;
-    }
-    Ok(())
+    let field = |owner: &str, name: &str, args: &[InputValue], ty: &str| {
+        let args: Vec<_> = args.iter().map(value).collect();
+        format!("{owner}.{name}({}): {ty}", args.join(", "))
+    };
+    let objects = objects.iter().flat_map(|o| {
+        let fields = o.fields.iter().filter(|f| !f.name.starts_with("__"));
+        fields.map(|f| field(o.name, f.name, f.args, f.ty))
+    });
+    let subscriptions = subscriptions
+        .iter()
+        .map(|f| field("Subscription", f.name, f.args, f.ty));
+    let inputs = inputs
+        .iter()
+        .flat_map(|i| i.fields.iter().map(|f| format!("{}.{}", i.name, value(f))));
+    objects.chain(subscriptions).chain(inputs).collect()
 }
 
-/// Checks arguments or input fields (names, types, defaults) against the
-/// schema's, in order.
-fn check_values<'b>(
-    owner: &str,
-    declared: &[InputValue],
-    built: impl ExactSizeIterator<Item = &'b InputValueDefinition>,
-) -> Result<(), SchemaError> {
-    let same = declared.len() == built.len()
-        && declared.iter().zip(built).all(|(declared, built)| {
-            let default = built.default_value.as_ref().map(|v| v.to_string());
-            built.name == declared.name
-                && built.ty.to_string() == declared.ty
-                && default.as_deref() == declared.default
-        });
-    match same {
-        true => Ok(()),
-        false => Err(SchemaError::Mismatch(format!("the arguments of {owner}"))),
+/// `signatures` of the schema apollo-compiler built.
+fn built_signatures(apollo: &apollo_compiler::Schema) -> Vec<String> {
+    let value = |v: &InputValueDefinition| {
+        let default = v.default_value.as_ref().map(|d| format!(" = {d}"));
+        format!("{}: {}{}", v.name, v.ty, default.unwrap_or_default())
+    };
+    let mut signatures = Vec::new();
+    for (name, ty) in &apollo.types {
+        match ty {
+            ExtendedType::Object(object) => signatures.extend(object.fields.values().map(|f| {
+                let args: Vec<_> = f.arguments.iter().map(|a| value(a)).collect();
+                format!("{name}.{}({}): {}", f.name, args.join(", "), f.ty)
+            })),
+            ExtendedType::InputObject(input) => signatures.extend(
+                input
+                    .fields
+                    .values()
+                    .map(|f| format!("{name}.{}", value(f))),
+            ),
+            _ => {}
+        }
     }
+    signatures
 }
 
 /// The types introspection lists, in the order graphql-js's schema collects

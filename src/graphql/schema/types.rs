@@ -203,6 +203,17 @@ impl Object {
         self
     }
 
+    /// Adds field `name` of type `ty`, undescribed, without arguments and
+    /// never cached, resolved by `resolve` from objects of type `T`.
+    pub(crate) fn with<T: Any>(
+        self,
+        name: &'static str,
+        ty: &'static str,
+        resolve: ResolveFn<T>,
+    ) -> Self {
+        self.field(name, ty, "", PLAIN, resolve)
+    }
+
     /// The field `name`, with its index.
     pub(crate) fn field_named(&self, name: &str) -> Option<(usize, &Field)> {
         self.fields
