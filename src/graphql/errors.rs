@@ -6,13 +6,15 @@
 
 use serde::Serialize;
 
-/// Every `extensions.code` a client sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Every `extensions.code` a client sees, written as its name in
+/// SCREAMING_SNAKE_CASE (`GRAPHQL_PARSE_FAILED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(crate) enum Code {
     /// The document does not parse.
-    ParseFailed,
-    /// The document breaks the schema's rules or the server's limits.
-    ValidationFailed,
+    GraphqlParseFailed,
+    /// The document breaks the spec's rules or the server's limits.
+    GraphqlValidationFailed,
     /// A value does not fit its type, or a resolver refused it.
     BadUserInput,
     /// `operationName` names no operation, or names none of several.
@@ -43,37 +45,6 @@ pub(crate) enum Code {
     UnsupportedMediaType,
     /// The method does not suit the operation.
     MethodNotAllowed,
-}
-
-impl Code {
-    /// As clients read it.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::ParseFailed => "GRAPHQL_PARSE_FAILED",
-            Self::ValidationFailed => "GRAPHQL_VALIDATION_FAILED",
-            Self::BadUserInput => "BAD_USER_INPUT",
-            Self::OperationResolutionFailure => "OPERATION_RESOLUTION_FAILURE",
-            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
-            Self::BadRequest => "BAD_REQUEST",
-            Self::NotFound => "NOT_FOUND",
-            Self::Unavailable => "UNAVAILABLE",
-            Self::RateLimited => "RATE_LIMITED",
-            Self::LimitExceeded => "LIMIT_EXCEEDED",
-            Self::Internal => "INTERNAL",
-            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            Self::RequestTimeout => "REQUEST_TIMEOUT",
-            Self::ForbiddenOrigin => "FORBIDDEN_ORIGIN",
-            Self::NotAcceptable => "NOT_ACCEPTABLE",
-            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-        }
-    }
-}
-
-impl Serialize for Code {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
 }
 
 /// A resolver's failure, as clients should see it. It becomes a

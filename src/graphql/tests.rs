@@ -91,61 +91,12 @@ impl Replica {
     }
 }
 
-/// `answer` with like ids (random for a like without clientMutationId)
-/// replaced by `Like:*`.
-fn masked(mut answer: Value) -> Value {
-    fn mask(value: &mut Value) {
-        match value {
-            Value::String(text) if text.starts_with("Like:") => *text = "Like:*".into(),
-            Value::Array(items) => items.iter_mut().for_each(mask),
-            Value::Object(fields) => fields.values_mut().for_each(mask),
-            _ => {}
-        }
-    }
-    mask(&mut answer);
-    answer
-}
-
-#[tokio::test]
-async fn every_shape_of_a_like_is_answered_in_its_own_words() {
-    let replica = Replica::start().await;
-    let input = json!({ "uuid": "u", "sessionId": 2, "clientMutationId": "m" });
-    let cases = [
-        (
-            "the README's",
-            "mutation($input: CreateLikeInput!) { createLike(input: $input) { clientMutationId like { id session { sessionId liked } } } }",
-            json!({ "input": input }),
-            json!({ "createLike": { "clientMutationId": "m", "like": { "id": "Like:*", "session": { "sessionId": 2, "liked": 7 } } } }),
-        ),
-        (
-            "an inline input",
-            "mutation LikeSession($randomId: String!, $sessionId: Int!) { createLike(input: {uuid: $randomId, sessionId: $sessionId}) { clientMutationId like { id session { id liked } } } }",
-            json!({ "randomId": "u", "sessionId": 2 }),
-            json!({ "createLike": { "clientMutationId": null, "like": { "id": "Like:*", "session": { "id": "Session:2", "liked": 7 } } } }),
-        ),
-        (
-            "Apollo's",
-            "mutation Like($input: CreateLikeInput!) {\n  createLike(input: $input) {\n    clientMutationId\n    like {\n      id\n      session {\n        sessionId\n        liked\n        __typename\n      }\n      __typename\n    }\n    __typename\n  }\n}",
-            json!({ "input": input }),
-            json!({ "createLike": { "clientMutationId": "m", "like": { "id": "Like:*", "session": { "sessionId": 2, "liked": 7, "__typename": "Session" }, "__typename": "Like" }, "__typename": "CreateLikePayload" } }),
-        ),
-        (
-            "a fragment and aliases",
-            "mutation($i: CreateLikeInput!) { tap: createLike(input: $i) { ...Tap } } fragment Tap on CreateLikePayload { echo: clientMutationId like { ... on Like { id } talk: session { n: sessionId } } }",
-            json!({ "i": input }),
-            json!({ "tap": { "echo": "m", "like": { "id": "Like:*", "talk": { "n": 2 } } } }),
-        ),
-        (
-            "a literal input, two likes merged and skipped",
-            "mutation { a: createLike(input: {uuid: \"u\", sessionId: 1}) { like { id } like { session { sessionId } } clientMutationId @skip(if: true) } }",
-            json!({}),
-            json!({ "a": { "like": { "id": "Like:*", "session": { "sessionId": 1 } } } }),
-        ),
-    ];
-    for (what, query, variables, data) in cases {
-        let answer = masked(replica.ask(query, variables, None).await);
-        assert_eq!(answer, json!({ "data": data }), "{what}");
-    }
+/// `answer` with every like's id, random for a like without a
+/// `clientMutationId`, written `Like:*`.
+fn masked(answer: String) -> String {
+    let mut parts = answer.split("\"Like:");
+    let first = parts.next().unwrap_or_default().to_owned();
+    parts.fold(first, |out, rest| format!("{out}\"Like:*{}", &rest[36..]))
 }
 
 #[tokio::test]
@@ -277,6 +228,28 @@ fn codes(answer: &str) -> (bool, Vec<String>) {
 /// (keys in their order), or the code of every error of a request that is
 /// refused. Cases are separated by blank lines; `#` starts a comment.
 const CASES: &str = r#"
+# Every shape of a like, in its own words: the README's, an inline input,
+# Apollo's, fragments and aliases, a literal input with two likes merged.
+mutation($input: CreateLikeInput!) { createLike(input: $input) { clientMutationId like { id session { sessionId liked } } } }
+{"input": {"uuid": "u", "sessionId": 2, "clientMutationId": "m"}}
+{"data":{"createLike":{"clientMutationId":"m","like":{"id":"Like:*","session":{"sessionId":2,"liked":7}}}}}
+
+mutation LikeSession($randomId: String!, $sessionId: Int!) { createLike(input: {uuid: $randomId, sessionId: $sessionId}) { clientMutationId like { id session { id liked } } } }
+{"randomId": "u", "sessionId": 2}
+{"data":{"createLike":{"clientMutationId":null,"like":{"id":"Like:*","session":{"id":"Session:2","liked":7}}}}}
+
+mutation Like($input: CreateLikeInput!) { createLike(input: $input) { clientMutationId like { id session { sessionId liked __typename } __typename } __typename } }
+{"input": {"uuid": "u", "sessionId": 2, "clientMutationId": "m"}}
+{"data":{"createLike":{"clientMutationId":"m","like":{"id":"Like:*","session":{"sessionId":2,"liked":7,"__typename":"Session"},"__typename":"Like"},"__typename":"CreateLikePayload"}}}
+
+mutation($i: CreateLikeInput!) { tap: createLike(input: $i) { ...Tap } } fragment Tap on CreateLikePayload { echo: clientMutationId like { ... on Like { id } talk: session { n: sessionId } } }
+{"i": {"uuid": "u", "sessionId": 2, "clientMutationId": "m"}}
+{"data":{"tap":{"echo":"m","like":{"id":"Like:*","talk":{"n":2}}}}}
+
+mutation { a: createLike(input: {uuid: "u", sessionId: 1}) { like { id } like { session { sessionId } } clientMutationId @skip(if: true) } }
+{}
+{"data":{"a":{"like":{"id":"Like:*","session":{"sessionId":1}}}}}
+
 # __typename is validated like any other field.
 query($no: Boolean!) { a: __typename @include(if: $no) b: __typename }
 {"no": false}
@@ -459,7 +432,7 @@ async fn every_document_of_the_table_is_answered_as_graphql_js_answers_it() {
         .collect();
     assert!(cases.len() > 30, "the table was not read");
     for (document, variables, expected) in cases {
-        let answer = replica.raw(document, variables, None);
+        let answer = masked(replica.raw(document, variables, None));
         match expected.starts_with('{') {
             true => assert_eq!(answer, expected, "{document}"),
             false => {

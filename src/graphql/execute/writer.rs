@@ -28,22 +28,13 @@ pub(super) enum Path<'p> {
 
 impl Path<'_> {
     fn segments(&self) -> Vec<PathSegment> {
-        let mut segments = Vec::new();
-        let mut at = self;
-        loop {
-            match at {
-                Path::Root => break,
-                Path::Key(parent, key) => {
-                    segments.push(PathSegment::Key((*key).to_owned()));
-                    at = parent;
-                }
-                Path::Index(parent, index) => {
-                    segments.push(PathSegment::Index(*index));
-                    at = parent;
-                }
-            }
-        }
-        segments.reverse();
+        let (parent, segment) = match self {
+            Path::Root => return Vec::new(),
+            Path::Key(parent, key) => (parent, PathSegment::Key((*key).to_owned())),
+            Path::Index(parent, index) => (parent, PathSegment::Index(*index)),
+        };
+        let mut segments = parent.segments();
+        segments.push(segment);
         segments
     }
 }

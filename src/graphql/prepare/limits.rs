@@ -25,7 +25,7 @@ pub(crate) const MAX_ALIASES: usize = 30;
 pub(crate) const MAX_DIRECTIVES: usize = 4;
 
 fn refused(message: String) -> GraphQLError {
-    GraphQLError::new(Code::ValidationFailed, message)
+    GraphQLError::new(Code::GraphqlValidationFailed, message)
 }
 
 /// Aliases, directives per field, and introspection unless `introspection`,

@@ -78,8 +78,8 @@ fn plans(text: &str, schema: &Schema) -> Result<Plans, Vec<GraphQLError>> {
         .parse_ast(text, "request.graphql")
         .map_err(|invalid| {
             let code = match parser.recursion_reached() > MAX_NESTING + 1 {
-                true => Code::ValidationFailed,
-                false => Code::ParseFailed,
+                true => Code::GraphqlValidationFailed,
+                false => Code::GraphqlParseFailed,
             };
             // The first syntax error, as graphql-js reports: those after it
             // follow from it.
@@ -91,7 +91,7 @@ fn plans(text: &str, schema: &Schema) -> Result<Plans, Vec<GraphQLError>> {
     let document = match document.to_executable_validate(&schema.apollo) {
         Ok(document) => document,
         Err(invalid) => {
-            let mut errors = coded(&invalid.errors, Code::ValidationFailed);
+            let mut errors = coded(&invalid.errors, Code::GraphqlValidationFailed);
             if rules::one_root_key(&invalid.partial) {
                 errors.retain(|e| !e.message.ends_with(rules::SEVERAL_ROOT_FIELDS));
             }

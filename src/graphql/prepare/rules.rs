@@ -123,7 +123,7 @@ impl Check<'_> {
                 if ty.is_non_null() && !defaulted && self.nulls.contains(&name) =>
             {
                 let error = GraphQLError::new(
-                    Code::ValidationFailed,
+                    Code::GraphqlValidationFailed,
                     format!(
                         "variable ${name}, whose default is null, is used where {ty} is expected"
                     ),

@@ -293,6 +293,21 @@ mod tests {
     }
 
     #[test]
+    fn an_argument_default_is_printed_and_checked() {
+        const EVERY: InputValue = InputValue::new("every", "Int", "Seconds.").or("60");
+        let (mut objects, subscriptions, inputs) = declared();
+        field(&mut objects, "Query", "sessions").args = &[EVERY];
+        let schema = Schema::build(objects, subscriptions, inputs, true).unwrap();
+        assert!(
+            schema
+                .sdl()
+                .contains("    every: Int = 60\n  ): [Session!]!"),
+            "{}",
+            schema.sdl()
+        );
+    }
+
+    #[test]
     fn a_misspelt_declaration_fails_at_start_up() {
         let (mut objects, subscriptions, inputs) = declared();
         field(&mut objects, "Like", "session").ty = "Sesion!";
