@@ -10,7 +10,7 @@ use crate::limits::{ConnectionLimit, LimitedListener, RateLimits};
 use crate::listener::Listener;
 use crate::observer::{ObserveSettings, Observer};
 use crate::store::{self, LikeStore, StoreOptions};
-use crate::storer::{FlushSettings, Storer};
+use crate::storer::{AckSettings, FlushSettings, Storer};
 use crate::telemetry;
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -65,16 +65,23 @@ impl App {
                 shutdown_grace: config.shutdown_grace,
             },
         )
-        .reporting(Arc::new(move || audience.audience()));
+        .reporting(Arc::new(move || audience.audience()))
+        .counting(listener.clone())
+        .acknowledging(AckSettings {
+            ack: config.ack,
+            timeout: config.ack_timeout,
+            linger: config.ack_linger,
+        });
         let mut observer = Observer::new(
             store.clone(),
             listener.clone(),
+            config.server_id.clone(),
             ObserveSettings {
                 interval: config.observe_interval,
                 window: config.observe_window,
             },
         )
-        .measuring(storer.freshness(), config.server_id.clone());
+        .measuring(storer.freshness());
         // The talks' totals are known before the first request is taken,
         // unless the store does not answer now: then the observer's next
         // read finds them.
@@ -102,7 +109,7 @@ impl App {
         );
         let router = http::router(
             HttpState {
-                graphql,
+                graphql: Arc::new(graphql),
                 connections: connections.clone(),
                 limits: Arc::new(config.limits.clone()),
                 access: Arc::new(config.access.clone()),

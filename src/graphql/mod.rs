@@ -67,6 +67,19 @@ impl Ready<'_> {
     pub(crate) fn max_age(&self) -> u32 {
         self.operation().max_age
     }
+
+    /// The same, owning its variables: to run apart from the request.
+    pub(crate) fn into_owned(self) -> Ready<'static> {
+        Ready {
+            prepared: self.prepared,
+            index: self.index,
+            variables: self
+                .variables
+                .into_iter()
+                .map(|value| value.map(Input::into_owned))
+                .collect(),
+        }
+    }
 }
 
 /// The operation at `index` of a valid document.
@@ -135,9 +148,9 @@ impl Endpoint {
     }
 
     /// Runs a query or mutation for a client at `address`.
-    pub(crate) fn run(&self, ready: &Ready<'_>, address: Option<IpAddr>) -> Response {
+    pub(crate) async fn run(&self, ready: &Ready<'_>, address: Option<IpAddr>) -> Response {
         let env = self.env(address, None);
-        execute::run(&self.schema, ready.operation(), &ready.variables, &env)
+        execute::run(&self.schema, ready.operation(), &ready.variables, &env).await
     }
 
     /// Starts a subscription for a client at `address`, holding one of

@@ -1,9 +1,11 @@
 //! The storer's in-memory buffer, as plain data: accepts likes up to a bound
-//! in likes and in bytes, remembers which ids it holds (so a retried mutation is acknowledged once),
+//! in likes and in bytes, remembers which ids it holds and which it stored
+//! lately (so a retried mutation is acknowledged once, and counted once),
 //! hands batches out for flushing and takes failed ones back in order.
 //! No I/O, no clock.
 
 use crate::model::{Like, LikeId};
+use chrono::{DateTime, Utc};
 use std::collections::{HashSet, VecDeque};
 
 /// Why a like was not accepted.
@@ -24,8 +26,14 @@ pub enum Accepted {
     /// A like not seen before: buffered.
     New,
     /// The same like (same id) is already buffered or being flushed.
-    Duplicate,
+    Held,
+    /// The same like was stored by this buffer's flushes lately.
+    Stored,
 }
+
+/// How many ids of stored likes named by their request are remembered
+/// (about 3 MiB): a retry that comes within them is known at once.
+pub const RECENT_IDS: usize = 65_536;
 
 /// Likes waiting to be stored, oldest first.
 #[derive(Debug)]
@@ -34,11 +42,18 @@ pub struct Buffer {
     /// Ids of every like pending or in flight.
     ids: HashSet<LikeId>,
     in_flight: usize,
+    /// When the oldest like in flight was accepted (a batch is handed out
+    /// oldest first).
+    in_flight_since: Option<DateTime<Utc>>,
     /// Estimated bytes held by pending and in-flight likes.
     bytes: usize,
     max_likes: usize,
     max_bytes: usize,
     closed: bool,
+    /// Ids of the last `RECENT_IDS` stored likes that a retry can name
+    /// again (those with a `clientMutationId`), oldest first, and as a set.
+    recent: VecDeque<LikeId>,
+    recent_ids: HashSet<LikeId>,
 }
 
 /// Estimated memory one buffered like takes: the like, its liker id's
@@ -55,10 +70,13 @@ impl Buffer {
             pending: VecDeque::new(),
             ids: HashSet::new(),
             in_flight: 0,
+            in_flight_since: None,
             bytes: 0,
             max_likes,
             max_bytes,
             closed: false,
+            recent: VecDeque::new(),
+            recent_ids: HashSet::new(),
         }
     }
 
@@ -68,7 +86,10 @@ impl Buffer {
             return Err(Refusal::Closed);
         }
         if self.ids.contains(&like.id) {
-            return Ok(Accepted::Duplicate);
+            return Ok(Accepted::Held);
+        }
+        if self.recent_ids.contains(&like.id) {
+            return Ok(Accepted::Stored);
         }
         let size = held_bytes(&like);
         if self.len() >= self.max_likes || self.bytes + size > self.max_bytes {
@@ -84,6 +105,10 @@ impl Buffer {
     /// counted (and deduplicated) until `finish` is called for them.
     pub fn take(&mut self, max: usize) -> Vec<Like> {
         let n = self.pending.len().min(max);
+        if let Some(oldest) = self.pending.front().filter(|_| n > 0) {
+            let since = self.in_flight_since.get_or_insert(oldest.created_at);
+            *since = (*since).min(oldest.created_at);
+        }
         self.in_flight += n;
         self.pending.drain(..n).collect()
     }
@@ -93,9 +118,20 @@ impl Buffer {
     /// lock between them).
     pub fn forget_stored(&mut self, stored: &[Like]) {
         self.in_flight -= stored.len();
+        if self.in_flight == 0 {
+            self.in_flight_since = None;
+        }
         for like in stored {
             self.ids.remove(&like.id);
             self.bytes -= held_bytes(like);
+            if like.id.is_named() && self.recent_ids.insert(like.id) {
+                self.recent.push_back(like.id);
+                if self.recent.len() > RECENT_IDS
+                    && let Some(oldest) = self.recent.pop_front()
+                {
+                    self.recent_ids.remove(&oldest);
+                }
+            }
         }
     }
 
@@ -103,6 +139,9 @@ impl Buffer {
     /// front, ahead of anything accepted meanwhile.
     pub fn put_back(&mut self, batch: Vec<Like>) {
         self.in_flight -= batch.len();
+        if self.in_flight == 0 {
+            self.in_flight_since = None;
+        }
         for like in batch.into_iter().rev() {
             self.pending.push_front(like);
         }
@@ -121,6 +160,15 @@ impl Buffer {
     /// Estimated bytes held.
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// When the oldest like held (pending or in flight) was accepted.
+    pub fn oldest(&self) -> Option<DateTime<Utc>> {
+        let pending = self.pending.front().map(|like| like.created_at);
+        match (self.in_flight_since, pending) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// True when even the smallest like (an empty liker id) would be
@@ -219,11 +267,41 @@ mod tests {
     fn the_same_like_is_buffered_once_even_while_in_flight() {
         let mut buffer = Buffer::new(10, usize::MAX);
         assert_eq!(buffer.push(like(1)), Ok(Accepted::New));
-        assert_eq!(buffer.push(like(1)), Ok(Accepted::Duplicate));
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::Held));
         let batch = buffer.take(10);
-        assert_eq!(buffer.push(like(1)), Ok(Accepted::Duplicate));
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::Held));
         buffer.forget_stored(&batch);
         assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn a_retry_of_a_like_stored_lately_is_known_and_not_buffered_again() {
+        let mut buffer = Buffer::new(10, usize::MAX);
+        buffer.push(like(1)).unwrap();
+        let batch = buffer.take(10);
+        buffer.forget_stored(&batch);
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::Stored));
+        assert!(buffer.is_empty());
+        let unnamed = Like {
+            id: LikeId::for_request(TalkId(1), "liker", None),
+            ..like(2)
+        };
+        buffer.push(unnamed.clone()).unwrap();
+        let batch = buffer.take(10);
+        buffer.forget_stored(&batch);
+        assert_eq!(
+            buffer.recent.len(),
+            1,
+            "an id no retry can name is not kept"
+        );
+        // Only the last RECENT_IDS are remembered.
+        for n in 2..=RECENT_IDS as u32 + 1 {
+            buffer.push(like(n)).unwrap();
+            let batch = buffer.take(1);
+            buffer.forget_stored(&batch);
+        }
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::New), "forgotten");
+        assert_eq!(buffer.recent.len(), RECENT_IDS);
     }
 
     #[test]
@@ -238,6 +316,36 @@ mod tests {
         let again = buffer.take(10);
         let expected: Vec<LikeId> = (1..=4).map(|n| like(n).id).collect();
         assert_eq!(again.iter().map(|l| l.id).collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn the_oldest_like_held_is_known_pending_or_in_flight() {
+        let at = |n: u32| {
+            let mut like = like(n);
+            like.created_at = DateTime::from_timestamp(1_790_000_000 + i64::from(n), 0).unwrap();
+            like
+        };
+        let mut buffer = Buffer::new(10, usize::MAX);
+        assert_eq!(buffer.oldest(), None);
+        for n in 1..=3 {
+            buffer.push(at(n)).unwrap();
+        }
+        let batch = buffer.take(2);
+        assert_eq!(buffer.oldest(), Some(at(1).created_at), "in flight");
+        buffer.forget_stored(&batch[..1]);
+        assert_eq!(
+            buffer.oldest(),
+            Some(at(1).created_at),
+            "its batch is not all stored"
+        );
+        buffer.forget_stored(&batch[1..]);
+        assert_eq!(buffer.oldest(), Some(at(3).created_at));
+        let batch = buffer.take(5);
+        buffer.put_back(batch);
+        assert_eq!(buffer.oldest(), Some(at(3).created_at));
+        let batch = buffer.take(5);
+        buffer.forget_stored(&batch);
+        assert_eq!(buffer.oldest(), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::super::errors::{ApiError, Code, GraphQLError, Location, PathSegment};
 use super::super::input::Input;
 use super::super::prepare::{Call, Condition, Kind, Planned, Selection, Shape, Slot, Template};
-use super::super::schema::{AnyObject, Args, Env, Object, Out, Schema};
+use super::super::schema::{AnyObject, Args, Env, Object, Out, Root, Schema};
 use super::{Response, Variables, internal, write_errors};
 use std::borrow::Cow;
 
@@ -120,11 +120,72 @@ impl<'r, 'a> Writer<'r, 'a> {
         &mut self,
         planned: &'r Planned,
         first: bool,
-        object_type: &Object,
+        object_type: &'r Object,
         object: &AnyObject,
         at: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), Nulled> {
+        let at = Path::Key(at, &planned.key);
+        match self.resolve(planned, first, object_type, object, &at, out)? {
+            Some((value, call)) => self.position(value, &call.shape, call, planned.location, &at, out),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes a mutation's root fields, one after another: a field whose
+    /// resolver waits (`Out::Later`) is done before the next starts.
+    pub(super) async fn mutation(
+        &mut self,
+        selection: &'r Selection,
+        type_index: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Nulled> {
+        let object_type = self.schema.object_at(type_index);
+        let order: Vec<usize> = match &selection.occurrences {
+            None => (0..selection.fields.len()).collect(),
+            Some(occurrences) => {
+                let mut order = Vec::with_capacity(selection.fields.len());
+                for (index, conditions) in occurrences {
+                    if !order.contains(index) && self.included(conditions, &Path::Root)? {
+                        order.push(*index);
+                    }
+                }
+                order
+            }
+        };
+        out.push(b'{');
+        for (nth, index) in order.into_iter().enumerate() {
+            let planned = &selection.fields[index];
+            let at = Path::Key(&Path::Root, &planned.key);
+            let Some((value, call)) = self.resolve(planned, nth == 0, object_type, &Root, &at, out)?
+            else {
+                continue;
+            };
+            let value = match value {
+                Out::Later(later) => later.await,
+                value => value,
+            };
+            self.position(value, &call.shape, call, planned.location, &at, out)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes `planned`'s key (after a comma unless `first`) and resolves
+    /// it on `object`, at `at`: its value and call, or `None` for
+    /// `__typename`, written already.
+    fn resolve<'o>(
+        &mut self,
+        planned: &'r Planned,
+        first: bool,
+        object_type: &'r Object,
+        object: &'o AnyObject,
+        at: &Path<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<(Out<'o>, &'r Call)>, Nulled>
+    where
+        'r: 'o,
+    {
         if !first {
             out.push(b',');
         }
@@ -132,24 +193,19 @@ impl<'r, 'a> Writer<'r, 'a> {
         let call = match &planned.kind {
             Kind::Typename(name) => {
                 out.extend_from_slice(name.as_bytes());
-                return Ok(());
+                return Ok(None);
             }
             Kind::Field(call) => call,
         };
-        let at = Path::Key(at, &planned.key);
         let Some(field) = object_type.fields.get(call.index) else {
-            self.error(
-                internal("a planned field is not declared"),
-                planned.location,
-                &at,
-            );
+            self.error(internal("a planned field is not declared"), planned.location, at);
             return Err(Nulled);
         };
         let value = match self.args(call) {
             Ok(args) => (field.resolve)(object, &args, self.env),
             Err(reason) => Out::Error(ApiError::BadInput(reason)),
         };
-        self.position(value, &call.shape, call, planned.location, &at, out)
+        Ok(Some((value, call)))
     }
 
     /// Writes `value` at a position of `shape`: a failure below a nullable
@@ -180,6 +236,10 @@ impl<'r, 'a> Writer<'r, 'a> {
             Out::Error(error) => {
                 self.errors
                     .push(GraphQLError::at(&error, location, at.segments()));
+                Err(Nulled)
+            }
+            Out::Later(_) => {
+                self.error(internal("only a mutation's root field may wait"), location, at);
                 Err(Nulled)
             }
             value => self.complete(value, inner, call, location, at, out),
