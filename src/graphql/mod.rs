@@ -29,6 +29,7 @@ pub use schema::sdl;
 pub(crate) use services::{ClientAddress, Services, SubscriptionSlots};
 
 use execute::Variables;
+use input::Input;
 use prepare::{Documents, Operation, Prepared};
 use schema::{Env, Events, Schema};
 use std::net::IpAddr;

@@ -71,11 +71,11 @@ impl Replica {
 
     /// Runs `query` with `variables` (and `operation`), as JSON.
     async fn ask(&self, query: &str, variables: Value, operation: Option<&str>) -> Value {
-        serde_json::from_str(&self.raw(query, variables, operation)).unwrap()
+        serde_json::from_str(&self.raw(query, variables, operation).await).unwrap()
     }
 
     /// The answer's text, keys in the order written.
-    fn raw(&self, query: &str, variables: Value, operation: Option<&str>) -> String {
+    async fn raw(&self, query: &str, variables: Value, operation: Option<&str>) -> String {
         let variables = serde_json::value::to_raw_value(&variables).unwrap();
         let request = Request {
             query: Some(query.into()),
@@ -84,7 +84,7 @@ impl Replica {
             extensions: None,
         };
         let response = match self.endpoint.ready(&request) {
-            Ok(ready) => self.endpoint.run(&ready, None),
+            Ok(ready) => self.endpoint.run(&ready, None).await,
             Err(refused) => refused,
         };
         String::from_utf8(response.body).unwrap()
@@ -432,7 +432,7 @@ async fn every_document_of_the_table_is_answered_as_graphql_js_answers_it() {
         .collect();
     assert!(cases.len() > 30, "the table was not read");
     for (document, variables, expected) in cases {
-        let answer = masked(replica.raw(document, variables, None));
+        let answer = masked(replica.raw(document, variables, None).await);
         match expected.starts_with('{') {
             true => assert_eq!(answer, expected, "{document}"),
             false => {
@@ -448,13 +448,13 @@ async fn every_document_of_the_table_is_answered_as_graphql_js_answers_it() {
 async fn with_introspection_off_schema_and_type_are_refused_and_typename_is_not() {
     let replica = Replica::start().await;
     let endpoint = Endpoint::new(replica.endpoint.services.clone(), false).unwrap();
-    let ask = |query: &str| {
+    let ask = async |query: &str| {
         let request = Request {
             query: Some(query.into()),
             ..Request::default()
         };
         match endpoint.ready(&request) {
-            Ok(ready) => String::from_utf8(endpoint.run(&ready, None).body).unwrap(),
+            Ok(ready) => String::from_utf8(endpoint.run(&ready, None).await.body).unwrap(),
             Err(refused) => String::from_utf8(refused.body).unwrap(),
         }
     };
@@ -463,12 +463,15 @@ async fn with_introspection_off_schema_and_type_are_refused_and_typename_is_not(
         r#"{ ...F } fragment F on Query { __type(name: "Query") { name } }"#,
     ] {
         assert_eq!(
-            codes(&ask(query)),
+            codes(&ask(query).await),
             (false, vec!["GRAPHQL_VALIDATION_FAILED".into()]),
             "{query}"
         );
     }
-    assert_eq!(ask("{ __typename }"), r#"{"data":{"__typename":"Query"}}"#);
+    assert_eq!(
+        ask("{ __typename }").await,
+        r#"{"data":{"__typename":"Query"}}"#
+    );
 }
 
 #[tokio::test]

@@ -205,7 +205,7 @@ async fn answer(
             "a mutation must be POSTed; a GET runs queries only",
         )),
         _ => {
-            let response = endpoint.run(&ready, Some(address.0));
+            let response = endpoint.run(&ready, Some(address.0)).await;
             match accepts.stream() {
                 Some(framing) => Ok(stream::once(framing, &response.body)),
                 None => json(response, ready.max_age()),

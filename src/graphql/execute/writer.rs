@@ -127,7 +127,9 @@ impl<'r, 'a> Writer<'r, 'a> {
     ) -> Result<(), Nulled> {
         let at = Path::Key(at, &planned.key);
         match self.resolve(planned, first, object_type, object, &at, out)? {
-            Some((value, call)) => self.position(value, &call.shape, call, planned.location, &at, out),
+            Some((value, call)) => {
+                self.position(value, &call.shape, call, planned.location, &at, out)
+            }
             None => Ok(()),
         }
     }
@@ -157,7 +159,8 @@ impl<'r, 'a> Writer<'r, 'a> {
         for (nth, index) in order.into_iter().enumerate() {
             let planned = &selection.fields[index];
             let at = Path::Key(&Path::Root, &planned.key);
-            let Some((value, call)) = self.resolve(planned, nth == 0, object_type, &Root, &at, out)?
+            let Some((value, call)) =
+                self.resolve(planned, nth == 0, object_type, &Root, &at, out)?
             else {
                 continue;
             };
@@ -198,7 +201,11 @@ impl<'r, 'a> Writer<'r, 'a> {
             Kind::Field(call) => call,
         };
         let Some(field) = object_type.fields.get(call.index) else {
-            self.error(internal("a planned field is not declared"), planned.location, at);
+            self.error(
+                internal("a planned field is not declared"),
+                planned.location,
+                at,
+            );
             return Err(Nulled);
         };
         let value = match self.args(call) {
@@ -239,7 +246,11 @@ impl<'r, 'a> Writer<'r, 'a> {
                 Err(Nulled)
             }
             Out::Later(_) => {
-                self.error(internal("only a mutation's root field may wait"), location, at);
+                self.error(
+                    internal("only a mutation's root field may wait"),
+                    location,
+                    at,
+                );
                 Err(Nulled)
             }
             value => self.complete(value, inner, call, location, at, out),

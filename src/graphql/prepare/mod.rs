@@ -92,8 +92,12 @@ fn plans(text: &str, schema: &Schema) -> Result<Plans, Vec<GraphQLError>> {
         Ok(document) => document,
         Err(invalid) => {
             let mut errors = coded(&invalid.errors, Code::GraphqlValidationFailed);
-            if rules::one_root_key(&invalid.partial) {
-                errors.retain(|e| !e.message.ends_with(rules::SEVERAL_ROOT_FIELDS));
+            if rules::one_root_field(&invalid.partial) {
+                errors.retain(|e| {
+                    !rules::SUBSCRIPTION_ROOT
+                        .iter()
+                        .any(|m| e.message.ends_with(m))
+                });
             }
             if !errors.is_empty() {
                 return Err(errors);

@@ -1,37 +1,65 @@
 //! Where apollo-compiler's validation differs from the October 2021 spec,
 //! and so from graphql-js, corrected on the documents it builds: a
 //! subscription may select its one root field several times under one
-//! response key (the spec groups fields by key before counting them), and a
+//! response key, and may skip others (the spec collects fields, then counts
+//! response keys), and a
 //! variable whose default is `null` is not allowed where a non-null value
 //! is expected (only a non-null default makes a nullable variable fit there).
 
 use super::planner::location;
 use crate::graphql::errors::{Code, GraphQLError};
 use apollo_compiler::ast::{OperationType, Type, Value};
-use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
+use apollo_compiler::executable::{DirectiveList, ExecutableDocument, Selection, SelectionSet};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Node, Schema};
 
-/// How apollo-compiler words its refusal of a subscription with several
-/// root fields, which it counts before grouping them by response key.
-pub(super) const SEVERAL_ROOT_FIELDS: &str = "can only have one root field";
+/// How apollo-compiler words its refusals of a subscription's root, which
+/// follow a newer draft than the October 2021 spec: it counts root fields
+/// before grouping them by response key, and refuses `@skip`/`@include`
+/// there.
+pub(super) const SUBSCRIPTION_ROOT: [&str; 3] = [
+    "can only have one root field",
+    "can not have an introspection field as a root field",
+    "can not specify @skip or @include on root fields",
+];
 
-/// Whether every subscription of `document` selects one response key at its
-/// root, fragments expanded.
-pub(super) fn one_root_key(document: &ExecutableDocument) -> bool {
-    fn keys<'d>(document: &'d ExecutableDocument, set: &'d SelectionSet, into: &mut Vec<&'d Name>) {
+/// Whether every subscription of `document` has one root field as the
+/// October 2021 spec counts them (CollectFields without variable values):
+/// one response key, not an introspection field. `@skip(if: true)` and
+/// `@include(if: false)` leave a selection out, and so does
+/// `@include(if: $variable)`, which is not known to be true.
+pub(super) fn one_root_field(document: &ExecutableDocument) -> bool {
+    fn collected(directives: &DirectiveList) -> bool {
+        directives.iter().all(|directive| {
+            let value = directive.specified_argument_by_name("if");
+            !matches!(
+                (directive.name.as_str(), value.map(|v| &**v)),
+                ("skip", Some(Value::Boolean(true)))
+                    | ("include", Some(Value::Boolean(false) | Value::Variable(_)))
+            )
+        })
+    }
+    fn fields<'d>(
+        document: &'d ExecutableDocument,
+        set: &'d SelectionSet,
+        into: &mut Vec<(&'d Name, &'d Name)>,
+    ) {
         for selection in &set.selections {
+            if !collected(selection.directives()) {
+                continue;
+            }
             match selection {
-                Selection::Field(field) if !into.contains(&field.response_key()) => {
-                    into.push(field.response_key())
-                }
-                Selection::Field(_) => {}
-                Selection::FragmentSpread(spread) => {
-                    if let Some(fragment) = document.fragments.get(&spread.fragment_name) {
-                        keys(document, &fragment.selection_set, into);
+                Selection::Field(field) => {
+                    if !into.iter().any(|(key, _)| *key == field.response_key()) {
+                        into.push((field.response_key(), &field.name));
                     }
                 }
-                Selection::InlineFragment(inline) => keys(document, &inline.selection_set, into),
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.fragment_name) {
+                        fields(document, &fragment.selection_set, into);
+                    }
+                }
+                Selection::InlineFragment(inline) => fields(document, &inline.selection_set, into),
             }
         }
     }
@@ -40,8 +68,8 @@ pub(super) fn one_root_key(document: &ExecutableDocument) -> bool {
         .filter(|operation| operation.operation_type == OperationType::Subscription)
         .all(|operation| {
             let mut found = Vec::new();
-            keys(document, &operation.selection_set, &mut found);
-            found.len() <= 1
+            fields(document, &operation.selection_set, &mut found);
+            matches!(found.as_slice(), [(_, name)] if !name.starts_with("__"))
         })
 }
 

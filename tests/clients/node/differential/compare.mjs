@@ -105,6 +105,33 @@ function reorder(data, theirs, path, notes) {
 }
 
 /**
+ * Takes the directives of newer drafts (noted `newer`) out of graphql-js's
+ * result, with the notes under them, and moves the notes of the items after
+ * each up by one. Returns whether any was there.
+ */
+function dropNewer(reference) {
+  const notes = reference.notes.normalise;
+  const newer = notes.filter((n) => n.kind === 'newer').sort((a, b) => b.path.at(-1) - a.path.at(-1));
+  let kept = notes.filter((n) => n.kind !== 'newer');
+  let dropped = false;
+  for (const { path } of newer) {
+    const list = path.slice(0, -1).reduce((here, step) => here?.[step], reference.result.data);
+    const index = path.at(-1);
+    if (!Array.isArray(list) || index >= list.length) continue;
+    list.splice(index, 1);
+    dropped = true;
+    const parent = JSON.stringify(path.slice(0, -1));
+    const depth = path.length - 1;
+    const item = (n) => (n.path.length > depth && JSON.stringify(n.path.slice(0, depth)) === parent ? n.path[depth] : -1);
+    kept = kept
+      .filter((n) => item(n) !== index)
+      .map((n) => (item(n) > index ? { ...n, path: [...n.path.slice(0, depth), item(n) - 1, ...n.path.slice(depth + 1)] } : n));
+  }
+  notes.splice(0, notes.length, ...kept);
+  return dropped;
+}
+
+/**
  * Compares one case. `ours`: our answer as read (`Entries`, or null if
  * none came); `reference`: graphql-js's result and notes. Returns null
  * when they agree, else {kind, why, allowed?}.
@@ -121,6 +148,7 @@ export function compare({ schema, request, ours, reference, bodyBytes, expect })
   const repeated = repeatedKeys(ours);
   if (repeated.length > 0) return { kind: 'repeated key', why: `repeated keys: ${repeated.join(', ')}` };
   const open = new Set();
+  if (dropNewer(reference)) open.add(OPEN.edition);
   if (ours.has('data') && reference.result.data !== undefined) {
     const data = ours.get('data');
     const theirs = fromValue(reference.result.data);

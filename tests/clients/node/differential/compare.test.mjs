@@ -78,3 +78,20 @@ test('a case that expects a refusal wants its code', () => {
   assert.equal(judge(refused, { data: { a: 1 } }, { expect }), null);
   assert.equal(judge('{"data":{"a":1}}', { data: { a: 1 } }, { expect }).kind, 'limit');
 });
+
+test("a newer draft's directive missing from our list is allowed and counted, any other is not", () => {
+  const theirs = () => ({
+    data: { d: [{ name: 'skip' }, { name: 'oneOf', description: 'x' }, { name: 'deprecated', description: 'y' }] },
+  });
+  const notes = () => [
+    { path: ['d'], kind: 'set' },
+    { path: ['d', 1], kind: 'newer' },
+    { path: ['d', 1, 'description'], kind: 'wording' },
+    { path: ['d', 2, 'description'], kind: 'wording' },
+  ];
+  const ours = '{"data":{"d":[{"name":"skip"},{"name":"deprecated","description":"z"}]}}';
+  const withoutOneOf = judge(ours, theirs(), { reference: reference(theirs(), notes()) });
+  assert.equal(withoutOneOf.kind, 'open');
+  const withoutSkip = '{"data":{"d":[{"name":"deprecated","description":"z"}]}}';
+  assert.equal(judge(withoutSkip, theirs(), { reference: reference(theirs(), notes()) }).kind, 'data');
+});

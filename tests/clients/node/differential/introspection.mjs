@@ -5,7 +5,8 @@
 // directives), whose wording is each implementation's; and the members of
 // the introspection types themselves and the locations and arguments of
 // the directives beyond @skip and @include, which follow the spec edition
-// an implementation follows (graphql-js 16 has newer drafts' members).
+// an implementation follows (graphql-js 16 has newer drafts' members, and
+// lists the newer drafts' directives, such as @oneOf, which are noted).
 // graphql-js's own introspection resolvers are wrapped, once, to note
 // each such value's path in the notes its execution carries.
 
@@ -27,6 +28,11 @@ import {
 
 /** The directives graphql-js adds beyond @skip and @include. */
 const BUILT_IN_DIRECTIVES = specifiedDirectives.filter((d) => !['skip', 'include'].includes(d.name));
+
+/** The directives of drafts newer than the October 2021 spec (`@oneOf`). */
+const NEWER_DIRECTIVES = new Set(
+  specifiedDirectives.map((d) => d.name).filter((name) => !['skip', 'include', 'deprecated', 'specifiedBy'].includes(name)),
+);
 
 /** Everything whose description is the implementation's wording. */
 const BUILT_IN = new Set([
@@ -71,6 +77,7 @@ export function noteWhatIsOpen(schema) {
   wrapped = true;
   note(__Schema, 'types', 'set');
   note(__Schema, 'directives', 'set');
+  noteNewerDirectives();
   const builtIn = (source) => BUILT_IN.has(source);
   for (const type of [__Type, __Field, __InputValue, __EnumValue, __Directive]) {
     note(type, 'description', 'wording', builtIn);
@@ -80,4 +87,20 @@ export function noteWhatIsOpen(schema) {
   }
   const beyond = (directive) => BUILT_IN_DIRECTIVES.includes(directive);
   for (const field of ['locations', 'args']) note(__Directive, field, 'edition', beyond);
+}
+
+/** Wraps `__Schema.directives` so that it notes each newer draft's directive, as `newer`. */
+function noteNewerDirectives() {
+  const field = __Schema.getFields().directives;
+  const resolve = field.resolve;
+  field.resolve = (source, args, context, info) => {
+    const directives = resolve(source, args, context, info);
+    if (context?.normalise) {
+      const path = responsePathAsArray(info.path);
+      directives.forEach((directive, index) => {
+        if (NEWER_DIRECTIVES.has(directive.name)) context.normalise.push({ path: [...path, index], kind: 'newer' });
+      });
+    }
+    return directives;
+  };
 }

@@ -1,6 +1,6 @@
 // Our side: the running binary, asked as a client would. Queries and
-// mutations go over HTTP POST (`Accept: application/json`), in batches in
-// order; subscriptions over one `graphql-transport-ws` WebSocket, each
+// mutations go over HTTP POST (`Accept: application/json`), queries in
+// batches, mutations one at a time; subscriptions over one `graphql-transport-ws` WebSocket, each
 // completed after its first event. Answers are kept as read off the wire
 // (`Entries`), key order and repeats included.
 
