@@ -2,14 +2,12 @@
 //! the catalogue and the listener's published totals (its timeline is in
 //! `timeline`).
 
-use super::super::types::{Argument, Env, Object, Out, cached, scalar};
-use super::{Root, clamp, nn};
+use super::super::types::{Env, InputValue, Object, Out, cached};
+use super::{Root, clamp};
 use crate::catalogue::Talk;
 use crate::graphql::errors::ApiError;
-use crate::graphql::input::Input;
 use crate::graphql::services::Services;
 use crate::model::TalkId;
-use async_graphql::dynamic::TypeRef;
 
 /// How long GET answers about the catalogue may be cached, in seconds.
 const CATALOGUE_MAX_AGE: u32 = 60;
@@ -17,11 +15,15 @@ const CATALOGUE_MAX_AGE: u32 = 60;
 /// observer publishes new totals every second.
 pub(super) const COUNT_MAX_AGE: u32 = 1;
 
+/// `sessionId`, the talk: an argument of `session` and `likeAdded`, and a
+/// field of `CreateLikeInput`.
+pub(super) const SESSION_ID: InputValue = InputValue::new("sessionId", "Int!", "The talk.");
+
 /// A talk.
 #[derive(Debug, Clone, Copy)]
-pub struct Session {
+pub(crate) struct Session {
     /// Its id in the catalogue.
-    pub talk: TalkId,
+    pub(crate) talk: TalkId,
 }
 
 impl Session {
@@ -51,21 +53,18 @@ pub(super) fn query() -> Object {
     Object::new("Query", "Queries.")
         .field(
             "session",
-            TypeRef::named("Session"),
+            "Session",
             "One talk, or null if the catalogue has no such talk.",
-            (
-                vec![Argument::new("sessionId", nn(scalar::INT), "The talk.")],
-                CATALOGUE_MAX_AGE,
-            ),
+            (&[SESSION_ID], CATALOGUE_MAX_AGE),
             |_: &Root, args, env| {
-                let session_id = args.get("sessionId").and_then(Input::as_i32);
+                let session_id = args.get(&SESSION_ID).and_then(|id| id.as_i32());
                 let found = session_id.and_then(|id| Session::find(env.services, id));
                 Out::or_null(found, Out::object)
             },
         )
         .field(
             "sessions",
-            TypeRef::named_nn_list_nn("Session"),
+            "[Session!]!",
             "Every talk in the catalogue, ordered by id.",
             cached(CATALOGUE_MAX_AGE),
             |_: &Root, _, env| {
@@ -88,21 +87,21 @@ pub(super) fn session() -> Object {
     Object::new("Session", "A talk.")
         .field(
             "id",
-            nn(scalar::ID),
+            "ID!",
             "Relay-style id, `Session:<sessionId>`.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, _| Out::Str(format!("Session:{}", session.talk).into()),
         )
         .field(
             "sessionId",
-            nn(scalar::INT),
+            "Int!",
             "The talk's id in the catalogue.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, _| Out::Int(session.talk.0.into()),
         )
         .field(
             "title",
-            nn(scalar::STRING),
+            "String!",
             "The talk's title.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
@@ -112,7 +111,7 @@ pub(super) fn session() -> Object {
         )
         .field(
             "liked",
-            nn(scalar::INT),
+            "Int!",
             "Likes of this talk: those stored by all servers (as of the last observer read), \
              and those this server acknowledged that that read did not hold yet.",
             cached(COUNT_MAX_AGE),
@@ -123,7 +122,7 @@ pub(super) fn session() -> Object {
         )
         .field(
             "watching",
-            nn(scalar::INT),
+            "Int!",
             "How many `likeAdded` subscriptions watch this talk over all servers (as of \
              the last observer read).",
             cached(COUNT_MAX_AGE),
@@ -134,18 +133,18 @@ pub(super) fn session() -> Object {
         )
         .field(
             "timeline",
-            TypeRef::named_nn_list_nn("LikeInterval"),
+            "[LikeInterval!]!",
             "When the talk was liked: its likes per interval of `every` seconds, aligned to \
              the epoch, in order and without gaps (intervals with no likes are listed, with 0) \
              from the interval of its first like to that of its last; only the latest 1440 \
              intervals. Empty without likes. Unless cut at 1440, they add up to `liked` once \
              the observer has read every flush (`liked` counts this server's new likes at once).",
-            (super::timeline::arguments(), COUNT_MAX_AGE),
+            (&[super::timeline::EVERY], COUNT_MAX_AGE),
             super::timeline::resolve,
         )
         .field(
             "startTime",
-            TypeRef::named(scalar::STRING),
+            "String",
             "When the talk starts (RFC 3339, with the catalogue's offset), if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
@@ -157,7 +156,7 @@ pub(super) fn session() -> Object {
         )
         .field(
             "endTime",
-            TypeRef::named(scalar::STRING),
+            "String",
             "When the talk ends (RFC 3339, with the catalogue's offset), if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
@@ -168,7 +167,7 @@ pub(super) fn session() -> Object {
         )
         .field(
             "room",
-            TypeRef::named(scalar::STRING),
+            "String",
             "Where the talk takes place, if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {

@@ -2,34 +2,26 @@
 //! type, cut from the timelines the observer keeps (`crate::timeline`), so
 //! answering reads no store.
 
-use super::super::types::{Args, Argument, Env, Object, Out, cached, scalar};
+use super::super::types::{Args, Env, InputValue, Object, Out, cached};
+use super::clamp;
 use super::session::{COUNT_MAX_AGE, Session, not_read_yet};
-use super::{clamp, nn};
 use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
 use crate::timeline::{Every, Interval};
-use async_graphql::dynamic::TypeRef;
 use chrono::{DateTime, SecondsFormat};
 
-/// The interval length argument of `Session.timeline`.
-const EVERY: &str = "every";
-
-/// The `timeline` field's arguments: `every: Int = 60`.
-pub(super) fn arguments() -> Vec<Argument> {
-    vec![
-        Argument::new(
-            EVERY,
-            TypeRef::named(scalar::INT),
-            "Seconds per interval: a multiple of 10 that divides 3600 (10, 20, 30, 60, … 3600).",
-        )
-        .or("60"),
-    ]
-}
+/// `every`, the interval length: the argument of `Session.timeline`.
+pub(super) const EVERY: InputValue = InputValue::new(
+    "every",
+    "Int",
+    "Seconds per interval: a multiple of 10 that divides 3600 (10, 20, 30, 60, … 3600).",
+)
+.or("60");
 
 /// `Session.timeline`: the talk's intervals, or `BAD_USER_INPUT` for an
 /// `every` that is not an interval length.
 pub(super) fn resolve<'a>(session: &'a Session, args: &Args<'_>, env: &Env<'a>) -> Out<'a> {
-    let every = match args.get(EVERY) {
+    let every = match args.get(&EVERY) {
         None => Ok(Every::MINUTE),
         Some(Input::Int(seconds)) => Every::new(*seconds),
         Some(_) => Err("every must be a number of seconds, not null".to_owned()),
@@ -52,7 +44,7 @@ pub(super) fn like_interval() -> Object {
     )
     .field(
         "start",
-        nn(scalar::STRING),
+        "String!",
         "When the interval starts, aligned to the epoch (a minute starts at :00): RFC 3339, UTC.",
         cached(COUNT_MAX_AGE),
         |interval: &Interval, _, _| {
@@ -62,7 +54,7 @@ pub(super) fn like_interval() -> Object {
     )
     .field(
         "likes",
-        nn(scalar::INT),
+        "Int!",
         "Likes made in the interval, over all servers.",
         cached(COUNT_MAX_AGE),
         |interval: &Interval, _, _| Out::Int(clamp(interval.likes).into()),
