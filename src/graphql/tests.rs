@@ -299,6 +299,7 @@ async fn an_interval_length_that_is_not_one_is_bad_user_input() {
         )
         .await;
     assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAVAILABLE");
+}
 
 /// The code of each error of `answer`, and whether it has `data`.
 fn codes(answer: &str) -> (bool, Vec<String>) {
@@ -493,7 +494,7 @@ mutation { createLike(input: {uuid: "u", sessionId: 1, clientMutationId: """a\""
 
 { __schema { types { name } } }
 {}
-{"data":{"__schema":{"types":[{"name":"Query"},{"name":"Int"},{"name":"Mutation"},{"name":"Subscription"},{"name":"Session"},{"name":"ID"},{"name":"String"},{"name":"Like"},{"name":"CreateLikePayload"},{"name":"LikeEvent"},{"name":"CreateLikeInput"},{"name":"Boolean"},{"name":"__Schema"},{"name":"__Type"},{"name":"__TypeKind"},{"name":"__Field"},{"name":"__InputValue"},{"name":"__EnumValue"},{"name":"__Directive"},{"name":"__DirectiveLocation"}]}}}
+{"data":{"__schema":{"types":[{"name":"Query"},{"name":"Int"},{"name":"Mutation"},{"name":"Subscription"},{"name":"Session"},{"name":"ID"},{"name":"String"},{"name":"LikeInterval"},{"name":"Like"},{"name":"CreateLikePayload"},{"name":"LikeEvent"},{"name":"CreateLikeInput"},{"name":"Boolean"},{"name":"__Schema"},{"name":"__Type"},{"name":"__TypeKind"},{"name":"__Field"},{"name":"__InputValue"},{"name":"__EnumValue"},{"name":"__Directive"},{"name":"__DirectiveLocation"}]}}}
 
 query($t: String!) { __type(name: $t) { fields { name type { kind ofType { name } } } } }
 {"t": "LikeEvent"}

@@ -17,6 +17,16 @@ const SHAPES = {
   watching: (v, note) => Number.isInteger(v) && v >= note.min && v <= note.max,
   wording: (v) => v === null || typeof v === 'string',
   edition: () => true,
+  // A talk's intervals: at least one, each with the keys of the reference's
+  // one, in its order, each value a time, a count, or the reference's own.
+  timeline: (v, note, theirs) =>
+    Array.isArray(v) && v.length > 0 && v.every((item) =>
+      item instanceof Entries &&
+      JSON.stringify(item.pairs.map(([k]) => k)) === JSON.stringify(theirs[0].pairs.map(([k]) => k)) &&
+      item.pairs.every(([key, value]) =>
+        (Number.isInteger(value) && value >= 0) ||
+        (typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(value)) ||
+        stringify(value) === stringify(theirs[0].get(key)))),
 };
 
 /** Codes of a refused document (docs/api.md, "Errors"). */
@@ -159,10 +169,10 @@ export function compare({ schema, request, ours, reference, bodyBytes, expect })
     for (const note of notes.filter((n) => n.kind !== 'set')) {
       const value = at(data, note.path);
       if (value === undefined) continue;
-      if (!SHAPES[note.kind](value, note)) {
+      const replacement = at(theirs, note.path);
+      if (!SHAPES[note.kind](value, note, replacement)) {
         return { kind: 'data', why: `${note.path.join('.')}: ${JSON.stringify(value)} is no ${note.kind}` };
       }
-      const replacement = at(theirs, note.path);
       if (OPEN[note.kind] && stringify(value) !== stringify(replacement)) open.add(OPEN[note.kind]);
       replaceAt(data, note.path, replacement);
     }

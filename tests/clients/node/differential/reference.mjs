@@ -4,7 +4,7 @@
 // plus the semantics of `createLike` (checks, read-your-writes totals)
 // and of `likeAdded`'s first event with `since`. What cannot be predicted
 // (a like's fresh id, publication times, an audience a subscription may
-// have joined) is noted with its path for the comparator to check.
+// have joined, when in a talk its likes were made) is noted with its path for the comparator to check.
 
 import {
   GraphQLError,
@@ -38,6 +38,7 @@ export function referenceSchema(sdl) {
 export const PLACEHOLDER = {
   likeId: 'Like:00000000-0000-0000-0000-000000000000',
   publishedAt: '2000-01-01T00:00:00.000000Z',
+  intervalStart: '2000-01-01T00:00:00Z',
 };
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -77,6 +78,19 @@ export class Model {
       // Read your writes: a talk's total counts every like acknowledged.
       'Session.liked': field('liked'),
       'Session.watching': field('watching'),
+      // How many likes a talk has is the model's; when they were made is
+      // the service's clock's: the intervals are checked for their shape.
+      'Session.timeline': (session, { every }, notes, info) => {
+        if (every == null || every <= 0 || every % 10 !== 0 || 3600 % every !== 0) {
+          throw coded('BAD_USER_INPUT', `every must be a multiple of 10 that divides 3600, not ${every}`);
+        }
+        const likes = talk(session.talk).liked;
+        if (likes === 0) return [];
+        notes.normalise.push({ path: responsePathAsArray(info.path), kind: 'timeline' });
+        return [{ start: PLACEHOLDER.intervalStart, likes }];
+      },
+      'LikeInterval.start': (interval) => interval.start,
+      'LikeInterval.likes': (interval) => interval.likes,
       'Session.startTime': field('startTime'),
       'Session.endTime': field('endTime'),
       'Session.room': field('room'),

@@ -89,8 +89,12 @@ async function judge(schema, model, c, ours) {
  */
 function reconcile(model, reference, ours) {
   const data = ours.answer instanceof Entries ? ours.answer.get('data') : undefined;
+  const errors = ours.answer instanceof Entries ? (ours.answer.get('errors') ?? []) : [];
+  const paths = errors.map((e) => (e instanceof Entries ? e.get('path') : undefined)).filter(Array.isArray);
   for (const like of reference.notes.likes) {
-    const acknowledged = at(data, like.path) instanceof Entries;
+    // A field below the payload that failed nulls it, but the like was taken.
+    const below = (path) => path.length > like.path.length && like.path.every((step, i) => path[i] === step);
+    const acknowledged = at(data, like.path) instanceof Entries || paths.some(below);
     const talk = model.talks.get(like.talk);
     if (talk && acknowledged !== like.acknowledged) talk.liked += acknowledged ? 1 : -1;
   }
