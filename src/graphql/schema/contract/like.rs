@@ -76,7 +76,8 @@ pub(super) fn like() -> Object {
         .field(
             "id",
             "ID!",
-            "Relay-style id, `Like:<uuid>`.",
+            "Relay-style id: `Like:` and a UUID derived from the talk, the liker and the \
+             `clientMutationId` (so a retry names the same like), or random without one.",
             PLAIN,
             |like: &LikeNode, _, _| Out::Str(format!("Like:{}", like.id).into()),
         )
