@@ -342,7 +342,7 @@ impl<'r, 'a> Writer<'r, 'a> {
     pub(super) fn args(&self, call: &'r Call) -> Result<Args<'_>, String> {
         let values = call.args.iter().map(|slot| self.slot(slot));
         Ok(Args {
-            declared: call.declared,
+            slots: &call.args,
             values: values.collect::<Result<_, _>>()?,
         })
     }

@@ -16,7 +16,7 @@ const COUNT_MAX_AGE: u32 = 1;
 
 /// `sessionId`, the talk: an argument of `session` and `likeAdded`, and a
 /// field of `CreateLikeInput`.
-pub(super) const SESSION_ID: InputValue = InputValue::new("sessionId", "Int!", "The talk.");
+pub(super) const SESSION_ID: InputValue = InputValue("sessionId");
 
 /// A talk.
 #[derive(Debug, Clone, Copy)]
@@ -49,11 +49,9 @@ impl Session {
 
 /// The `Query` root type.
 pub(super) fn query() -> Object {
-    Object::new("Query", "Queries.")
+    Object::new("Query")
         .field(
             "session",
-            "Session",
-            "One talk, or null if the catalogue has no such talk.",
             (&[SESSION_ID], CATALOGUE_MAX_AGE),
             |_: &Root, args, env| {
                 let session_id = args.get(&SESSION_ID).and_then(|id| id.as_i32());
@@ -61,16 +59,10 @@ pub(super) fn query() -> Object {
                 Out::or_null(found, Out::object)
             },
         )
-        .field(
-            "sessions",
-            "[Session!]!",
-            "Every talk in the catalogue, ordered by id.",
-            cached(CATALOGUE_MAX_AGE),
-            |_: &Root, _, env| {
-                let talks = env.services.catalogue.ids();
-                Out::List(talks.map(|talk| Out::object(Session { talk })).collect())
-            },
-        )
+        .field("sessions", cached(CATALOGUE_MAX_AGE), |_: &Root, _, env| {
+            let talks = env.services.catalogue.ids();
+            Out::List(talks.map(|talk| Out::object(Session { talk })).collect())
+        })
 }
 
 /// A live count asked for before the observer's first read.
@@ -83,25 +75,19 @@ fn not_read_yet() -> Out<'static> {
 
 /// The `Session` type.
 pub(super) fn session() -> Object {
-    Object::new("Session", "A talk.")
+    Object::new("Session")
         .field(
             "id",
-            "ID!",
-            "Relay-style id, `Session:<sessionId>`.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, _| Out::Str(format!("Session:{}", session.talk).into()),
         )
         .field(
             "sessionId",
-            "Int!",
-            "The talk's id in the catalogue.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, _| Out::Int(session.talk.0.into()),
         )
         .field(
             "title",
-            "String!",
-            "The talk's title.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
                 let title = session.about(env).map(|talk| talk.title.as_str());
@@ -110,9 +96,6 @@ pub(super) fn session() -> Object {
         )
         .field(
             "liked",
-            "Int!",
-            "Likes of this talk: those stored by all servers (as of the last observer read), \
-             and those this server acknowledged that that read did not hold yet.",
             cached(COUNT_MAX_AGE),
             |session: &Session, _, env| match env.services.listener.total(session.talk) {
                 Some(total) => Out::Int(clamp(total).into()),
@@ -121,9 +104,6 @@ pub(super) fn session() -> Object {
         )
         .field(
             "watching",
-            "Int!",
-            "How many `likeAdded` subscriptions watch this talk over all servers (as of \
-             the last observer read).",
             cached(COUNT_MAX_AGE),
             |session: &Session, _, env| match env.services.listener.watching(session.talk) {
                 Some(watching) => Out::Int(clamp(watching).into()),
@@ -132,8 +112,6 @@ pub(super) fn session() -> Object {
         )
         .field(
             "startTime",
-            "String",
-            "When the talk starts (RFC 3339, with the catalogue's offset), if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
                 let start = session.about(env).map(|talk| talk.start_time);
@@ -144,8 +122,6 @@ pub(super) fn session() -> Object {
         )
         .field(
             "endTime",
-            "String",
-            "When the talk ends (RFC 3339, with the catalogue's offset), if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
                 let end = session.about(env).map(|talk| talk.end_time);
@@ -155,8 +131,6 @@ pub(super) fn session() -> Object {
         )
         .field(
             "room",
-            "String",
-            "Where the talk takes place, if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
                 let room = session.about(env).map(|talk| talk.room.as_deref());
