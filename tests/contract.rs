@@ -94,7 +94,7 @@ fn the_schema_serves_the_contract_word_for_word() {
         ),
     ];
     for (keyword, name, fields) in contract {
-        let served = block(&sdl, keyword, name);
+        let served = block(sdl, keyword, name);
         for field in *fields {
             assert!(
                 served.iter().any(|f| f == field),

@@ -56,7 +56,7 @@ impl<'a> Input<'a> {
         match self {
             Self::Object(fields) => fields
                 .iter()
-                .find_map(|(given, value)| (given == field.name).then_some(value)),
+                .find_map(|(given, value)| (given == field.0).then_some(value)),
             _ => None,
         }
     }

@@ -26,7 +26,7 @@ pub(crate) use request::Request;
 pub(crate) use schema::AnyObject;
 pub(crate) use schema::SchemaError;
 pub use schema::sdl;
-pub(crate) use services::{ClientAddress, Services, SubscriptionSlots};
+pub(crate) use services::{Services, SubscriptionSlots};
 
 use execute::Variables;
 use input::Input;
@@ -56,7 +56,10 @@ pub(crate) struct Ready<'a> {
 
 impl Ready<'_> {
     fn operation(&self) -> &Operation {
-        operation(&self.prepared, self.index)
+        match &self.prepared.outcome {
+            Ok(plans) => &plans.operations[self.index],
+            Err(_) => unreachable!("only a valid document is ready"),
+        }
     }
 
     /// Query, mutation or subscription.
@@ -83,28 +86,12 @@ impl Ready<'_> {
     }
 }
 
-/// The operation at `index` of a valid document.
-fn operation(prepared: &Prepared, index: usize) -> &Operation {
-    match &prepared.outcome {
-        Ok(plans) => &plans.operations[index],
-        Err(_) => unreachable!("only a valid document is ready"),
-    }
-}
-
 /// A started subscription.
 pub(crate) struct Subscription {
-    /// What writes each event's response.
-    pub(crate) plan: Arc<EventPlan>,
+    /// What writes each event's response: its operation and variables.
+    pub(crate) plan: Arc<Ready<'static>>,
     /// The events, each an object of the subscription field's type.
     pub(crate) events: Events,
-}
-
-/// What writes the response for each event of one subscription: its
-/// operation and variables.
-pub(crate) struct EventPlan {
-    prepared: Arc<Prepared>,
-    index: usize,
-    variables: Variables<'static>,
 }
 
 impl Endpoint {
@@ -164,26 +151,23 @@ impl Endpoint {
     ) -> Result<Subscription, Response> {
         let env = self.env(address, slots);
         let events = execute::subscribe(&self.schema, ready.operation(), &ready.variables, &env)?;
-        let plan = EventPlan {
-            variables: ready
-                .variables
-                .into_iter()
-                .map(|value| value.map(input::Input::into_owned))
-                .collect(),
-            prepared: ready.prepared,
-            index: ready.index,
-        };
         Ok(Subscription {
-            plan: Arc::new(plan),
+            plan: Arc::new(ready.into_owned()),
             events,
         })
     }
 
     /// Appends the response for one `event` of a subscription.
-    pub(crate) fn write_event(&self, plan: &EventPlan, event: &AnyObject, out: &mut Vec<u8>) {
+    pub(crate) fn write_event(&self, plan: &Ready<'_>, event: &AnyObject, out: &mut Vec<u8>) {
         let env = self.env(None, None);
-        let operation = operation(&plan.prepared, plan.index);
-        execute::write_event(&self.schema, operation, &plan.variables, &env, event, out);
+        execute::write_event(
+            &self.schema,
+            plan.operation(),
+            &plan.variables,
+            &env,
+            event,
+            out,
+        );
     }
 
     fn env<'a>(&'a self, address: Option<IpAddr>, slots: Option<&'a SubscriptionSlots>) -> Env<'a> {

@@ -1,13 +1,12 @@
 //! What the engine's resolvers use, handed in by the app: the service's
-//! parts (`Services`), and per transport, the client's address and a
-//! WebSocket connection's allowance of subscriptions.
+//! parts (`Services`), and a WebSocket connection's allowance of
+//! subscriptions.
 
 use crate::catalogue::Catalogue;
 use crate::limits::RateLimits;
 use crate::listener::Listener;
 use crate::storer::Storer;
 use crate::timeline::Timelines;
-use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -25,10 +24,6 @@ pub(crate) struct Services {
     /// Like rates per liker and per client address.
     pub(crate) rate_limits: Arc<RateLimits>,
 }
-
-/// The client's address, found by the HTTP layer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ClientAddress(pub IpAddr);
 
 /// A WebSocket connection's allowance of live subscriptions; each
 /// subscription holds a permit until it ends.

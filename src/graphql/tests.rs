@@ -314,7 +314,10 @@ fn codes(answer: &str) -> (bool, Vec<String>) {
 /// Documents the spec rules on, each as three lines: the document, its
 /// variables, and the answer graphql-js gives over the same data, as text
 /// (keys in their order), or the code of every error of a request that is
-/// refused. Cases are separated by blank lines; `#` starts a comment.
+/// refused. Cases are separated by blank lines; `#` starts a comment. What
+/// the differential suite (`tests/api/differential.rs`) compares is left to
+/// it; these are what it does not compare: messages, locations and the
+/// order of `__schema.types`.
 const CASES: &str = r#"
 # Every shape of a like, in its own words: the README's, an inline input,
 # Apollo's, fragments and aliases, a literal input with two likes merged.
@@ -338,123 +341,6 @@ mutation { a: createLike(input: {uuid: "u", sessionId: 1}) { like { id } like { 
 {}
 {"data":{"a":{"like":{"id":"Like:*","session":{"sessionId":1}}}}}
 
-# __typename is validated like any other field.
-query($no: Boolean!) { a: __typename @include(if: $no) b: __typename }
-{"no": false}
-{"data":{"b":"Query"}}
-
-{ __typename @nope }
-{}
-GRAPHQL_VALIDATION_FAILED
-
-{ __typename(x: 1) }
-{}
-GRAPHQL_VALIDATION_FAILED
-
-{ a: __typename @skip(if: $undefined) b: __typename }
-{}
-GRAPHQL_VALIDATION_FAILED
-
-# A key is where its first included occurrence is; conditions are per request.
-query($no: Boolean!) { a: session(sessionId: 1) @skip(if: $no) { id } b: session(sessionId: 2) { id } a: session(sessionId: 1) { sessionId } }
-{"no": true}
-{"data":{"b":{"id":"Session:2"},"a":{"sessionId":1}}}
-
-query($no: Boolean!) { a: session(sessionId: 1) @skip(if: $no) { id } b: session(sessionId: 2) { id } a: session(sessionId: 1) { sessionId } }
-{"no": false}
-{"data":{"a":{"id":"Session:1","sessionId":1},"b":{"id":"Session:2"}}}
-
-query($full: Boolean!, $brief: Boolean!) { session(sessionId: 1) { id title @include(if: $full) ... @skip(if: $brief) { sessionId } ... on Session @include(if: $brief) { id } } }
-{"full": true, "brief": false}
-{"data":{"session":{"id":"Session:1","title":"Opening keynote: counting things in real time","sessionId":1}}}
-
-query($full: Boolean!, $brief: Boolean!) { session(sessionId: 1) { id title @include(if: $full) ... @skip(if: $brief) { sessionId } ... on Session @include(if: $brief) { id } } }
-{"full": false, "brief": true}
-{"data":{"session":{"id":"Session:1"}}}
-
-# An object whose fields are all skipped is {}.
-{ session(sessionId: 1) { id @skip(if: true) } __schema { queryType @skip(if: true) { name } } }
-{}
-{"data":{"session":{},"__schema":{}}}
-
-# What breaks a rule of the spec is refused.
-{ x: session(sessionId: 1) { a: id } x: session(sessionId: 1) { a: title } }
-{}
-GRAPHQL_VALIDATION_FAILED
-
-{ session(sessionId: 1) { id } ...F } fragment F on Query { session(sessionId: 2) { id } }
-{}
-GRAPHQL_VALIDATION_FAILED
-
-{ session(sessionId: 2147483648) { id } }
-{}
-GRAPHQL_VALIDATION_FAILED
-
-mutation { createLike(input: {uuid: "u", sessionId: 2147483648}) { clientMutationId } }
-{}
-GRAPHQL_VALIDATION_FAILED
-
-query($s: String!) { session(sessionId: $s) { id } }
-{"s": "1"}
-GRAPHQL_VALIDATION_FAILED
-
-mutation { createLike(input: {uuid: "u", uuid: "v", sessionId: 1}) { clientMutationId } }
-{}
-GRAPHQL_VALIDATION_FAILED
-
-subscription { likeAdded(sessionId: 1) { likes } b: likeAdded(sessionId: 2) { likes } }
-{}
-GRAPHQL_VALIDATION_FAILED
-
-query($s: Int = null) { session(sessionId: $s) { id } }
-{}
-GRAPHQL_VALIDATION_FAILED
-
-{ ...on } fragment on on Query { sessions { id } }
-{}
-GRAPHQL_PARSE_FAILED
-
-# Variables are coerced to their types, or the request is refused.
-mutation($i: CreateLikeInput!) { createLike(input: $i) { clientMutationId } }
-{"i": null}
-BAD_USER_INPUT
-
-mutation($i: CreateLikeInput!) { createLike(input: $i) { clientMutationId } }
-{"i": {"sessionId": 1}}
-BAD_USER_INPUT
-
-mutation($i: CreateLikeInput!) { createLike(input: $i) { clientMutationId } }
-{"i": {"uuid": "u", "sessionId": 1, "extra": 1}}
-BAD_USER_INPUT
-
-mutation($i: CreateLikeInput!) { createLike(input: $i) { clientMutationId } }
-{"i": {"uuid": "u", "sessionId": 1.5}}
-BAD_USER_INPUT
-
-mutation($i: CreateLikeInput!) { createLike(input: $i) { clientMutationId } }
-{"i": {"uuid": 5, "sessionId": 1}}
-BAD_USER_INPUT
-
-mutation($i: CreateLikeInput!) { createLike(input: $i) { clientMutationId } }
-{"i": "u"}
-BAD_USER_INPUT
-
-mutation($i: CreateLikeInput!) { createLike(input: $i) { clientMutationId } }
-{"i": {"uuid": "u", "sessionId": 1.0, "clientMutationId": "m"}}
-{"data":{"createLike":{"clientMutationId":"m"}}}
-
-query($s: Int!) { session(sessionId: $s) { id } }
-{"s": 2147483647}
-{"data":{"session":null}}
-
-query($s: Int!) { session(sessionId: $s) { id } }
-{"s": 2147483648}
-BAD_USER_INPUT
-
-query($s: Int!) { session(sessionId: $s) { id } }
-{"s": -2147483649}
-BAD_USER_INPUT
-
 # A default fills in for an absent variable; an explicit null where only the
 # default allowed one is an error of the field (of the operation at the root).
 query($s: Int = 3) { session(sessionId: $s) { id } }
@@ -477,32 +363,11 @@ query($c: Boolean = true) { a: __typename @include(if: $c) }
 {"c": null}
 {"data":null,"errors":[{"message":"the argument \"if\" of @skip and @include must not be null","extensions":{"code":"BAD_USER_INPUT"}}]}
 
-# Literals: -0 is 0, a block string decodes \""".
-{ session(sessionId: -0) { id } }
-{}
-{"data":{"session":null}}
-
-mutation { createLike(input: {uuid: "u", sessionId: 1, clientMutationId: """a\"""b"""}) { clientMutationId } }
-{}
-{"data":{"createLike":{"clientMutationId":"a\"\"\"b"}}}
-
-# Introspection, __typename on its types included, in graphql-js's order;
-# Float, which nothing uses, is not listed.
-{ __schema { __typename queryType { __typename name kind } } }
-{}
-{"data":{"__schema":{"__typename":"__Schema","queryType":{"__typename":"__Type","name":"Query","kind":"OBJECT"}}}}
-
+# Introspection lists the types in graphql-js's order (which the
+# differential suite leaves open); Float, which nothing uses, is not listed.
 { __schema { types { name } } }
 {}
 {"data":{"__schema":{"types":[{"name":"Query"},{"name":"Int"},{"name":"Mutation"},{"name":"Subscription"},{"name":"Session"},{"name":"ID"},{"name":"String"},{"name":"LikeInterval"},{"name":"Like"},{"name":"CreateLikePayload"},{"name":"LikeEvent"},{"name":"CreateLikeInput"},{"name":"Boolean"},{"name":"__Schema"},{"name":"__Type"},{"name":"__TypeKind"},{"name":"__Field"},{"name":"__InputValue"},{"name":"__EnumValue"},{"name":"__Directive"},{"name":"__DirectiveLocation"}]}}}
-
-query($t: String!) { __type(name: $t) { fields { name type { kind ofType { name } } } } }
-{"t": "LikeEvent"}
-{"data":{"__type":{"fields":[{"name":"sessionId","type":{"kind":"NON_NULL","ofType":{"name":"Int"}}},{"name":"likes","type":{"kind":"NON_NULL","ofType":{"name":"Int"}}},{"name":"total","type":{"kind":"NON_NULL","ofType":{"name":"Int"}}},{"name":"watching","type":{"kind":"NON_NULL","ofType":{"name":"Int"}}},{"name":"publishedAt","type":{"kind":"NON_NULL","ofType":{"name":"String"}}}]}}}
-
-{ __type(name: "Float") { name } }
-{}
-{"data":{"__type":null}}
 "#;
 
 #[tokio::test]
@@ -518,7 +383,7 @@ async fn every_document_of_the_table_is_answered_as_graphql_js_answers_it() {
             (lines[0], serde_json::from_str(lines[1]).unwrap(), lines[2])
         })
         .collect();
-    assert!(cases.len() > 30, "the table was not read");
+    assert!(cases.len() > 10, "the table was not read");
     for (document, variables, expected) in cases {
         let answer = masked(replica.raw(document, variables, None).await);
         match expected.starts_with('{') {

@@ -6,7 +6,7 @@
 //! Whether it is served (`access.graphiql`) and when `/graphql` answers with
 //! it (a browser asking for `text/html`) is decided by the `graphql` module.
 
-use super::page::etag;
+use super::page::{etag, protect, revalidated};
 use crate::limits::Access;
 use axum::Router;
 use axum::body::Bytes;
@@ -104,44 +104,6 @@ async fn asset(UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
     };
     let (_, content_type, body) = ASSETS[index];
     revalidated(&headers, &ETAGS[index], content_type, body)
-}
-
-/// `body`, or 304 when the request's `If-None-Match` is its `etag`; to be
-/// revalidated on every use.
-fn revalidated(
-    request: &HeaderMap,
-    etag: &str,
-    content_type: &'static str,
-    body: impl IntoResponse,
-) -> Response {
-    let fresh = request
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|tags| tags.as_bytes() == etag.as_bytes());
-    let mut response = match fresh {
-        true => StatusCode::NOT_MODIFIED.into_response(),
-        false => body.into_response(),
-    };
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(value) = HeaderValue::from_str(etag) {
-        headers.insert(header::ETAG, value);
-    }
-    protect(headers, content_type);
-    response
-}
-
-/// The headers every GraphiQL file carries: its type, not to be sniffed,
-/// and no referrer.
-fn protect(headers: &mut HeaderMap, content_type: &'static str) {
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
 }
 
 #[cfg(test)]

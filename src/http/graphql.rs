@@ -13,21 +13,20 @@ use super::accept::{Accepts, MediaType};
 use super::error::EdgeError;
 use super::stream;
 use super::{HttpState, MAX_BATCHED_OPERATIONS};
-use crate::graphql::{
-    self, ClientAddress, GraphQLError, OperationType, Request, Response as GraphQLResponse,
-};
+use crate::graphql::{self, GraphQLError, OperationType, Request, Response as GraphQLResponse};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Answers a POSTed body: one operation, or a batch of 1 to `MAX_BATCHED_OPERATIONS`.
 pub(crate) async fn post(
     state: &Arc<HttpState>,
-    address: ClientAddress,
+    address: IpAddr,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, EdgeError> {
@@ -70,7 +69,7 @@ pub(crate) async fn post(
                 Ok(ready) if ready.kind() == OperationType::Subscription => {
                     GraphQLResponse::error(not_streamed())
                 }
-                Ok(ready) => state.graphql.run(&ready, Some(address.0)).await,
+                Ok(ready) => state.graphql.run(&ready, Some(address)).await,
             }
         });
         let responses = futures_util::future::join_all(runs).await;
@@ -96,7 +95,7 @@ pub(crate) async fn post(
 /// `operationName`, `variables`, `extensions`), or GraphiQL for a browser.
 pub(crate) async fn get(
     state: &Arc<HttpState>,
-    address: ClientAddress,
+    address: IpAddr,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Response, EdgeError> {
@@ -165,7 +164,7 @@ fn not_streamed() -> GraphQLError {
 /// the framing if the client prefers it.
 async fn answer(
     state: &Arc<HttpState>,
-    address: ClientAddress,
+    address: IpAddr,
     request: &Request<'_>,
     accepts: &Accepts,
     method: Method,
@@ -205,7 +204,7 @@ async fn answer(
             "a mutation must be POSTed; a GET runs queries only",
         )),
         _ => {
-            let response = endpoint.run(&ready, Some(address.0)).await;
+            let response = endpoint.run(&ready, Some(address)).await;
             match accepts.stream() {
                 Some(framing) => Ok(stream::once(framing, &response.body)),
                 None => json(response, ready.max_age()),

@@ -26,7 +26,7 @@ pub(crate) use error::EdgeError;
 pub(crate) use server::serve;
 
 use crate::config::PageSource;
-use crate::graphql::{ClientAddress, Endpoint};
+use crate::graphql::Endpoint;
 use crate::limits::ConnectionLimit;
 use crate::limits::connections::Peer;
 use crate::limits::{Access, Limits};
@@ -37,6 +37,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -182,8 +183,8 @@ fn origin_allowed(state: &HttpState, headers: &HeaderMap) -> bool {
 }
 
 /// The client's address: the peer, or the trusted proxy's header.
-fn client_address(state: &HttpState, headers: &HeaderMap, peer: Peer) -> ClientAddress {
-    ClientAddress(state.limits.client_ip.client_ip(headers, peer.0.ip()))
+fn client_address(state: &HttpState, headers: &HeaderMap, peer: Peer) -> IpAddr {
+    state.limits.client_ip.client_ip(headers, peer.0.ip())
 }
 
 async fn graphql_post(

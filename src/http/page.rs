@@ -78,34 +78,50 @@ async fn serve(page: &PageSource, name: &str, headers: &HeaderMap) -> Response {
         },
         _ => Cow::Borrowed(embedded),
     };
-    let etag = etag(&body);
-    let fresh = headers
+    let mut response = revalidated(headers, &etag(&body), content_type, body);
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    response
+}
+
+/// `body`, or 304 when the request's `If-None-Match` is its `etag`; to be
+/// revalidated on every use.
+pub(super) fn revalidated(
+    request: &HeaderMap,
+    etag: &str,
+    content_type: &'static str,
+    body: impl IntoResponse,
+) -> Response {
+    let fresh = request
         .get(header::IF_NONE_MATCH)
         .is_some_and(|tags| tags.as_bytes() == etag.as_bytes());
-    let mut response = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        body.into_response()
+    let mut response = match fresh {
+        true => StatusCode::NOT_MODIFIED.into_response(),
+        false => body.into_response(),
     };
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, value);
+    }
+    protect(headers, content_type);
+    response
+}
+
+/// The headers every file of the page and of GraphiQL carries: its type, not to be sniffed,
+/// and no referrer.
+pub(super) fn protect(headers: &mut HeaderMap, content_type: &'static str) {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, value);
-    }
-    response
 }
 
 /// A strong validator of the bytes served (stable within one build).

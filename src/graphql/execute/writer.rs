@@ -91,28 +91,30 @@ impl<'r, 'a> Writer<'r, 'a> {
                     self.field(planned, index == 0, object_type, object, at, out)?;
                 }
             }
-            Some(occurrences) => {
-                let mut written = vec![false; selection.fields.len()];
-                let mut first = true;
-                for (index, conditions) in occurrences {
-                    if written[*index] || !self.included(conditions, at)? {
-                        continue;
-                    }
-                    written[*index] = true;
-                    self.field(
-                        &selection.fields[*index],
-                        first,
-                        object_type,
-                        object,
-                        at,
-                        out,
-                    )?;
-                    first = false;
+            Some(_) => {
+                for (nth, index) in self.order(selection, at)?.into_iter().enumerate() {
+                    let planned = &selection.fields[index];
+                    self.field(planned, nth == 0, object_type, object, at, out)?;
                 }
             }
         }
         out.push(b'}');
         Ok(())
+    }
+
+    /// The indices of `selection`'s fields to write at `at`, in order: each
+    /// response key where its first included occurrence is.
+    fn order(&mut self, selection: &Selection, at: &Path<'_>) -> Result<Vec<usize>, Nulled> {
+        let Some(occurrences) = &selection.occurrences else {
+            return Ok((0..selection.fields.len()).collect());
+        };
+        let mut order = Vec::with_capacity(selection.fields.len());
+        for (index, conditions) in occurrences {
+            if !order.contains(index) && self.included(conditions, at)? {
+                order.push(*index);
+            }
+        }
+        Ok(order)
     }
 
     /// Writes one field of `object`, of type `object_type`, and its value.
@@ -143,20 +145,8 @@ impl<'r, 'a> Writer<'r, 'a> {
         out: &mut Vec<u8>,
     ) -> Result<(), Nulled> {
         let object_type = self.schema.object_at(type_index);
-        let order: Vec<usize> = match &selection.occurrences {
-            None => (0..selection.fields.len()).collect(),
-            Some(occurrences) => {
-                let mut order = Vec::with_capacity(selection.fields.len());
-                for (index, conditions) in occurrences {
-                    if !order.contains(index) && self.included(conditions, &Path::Root)? {
-                        order.push(*index);
-                    }
-                }
-                order
-            }
-        };
         out.push(b'{');
-        for (nth, index) in order.into_iter().enumerate() {
+        for (nth, index) in self.order(selection, &Path::Root)?.into_iter().enumerate() {
             let planned = &selection.fields[index];
             let at = Path::Key(&Path::Root, &planned.key);
             let Some((value, call)) =
@@ -342,7 +332,7 @@ impl<'r, 'a> Writer<'r, 'a> {
     pub(super) fn args(&self, call: &'r Call) -> Result<Args<'_>, String> {
         let values = call.args.iter().map(|slot| self.slot(slot));
         Ok(Args {
-            declared: call.declared,
+            slots: &call.args,
             values: values.collect::<Result<_, _>>()?,
         })
     }

@@ -7,7 +7,6 @@
 
 use crate::graphql::errors::Location;
 use crate::graphql::input::Input;
-use crate::graphql::schema::InputValue;
 use apollo_compiler::ast::{OperationType, Type};
 
 /// One operation, ready to run.
@@ -77,9 +76,7 @@ pub(crate) enum Kind {
 pub(crate) struct Call {
     /// The field's index in its type (or the subscription field's index).
     pub(crate) index: usize,
-    /// Its declared arguments.
-    pub(crate) declared: &'static [InputValue],
-    /// Their values, in the same order.
+    /// Its arguments, in the schema's order.
     pub(crate) args: Vec<Slot>,
     /// The shape of its type.
     pub(crate) shape: Shape,

@@ -186,16 +186,16 @@ impl<'s> Planner<'s> {
         max_age: &mut u32,
     ) -> Result<Call, String> {
         let unknown = || format!("no declaration of {type_name}.{name}");
-        let (index, declared) = match self.schema.subscription(name) {
-            Some((index, field)) if type_name == "Subscription" => {
+        let index = match self.schema.subscription(name) {
+            Some((index, _)) if type_name == "Subscription" => {
                 *max_age = 0;
-                (index, field.args)
+                index
             }
             _ => {
                 let (_, object) = self.schema.object(type_name).ok_or_else(unknown)?;
                 let (index, field) = object.field_named(name).ok_or_else(unknown)?;
                 *max_age = (*max_age).min(field.max_age);
-                (index, field.args)
+                index
             }
         };
         let first = occurrences[0].0;
@@ -216,7 +216,6 @@ impl<'s> Planner<'s> {
         };
         Ok(Call {
             index,
-            declared,
             args: args.collect(),
             shape: shape(&first.definition.ty, selection.is_some()),
             selection,

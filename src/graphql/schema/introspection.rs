@@ -13,93 +13,66 @@ use apollo_compiler::{Name, Node};
 use std::any::Any;
 
 /// `__type`'s argument.
-const NAME: InputValue = InputValue::new("name", "String!", "");
+const NAME: InputValue = InputValue("name");
 /// The argument of the fields that list what may be deprecated.
-const INCLUDE_DEPRECATED: InputValue =
-    InputValue::new("includeDeprecated", "Boolean", "").or("false");
+const INCLUDE_DEPRECATED: InputValue = InputValue("includeDeprecated");
 /// Declares a field's argument `includeDeprecated`.
 const WITH_DEPRECATED: (&[InputValue], u32) = (&[INCLUDE_DEPRECATED], 0);
 
 /// `Query.__schema` and `Query.__type`, added to `query`.
 pub(super) fn meta_fields(query: Object) -> Object {
     query
-        .with("__schema", "__Schema!", |_: &Root, _, env| {
-            Out::Borrowed(env.schema)
+        .with("__schema", |_: &Root, _, env| Out::Borrowed(env.schema))
+        .field("__type", (&[NAME], 0), |_: &Root, args, env| {
+            let name = args.get(&NAME).and_then(|name| name.as_str());
+            let listed = name.and_then(|name| env.schema.listed.iter().find(|n| *n == name));
+            Out::or_null(listed, named)
         })
-        .field(
-            "__type",
-            "__Type",
-            "",
-            (&[NAME], 0),
-            |_: &Root, args, env| {
-                let name = args.get(&NAME).and_then(|name| name.as_str());
-                let listed = name.and_then(|name| env.schema.listed.iter().find(|n| *n == name));
-                Out::or_null(listed, named)
-            },
-        )
 }
 
 /// The introspection object types.
 pub(super) fn objects() -> Vec<Object> {
-    let schema = Object::new("__Schema", "")
-        .with("description", "String", |s: &Schema, _, _| {
+    let schema = Object::new("__Schema")
+        .with("description", |s: &Schema, _, _| {
             description(s.apollo.schema_definition.description.as_ref())
         })
-        .with("types", "[__Type!]!", |s: &Schema, _, _| {
+        .with("types", |s: &Schema, _, _| {
             Out::List(s.listed.iter().map(named).collect())
         })
-        .with("queryType", "__Type!", |s: &Schema, _, _| {
+        .with("queryType", |s: &Schema, _, _| {
             Out::or_null(roots(s).query.as_deref(), named)
         })
-        .with("mutationType", "__Type", |s: &Schema, _, _| {
+        .with("mutationType", |s: &Schema, _, _| {
             Out::or_null(roots(s).mutation.as_deref(), named)
         })
-        .with("subscriptionType", "__Type", |s: &Schema, _, _| {
+        .with("subscriptionType", |s: &Schema, _, _| {
             Out::or_null(roots(s).subscription.as_deref(), named)
         })
-        .with("directives", "[__Directive!]!", |s: &Schema, _, _| {
+        .with("directives", |s: &Schema, _, _| {
             list(s.directives.iter().map(|d| &**d))
         });
     let field = named_item::<FieldDefinition>("__Field")
-        .field(
-            "args",
-            "[__InputValue!]!",
-            "",
-            WITH_DEPRECATED,
-            |f: &FieldDefinition, args, _| shown(f.arguments.iter().map(|a| &**a), args),
-        )
-        .with("type", "__Type!", |f: &FieldDefinition, _, _| {
-            Out::Borrowed(&f.ty)
-        });
+        .field("args", WITH_DEPRECATED, |f: &FieldDefinition, args, _| {
+            shown(f.arguments.iter().map(|a| &**a), args)
+        })
+        .with("type", |f: &FieldDefinition, _, _| Out::Borrowed(&f.ty));
     let input_value = named_item::<InputValueDefinition>("__InputValue")
-        .with("type", "__Type!", |v: &InputValueDefinition, _, _| {
+        .with("type", |v: &InputValueDefinition, _, _| {
             Out::Borrowed(v.ty.as_ref())
         })
-        .with(
-            "defaultValue",
-            "String",
-            |v: &InputValueDefinition, _, _| {
-                Out::or_null(v.default_value.as_ref(), |value| {
-                    Out::Str(value.to_string().into())
-                })
-            },
-        );
+        .with("defaultValue", |v: &InputValueDefinition, _, _| {
+            Out::or_null(v.default_value.as_ref(), |value| {
+                Out::Str(value.to_string().into())
+            })
+        });
     let directive = named_item::<Directive>("__Directive")
-        .with(
-            "locations",
-            "[__DirectiveLocation!]!",
-            |d: &Directive, _, _| {
-                Out::List(d.locations.iter().map(|l| Out::str(l.name())).collect())
-            },
-        )
-        .field(
-            "args",
-            "[__InputValue!]!",
-            "",
-            WITH_DEPRECATED,
-            |d: &Directive, args, _| shown(d.arguments.iter().map(|a| &**a), args),
-        )
-        .with("isRepeatable", "Boolean!", |d: &Directive, _, _| {
+        .with("locations", |d: &Directive, _, _| {
+            Out::List(d.locations.iter().map(|l| Out::str(l.name())).collect())
+        })
+        .field("args", WITH_DEPRECATED, |d: &Directive, args, _| {
+            shown(d.arguments.iter().map(|a| &**a), args)
+        })
+        .with("isRepeatable", |d: &Directive, _, _| {
             Out::Bool(d.repeatable)
         });
     vec![
@@ -115,21 +88,17 @@ pub(super) fn objects() -> Vec<Object> {
 /// `__Type`, whose objects are type references: a named type, a list or a
 /// non-null type of one.
 fn ty() -> Object {
-    Object::new("__Type", "")
-        .with("kind", "__TypeKind!", |t: &Type, _, env| {
-            Out::str(kind(t, env))
-        })
-        .with("name", "String", |t: &Type, _, _| match t {
+    Object::new("__Type")
+        .with("kind", |t: &Type, _, env| Out::str(kind(t, env)))
+        .with("name", |t: &Type, _, _| match t {
             Type::Named(name) => Out::str(name),
             _ => Out::Null,
         })
-        .with("description", "String", |t: &Type, _, env| {
+        .with("description", |t: &Type, _, env| {
             description(definition(t, env).and_then(ExtendedType::description))
         })
         .field(
             "fields",
-            "[__Field!]",
-            "",
             WITH_DEPRECATED,
             |t: &Type, args, env| match definition(t, env) {
                 Some(ExtendedType::Object(object)) => {
@@ -141,23 +110,17 @@ fn ty() -> Object {
                 _ => Out::Null,
             },
         )
-        .with(
-            "interfaces",
-            "[__Type!]",
-            |t: &Type, _, env| match definition(t, env) {
-                Some(ExtendedType::Object(o)) => {
-                    Out::List(o.implements_interfaces.iter().map(|i| named(i)).collect())
-                }
-                Some(ExtendedType::Interface(i)) => {
-                    Out::List(i.implements_interfaces.iter().map(|i| named(i)).collect())
-                }
-                _ => Out::Null,
-            },
-        )
-        .with(
-            "possibleTypes",
-            "[__Type!]",
-            |t: &Type, _, env| match definition(t, env) {
+        .with("interfaces", |t: &Type, _, env| match definition(t, env) {
+            Some(ExtendedType::Object(o)) => {
+                Out::List(o.implements_interfaces.iter().map(|i| named(i)).collect())
+            }
+            Some(ExtendedType::Interface(i)) => {
+                Out::List(i.implements_interfaces.iter().map(|i| named(i)).collect())
+            }
+            _ => Out::Null,
+        })
+        .with("possibleTypes", |t: &Type, _, env| {
+            match definition(t, env) {
                 Some(ExtendedType::Union(union)) => {
                     Out::List(union.members.iter().map(|m| named(m)).collect())
                 }
@@ -167,12 +130,10 @@ fn ty() -> Object {
                     Out::List(objects.into_iter().flatten().map(named).collect())
                 }
                 _ => Out::Null,
-            },
-        )
+            }
+        })
         .field(
             "enumValues",
-            "[__EnumValue!]",
-            "",
             WITH_DEPRECATED,
             |t: &Type, args, env| match definition(t, env) {
                 Some(ExtendedType::Enum(values)) => {
@@ -183,8 +144,6 @@ fn ty() -> Object {
         )
         .field(
             "inputFields",
-            "[__InputValue!]",
-            "",
             WITH_DEPRECATED,
             |t: &Type, args, env| match definition(t, env) {
                 Some(ExtendedType::InputObject(input)) => {
@@ -193,13 +152,13 @@ fn ty() -> Object {
                 _ => Out::Null,
             },
         )
-        .with("ofType", "__Type", |t: &Type, _, _| match t {
+        .with("ofType", |t: &Type, _, _| match t {
             Type::Named(_) => Out::Null,
             Type::NonNullNamed(name) => named(name),
             Type::NonNullList(item) => Out::object(Type::List(item.clone())),
             Type::List(item) => Out::Borrowed(item.as_ref()),
         })
-        .with("specifiedByURL", "String", |t: &Type, _, env| {
+        .with("specifiedByURL", |t: &Type, _, env| {
             let directive = definition(t, env).and_then(|d| d.directives().get("specifiedBy"));
             let url = directive.and_then(|d| d.specified_argument_by_name("url"));
             Out::or_null(url.and_then(|url| url.as_str()), Out::str)
@@ -240,9 +199,9 @@ item!(Directive, name, _this => &NO_DIRECTIVES);
 
 /// Object type `name`, of items `T`, with their `name` and `description`.
 fn named_item<T: Item>(name: &'static str) -> Object {
-    Object::new(name, "")
-        .with("name", "String!", |item: &T, _, _| Out::str(item.name()))
-        .with("description", "String", |item: &T, _, _| {
+    Object::new(name)
+        .with("name", |item: &T, _, _| Out::str(item.name()))
+        .with("description", |item: &T, _, _| {
             description(item.description())
         })
 }
@@ -250,10 +209,10 @@ fn named_item<T: Item>(name: &'static str) -> Object {
 /// `object`, of items `T`, with their `isDeprecated` and `deprecationReason`.
 fn deprecable<T: Item>(object: Object) -> Object {
     object
-        .with("isDeprecated", "Boolean!", |item: &T, _, _| {
+        .with("isDeprecated", |item: &T, _, _| {
             Out::Bool(item.directives().get("deprecated").is_some())
         })
-        .with("deprecationReason", "String", |item: &T, _, env| {
+        .with("deprecationReason", |item: &T, _, env| {
             let Some(deprecated) = item.directives().get("deprecated") else {
                 return Out::Null;
             };

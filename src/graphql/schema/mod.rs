@@ -1,27 +1,33 @@
-//! The schema, declared once (`contract` and `introspection`, in the terms
-//! of `types`) and printed as SDL (`sdl`), which apollo-compiler parses and
-//! validates at start-up. Every declaration is then checked against what
-//! apollo-compiler built, built-in introspection types included, so the
-//! validator and the executor agree on every name and type. No service state.
+//! The schema: its SDL (`schema.graphql`, what GraphiQL reads and `likes
+//! schema` prints), which apollo-compiler parses and validates at start-up,
+//! and the resolvers of its fields (`contract` and `introspection`, in the
+//! terms of `types`). Every resolver, argument and input field read is then
+//! checked against what apollo-compiler built, built-in introspection types
+//! included, so the validator and the executor agree on every name. No
+//! service state.
 
 mod coerce;
 mod contract;
 mod introspection;
-mod sdl;
 mod types;
 
 pub(crate) use coerce::{Place, coerce, literal};
 pub(crate) use contract::Root;
 pub(crate) use types::{AnyObject, Args, Env, Events, InputValue, Object, Out, SubscriptionField};
 
-use apollo_compiler::ast::{DirectiveDefinition, InputValueDefinition};
+use apollo_compiler::ast::DirectiveDefinition;
 use apollo_compiler::collections::IndexSet;
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node};
 use types::InputObject;
 
-/// The declared types, and apollo-compiler's schema built from them.
+/// The schema in GraphQL's schema language, as served and printed by
+/// `likes schema`. Built-in types and directives, and introspection, are
+/// left out, as GraphQL's printers do.
+const SDL: &str = include_str!("schema.graphql");
+
+/// The resolvers, and apollo-compiler's schema built from the SDL.
 pub(crate) struct Schema {
     objects: Vec<Object>,
     subscriptions: Vec<SubscriptionField>,
@@ -31,65 +37,47 @@ pub(crate) struct Schema {
     listed: Vec<Name>,
     /// The directives introspection lists, in graphql-js's order.
     directives: Vec<Node<DirectiveDefinition>>,
-    sdl: String,
     /// Whether `__schema` and `__type` may be queried.
     pub(crate) introspection: bool,
 }
 
-/// A declaration apollo-compiler does not accept, or that does not match
+/// An SDL apollo-compiler does not accept, or resolvers that do not match
 /// the schema it built.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SchemaError {
-    /// The printed SDL is not a valid schema.
+    /// The SDL is not a valid schema.
     #[error("the declared schema is not valid: {0}")]
     Invalid(String),
-    /// A declaration differs from the schema.
+    /// A resolver, or its arguments, differ from the schema.
     #[error("the declaration of {0} does not match the schema")]
     Mismatch(String),
 }
 
 /// The contract's SDL, as served and printed by `likes schema`.
-pub fn sdl() -> String {
-    sdl::print(
-        &contract::objects(),
-        &contract::subscriptions(),
-        &contract::inputs(),
-    )
+pub fn sdl() -> &'static str {
+    SDL
 }
 
 impl Schema {
     /// The contract's schema, checked; introspection answered if
     /// `introspection`.
     pub(crate) fn new(introspection: bool) -> Result<Self, SchemaError> {
-        let mut objects = contract::objects();
-        let query = objects.remove(0);
-        objects.insert(0, introspection::meta_fields(query));
-        objects.extend(introspection::objects());
-        let (subscriptions, inputs) = (contract::subscriptions(), contract::inputs());
-        Self::build(objects, subscriptions, inputs, introspection)
+        let (objects, subscriptions, inputs) = declared();
+        Self::build(SDL, objects, subscriptions, inputs, introspection)
     }
 
-    /// The schema of `objects` (`Query` and `Mutation` first, then the
-    /// others, introspection's included), `subscriptions` and `inputs`.
+    /// The schema of `sdl`, resolved by `objects` (introspection's
+    /// included) and `subscriptions`, its input objects read as `inputs`.
     fn build(
+        sdl: &str,
         objects: Vec<Object>,
         subscriptions: Vec<SubscriptionField>,
         inputs: Vec<InputObject>,
         introspection: bool,
     ) -> Result<Self, SchemaError> {
-        let sdl = sdl::print(&objects, &subscriptions, &inputs);
-        let apollo = apollo_compiler::Schema::parse_and_validate(&sdl, "schema.graphql")
+        let apollo = apollo_compiler::Schema::parse_and_validate(sdl, "schema.graphql")
             .map_err(|invalid| SchemaError::Invalid(invalid.errors.to_string()))?;
-        let mut declared = signatures(&objects, &subscriptions, &inputs);
-        let mut built = built_signatures(&apollo);
-        declared.sort();
-        built.sort();
-        if let Some((declared, _)) = declared.iter().zip(&built).find(|(d, b)| d != b) {
-            return Err(SchemaError::Mismatch(declared.clone()));
-        }
-        if declared.len() != built.len() {
-            return Err(SchemaError::Mismatch("the number of fields".into()));
-        }
+        check(&apollo, &objects, &subscriptions, &inputs)?;
         let mut directives: Vec<_> = apollo.directive_definitions.values().cloned().collect();
         let order = ["include", "skip", "deprecated", "specifiedBy"];
         directives.sort_by_key(|d| {
@@ -98,14 +86,10 @@ impl Schema {
                 .position(|n| d.name == *n)
                 .unwrap_or(order.len())
         });
-        // In the SDL's order: the root types, the other objects, the inputs.
-        let names = objects
-            .iter()
-            .map(|o| o.name)
-            .filter(|n| !n.starts_with("__"));
-        let (roots, others) = names.partition::<Vec<_>, _>(|n| ["Query", "Mutation"].contains(n));
-        let declared = (roots.into_iter().chain(["Subscription"]).chain(others))
-            .chain(inputs.iter().map(|i| i.name));
+        // In the SDL's order.
+        let declared = (apollo.types.iter())
+            .filter(|(_, ty)| !ty.is_built_in())
+            .map(|(name, _)| name.as_str());
         let listed = listed(&apollo, &directives, declared);
         Ok(Self {
             objects,
@@ -113,7 +97,6 @@ impl Schema {
             apollo,
             listed,
             directives,
-            sdl,
             introspection,
         })
     }
@@ -146,65 +129,68 @@ impl Schema {
 
     /// The schema in SDL.
     pub(crate) fn sdl(&self) -> &str {
-        &self.sdl
+        SDL
     }
 }
 
-/// Every declared field as `Type.field(argument: Type = default): Type`,
-/// and every input field as `Input.field: Type = default`.
-fn signatures(
+/// The resolvers: the contract's object types (`Query` with introspection's
+/// fields) and introspection's, the subscription fields, the input objects.
+fn declared() -> (Vec<Object>, Vec<SubscriptionField>, Vec<InputObject>) {
+    let mut objects = contract::objects();
+    let query = objects.remove(0);
+    objects.insert(0, introspection::meta_fields(query));
+    objects.extend(introspection::objects());
+    (objects, contract::subscriptions(), contract::inputs())
+}
+
+/// Every object type has a resolver for each of its fields and no other,
+/// each reading only arguments it has, and every input object the fields
+/// read; `__typename` and, on `Query`, `__schema` and `__type` are meta
+/// fields, not in the schema's type.
+fn check(
+    apollo: &apollo_compiler::Schema,
     objects: &[Object],
     subscriptions: &[SubscriptionField],
     inputs: &[InputObject],
-) -> Vec<String> {
-    let value = |v: &InputValue| {
-        format!(
-            "{}: {}{}",
-            v.name,
-            v.ty,
-            v.default.map(|d| format!(" = {d}")).unwrap_or_default()
-        )
-    };
-    let field = |owner: &str, name: &str, args: &[InputValue], ty: &str| {
-        let args: Vec<_> = args.iter().map(value).collect();
-        format!("{owner}.{name}({}): {ty}", args.join(", "))
-    };
-    let objects = objects.iter().flat_map(|o| {
-        let fields = o.fields.iter().filter(|f| !f.name.starts_with("__"));
-        fields.map(|f| field(o.name, f.name, f.args, f.ty))
-    });
-    let subscriptions = subscriptions
-        .iter()
-        .map(|f| field("Subscription", f.name, f.args, f.ty));
-    let inputs = inputs
-        .iter()
-        .flat_map(|i| i.fields.iter().map(|f| format!("{}.{}", i.name, value(f))));
-    objects.chain(subscriptions).chain(inputs).collect()
-}
-
-/// `signatures` of the schema apollo-compiler built.
-fn built_signatures(apollo: &apollo_compiler::Schema) -> Vec<String> {
-    let value = |v: &InputValueDefinition| {
-        let default = v.default_value.as_ref().map(|d| format!(" = {d}"));
-        format!("{}: {}{}", v.name, v.ty, default.unwrap_or_default())
-    };
-    let mut signatures = Vec::new();
-    for (name, ty) in &apollo.types {
-        match ty {
-            ExtendedType::Object(object) => signatures.extend(object.fields.values().map(|f| {
-                let args: Vec<_> = f.arguments.iter().map(|a| value(a)).collect();
-                format!("{name}.{}({}): {}", f.name, args.join(", "), f.ty)
-            })),
-            ExtendedType::InputObject(input) => signatures.extend(
-                input
-                    .fields
-                    .values()
-                    .map(|f| format!("{name}.{}", value(f))),
-            ),
-            _ => {}
+) -> Result<(), SchemaError> {
+    let mismatch = |what: String| Err(SchemaError::Mismatch(what));
+    let names = |args: &[InputValue]| args.iter().map(|a| a.0).collect::<Vec<_>>();
+    let subscription = subscriptions.iter().map(|f| (f.name, f.args)).collect();
+    let declared = (objects.iter())
+        .map(|o| {
+            let fields = o.fields.iter().filter(|f| !f.name.starts_with("__"));
+            (o.name, fields.map(|f| (f.name, f.args)).collect::<Vec<_>>())
+        })
+        .chain([("Subscription", subscription)]);
+    let mut resolved = 0;
+    for (object, fields) in declared {
+        let Some(ExtendedType::Object(built)) = apollo.types.get(object) else {
+            return mismatch(format!("{object}, not an object type"));
+        };
+        if built.fields.len() != fields.len() {
+            return mismatch(format!("{object}, whose fields are not all resolved"));
+        }
+        for (field, args) in fields {
+            let built = built.fields.get(field).map(|f| f.arguments.iter());
+            if !built.is_some_and(|built| built.map(|a| a.name.as_str()).eq(names(args))) {
+                return mismatch(format!("{object}.{field}"));
+            }
+        }
+        resolved += 1;
+    }
+    if resolved != apollo.types.values().filter(|ty| ty.is_object()).count() {
+        return mismatch("every object type, some of which have no resolvers".into());
+    }
+    for input in inputs {
+        let built = match apollo.types.get(input.name) {
+            Some(ExtendedType::InputObject(built)) => built.fields.keys().map(Name::as_str),
+            _ => return mismatch(input.name.to_owned()),
+        };
+        if !built.eq(names(input.fields)) {
+            return mismatch(format!("{}'s fields", input.name));
         }
     }
-    signatures
+    Ok(())
 }
 
 /// The types introspection lists, in the order graphql-js's schema collects
@@ -273,65 +259,48 @@ fn collect(apollo: &apollo_compiler::Schema, name: &str, set: &mut IndexSet<Name
 mod tests {
     use super::*;
 
-    fn declared() -> (Vec<Object>, Vec<SubscriptionField>, Vec<InputObject>) {
-        let mut objects = contract::objects();
-        objects.extend(introspection::objects());
-        (objects, contract::subscriptions(), contract::inputs())
-    }
-
     fn field<'a>(objects: &'a mut [Object], ty: &str, name: &str) -> &'a mut types::Field {
         let object = objects.iter_mut().find(|o| o.name == ty).unwrap();
         object.fields.iter_mut().find(|f| f.name == name).unwrap()
     }
 
-    #[test]
-    fn the_declarations_are_the_schema_apollo_compiler_builds() {
-        let schema = Schema::new(true).unwrap();
-        assert!(schema.sdl().contains("type Session {"));
-        let (objects, subscriptions, inputs) = declared();
-        Schema::build(objects, subscriptions, inputs, true).unwrap();
+    fn build(sdl: &str, edit: impl FnOnce(&mut Vec<Object>)) -> Result<Schema, SchemaError> {
+        let (mut objects, subscriptions, inputs) = declared();
+        edit(&mut objects);
+        Schema::build(sdl, objects, subscriptions, inputs, true)
     }
 
     #[test]
-    fn an_argument_default_is_printed_and_checked() {
-        const EVERY: InputValue = InputValue::new("every", "Int", "Seconds.").or("60");
-        let (mut objects, subscriptions, inputs) = declared();
-        field(&mut objects, "Query", "sessions").args = &[EVERY];
-        let schema = Schema::build(objects, subscriptions, inputs, true).unwrap();
-        assert!(
-            schema
-                .sdl()
-                .contains("    every: Int = 60\n  ): [Session!]!"),
-            "{}",
-            schema.sdl()
-        );
+    fn the_resolvers_are_those_of_the_schema_apollo_compiler_builds() {
+        let schema = Schema::new(true).unwrap();
+        assert!(schema.sdl().contains("type Session {"));
+        assert!(build(SDL, |_| {}).is_ok());
     }
 
     #[test]
     fn a_misspelt_declaration_fails_at_start_up() {
-        let (mut objects, subscriptions, inputs) = declared();
-        field(&mut objects, "Like", "session").ty = "Sesion!";
-        let built = Schema::build(objects, subscriptions, inputs, true);
+        let unknown = SDL.replace("session: Session!", "session: Sesion!");
         assert!(
-            matches!(built, Err(SchemaError::Invalid(_))),
+            matches!(build(&unknown, |_| {}), Err(SchemaError::Invalid(_))),
             "an unknown type"
         );
-
-        const MISSPELT: InputValue = InputValue::new("includeDeprecatd", "Boolean", "").or("false");
-        let (mut objects, subscriptions, inputs) = declared();
-        field(&mut objects, "__Type", "fields").args = &[MISSPELT];
-        let built = Schema::build(objects, subscriptions, inputs, true);
+        const MISSPELT: InputValue = InputValue("includeDeprecatd");
+        let built = build(SDL, |o| field(o, "__Type", "fields").args = &[MISSPELT]);
         assert!(
             matches!(built, Err(SchemaError::Mismatch(_))),
             "a misspelt argument"
         );
-
-        let (mut objects, subscriptions, inputs) = declared();
-        field(&mut objects, "__Field", "isDeprecated").name = "deprecated";
-        let built = Schema::build(objects, subscriptions, inputs, true);
+        let built = build(SDL, |o| {
+            field(o, "__Field", "isDeprecated").name = "deprecated"
+        });
         assert!(
             matches!(built, Err(SchemaError::Mismatch(_))),
             "a misspelt field"
+        );
+        let unresolved = SDL.replace("  room: String\n", "  room: String\n  floor: Int\n");
+        assert!(
+            matches!(build(&unresolved, |_| {}), Err(SchemaError::Mismatch(_))),
+            "a field without a resolver"
         );
     }
 }

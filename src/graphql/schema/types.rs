@@ -1,12 +1,13 @@
-//! How the schema's types are declared: each object type with its fields'
-//! names, types (in GraphQL's syntax), descriptions, arguments, cache hints
-//! and resolvers; input objects; the subscription fields. Arguments and
-//! input fields are constants that resolvers read values by, so each name
-//! is written once. No service state: resolvers get that through `Env`.
+//! How the schema's resolvers are declared: each object type's fields with
+//! the arguments they read, their cache hints and resolvers; input objects'
+//! fields; the subscription fields. Arguments and input fields are
+//! constants that resolvers read values by, so each name is written once.
+//! No service state: resolvers get that through `Env`.
 
 use super::Schema;
 use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
+use crate::graphql::prepare::Slot;
 use crate::graphql::services::{Services, SubscriptionSlots};
 use futures_util::stream::BoxStream;
 use std::any::Any;
@@ -30,55 +31,25 @@ pub(crate) struct Env<'a> {
     pub(crate) slots: Option<&'a SubscriptionSlots>,
 }
 
-/// An argument or an input object's field.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct InputValue {
-    /// Its GraphQL name.
-    pub(crate) name: &'static str,
-    /// Its type, as GraphQL writes it (`Int!`).
-    pub(crate) ty: &'static str,
-    /// Its default, a GraphQL constant (`60`).
-    pub(crate) default: Option<&'static str>,
-    /// Its description in the schema.
-    pub(crate) description: &'static str,
-}
-
-impl InputValue {
-    /// `name` of type `ty`, with no default.
-    pub(crate) const fn new(
-        name: &'static str,
-        ty: &'static str,
-        description: &'static str,
-    ) -> Self {
-        Self {
-            name,
-            ty,
-            default: None,
-            description,
-        }
-    }
-
-    /// The same with a default.
-    pub(crate) const fn or(self, default: &'static str) -> Self {
-        Self {
-            default: Some(default),
-            ..self
-        }
-    }
-}
+/// An argument or an input object's field, by its GraphQL name; checked
+/// against the schema at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InputValue(pub(crate) &'static str);
 
 /// A field's arguments after coercion, in declared order; an argument the
 /// request left out (with no default) is absent.
 pub(crate) struct Args<'a> {
-    pub(crate) declared: &'static [InputValue],
+    /// The field's arguments, as planned.
+    pub(crate) slots: &'a [Slot],
+    /// Their values, in the same order.
     pub(crate) values: Vec<Option<Input<'a>>>,
 }
 
 impl<'a> Args<'a> {
     /// The value of `argument`, one of the field's declared arguments.
     pub(crate) fn get(&self, argument: &InputValue) -> Option<&Input<'a>> {
-        let index = self.declared.iter().position(|a| a.name == argument.name);
-        debug_assert!(index.is_some(), "{} is not declared", argument.name);
+        let index = self.slots.iter().position(|a| *a.name == *argument.0);
+        debug_assert!(index.is_some(), "{} is not declared", argument.0);
         self.values.get(index?)?.as_ref()
     }
 }
@@ -145,11 +116,7 @@ pub(crate) type ResolveFn<T> = for<'a> fn(&'a T, &Args<'_>, &Env<'a>) -> Out<'a>
 pub(crate) struct Field {
     /// Its GraphQL name.
     pub(crate) name: &'static str,
-    /// Its description in the schema.
-    pub(crate) description: &'static str,
-    /// Its type, as GraphQL writes it.
-    pub(crate) ty: &'static str,
-    /// Its arguments, in order.
+    /// The arguments its resolver reads.
     pub(crate) args: &'static [InputValue],
     /// How long a GET answer selecting it may be cached, in seconds; 0 for
     /// never.
@@ -158,34 +125,29 @@ pub(crate) struct Field {
     pub(crate) resolve: Resolve,
 }
 
-/// An object type.
+/// An object type's resolvers.
 pub(crate) struct Object {
     /// Its GraphQL name.
     pub(crate) name: &'static str,
-    /// Its description in the schema.
-    pub(crate) description: &'static str,
     /// Its fields, in order.
     pub(crate) fields: Vec<Field>,
 }
 
 impl Object {
     /// An object type with no fields yet.
-    pub(crate) fn new(name: &'static str, description: &'static str) -> Self {
+    pub(crate) fn new(name: &'static str) -> Self {
         Self {
             name,
-            description,
             fields: Vec::new(),
         }
     }
 
-    /// Adds field `name` of type `ty`, resolved by `resolve` from objects of
-    /// type `T`, with `args`; GET answers selecting it may be cached for
-    /// `max_age` seconds.
+    /// Adds field `name`, resolved by `resolve` from objects of type `T`,
+    /// reading `args`; GET answers selecting it may be cached for `max_age`
+    /// seconds.
     pub(crate) fn field<T: Any>(
         mut self,
         name: &'static str,
-        ty: &'static str,
-        description: &'static str,
         (args, max_age): (&'static [InputValue], u32),
         resolve: ResolveFn<T>,
     ) -> Self {
@@ -201,8 +163,6 @@ impl Object {
             );
         self.fields.push(Field {
             name,
-            description,
-            ty,
             args,
             max_age,
             resolve,
@@ -210,15 +170,10 @@ impl Object {
         self
     }
 
-    /// Adds field `name` of type `ty`, undescribed, without arguments and
-    /// never cached, resolved by `resolve` from objects of type `T`.
-    pub(crate) fn with<T: Any>(
-        self,
-        name: &'static str,
-        ty: &'static str,
-        resolve: ResolveFn<T>,
-    ) -> Self {
-        self.field(name, ty, "", PLAIN, resolve)
+    /// Adds field `name`, without arguments and never cached, resolved by
+    /// `resolve` from objects of type `T`.
+    pub(crate) fn with<T: Any>(self, name: &'static str, resolve: ResolveFn<T>) -> Self {
+        self.field(name, PLAIN, resolve)
     }
 
     /// The field `name`, with its index.
@@ -238,13 +193,11 @@ pub(crate) const fn cached(seconds: u32) -> (&'static [InputValue], u32) {
     (&[], seconds)
 }
 
-/// An input object type.
+/// An input object type, by the fields its readers read.
 pub(crate) struct InputObject {
     /// Its GraphQL name.
     pub(crate) name: &'static str,
-    /// Its description in the schema.
-    pub(crate) description: &'static str,
-    /// Its fields, in order.
+    /// Its fields.
     pub(crate) fields: &'static [InputValue],
 }
 
@@ -260,11 +213,7 @@ pub(crate) type Subscribe =
 pub(crate) struct SubscriptionField {
     /// Its GraphQL name.
     pub(crate) name: &'static str,
-    /// Its description in the schema.
-    pub(crate) description: &'static str,
-    /// The type of each event, as GraphQL writes it.
-    pub(crate) ty: &'static str,
-    /// Its arguments, in order.
+    /// The arguments it reads.
     pub(crate) args: &'static [InputValue],
     /// What starts it.
     pub(crate) subscribe: Subscribe,

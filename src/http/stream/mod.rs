@@ -15,12 +15,13 @@ pub(crate) use framing::Framing;
 use super::HttpState;
 use super::error::EdgeError;
 use super::gate::{Gated, gated_future};
-use crate::graphql::{ClientAddress, EventPlan, GraphQLError, Ready};
+use crate::graphql::{GraphQLError, Ready};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures_util::stream::{BoxStream, Once, Stream, StreamExt};
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -39,12 +40,12 @@ pub(super) fn subscribe(
     state: &Arc<HttpState>,
     framing: Framing,
     ready: Ready<'_>,
-    address: ClientAddress,
+    address: IpAddr,
 ) -> Response {
     // One subscription per request, on a connection that carries nothing
     // else meanwhile: the caps on connections bound them, per client
     // address and per process, as they bound WebSockets.
-    let subscription = match state.graphql.subscribe(ready, Some(address.0), None) {
+    let subscription = match state.graphql.subscribe(ready, Some(address), None) {
         Ok(subscription) => subscription,
         Err(refused) => return once(framing, &refused.body),
     };
@@ -92,7 +93,7 @@ struct Events {
     /// Writes each event's response.
     state: Arc<HttpState>,
     framing: Framing,
-    plan: Arc<EventPlan>,
+    plan: Arc<Ready<'static>>,
     /// The subscription's events; `None` once the stream ended. Dropping
     /// them (with the body, when the client leaves) ends the subscription.
     events: Option<BoxStream<'static, Box<crate::graphql::AnyObject>>>,

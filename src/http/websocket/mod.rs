@@ -12,7 +12,7 @@ mod protocol;
 use super::error::{CloseCode, EdgeError, fit_reason};
 use super::gate::{Gated, gated_future};
 use super::{HttpState, MAX_BODY_BYTES};
-use crate::graphql::{ClientAddress, SubscriptionSlots};
+use crate::graphql::SubscriptionSlots;
 use crate::telemetry as names;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use operations::{End, Operations};
 use protocol::Protocol;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -51,7 +52,7 @@ pub(super) fn offers_current_protocol(headers: &HeaderMap) -> bool {
 /// origin is not `allowed` closes with 4403 before reading anything.
 pub(super) async fn upgrade(
     state: Arc<HttpState>,
-    address: ClientAddress,
+    address: IpAddr,
     request: Request,
     allowed: bool,
 ) -> Response {

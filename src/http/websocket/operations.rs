@@ -8,8 +8,7 @@
 use super::events::{self, EventStreams};
 use super::protocol::{self, ClientMessage, Protocol};
 use crate::graphql::{
-    AnyObject, ApiError, ClientAddress, Endpoint, EventPlan, GraphQLError, OperationType, Response,
-    SubscriptionSlots,
+    AnyObject, ApiError, Endpoint, GraphQLError, OperationType, Ready, Response, SubscriptionSlots,
 };
 use crate::http::EdgeError;
 use crate::limits::Limiter;
@@ -19,6 +18,7 @@ use futures_util::future::{Abortable, BoxFuture};
 use futures_util::stream::{AbortHandle, FuturesUnordered};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -45,7 +45,7 @@ pub(super) struct Tag {
     id: String,
     /// The id as a JSON string.
     id_json: String,
-    plan: Arc<EventPlan>,
+    plan: Arc<Ready<'static>>,
 }
 
 /// A mutation answered after it waited, or nothing if the client stopped
@@ -62,7 +62,7 @@ pub(super) struct Answered {
 /// One connection's operations, and what the protocol has seen of it.
 pub(super) struct Operations {
     protocol: Protocol,
-    address: ClientAddress,
+    address: IpAddr,
     slots: SubscriptionSlots,
     /// Whether `connection_init` came (and was acknowledged).
     initialised: bool,
@@ -84,7 +84,7 @@ pub(super) struct Operations {
 impl Operations {
     pub(super) fn new(
         protocol: Protocol,
-        address: ClientAddress,
+        address: IpAddr,
         slots: SubscriptionSlots,
         rate: Option<Limiter>,
     ) -> Self {
@@ -187,7 +187,7 @@ impl Operations {
         out: &mut Vec<Message>,
     ) {
         let id_json = protocol::json_string(&id);
-        let address = Some(self.address.0);
+        let address = Some(self.address);
         let refused = match endpoint.ready(request) {
             Ok(ready) if ready.kind() == OperationType::Subscription => {
                 match endpoint.subscribe(ready, address, Some(&self.slots)) {

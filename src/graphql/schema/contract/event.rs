@@ -2,7 +2,7 @@
 //! the listener's per-talk fan-out.
 
 use super::super::types::{
-    AnyObject, Args, Env, Events, InputValue, Object, Out, PLAIN, SubscriptionField,
+    AnyObject, Args, Env, Events, InputValue, Object, Out, SubscriptionField,
 };
 use super::clamp;
 use super::session::{SESSION_ID, Session};
@@ -13,14 +13,7 @@ use crate::model::TalkId;
 use futures_util::StreamExt;
 
 /// `likeAdded`'s `since`.
-const SINCE: InputValue = InputValue::new(
-    "since",
-    "Int",
-    "Resume from this total, the last the client saw (0 for a client that \
-     shows `total`): the first event comes at once, with `likes` the growth \
-     since it (even 0). If this server has not reached it yet (the client saw \
-     another server a moment ahead), the first event comes once it has.",
-);
+const SINCE: InputValue = InputValue("since");
 
 /// A talk's count grew.
 #[derive(Debug, Clone, Copy)]
@@ -39,56 +32,28 @@ pub(crate) struct LikeEvent {
 
 /// The `LikeEvent` type.
 pub(super) fn like_event() -> Object {
-    Object::new("LikeEvent", "A talk's count grew.")
-        .field(
-            "sessionId",
-            "Int!",
-            "The talk.",
-            PLAIN,
-            |event: &LikeEvent, _, _| Out::Int(event.session_id.into()),
-        )
-        .field(
-            "likes",
-            "Int!",
-            "Likes since the previous event on this subscription.",
-            PLAIN,
-            |event: &LikeEvent, _, _| Out::Int(event.likes.into()),
-        )
-        .field(
-            "total",
-            "Int!",
-            "The talk's total over all servers after this event.",
-            PLAIN,
-            |event: &LikeEvent, _, _| Out::Int(event.total.into()),
-        )
-        .field(
-            "watching",
-            "Int!",
-            "How many subscriptions watch the talk over all servers, as of the same read \
-             as `total`. A subscription that selects it also gets an event (with `likes` \
-             0) when only the audience changed.",
-            PLAIN,
-            |event: &LikeEvent, _, _| Out::Int(event.watching.into()),
-        )
-        .field(
-            "publishedAt",
-            "String!",
-            "When this replica published that total (RFC 3339, UTC, microseconds): just \
-             after the observer's store read that found it. Against the client's clock, \
-             it shows how long the event took to arrive.",
-            PLAIN,
-            |event: &LikeEvent, _, _| Out::Str(event.published.as_str().into()),
-        )
+    Object::new("LikeEvent")
+        .with("sessionId", |event: &LikeEvent, _, _| {
+            Out::Int(event.session_id.into())
+        })
+        .with("likes", |event: &LikeEvent, _, _| {
+            Out::Int(event.likes.into())
+        })
+        .with("total", |event: &LikeEvent, _, _| {
+            Out::Int(event.total.into())
+        })
+        .with("watching", |event: &LikeEvent, _, _| {
+            Out::Int(event.watching.into())
+        })
+        .with("publishedAt", |event: &LikeEvent, _, _| {
+            Out::Str(event.published.as_str().into())
+        })
 }
 
 /// The `likeAdded` field.
 pub(super) fn like_added() -> SubscriptionField {
     SubscriptionField {
         name: "likeAdded",
-        description: "Growth of one talk's count, across all servers. Each event's `likes` \
-                      is the increase since the previous event; a slow client gets them merged. \
-                      Without `since`, the first event comes with the next like.",
-        ty: "LikeEvent!",
         args: &[SESSION_ID, SINCE],
         subscribe: Box::new(subscribe),
     }

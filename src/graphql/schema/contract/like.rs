@@ -2,7 +2,7 @@
 //! type, and what `createLike` checks before it buffers a like; under
 //! `--ack stored` it answers once the like is stored.
 
-use super::super::types::{Env, InputObject, InputValue, Object, Out, PLAIN};
+use super::super::types::{Env, InputObject, InputValue, Object, Out};
 use super::Root;
 use super::session::{SESSION_ID, Session};
 use crate::graphql::errors::ApiError;
@@ -16,20 +16,11 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// `createLike`'s argument.
-const INPUT: InputValue = InputValue::new("input", "CreateLikeInput!", "The like.");
+const INPUT: InputValue = InputValue("input");
 /// `CreateLikeInput.clientMutationId`.
-const CLIENT_MUTATION_ID: InputValue = InputValue::new(
-    "clientMutationId",
-    "String",
-    "Echoed back (at most 64 bytes, no control characters); with the same `uuid`, a retry \
-     with the same value stores one like.",
-);
+const CLIENT_MUTATION_ID: InputValue = InputValue("clientMutationId");
 /// `CreateLikeInput.uuid`.
-const UUID: InputValue = InputValue::new(
-    "uuid",
-    "String!",
-    "The liker: an id unique to a browser or app install (1 to 64 bytes).",
-);
+const UUID: InputValue = InputValue("uuid");
 
 /// One like.
 pub(crate) struct LikeNode {
@@ -45,71 +36,43 @@ pub(crate) struct CreateLikePayload {
 
 /// The `Mutation` root type.
 pub(super) fn mutation() -> Object {
-    Object::new("Mutation", "Mutations.").field(
-        "createLike",
-        "CreateLikePayload",
-        "Likes a talk. Answers once the like is stored (or, on a server run with \
-         `--ack buffered`, once it is buffered: it is stored within about a second). \
-         The payload's session counts it in `liked`.",
-        (&[INPUT], 0),
-        |_: &Root, args, env| {
-            let Some(input) = args.get(&INPUT) else {
-                return Out::Error(ApiError::Internal);
-            };
-            create_like(env, input).into()
-        },
-    )
+    Object::new("Mutation").field("createLike", (&[INPUT], 0), |_: &Root, args, env| {
+        let Some(input) = args.get(&INPUT) else {
+            return Out::Error(ApiError::Internal);
+        };
+        create_like(env, input).into()
+    })
 }
 
 /// `CreateLikeInput`.
 pub(super) fn input() -> InputObject {
     InputObject {
         name: "CreateLikeInput",
-        description: "Input of `createLike`.",
         fields: &[CLIENT_MUTATION_ID, UUID, SESSION_ID],
     }
 }
 
 /// The `Like` type.
 pub(super) fn like() -> Object {
-    Object::new("Like", "One like.")
-        .field(
-            "id",
-            "ID!",
-            "Relay-style id: `Like:` and a UUID derived from the talk, the liker and the \
-             `clientMutationId` (so a retry names the same like), or random without one.",
-            PLAIN,
-            |like: &LikeNode, _, _| Out::Str(format!("Like:{}", like.id).into()),
-        )
-        .field(
-            "session",
-            "Session!",
-            "The liked talk.",
-            PLAIN,
-            |like: &LikeNode, _, _| Out::Borrowed(&like.session),
-        )
+    Object::new("Like")
+        .with("id", |like: &LikeNode, _, _| {
+            Out::Str(format!("Like:{}", like.id).into())
+        })
+        .with("session", |like: &LikeNode, _, _| {
+            Out::Borrowed(&like.session)
+        })
 }
 
 /// The `CreateLikePayload` type.
 pub(super) fn payload() -> Object {
-    Object::new("CreateLikePayload", "Result of `createLike`.")
-        .field(
-            "clientMutationId",
-            "String",
-            "The input's `clientMutationId`.",
-            PLAIN,
-            |payload: &CreateLikePayload, _, _| {
-                let id = payload.client_mutation_id.as_deref();
-                Out::or_null(id, |id| Out::Str(Cow::Borrowed(id)))
-            },
-        )
-        .field(
-            "like",
-            "Like!",
-            "The like, acknowledged.",
-            PLAIN,
-            |payload: &CreateLikePayload, _, _| Out::Borrowed(&payload.like),
-        )
+    Object::new("CreateLikePayload")
+        .with("clientMutationId", |payload: &CreateLikePayload, _, _| {
+            let id = payload.client_mutation_id.as_deref();
+            Out::or_null(id, |id| Out::Str(Cow::Borrowed(id)))
+        })
+        .with("like", |payload: &CreateLikePayload, _, _| {
+            Out::Borrowed(&payload.like)
+        })
 }
 
 /// `createLike`: checks the input, the talk and the like rates, then

@@ -1,8 +1,8 @@
-//! The types and resolvers of the contract: `createLike`, `likeAdded`,
-//! `session`, `sessions`. Names and shapes are fixed by the front end
-//! (fields may be added, never renamed or removed); this is the only place
-//! they are written: the talks in `session` (their timelines in
-//! `timeline`), likes in `like`, live counts in `event`.
+//! The resolvers of the contract: `createLike`, `likeAdded`, `session`,
+//! `sessions`. Names and shapes are fixed by the front end (fields may be
+//! added, never renamed or removed) and written in `schema.graphql`; the
+//! talks are resolved in `session` (their timelines in `timeline`), likes in `like`, live counts in
+//! `event`.
 
 mod event;
 mod like;

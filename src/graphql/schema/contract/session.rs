@@ -17,7 +17,7 @@ pub(super) const COUNT_MAX_AGE: u32 = 1;
 
 /// `sessionId`, the talk: an argument of `session` and `likeAdded`, and a
 /// field of `CreateLikeInput`.
-pub(super) const SESSION_ID: InputValue = InputValue::new("sessionId", "Int!", "The talk.");
+pub(super) const SESSION_ID: InputValue = InputValue("sessionId");
 
 /// A talk.
 #[derive(Debug, Clone, Copy)]
@@ -50,11 +50,9 @@ impl Session {
 
 /// The `Query` root type.
 pub(super) fn query() -> Object {
-    Object::new("Query", "Queries.")
+    Object::new("Query")
         .field(
             "session",
-            "Session",
-            "One talk, or null if the catalogue has no such talk.",
             (&[SESSION_ID], CATALOGUE_MAX_AGE),
             |_: &Root, args, env| {
                 let session_id = args.get(&SESSION_ID).and_then(|id| id.as_i32());
@@ -62,16 +60,10 @@ pub(super) fn query() -> Object {
                 Out::or_null(found, Out::object)
             },
         )
-        .field(
-            "sessions",
-            "[Session!]!",
-            "Every talk in the catalogue, ordered by id.",
-            cached(CATALOGUE_MAX_AGE),
-            |_: &Root, _, env| {
-                let talks = env.services.catalogue.ids();
-                Out::List(talks.map(|talk| Out::object(Session { talk })).collect())
-            },
-        )
+        .field("sessions", cached(CATALOGUE_MAX_AGE), |_: &Root, _, env| {
+            let talks = env.services.catalogue.ids();
+            Out::List(talks.map(|talk| Out::object(Session { talk })).collect())
+        })
 }
 
 /// A live count asked for before the observer's first read.
@@ -84,25 +76,19 @@ pub(super) fn not_read_yet() -> Out<'static> {
 
 /// The `Session` type.
 pub(super) fn session() -> Object {
-    Object::new("Session", "A talk.")
+    Object::new("Session")
         .field(
             "id",
-            "ID!",
-            "Relay-style id, `Session:<sessionId>`.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, _| Out::Str(format!("Session:{}", session.talk).into()),
         )
         .field(
             "sessionId",
-            "Int!",
-            "The talk's id in the catalogue.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, _| Out::Int(session.talk.0.into()),
         )
         .field(
             "title",
-            "String!",
-            "The talk's title.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
                 let title = session.about(env).map(|talk| talk.title.as_str());
@@ -111,9 +97,6 @@ pub(super) fn session() -> Object {
         )
         .field(
             "liked",
-            "Int!",
-            "Likes of this talk: those stored by all servers (as of the last observer read), \
-             and those this server acknowledged that that read did not hold yet.",
             cached(COUNT_MAX_AGE),
             |session: &Session, _, env| match env.services.listener.total(session.talk) {
                 Some(total) => Out::Int(clamp(total).into()),
@@ -122,9 +105,6 @@ pub(super) fn session() -> Object {
         )
         .field(
             "watching",
-            "Int!",
-            "How many `likeAdded` subscriptions watch this talk over all servers (as of \
-             the last observer read).",
             cached(COUNT_MAX_AGE),
             |session: &Session, _, env| match env.services.listener.watching(session.talk) {
                 Some(watching) => Out::Int(clamp(watching).into()),
@@ -133,19 +113,11 @@ pub(super) fn session() -> Object {
         )
         .field(
             "timeline",
-            "[LikeInterval!]!",
-            "When the talk was liked: its likes per interval of `every` seconds, aligned to \
-             the epoch, in order and without gaps (intervals with no likes are listed, with 0) \
-             from the interval of its first like to that of its last; only the latest 1440 \
-             intervals. Empty without likes. Unless cut at 1440, they add up to `liked` once \
-             the observer has read every flush (`liked` counts this server's new likes at once).",
             (&[super::timeline::EVERY], COUNT_MAX_AGE),
             super::timeline::resolve,
         )
         .field(
             "startTime",
-            "String",
-            "When the talk starts (RFC 3339, with the catalogue's offset), if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
                 let start = session.about(env).map(|talk| talk.start_time);
@@ -156,8 +128,6 @@ pub(super) fn session() -> Object {
         )
         .field(
             "endTime",
-            "String",
-            "When the talk ends (RFC 3339, with the catalogue's offset), if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
                 let end = session.about(env).map(|talk| talk.end_time);
@@ -167,8 +137,6 @@ pub(super) fn session() -> Object {
         )
         .field(
             "room",
-            "String",
-            "Where the talk takes place, if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
                 let room = session.about(env).map(|talk| talk.room.as_deref());

@@ -11,12 +11,7 @@ use crate::timeline::{Every, Interval};
 use chrono::{DateTime, SecondsFormat};
 
 /// `every`, the interval length: the argument of `Session.timeline`.
-pub(super) const EVERY: InputValue = InputValue::new(
-    "every",
-    "Int",
-    "Seconds per interval: a multiple of 10 that divides 3600 (10, 20, 30, 60, … 3600).",
-)
-.or("60");
+pub(super) const EVERY: InputValue = InputValue("every");
 
 /// `Session.timeline`: the talk's intervals, or `BAD_USER_INPUT` for an
 /// `every` that is not an interval length.
@@ -38,25 +33,18 @@ pub(super) fn resolve<'a>(session: &'a Session, args: &Args<'_>, env: &Env<'a>) 
 
 /// The `LikeInterval` type.
 pub(super) fn like_interval() -> Object {
-    Object::new(
-        "LikeInterval",
-        "One interval of a talk's timeline: the likes made in it.",
-    )
-    .field(
-        "start",
-        "String!",
-        "When the interval starts, aligned to the epoch (a minute starts at :00): RFC 3339, UTC.",
-        cached(COUNT_MAX_AGE),
-        |interval: &Interval, _, _| {
-            let start = DateTime::from_timestamp(interval.start, 0).unwrap_or_default();
-            Out::Str(start.to_rfc3339_opts(SecondsFormat::Secs, true).into())
-        },
-    )
-    .field(
-        "likes",
-        "Int!",
-        "Likes made in the interval, over all servers.",
-        cached(COUNT_MAX_AGE),
-        |interval: &Interval, _, _| Out::Int(clamp(interval.likes).into()),
-    )
+    Object::new("LikeInterval")
+        .field(
+            "start",
+            cached(COUNT_MAX_AGE),
+            |interval: &Interval, _, _| {
+                let start = DateTime::from_timestamp(interval.start, 0).unwrap_or_default();
+                Out::Str(start.to_rfc3339_opts(SecondsFormat::Secs, true).into())
+            },
+        )
+        .field(
+            "likes",
+            cached(COUNT_MAX_AGE),
+            |interval: &Interval, _, _| Out::Int(clamp(interval.likes).into()),
+        )
 }
