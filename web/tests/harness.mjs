@@ -85,10 +85,11 @@ export class Server {
       '--server-id', 'page-test',
       '--flush-interval', '200ms',
       '--observe-interval', '200ms',
-      // Each like answered once stored, after the production overlay's
-      // linger: a tap's request waits about a tenth of a second.
+      // Each like answered once stored, after a linger twice the
+      // production overlay's (as long as the flush interval allows), so a
+      // loaded machine still sees the tap's note before its answer.
       '--ack', 'stored',
-      '--ack-linger', '100ms',
+      '--ack-linger', '200ms',
       ...(pageDir ? ['--page-dir', pageDir] : []),
     ];
     this.lines = [];

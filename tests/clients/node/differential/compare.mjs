@@ -17,10 +17,11 @@ const SHAPES = {
   watching: (v, note) => Number.isInteger(v) && v >= note.min && v <= note.max,
   wording: (v) => v === null || typeof v === 'string',
   edition: () => true,
-  // A talk's intervals: at least one, each with the keys of the reference's
-  // one, in its order, each value a time, a count, or the reference's own.
+  // A talk's intervals (none yet while the observer has not read its first
+  // likes), each with the keys of the reference's one, in its order, each
+  // value a time, a count, or the reference's own.
   timeline: (v, note, theirs) =>
-    Array.isArray(v) && v.length > 0 && v.every((item) =>
+    Array.isArray(v) && v.every((item) =>
       item instanceof Entries &&
       JSON.stringify(item.pairs.map(([k]) => k)) === JSON.stringify(theirs[0].pairs.map(([k]) => k)) &&
       item.pairs.every(([key, value]) =>
