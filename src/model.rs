@@ -131,6 +131,19 @@ pub struct Like {
 }
 
 #[cfg(test)]
+impl Like {
+    /// Like number `n` of one liker on talk 1, made now: for unit tests.
+    pub(crate) fn numbered(n: u32) -> Self {
+        Self {
+            id: LikeId::for_request(TalkId(1), "liker", Some(&n.to_string())),
+            talk: TalkId(1),
+            liker: "liker".into(),
+            created_at: Utc::now(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -104,16 +104,9 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::TalkId;
-    use chrono::Utc;
 
     fn like(n: u32) -> Like {
-        Like {
-            id: LikeId::for_request(TalkId(1), "liker", Some(&n.to_string())),
-            talk: TalkId(1),
-            liker: "liker".into(),
-            created_at: Utc::now(),
-        }
+        Like::numbered(n)
     }
 
     #[tokio::test]
