@@ -74,7 +74,8 @@ impl App {
                 window: config.observe_window,
             },
         )
-        .measuring(storer.freshness(), config.server_id.clone());
+        .measuring(storer.freshness(), config.server_id.clone())
+        .following(storer.landed());
         // The talks' totals are known before the first request is taken,
         // unless the store does not answer now: then the observer's next
         // read finds them.
