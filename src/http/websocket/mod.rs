@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use operations::{End, Session};
 use protocol::Protocol;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -64,7 +65,9 @@ pub(super) async fn upgrade(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    let connection = Connection {
+    // Boxed, so that the upgrade's task holds it once, behind a pointer,
+    // and not again in the callback that starts it.
+    let connection = Box::new(Connection {
         session: Session::new(
             protocol,
             address,
@@ -74,7 +77,7 @@ pub(super) async fn upgrade(
         protocol,
         forbidden,
         state,
-    };
+    });
     upgrade
         .protocols([protocol.name()])
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -110,10 +113,21 @@ impl Connection {
     /// ended: 1012 (service restart) on shutdown, which GraphQL WebSocket
     /// clients answer by reconnecting; the protocol's codes (`EdgeError`);
     /// 1009 for a message over the size limit; 1002 for malformed
-    /// WebSocket traffic.
-    async fn serve(mut self, socket: WebSocket) {
+    /// WebSocket traffic. The socket is split before the connection's
+    /// future is made: an argument of an `async fn` keeps its room in the
+    /// future after it has moved, and each idle subscriber's task would
+    /// carry a dead copy of the socket.
+    fn serve(self: Box<Self>, socket: WebSocket) -> impl Future<Output = ()> + Send {
+        let (to_client, from_client) = socket.split();
+        self.serve_split(to_client, from_client)
+    }
+
+    async fn serve_split(
+        mut self: Box<Self>,
+        mut to_client: futures_util::stream::SplitSink<WebSocket, Message>,
+        mut from_client: futures_util::stream::SplitStream<WebSocket>,
+    ) {
         let _open = OpenWebSocket::new();
-        let (mut to_client, mut from_client) = socket.split();
         let keepalive = self.state.limits.ws_keepalive;
         let ending = if self.forbidden {
             Some(End::Close(EdgeError::ForbiddenOrigin))
@@ -151,13 +165,16 @@ impl Connection {
         // Polled only when they ask to be, not for every event sent.
         let mut from_client = Gated::new(from_client);
         let mut shutdown = gated_future(Box::pin(state.shutdown.clone().cancelled_owned()));
-        let init_deadline = tokio::time::sleep(state.limits.ws_init_timeout);
-        tokio::pin!(init_deadline);
+        // Boxed and dropped once the client has initialised: an idle
+        // subscriber does not keep a timer it no longer needs.
+        let mut init_deadline = Some(Box::pin(tokio::time::sleep(state.limits.ws_init_timeout)));
         let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
         // Kept between batches: most are one event, and need no allocation.
         let mut batch = Vec::new();
         loop {
-            let initialised = self.session.initialised();
+            if self.session.initialised() {
+                init_deadline = None;
+            }
             tokio::select! {
                 Some(()) = shutdown.next() => return Some(End::Close(EdgeError::Restarting)),
                 message = from_client.next() => {
@@ -173,7 +190,11 @@ impl Connection {
                         let error = EdgeError::BadRequest("a message is not UTF-8".into());
                         return Some(End::Close(error));
                     };
-                    if let Err(end) = self.session.receive(text, endpoint, &mut batch).await {
+                    // Boxed: running an operation takes more room than
+                    // anything else here, and an idle subscriber's task
+                    // would keep that room for its whole life.
+                    let received = Box::pin(self.session.receive(text, endpoint, &mut batch));
+                    if let Err(end) = received.await {
                         send_within(to_client, &mut batch, keepalive).await;
                         return Some(end);
                     }
@@ -192,7 +213,7 @@ impl Connection {
                         }
                     }
                 }
-                _ = &mut init_deadline, if !initialised => {
+                () = until(init_deadline.as_mut()) => {
                     return Some(End::Close(EdgeError::InitTimeout));
                 }
                 _ = pings.tick() => {
@@ -240,6 +261,14 @@ fn read_error(error: &axum::Error) -> EdgeError {
         EdgeError::PayloadTooLarge(MAX_BODY_BYTES)
     } else {
         EdgeError::BadRequest("malformed WebSocket traffic".into())
+    }
+}
+
+/// Completes when `deadline` passes; never without one.
+async fn until(deadline: Option<&mut Pin<Box<tokio::time::Sleep>>>) {
+    match deadline {
+        Some(deadline) => deadline.await,
+        None => std::future::pending().await,
     }
 }
 
