@@ -171,12 +171,23 @@ impl Connection {
         let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
         // Kept between batches: most are one event, and need no allocation.
         let mut batch = Vec::new();
+        // Set at shutdown while mutations still wait for their answer: the
+        // connection closes once they are sent.
+        let mut stopping = false;
         loop {
+            if stopping && !self.session.answering() {
+                return Some(End::Close(EdgeError::Restarting));
+            }
             if self.session.initialised() {
                 init_deadline = None;
             }
             tokio::select! {
-                Some(()) = shutdown.next() => return Some(End::Close(EdgeError::Restarting)),
+                Some(()) = shutdown.next() => {
+                    if !self.session.answering() {
+                        return Some(End::Close(EdgeError::Restarting));
+                    }
+                    stopping = true;
+                }
                 message = from_client.next() => {
                     heard = Instant::now();
                     let received: Bytes = match message {
@@ -199,12 +210,12 @@ impl Connection {
                         return Some(end);
                     }
                 }
-                first = std::future::poll_fn(|cx| self.session.poll_frame(cx, endpoint)) => {
+                first = std::future::poll_fn(|cx| self.session.poll_frame(cx, endpoint, stopping)) => {
                     batch.push(first);
                     // What else is ready goes out with it.
                     while batch.len() < MAX_BATCH {
                         let ready = std::future::poll_fn(|cx| {
-                            Poll::Ready(self.session.poll_frame(cx, endpoint))
+                            Poll::Ready(self.session.poll_frame(cx, endpoint, stopping))
                         })
                         .await;
                         match ready {
