@@ -110,6 +110,16 @@ pub struct EventPlan {
     variables: Variables<'static>,
 }
 
+/// Equal plans run the same operation of the same prepared document with
+/// the same variables: they write the same response for the same event.
+impl PartialEq for EventPlan {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.prepared, &other.prepared)
+            && self.index == other.index
+            && self.variables == other.variables
+    }
+}
+
 impl Endpoint {
     /// The schema over `services`; `introspection: false` hides the schema
     /// from clients (production).

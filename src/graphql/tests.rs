@@ -383,3 +383,42 @@ async fn a_flood_of_documents_seen_once_keeps_the_hot_ones_and_its_bound() {
     }
     assert!(documents.len() <= 60, "{} kept", documents.len());
 }
+
+#[tokio::test]
+async fn subscriptions_plan_alike_only_with_the_same_document_and_variables() {
+    let replica = Replica::start().await;
+    let plan = |query: &'static str, talk: i32| {
+        let endpoint = &replica.endpoint;
+        async move {
+            let variables = serde_json::value::to_raw_value(&json!({ "s": talk })).unwrap();
+            let request = Request {
+                query: Some(query.into()),
+                operation_name: None,
+                variables: Some(&variables),
+                extensions: None,
+            };
+            let ready = endpoint.ready(&request).await.ok().unwrap();
+            endpoint.subscribe(ready, None, None).ok().unwrap().plan
+        }
+    };
+    let likes = "subscription($s: Int!) { likeAdded(sessionId: $s) { likes total } }";
+    let total = "subscription($s: Int!) { likeAdded(sessionId: $s) { total } }";
+    let first = plan(likes, 1).await;
+    assert!(*first == *plan(likes, 1).await, "another subscriber's");
+    assert!(*first != *plan(likes, 2).await, "another talk");
+    assert!(*first != *plan(total, 1).await, "another selection");
+
+    let event = LikeEvent {
+        session_id: 1,
+        likes: 2,
+        total: 9,
+        watching: 0,
+        published: crate::listener::PublishedAt::now(),
+    };
+    let mut out = Vec::new();
+    replica.endpoint.write_event(&first, &event, &mut out);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out).unwrap(),
+        json!({ "data": { "likeAdded": { "likes": 2, "total": 9 } } })
+    );
+}

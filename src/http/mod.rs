@@ -8,7 +8,8 @@
 //! lives in `page`, and GraphiQL's page and assets in `graphiql`. `server`
 //! accepts connections and cuts off slow ones (a peer that stops reading:
 //! `write_deadline`); `gate` spares a subscriber's task needless polls;
-//! `requests` counts every request for the SLIs.
+//! `written` writes an event's response once for the subscribers that get
+//! the same; `requests` counts every request for the SLIs.
 
 mod error;
 mod gate;
@@ -20,6 +21,7 @@ mod server;
 mod stream;
 mod websocket;
 mod write_deadline;
+mod written;
 
 pub use error::EdgeError;
 pub use graphql::{MediaType, negotiate};

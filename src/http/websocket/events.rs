@@ -2,6 +2,7 @@
 //! subscription it belongs to (`T`: what frames them), stoppable, and
 //! merged into one stream.
 
+use crate::http::gate::Gate;
 use futures_util::StreamExt;
 use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll, Stream};
 use std::pin::Pin;
@@ -25,13 +26,16 @@ pub(super) fn tagged<T, E>(
 }
 
 /// The events of the subscriptions run here. Most connections run one: it
-/// is polled with the connection's own waker, without `SelectAll`'s
-/// wake-up bookkeeping (nor its allocations, made only for a second
-/// subscription). Starting another moves both to `SelectAll`, which polls
-/// only the woken ones; the two are never both in use.
+/// is polled without `SelectAll`'s wake-up bookkeeping (nor its
+/// allocations, made only for a second subscription). Starting another
+/// moves both to `SelectAll`, which polls only the woken ones; the two are
+/// never both in use. They are polled only once one of them woke the
+/// connection (or one started): it wakes for each event, and looks for
+/// more after each.
 pub(super) struct EventStreams<T, E> {
     one: Option<Events<T, E>>,
     many: Option<SelectAll<Events<T, E>>>,
+    gate: Gate,
 }
 
 impl<T, E> Default for EventStreams<T, E> {
@@ -39,12 +43,14 @@ impl<T, E> Default for EventStreams<T, E> {
         Self {
             one: None,
             many: None,
+            gate: Gate::default(),
         }
     }
 }
 
 impl<T, E> EventStreams<T, E> {
     pub(super) fn push(&mut self, events: Events<T, E>) {
+        self.gate.open();
         if self.one.is_none() && self.many_len() == 0 {
             self.one = Some(events);
             return;
@@ -63,22 +69,24 @@ impl<T, E> EventStreams<T, E> {
 
     /// The next event of any of them; `Pending` when there is none.
     pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(Arc<T>, Option<E>)> {
-        if let Some(one) = self.one.as_mut() {
-            match one.poll_next_unpin(cx) {
-                Poll::Ready(Some(item)) => return Poll::Ready(item),
-                Poll::Ready(None) => self.one = None,
-                Poll::Pending => return Poll::Pending,
+        let (one, many) = (&mut self.one, &mut self.many);
+        self.gate.poll(cx, |cx| {
+            if let Some(events) = one.as_mut() {
+                match events.poll_next_unpin(cx) {
+                    Poll::Ready(Some(item)) => return Poll::Ready(item),
+                    Poll::Ready(None) => *one = None,
+                    Poll::Pending => return Poll::Pending,
+                }
             }
-        }
-        let Some(many) = self.many.as_mut() else {
-            return Poll::Pending;
-        };
-        match many.poll_next_unpin(cx) {
-            Poll::Ready(Some(item)) => Poll::Ready(item),
-            // Empty: a subscription started later is polled when the
-            // connection next waits for events.
-            Poll::Ready(None) | Poll::Pending => Poll::Pending,
-        }
+            let Some(many) = many.as_mut() else {
+                return Poll::Pending;
+            };
+            match many.poll_next_unpin(cx) {
+                Poll::Ready(Some(item)) => Poll::Ready(item),
+                // Empty: a subscription started later opens the gate.
+                Poll::Ready(None) | Poll::Pending => Poll::Pending,
+            }
+        })
     }
 }
 

@@ -13,8 +13,9 @@ use crate::model::TalkId;
 use async_graphql::dynamic::TypeRef;
 use futures_util::StreamExt;
 
-/// A talk's count grew.
-#[derive(Debug, Clone, Copy)]
+/// A talk's count grew. Every field of its type is read from here alone,
+/// so one event and one plan always write the same response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LikeEvent {
     /// The talk.
     pub session_id: i32,
