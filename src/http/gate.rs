@@ -1,10 +1,11 @@
 //! Polling only what woke a subscriber's task. A WebSocket connection, or
 //! a subscription streamed over HTTP, wakes for every event it sends; the
-//! client's socket and the shutdown signal, which share that task, are
-//! polled again only after their own wakers fired. Polling the shutdown
-//! signal takes a lock every subscriber shares, and reading the socket
-//! finds nothing new almost every time. A connection's events are gated
-//! too: it looks for more after each one it sends, and finds none.
+//! client's socket, the shutdown signal and the connection's timers, which
+//! share that task, are polled again only after their own wakers fired.
+//! Polling the shutdown signal takes a lock every subscriber shares, and
+//! reading the socket finds nothing new almost every time. A connection's
+//! events are gated too: it looks for more after each one it sends, and
+//! finds none.
 
 use futures_util::task::AtomicWaker;
 use futures_util::{Stream, StreamExt};
@@ -91,11 +92,6 @@ impl<S: Stream + Unpin> Gated<S> {
             inner,
             gate: Gate::default(),
         }
-    }
-
-    /// The next item, if the stream asked to be polled.
-    pub(super) async fn next(&mut self) -> Option<S::Item> {
-        std::future::poll_fn(|cx| self.poll_next_gated(cx)).await
     }
 
     pub(super) fn poll_next_gated(&mut self, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {

@@ -10,7 +10,7 @@ mod operations;
 mod protocol;
 
 use super::error::{CloseCode, EdgeError, fit_reason};
-use super::gate::{Gated, gated_future};
+use super::gate::Gate;
 use super::{HttpState, MAX_BODY_BYTES};
 use crate::graphql::{ClientAddress, SubscriptionSlots};
 use crate::telemetry as names;
@@ -22,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use operations::{End, Session};
 use protocol::Protocol;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -162,9 +161,11 @@ impl Connection {
         let keepalive = state.limits.ws_keepalive;
         let opened = Instant::now();
         let mut heard = opened;
-        // Polled only when they ask to be, not for every event sent.
-        let mut from_client = Gated::new(from_client);
-        let mut shutdown = gated_future(Box::pin(state.shutdown.clone().cancelled_owned()));
+        // The shutdown signal, the client's messages, the init deadline and
+        // the pings are polled together, and only after one of them woke
+        // the task: not again for every event sent.
+        let mut others = Gate::default();
+        let mut shutdown = Some(Box::pin(state.shutdown.clone().cancelled_owned()));
         // Boxed and dropped once the client has initialised: an idle
         // subscriber does not keep a timer it no longer needs.
         let mut init_deadline = Some(Box::pin(tokio::time::sleep(state.limits.ws_init_timeout)));
@@ -181,35 +182,64 @@ impl Connection {
             if self.session.initialised() {
                 init_deadline = None;
             }
+            let woke = std::future::poll_fn(|cx| {
+                others.poll(cx, |cx| {
+                    if let Some(signal) = shutdown.as_mut()
+                        && signal.as_mut().poll(cx).is_ready()
+                    {
+                        shutdown = None;
+                        return Poll::Ready(Woke::Shutdown);
+                    }
+                    if let Poll::Ready(message) = from_client.poll_next_unpin(cx) {
+                        return Poll::Ready(Woke::Message(message));
+                    }
+                    if let Some(deadline) = init_deadline.as_mut()
+                        && deadline.as_mut().poll(cx).is_ready()
+                    {
+                        return Poll::Ready(Woke::InitTimeout);
+                    }
+                    pings.poll_tick(cx).map(|_| Woke::Ping)
+                })
+            });
             tokio::select! {
-                Some(()) = shutdown.next() => {
-                    if !self.session.answering() {
-                        return Some(End::Close(EdgeError::Restarting));
+                woke = woke => match woke {
+                    Woke::Shutdown => {
+                        if !self.session.answering() {
+                            return Some(End::Close(EdgeError::Restarting));
+                        }
+                        stopping = true;
                     }
-                    stopping = true;
-                }
-                message = from_client.next() => {
-                    heard = Instant::now();
-                    let received: Bytes = match message {
-                        None | Some(Ok(Message::Close(_))) => return None,
-                        Some(Err(error)) => return Some(End::Close(read_error(&error))),
-                        Some(Ok(Message::Text(text))) => text.into(),
-                        Some(Ok(Message::Binary(bytes))) => bytes,
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    };
-                    let Ok(text) = std::str::from_utf8(&received) else {
-                        let error = EdgeError::BadRequest("a message is not UTF-8".into());
-                        return Some(End::Close(error));
-                    };
-                    // Boxed: running an operation takes more room than
-                    // anything else here, and an idle subscriber's task
-                    // would keep that room for its whole life.
-                    let received = Box::pin(self.session.receive(text, endpoint, &mut batch));
-                    if let Err(end) = received.await {
-                        send_within(to_client, &mut batch, keepalive).await;
-                        return Some(end);
+                    Woke::Message(message) => {
+                        heard = Instant::now();
+                        let received: Bytes = match message {
+                            None | Some(Ok(Message::Close(_))) => return None,
+                            Some(Err(error)) => return Some(End::Close(read_error(&error))),
+                            Some(Ok(Message::Text(text))) => text.into(),
+                            Some(Ok(Message::Binary(bytes))) => bytes,
+                            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        };
+                        let Ok(text) = std::str::from_utf8(&received) else {
+                            let error = EdgeError::BadRequest("a message is not UTF-8".into());
+                            return Some(End::Close(error));
+                        };
+                        // Boxed: running an operation takes more room than
+                        // anything else here, and an idle subscriber's task
+                        // would keep that room for its whole life.
+                        let received = Box::pin(self.session.receive(text, endpoint, &mut batch));
+                        if let Err(end) = received.await {
+                            send_within(to_client, &mut batch, keepalive).await;
+                            return Some(end);
+                        }
                     }
-                }
+                    Woke::InitTimeout => return Some(End::Close(EdgeError::InitTimeout)),
+                    Woke::Ping => {
+                        if heard.elapsed() > 2 * keepalive {
+                            tracing::debug!("dropping a WebSocket whose client stopped answering");
+                            return None;
+                        }
+                        batch.push(Message::Ping(Default::default()));
+                    }
+                },
                 first = std::future::poll_fn(|cx| self.session.poll_frame(cx, endpoint, stopping)) => {
                     batch.push(first);
                     // What else is ready goes out with it.
@@ -223,16 +253,6 @@ impl Connection {
                             Poll::Pending => break,
                         }
                     }
-                }
-                () = until(init_deadline.as_mut()) => {
-                    return Some(End::Close(EdgeError::InitTimeout));
-                }
-                _ = pings.tick() => {
-                    if heard.elapsed() > 2 * keepalive {
-                        tracing::debug!("dropping a WebSocket whose client stopped answering");
-                        return None;
-                    }
-                    batch.push(Message::Ping(Default::default()));
                 }
             }
             match send_within(to_client, &mut batch, keepalive).await {
@@ -275,12 +295,16 @@ fn read_error(error: &axum::Error) -> EdgeError {
     }
 }
 
-/// Completes when `deadline` passes; never without one.
-async fn until(deadline: Option<&mut Pin<Box<tokio::time::Sleep>>>) {
-    match deadline {
-        Some(deadline) => deadline.await,
-        None => std::future::pending().await,
-    }
+/// What, besides its events, woke a connection.
+enum Woke {
+    /// The server is shutting down.
+    Shutdown,
+    /// The client sent a message (`None`: it left).
+    Message(Option<Result<Message, axum::Error>>),
+    /// The client did not initialise in time.
+    InitTimeout,
+    /// Time to ping the client.
+    Ping,
 }
 
 /// Whether messages reached the socket.
