@@ -84,7 +84,8 @@ impl App {
             },
         )
         .measuring(storer.freshness())
-        .keeping(timelines.clone());
+        .keeping(timelines.clone())
+        .following(storer.landed());
         // The talks' totals and timelines are known before the first request
         // is taken, unless the store does not answer now: then the
         // observer's next read finds them.

@@ -41,6 +41,11 @@ impl Clock {
         }
     }
 
+    /// Time from now until the wall time `at`; zero once it has passed.
+    pub fn until(&self, at: SystemTime) -> Duration {
+        at.duration_since(self.now()).unwrap_or_default()
+    }
+
     /// The whole seconds since the Unix epoch now.
     pub fn second(&self) -> Second {
         let since_epoch = self.now().duration_since(UNIX_EPOCH);

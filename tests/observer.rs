@@ -245,3 +245,101 @@ async fn each_tick_is_one_store_read_whatever_the_talks_and_subscribers() {
     assert_eq!(store.other_reads.load(Ordering::Relaxed), 0);
     drop(subscriptions);
 }
+
+/// A store whose reads answer at once, empty, and note when they came.
+#[derive(Default)]
+struct TimedReads {
+    at: std::sync::Mutex<Vec<Duration>>,
+    start: std::sync::OnceLock<tokio::time::Instant>,
+}
+
+#[async_trait::async_trait]
+impl LikeStore for TimedReads {
+    async fn flush(&self, _: FlushBatch) -> Result<FlushReport, StoreError> {
+        Ok(FlushReport::default())
+    }
+    async fn observe(
+        &self,
+        _: i64,
+        with_totals: bool,
+        _: &ServerId,
+    ) -> Result<Observation, StoreError> {
+        let start = *self.start.get_or_init(tokio::time::Instant::now);
+        self.at.lock().unwrap().push(start.elapsed());
+        Ok(Observation {
+            totals: with_totals.then(HashMap::new),
+            ..Observation::default()
+        })
+    }
+    async fn report_audience(
+        &self,
+        _: &ServerId,
+        _: i64,
+        _: &[(TalkId, u64)],
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError> {
+        Ok(HashMap::new())
+    }
+    async fn timelines(&self, _: &[TalkId]) -> Result<Vec<SlotCount>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn count_likes(&self, _: TalkId) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn export(
+        &self,
+        _: likes::store::TimeRange,
+        _: tokio::sync::mpsc::Sender<likes::store::Exported>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_observer_reads_once_an_interval_after_its_flush_lands_and_by_a_quarter() {
+    let ms = Duration::from_millis;
+    let store = Arc::new(TimedReads::default());
+    let settings = ObserveSettings {
+        interval: Duration::from_secs(1),
+        window: Duration::from_secs(3),
+    };
+    // The clock starts on a whole second: the intervals start at 1 s, 2 s, …
+    let clock = clock();
+    let (landed_tx, landed) = tokio::sync::watch::channel(UNIX_EPOCH);
+    let observer = Observer::new(
+        store.clone(),
+        Listener::new([TalkId(1)]),
+        ServerId::new("observer").unwrap(),
+        settings,
+    )
+    .with_clock(clock)
+    .following(landed);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(observer.run(shutdown.clone()));
+    let start = tokio::time::Instant::now();
+    let tick = |n: u64| UNIX_EPOCH + Duration::from_secs(1_790_000_000 + n);
+    let land = async |at: u64, of: u64| {
+        tokio::time::sleep_until(start + ms(at)).await;
+        landed_tx.send_replace(tick(of));
+    };
+
+    // Interval 1: its flush lands 10 ms in; the read waits a twentieth.
+    land(1_010, 1).await;
+    // Interval 2: it lands 100 ms in; the read follows it at once.
+    land(2_100, 2).await;
+    // Interval 3: a flush landing past the quarter is read with the
+    // next interval's; the read comes a quarter in.
+    land(3_300, 3).await;
+    // Interval 4: a flush announced again for interval 3 reads nothing.
+    land(4_020, 3).await;
+    tokio::time::sleep_until(start + ms(4_900)).await;
+    shutdown.cancel();
+    task.await.unwrap();
+    let reads = store.at.lock().unwrap().clone();
+    assert_eq!(reads, [ms(0), ms(1_050), ms(2_105), ms(3_250), ms(4_250)]);
+}

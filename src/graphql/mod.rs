@@ -23,9 +23,9 @@ pub(crate) use errors::ApiError;
 pub(crate) use errors::{Code, GraphQLError};
 pub(crate) use execute::Response;
 pub(crate) use request::Request;
-pub(crate) use schema::AnyObject;
 pub(crate) use schema::SchemaError;
 pub use schema::sdl;
+pub(crate) use schema::{AnyObject, LikeEvent};
 pub(crate) use services::{Services, SubscriptionSlots};
 
 use execute::Variables;
@@ -92,6 +92,16 @@ pub(crate) struct Subscription {
     pub(crate) plan: Arc<Ready<'static>>,
     /// The events, each an object of the subscription field's type.
     pub(crate) events: Events,
+}
+
+/// Equal operations run the same operation of the same prepared document with
+/// the same variables: they write the same response for the same event.
+impl PartialEq for Ready<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.prepared, &other.prepared)
+            && self.index == other.index
+            && self.variables == other.variables
+    }
 }
 
 impl Endpoint {

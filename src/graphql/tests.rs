@@ -449,3 +449,42 @@ async fn a_subscription_may_select_its_one_root_field_twice_under_one_key() {
         Err((false, vec!["GRAPHQL_VALIDATION_FAILED".into()]))
     );
 }
+
+#[tokio::test]
+async fn subscriptions_plan_alike_only_with_the_same_document_and_variables() {
+    let replica = Replica::start().await;
+    let plan = |query: &'static str, talk: i32| {
+        let endpoint = &replica.endpoint;
+        async move {
+            let variables = serde_json::value::to_raw_value(&json!({ "s": talk })).unwrap();
+            let request = Request {
+                query: Some(query.into()),
+                operation_name: None,
+                variables: Some(&variables),
+                extensions: None,
+            };
+            let ready = endpoint.ready(&request).ok().unwrap();
+            endpoint.subscribe(ready, None, None).ok().unwrap().plan
+        }
+    };
+    let likes = "subscription($s: Int!) { likeAdded(sessionId: $s) { likes total } }";
+    let total = "subscription($s: Int!) { likeAdded(sessionId: $s) { total } }";
+    let first = plan(likes, 1).await;
+    assert!(*first == *plan(likes, 1).await, "another subscriber's");
+    assert!(*first != *plan(likes, 2).await, "another talk");
+    assert!(*first != *plan(total, 1).await, "another selection");
+
+    let event = LikeEvent {
+        session_id: 1,
+        likes: 2,
+        total: 9,
+        watching: 0,
+        published: crate::listener::PublishedAt::now(),
+    };
+    let mut out = Vec::new();
+    replica.endpoint.write_event(&first, &event, &mut out);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out).unwrap(),
+        json!({ "data": { "likeAdded": { "likes": 2, "total": 9 } } })
+    );
+}

@@ -1,9 +1,11 @@
 //! Polling only what woke a subscriber's task. A WebSocket connection, or
 //! a subscription streamed over HTTP, wakes for every event it sends; the
-//! client's socket and the shutdown signal, which share that task, are
-//! polled again only after their own wakers fired. Polling the shutdown
-//! signal takes a lock every subscriber shares, and reading the socket
-//! finds nothing new almost every time.
+//! client's socket, the shutdown signal and the connection's timers, which
+//! share that task, are polled again only after their own wakers fired.
+//! Polling the shutdown signal takes a lock every subscriber shares, and
+//! reading the socket finds nothing new almost every time. A connection's
+//! events are gated too: it looks for more after each one it sends, and
+//! finds none.
 
 use futures_util::task::AtomicWaker;
 use futures_util::{Stream, StreamExt};
@@ -30,47 +32,71 @@ impl Wake for Flag {
     }
 }
 
-/// A stream polled only after its own waker fired (and at first).
-pub(super) struct Gated<S> {
-    inner: S,
+/// What lets a thing be polled only after its own waker fired (and at
+/// first): it is polled with a waker of its own, which marks it woken and
+/// wakes the task.
+pub(super) struct Gate {
     flag: Arc<Flag>,
     waker: Waker,
 }
 
-impl<S: Stream + Unpin> Gated<S> {
-    pub(super) fn new(inner: S) -> Self {
+impl Default for Gate {
+    fn default() -> Self {
         let flag = Arc::new(Flag {
             woken: AtomicBool::new(true),
             task: AtomicWaker::new(),
         });
         Self {
-            inner,
             waker: Waker::from(flag.clone()),
             flag,
         }
     }
+}
 
-    /// The next item, if the stream asked to be polled.
-    pub(super) async fn next(&mut self) -> Option<S::Item> {
-        std::future::poll_fn(|cx| self.poll_next_gated(cx)).await
-    }
-
-    pub(super) fn poll_next_gated(&mut self, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+impl Gate {
+    /// `poll`'s answer if the thing asked to be polled, else `Pending`.
+    pub(super) fn poll<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
         self.flag.task.register(cx.waker());
         if !self.flag.woken.swap(false, Ordering::AcqRel) {
             return Poll::Pending;
         }
-        match self
-            .inner
-            .poll_next_unpin(&mut Context::from_waker(&self.waker))
-        {
+        match poll(&mut Context::from_waker(&self.waker)) {
             Poll::Ready(item) => {
                 // It may have more ready, and would not wake for it.
-                self.flag.woken.store(true, Ordering::Release);
+                self.open();
                 Poll::Ready(item)
             }
             Poll::Pending => Poll::Pending,
         }
+    }
+
+    /// Polls it next time, woken or not: it changed (something joined it).
+    pub(super) fn open(&self) {
+        self.flag.woken.store(true, Ordering::Release);
+    }
+}
+
+/// A stream polled only after its own waker fired (and at first).
+pub(super) struct Gated<S> {
+    inner: S,
+    gate: Gate,
+}
+
+impl<S: Stream + Unpin> Gated<S> {
+    pub(super) fn new(inner: S) -> Self {
+        Self {
+            inner,
+            gate: Gate::default(),
+        }
+    }
+
+    pub(super) fn poll_next_gated(&mut self, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let inner = &mut self.inner;
+        self.gate.poll(cx, |cx| inner.poll_next_unpin(cx))
     }
 }
 
@@ -136,5 +162,24 @@ mod tests {
         assert!(gated.poll_next_gated(&mut cx).is_pending());
         assert!(gated.poll_next_gated(&mut cx).is_pending());
         assert_eq!(polls.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn an_opened_gate_polls_once_more_without_a_wake_up() {
+        let mut gate = Gate::default();
+        let mut cx = Context::from_waker(noop_waker_ref());
+        let mut polls = 0;
+        let mut poll = |gate: &mut Gate| {
+            gate.poll(&mut cx, |_| {
+                polls += 1;
+                Poll::<()>::Pending
+            })
+        };
+        assert!(poll(&mut gate).is_pending());
+        assert!(poll(&mut gate).is_pending());
+        gate.open();
+        assert!(poll(&mut gate).is_pending());
+        assert!(poll(&mut gate).is_pending());
+        assert_eq!(polls, 2, "polled at first and once after opening");
     }
 }

@@ -8,7 +8,8 @@
 //! lives in `page`, and GraphiQL's page and assets in `graphiql`. `server`
 //! accepts connections and cuts off slow ones (a peer that stops reading:
 //! `write_deadline`); `gate` spares a subscriber's task needless polls;
-//! `requests` counts every request for the SLIs.
+//! `written` writes an event's response once for the subscribers that get
+//! the same; `requests` counts every request for the SLIs.
 
 mod accept;
 mod error;
@@ -21,6 +22,7 @@ mod server;
 mod stream;
 mod websocket;
 mod write_deadline;
+mod written;
 
 pub(crate) use error::EdgeError;
 pub(crate) use server::serve;

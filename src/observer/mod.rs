@@ -18,7 +18,8 @@ use crate::store::{LikeStore, StoreError};
 use crate::telemetry as names;
 use crate::timeline::Timelines;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -52,6 +53,9 @@ pub struct Observer {
     /// Every this many reads, talks that held likes without timeline
     /// slots are read whole again (about once a minute).
     recheck_every: u64,
+    /// The start of the last tick this replica's storer has finished
+    /// writing; the storer holds the sender for its life.
+    landed: Option<watch::Receiver<SystemTime>>,
 }
 
 impl Observer {
@@ -77,6 +81,7 @@ impl Observer {
             clock: Clock::System,
             timelines: None,
             recheck_every: (60.0 / interval).ceil().max(1.0) as u64,
+            landed: None,
         }
     }
 
@@ -100,6 +105,13 @@ impl Observer {
     /// its storer in `freshness`.
     pub fn measuring(mut self, freshness: Freshness) -> Self {
         self.freshness = Some(freshness);
+        self
+    }
+
+    /// Reads just after this replica's flushes land, as announced by its
+    /// storer's `landed`, instead of only at the schedule's fallback.
+    pub fn following(mut self, landed: watch::Receiver<SystemTime>) -> Self {
+        self.landed = Some(landed);
         self
     }
 
@@ -185,13 +197,18 @@ impl Observer {
         }
     }
 
-    /// Reads at once, then every interval, a quarter of an interval after
-    /// the replicas' flushes (see `schedule`), until `shutdown` is cancelled.
+    /// Reads at once, then once an interval: once this replica's flush of
+    /// the interval has landed (announced by its storer, see `following`)
+    /// and the wait `schedule::Settle` learns from the reads has passed,
+    /// and a quarter into the interval at the latest, until `shutdown` is
+    /// cancelled.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let interval = self.settings.interval;
-        let mut ticks = schedule::aligned(&self.clock, interval, interval / 4);
+        let mut settle = schedule::Settle::new(interval);
+        let mut landed = self.landed.take();
         let mut failing = false;
         loop {
+            let started = schedule::start_of(self.clock.now(), interval);
             match self.observe().await {
                 Ok(_) if failing => {
                     failing = false;
@@ -205,11 +222,43 @@ impl Observer {
                     failing = true;
                 }
             }
+            let second = started
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs());
+            let found_late = self
+                .window
+                .oldest_growth()
+                .is_some_and(|oldest| u64::try_from(oldest).is_ok_and(|oldest| oldest < second));
+            settle.learn(found_late);
+
+            let next = schedule::next_start(self.clock.now(), interval);
+            let landed_at = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                landed_at = landed_from(&mut landed, next, self.clock) => Some(landed_at),
+                _ = tokio::time::sleep(self.clock.until(next + settle.cap())) => None,
+            };
+            let read_at = settle.read_at(next, landed_at);
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => {}
+                _ = tokio::time::sleep(self.clock.until(read_at)) => {}
             }
         }
     }
+}
+
+/// Waits until `landed` announces a tick at or after `since`, and returns
+/// when that was on `clock`; forever without a storer to follow.
+async fn landed_from(
+    landed: &mut Option<watch::Receiver<SystemTime>>,
+    since: SystemTime,
+    clock: Clock,
+) -> SystemTime {
+    if let Some(receiver) = landed
+        && receiver.wait_for(|tick| *tick >= since).await.is_ok()
+    {
+        return clock.now();
+    }
+    std::future::pending().await
 }

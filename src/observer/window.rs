@@ -49,6 +49,8 @@ pub struct Window {
     own: Option<ServerId>,
     /// That growth, from the last `apply`.
     own_growth: Vec<OwnGrowth>,
+    /// The oldest second of a bucket that grew in the last `apply`.
+    oldest_growth: Option<Second>,
     /// Per talk, how much of the own server's running total the published
     /// totals hold.
     own_totals: HashMap<TalkId, u64>,
@@ -72,6 +74,13 @@ impl Window {
     /// The growth of the own server's buckets found by the last `apply`.
     pub fn own_growth(&self) -> &[OwnGrowth] {
         &self.own_growth
+    }
+
+    /// The oldest second of a bucket (any server's) that grew in the last
+    /// read applied: older than the read's own interval, it shows a flush
+    /// that landed after the read before.
+    pub fn oldest_growth(&self) -> Option<Second> {
+        self.oldest_growth
     }
 
     /// The lower bound of the last read applied.
@@ -139,12 +148,17 @@ impl Window {
         }
 
         self.own_growth.clear();
+        self.oldest_growth = None;
         let mut grown: BTreeMap<TalkId, (u64, u64)> = BTreeMap::new();
         for bucket in in_window {
             let key = (bucket.second, bucket.talk, bucket.server.clone());
             let seen = self.seen.entry(key).or_insert(0);
             if bucket.likes > *seen {
                 let growth = bucket.likes - *seen;
+                self.oldest_growth = Some(
+                    self.oldest_growth
+                        .map_or(bucket.second, |oldest| oldest.min(bucket.second)),
+                );
                 grown.entry(bucket.talk).or_default().0 += growth;
                 if self.own.as_ref() == Some(&bucket.server) {
                     self.own_growth.push(OwnGrowth {
@@ -348,6 +362,12 @@ mod tests {
         // Server b's bucket for second 97 shows up only now, 8 s late.
         let late = vec![bucket(104, 1, "a", 1), bucket(97, 1, "b", 4)];
         assert_eq!(window.apply(95, &read(late)), vec![change(1, 4, 5, 0)]);
+        assert_eq!(window.oldest_growth(), Some(97), "the late bucket's second");
+        window.apply(
+            95,
+            &read(vec![bucket(104, 1, "a", 1), bucket(97, 1, "b", 4)]),
+        );
+        assert_eq!(window.oldest_growth(), None, "nothing grew");
     }
 
     #[test]

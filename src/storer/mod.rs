@@ -41,7 +41,8 @@ use crate::telemetry as names;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -134,6 +135,10 @@ struct Shared {
     due: tokio::sync::Notify,
     /// What bucket seconds and the ticks' phase are read from.
     clock: Clock,
+    /// The start of the last tick whose flush and audience report are done
+    /// (landed or given up); the observer holds receivers (`landed`) and
+    /// reads just after it changes. Lives as long as the storer.
+    landed: watch::Sender<SystemTime>,
 }
 
 /// A batch taken from the buffer; goes back to it if dropped unfinished.
@@ -183,6 +188,7 @@ impl Storer {
                 waiting: Mutex::new(acks::Waiting::default()),
                 due: tokio::sync::Notify::new(),
                 clock: Clock::System,
+                landed: watch::Sender::new(SystemTime::UNIX_EPOCH),
             }),
         }
     }
@@ -296,6 +302,12 @@ impl Storer {
     /// to measure their ack→push delay.
     pub fn freshness(&self) -> Freshness {
         self.shared.freshness.clone()
+    }
+
+    /// The start of the last tick whose writes are done, changed at the end
+    /// of each tick's flush and audience report.
+    pub fn landed(&self) -> watch::Receiver<SystemTime> {
+        self.shared.landed.subscribe()
     }
 
     /// True once the buffer holds its maximum in likes or (nearly) in
@@ -464,7 +476,8 @@ impl Storer {
     /// (its likes would be lost), within its hard timeout. Flushes never
     /// overlap: one runs at a time, and a tick missed meanwhile is skipped.
     /// Ticks fall on multiples of the interval since the Unix epoch, the same
-    /// instants on every replica (see `schedule`).
+    /// instants on every replica (see `schedule`); the end of each tick's
+    /// writes is announced to `landed`'s receivers.
     pub async fn run(self, shutdown: CancellationToken) -> usize {
         let interval = self.shared.settings.interval;
         let mut ticks = schedule::aligned(&self.shared.clock, interval, Duration::ZERO);
@@ -486,11 +499,15 @@ impl Storer {
                     _ = tokio::time::sleep(self.shared.acks.linger) => {}
                 }
             }
+            // A tick's flush tells the observer when it has landed; a
+            // lingering flush between ticks does not.
+            let landing = tick.then(|| schedule::start_of(self.shared.clock.now(), interval));
             let flush = async {
                 let outcome = self.flush().await;
-                if tick {
+                if let Some(landing) = landing {
                     self.report_audience(false, self.shared.settings.try_timeout)
                         .await;
+                    self.shared.landed.send_replace(landing);
                 }
                 outcome
             };

@@ -12,7 +12,7 @@ mod introspection;
 mod types;
 
 pub(crate) use coerce::{Place, coerce, literal};
-pub(crate) use contract::Root;
+pub(crate) use contract::{LikeEvent, Root};
 pub(crate) use types::{AnyObject, Args, Env, Events, InputValue, Object, Out, SubscriptionField};
 
 use apollo_compiler::ast::DirectiveDefinition;

@@ -14,7 +14,8 @@ pub(crate) use framing::Framing;
 
 use super::HttpState;
 use super::error::EdgeError;
-use super::gate::{Gated, gated_future};
+use super::gate::{Gate, Gated, gated_future};
+use super::written;
 use crate::graphql::{GraphQLError, Ready};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -60,6 +61,7 @@ pub(super) fn subscribe(
         framing,
         plan: subscription.plan,
         events: Some(subscription.events),
+        gate: Gate::default(),
         keepalives,
         shutdown: gated_future(Box::pin(state.shutdown.clone().cancelled_owned())),
         opened: false,
@@ -97,6 +99,9 @@ struct Events {
     /// The subscription's events; `None` once the stream ended. Dropping
     /// them (with the body, when the client leaves) ends the subscription.
     events: Option<BoxStream<'static, Box<crate::graphql::AnyObject>>>,
+    /// The events are polled only once they woke the connection: it polls
+    /// the body again after writing each one.
+    gate: Gate,
     /// Ticks when nothing was sent for a keep-alive interval.
     keepalives: Interval,
     /// Fires when the server shuts down.
@@ -128,11 +133,13 @@ impl Stream for Events {
             this.events = None;
             return Poll::Ready(Some(Ok(out.into())));
         }
-        match events.poll_next_unpin(cx) {
+        match this.gate.poll(cx, |cx| events.poll_next_unpin(cx)) {
             Poll::Ready(Some(event)) => {
                 let endpoint = &this.state.graphql;
                 framing.result(&mut out, |out| {
-                    endpoint.write_event(&this.plan, event.as_ref(), out);
+                    written::with_response(endpoint, &this.plan, event.as_ref(), |response| {
+                        out.extend_from_slice(response.as_bytes());
+                    });
                 });
                 this.keepalives.reset();
             }

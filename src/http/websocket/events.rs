@@ -2,6 +2,7 @@
 //! subscription it belongs to (`T`: what frames them), stoppable, and
 //! merged into one stream.
 
+use crate::http::gate::Gate;
 use futures_util::StreamExt;
 use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll, Stream};
 use std::pin::Pin;
@@ -25,50 +26,67 @@ pub(super) fn tagged<T, E>(
 }
 
 /// The events of the subscriptions run here. Most connections run one: it
-/// is polled with the connection's own waker, without `SelectAll`'s
-/// wake-up bookkeeping. Starting another moves both to `SelectAll`, which
-/// polls only the woken ones; the two are never both in use.
+/// is polled without `SelectAll`'s wake-up bookkeeping (nor its
+/// allocations, made only for a second subscription). Starting another
+/// moves both to `SelectAll`, which polls only the woken ones; the two are
+/// never both in use. They are polled only once one of them woke the
+/// connection (or one started): it wakes for each event, and looks for
+/// more after each.
 pub(super) struct EventStreams<T, E> {
     one: Option<Events<T, E>>,
-    many: SelectAll<Events<T, E>>,
+    many: Option<SelectAll<Events<T, E>>>,
+    gate: Gate,
 }
 
 impl<T, E> Default for EventStreams<T, E> {
     fn default() -> Self {
         Self {
             one: None,
-            many: SelectAll::new(),
+            many: None,
+            gate: Gate::default(),
         }
     }
 }
 
 impl<T, E> EventStreams<T, E> {
     pub(super) fn push(&mut self, events: Events<T, E>) {
-        if self.one.is_none() && self.many.is_empty() {
+        self.gate.open();
+        if self.one.is_none() && self.many_len() == 0 {
             self.one = Some(events);
             return;
         }
+        let many = self.many.get_or_insert_with(SelectAll::new);
         if let Some(one) = self.one.take() {
-            self.many.push(one);
+            many.push(one);
         }
-        self.many.push(events);
+        many.push(events);
+    }
+
+    /// How many run in `SelectAll`.
+    fn many_len(&self) -> usize {
+        self.many.as_ref().map_or(0, SelectAll::len)
     }
 
     /// The next event of any of them; `Pending` when there is none.
     pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(Arc<T>, Option<E>)> {
-        if let Some(one) = self.one.as_mut() {
-            match one.poll_next_unpin(cx) {
-                Poll::Ready(Some(item)) => return Poll::Ready(item),
-                Poll::Ready(None) => self.one = None,
-                Poll::Pending => return Poll::Pending,
+        let (one, many) = (&mut self.one, &mut self.many);
+        self.gate.poll(cx, |cx| {
+            if let Some(events) = one.as_mut() {
+                match events.poll_next_unpin(cx) {
+                    Poll::Ready(Some(item)) => return Poll::Ready(item),
+                    Poll::Ready(None) => *one = None,
+                    Poll::Pending => return Poll::Pending,
+                }
             }
-        }
-        match self.many.poll_next_unpin(cx) {
-            Poll::Ready(Some(item)) => Poll::Ready(item),
-            // Empty: a subscription started later is polled when the
-            // connection next waits for events.
-            Poll::Ready(None) | Poll::Pending => Poll::Pending,
-        }
+            let Some(many) = many.as_mut() else {
+                return Poll::Pending;
+            };
+            match many.poll_next_unpin(cx) {
+                Poll::Ready(Some(item)) => Poll::Ready(item),
+                // Empty: a subscription started later opens the gate.
+                Poll::Ready(None) | Poll::Pending => Poll::Pending,
+            }
+        })
     }
 }
 
@@ -135,7 +153,7 @@ mod tests {
         let mut streams = EventStreams::default();
         let (a, _a) = subscription("a", &[1, 2], true);
         streams.push(a);
-        assert!(streams.one.is_some() && streams.many.is_empty());
+        assert!(streams.one.is_some() && streams.many.is_none());
         assert_eq!(
             ready(&mut streams),
             seen(&[("a", Some(1)), ("a", Some(2)), ("a", None)])
@@ -147,7 +165,7 @@ mod tests {
         assert!(streams.one.is_some());
         let (c, _c) = subscription("c", &[4], false);
         streams.push(c);
-        assert!(streams.one.is_none() && streams.many.len() == 2);
+        assert!(streams.one.is_none() && streams.many_len() == 2);
         let mut both = ready(&mut streams);
         both.sort();
         assert_eq!(both, seen(&[("b", Some(3)), ("c", Some(4))]));
@@ -158,11 +176,11 @@ mod tests {
             seen(&[]),
             "a stopped one ends silently"
         );
-        assert_eq!(streams.many.len(), 1);
+        assert_eq!(streams.many_len(), 1);
         let (d, stop_d) = subscription("d", &[5], false);
         streams.push(d);
         assert_eq!(
-            streams.many.len(),
+            streams.many_len(),
             2,
             "with one in SelectAll, a new one joins it"
         );

@@ -10,7 +10,7 @@ mod operations;
 mod protocol;
 
 use super::error::{CloseCode, EdgeError, fit_reason};
-use super::gate::{Gated, gated_future};
+use super::gate::Gate;
 use super::{HttpState, MAX_BODY_BYTES};
 use crate::graphql::SubscriptionSlots;
 use crate::telemetry as names;
@@ -65,7 +65,9 @@ pub(super) async fn upgrade(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    let connection = Connection {
+    // Boxed, so that the upgrade's task holds it once, behind a pointer,
+    // and not again in the callback that starts it.
+    let connection = Box::new(Connection {
         operations: Operations::new(
             protocol,
             address,
@@ -75,7 +77,7 @@ pub(super) async fn upgrade(
         protocol,
         forbidden,
         state,
-    };
+    });
     upgrade
         .protocols([protocol.name()])
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -111,10 +113,21 @@ impl Connection {
     /// ended: 1012 (service restart) on shutdown, which GraphQL WebSocket
     /// clients answer by reconnecting; the protocol's codes (`EdgeError`);
     /// 1009 for a message over the size limit; 1002 for malformed
-    /// WebSocket traffic.
-    async fn serve(mut self, socket: WebSocket) {
+    /// WebSocket traffic. The socket is split before the connection's
+    /// future is made: an argument of an `async fn` keeps its room in the
+    /// future after it has moved, and each idle subscriber's task would
+    /// carry a dead copy of the socket.
+    fn serve(self: Box<Self>, socket: WebSocket) -> impl Future<Output = ()> + Send {
+        let (to_client, from_client) = socket.split();
+        self.serve_split(to_client, from_client)
+    }
+
+    async fn serve_split(
+        mut self: Box<Self>,
+        mut to_client: futures_util::stream::SplitSink<WebSocket, Message>,
+        mut from_client: futures_util::stream::SplitStream<WebSocket>,
+    ) {
         let _open = OpenWebSocket::new();
-        let (mut to_client, mut from_client) = socket.split();
         let keepalive = self.state.limits.ws_keepalive;
         let ending = if self.forbidden {
             Some(End::Close(EdgeError::ForbiddenOrigin))
@@ -149,11 +162,14 @@ impl Connection {
         let keepalive = state.limits.ws_keepalive;
         let opened = Instant::now();
         let mut heard = opened;
-        // Polled only when they ask to be, not for every event sent.
-        let mut from_client = Gated::new(from_client);
-        let mut shutdown = gated_future(Box::pin(state.shutdown.clone().cancelled_owned()));
-        let init_deadline = tokio::time::sleep(state.limits.ws_init_timeout);
-        tokio::pin!(init_deadline);
+        // The shutdown signal, the client's messages, the init deadline and
+        // the pings are polled together, and only after one of them woke
+        // the task: not again for every event sent.
+        let mut others = Gate::default();
+        let mut shutdown = Some(Box::pin(state.shutdown.clone().cancelled_owned()));
+        // Boxed and dropped once the client has initialised: an idle
+        // subscriber does not keep a timer it no longer needs.
+        let mut init_deadline = Some(Box::pin(tokio::time::sleep(state.limits.ws_init_timeout)));
         let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
         // Kept between batches: most are one event, and need no allocation.
         let mut batch = Vec::new();
@@ -164,32 +180,67 @@ impl Connection {
             if stopping && !self.operations.answering() {
                 return Some(End::Close(EdgeError::Restarting));
             }
-            let initialised = self.operations.initialised();
+            if self.operations.initialised() {
+                init_deadline = None;
+            }
+            let woke = std::future::poll_fn(|cx| {
+                others.poll(cx, |cx| {
+                    if let Some(signal) = shutdown.as_mut()
+                        && signal.as_mut().poll(cx).is_ready()
+                    {
+                        shutdown = None;
+                        return Poll::Ready(Woke::Shutdown);
+                    }
+                    if let Poll::Ready(message) = from_client.poll_next_unpin(cx) {
+                        return Poll::Ready(Woke::Message(message));
+                    }
+                    if let Some(deadline) = init_deadline.as_mut()
+                        && deadline.as_mut().poll(cx).is_ready()
+                    {
+                        return Poll::Ready(Woke::InitTimeout);
+                    }
+                    pings.poll_tick(cx).map(|_| Woke::Ping)
+                })
+            });
             tokio::select! {
-                Some(()) = shutdown.next() => {
-                    if !self.operations.answering() {
-                        return Some(End::Close(EdgeError::Restarting));
+                woke = woke => match woke {
+                    Woke::Shutdown => {
+                        if !self.operations.answering() {
+                            return Some(End::Close(EdgeError::Restarting));
+                        }
+                        stopping = true;
                     }
-                    stopping = true;
-                }
-                message = from_client.next() => {
-                    heard = Instant::now();
-                    let received: Bytes = match message {
-                        None | Some(Ok(Message::Close(_))) => return None,
-                        Some(Err(error)) => return Some(End::Close(read_error(&error))),
-                        Some(Ok(Message::Text(text))) => text.into(),
-                        Some(Ok(Message::Binary(bytes))) => bytes,
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    };
-                    let Ok(text) = std::str::from_utf8(&received) else {
-                        let error = EdgeError::BadRequest("a message is not UTF-8".into());
-                        return Some(End::Close(error));
-                    };
-                    if let Err(end) = self.operations.receive(text, endpoint, &mut batch).await {
-                        send_within(to_client, &mut batch, keepalive).await;
-                        return Some(end);
+                    Woke::Message(message) => {
+                        heard = Instant::now();
+                        let received: Bytes = match message {
+                            None | Some(Ok(Message::Close(_))) => return None,
+                            Some(Err(error)) => return Some(End::Close(read_error(&error))),
+                            Some(Ok(Message::Text(text))) => text.into(),
+                            Some(Ok(Message::Binary(bytes))) => bytes,
+                            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        };
+                        let Ok(text) = std::str::from_utf8(&received) else {
+                            let error = EdgeError::BadRequest("a message is not UTF-8".into());
+                            return Some(End::Close(error));
+                        };
+                        // Boxed: running an operation takes more room than
+                        // anything else here, and an idle subscriber's task
+                        // would keep that room for its whole life.
+                        let received = Box::pin(self.operations.receive(text, endpoint, &mut batch));
+                        if let Err(end) = received.await {
+                            send_within(to_client, &mut batch, keepalive).await;
+                            return Some(end);
+                        }
                     }
-                }
+                    Woke::InitTimeout => return Some(End::Close(EdgeError::InitTimeout)),
+                    Woke::Ping => {
+                        if heard.elapsed() > 2 * keepalive {
+                            tracing::debug!("dropping a WebSocket whose client stopped answering");
+                            return None;
+                        }
+                        batch.push(Message::Ping(Default::default()));
+                    }
+                },
                 first = std::future::poll_fn(|cx| self.operations.poll_frame(cx, endpoint, stopping)) => {
                     batch.push(first);
                     // What else is ready goes out with it.
@@ -203,16 +254,6 @@ impl Connection {
                             Poll::Pending => break,
                         }
                     }
-                }
-                _ = &mut init_deadline, if !initialised => {
-                    return Some(End::Close(EdgeError::InitTimeout));
-                }
-                _ = pings.tick() => {
-                    if heard.elapsed() > 2 * keepalive {
-                        tracing::debug!("dropping a WebSocket whose client stopped answering");
-                        return None;
-                    }
-                    batch.push(Message::Ping(Default::default()));
                 }
             }
             match send_within(to_client, &mut batch, keepalive).await {
@@ -253,6 +294,18 @@ fn read_error(error: &axum::Error) -> EdgeError {
     } else {
         EdgeError::BadRequest("malformed WebSocket traffic".into())
     }
+}
+
+/// What, besides its events, woke a connection.
+enum Woke {
+    /// The server is shutting down.
+    Shutdown,
+    /// The client sent a message (`None`: it left).
+    Message(Option<Result<Message, axum::Error>>),
+    /// The client did not initialise in time.
+    InitTimeout,
+    /// Time to ping the client.
+    Ping,
 }
 
 /// Whether messages reached the socket.

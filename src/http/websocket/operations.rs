@@ -11,12 +11,12 @@ use crate::graphql::{
     AnyObject, ApiError, Endpoint, GraphQLError, OperationType, Ready, Response, SubscriptionSlots,
 };
 use crate::http::EdgeError;
+use crate::http::written;
 use crate::limits::Limiter;
 use axum::extract::ws::Message;
 use futures_util::StreamExt;
 use futures_util::future::{Abortable, BoxFuture};
 use futures_util::stream::{AbortHandle, FuturesUnordered};
-use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -306,11 +306,12 @@ impl Operations {
         }
         let (tag, event) = std::task::ready!(self.events.poll_next(cx));
         Poll::Ready(match event {
-            Some(event) => frame(|out| {
-                protocol::next(self.protocol, &tag.id_json, out, |out| {
-                    endpoint.write_event(&tag.plan, event.as_ref(), out);
-                });
-            }),
+            Some(event) => {
+                written::with_response(endpoint, &tag.plan, event.as_ref(), |response| {
+                    let text = protocol::next_text(self.protocol, &tag.id_json, response);
+                    Message::Text(text.into())
+                })
+            }
             None => {
                 self.running.remove(&tag.id);
                 text_frame(protocol::complete(&tag.id_json))
@@ -331,18 +332,4 @@ fn next_frame(protocol: Protocol, id_json: &str, body: &[u8]) -> Vec<u8> {
 /// A text message of JSON bytes.
 fn text_frame(bytes: Vec<u8>) -> Message {
     Message::Text(String::from_utf8(bytes).unwrap_or_default().into())
-}
-
-/// A text message written by `write` in a buffer kept by the thread and
-/// copied out at its exact length: the bytes then become the message's
-/// without another allocation.
-fn frame(write: impl FnOnce(&mut Vec<u8>)) -> Message {
-    thread_local! {
-        static FRAME: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    }
-    FRAME.with_borrow_mut(|frame| {
-        frame.clear();
-        write(frame);
-        text_frame(frame.as_slice().to_vec())
-    })
 }

@@ -156,6 +156,24 @@ pub(crate) fn next(
     out.push(b'}');
 }
 
+/// The same as `next`, around a response already written: built as text
+/// from text, so it needs no check that it is UTF-8, and at its exact
+/// length, so the message takes its bytes without another allocation.
+pub fn next_text(protocol: Protocol, id_json: &str, response: &str) -> String {
+    let parts = [
+        r#"{"type":""#,
+        protocol.next(),
+        r#"","id":"#,
+        id_json,
+        r#","payload":"#,
+        response,
+        "}",
+    ];
+    let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    parts.iter().for_each(|part| out.push_str(part));
+    out
+}
+
 /// graphql-transport-ws's `error` for operation `id_json`: the GraphQL
 /// errors that kept it from running.
 pub(crate) fn error(id_json: &str, errors_json: &[u8]) -> Vec<u8> {
@@ -263,6 +281,15 @@ mod tests {
             out.extend_from_slice(b"{}")
         });
         assert_eq!(out, br#"{"type":"data","id":"a","payload":{}}"#);
+        for protocol in [Protocol::TransportWs, Protocol::Legacy] {
+            out.clear();
+            next(protocol, "\"a\"", &mut out, |out| {
+                out.extend_from_slice(b"{}")
+            });
+            let text = next_text(protocol, "\"a\"", "{}");
+            assert_eq!(text.as_bytes(), out);
+            assert_eq!(text.capacity(), text.len());
+        }
         assert_eq!(
             error("\"a\"", b"[]"),
             br#"{"type":"error","id":"a","payload":[]}"#

@@ -15,8 +15,9 @@ use futures_util::StreamExt;
 /// `likeAdded`'s `since`.
 const SINCE: InputValue = InputValue("since");
 
-/// A talk's count grew.
-#[derive(Debug, Clone, Copy)]
+/// A talk's count grew. Every field of its type is read from here alone,
+/// so one event and one plan always write the same response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LikeEvent {
     /// The talk.
     pub(crate) session_id: i32,

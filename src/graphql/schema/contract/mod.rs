@@ -9,6 +9,8 @@ mod like;
 mod session;
 mod timeline;
 
+pub(crate) use event::LikeEvent;
+
 use super::types::{InputObject, Object, SubscriptionField};
 
 /// The value of the root types (`Query`, `Mutation`).
