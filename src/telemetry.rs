@@ -34,8 +34,12 @@ pub const FLUSH_FAILURES: &str = "likes_flush_failures_total";
 pub const STORE_WRITES: &str = "likes_store_writes_total";
 /// Bucket and totals rows written by flushes (two per active talk per commit).
 pub const STORE_SUMMARY_ROWS: &str = "likes_store_summary_rows_total";
+/// Cloud Spanner mutations committed by flushes, as Spanner counts them.
+pub const STORE_MUTATIONS: &str = "likes_store_mutations_total";
 /// Store reads by the observer.
 pub const STORE_READS: &str = "likes_store_reads_total";
+/// Rows the observer's reads returned: buckets, audience entries, totals.
+pub const STORE_ROWS_READ: &str = "likes_store_rows_read_total";
 /// Duration of the observer's reads.
 pub const OBSERVE_SECONDS: &str = "likes_observe_seconds";
 /// Time since the observer's last successful read.
@@ -138,7 +142,12 @@ fn register_from_start() {
     for counter in [STORED, ALREADY_STORED, FLUSH_FAILURES, STORE_WRITES] {
         metrics::counter!(counter).absolute(0);
     }
-    for counter in [STORE_SUMMARY_ROWS, STORE_READS] {
+    for counter in [
+        STORE_SUMMARY_ROWS,
+        STORE_MUTATIONS,
+        STORE_READS,
+        STORE_ROWS_READ,
+    ] {
         metrics::counter!(counter).absolute(0);
     }
     for reason in CONNECTION_REFUSAL_REASONS {
@@ -190,7 +199,15 @@ fn describe() {
         STORE_SUMMARY_ROWS,
         "Bucket and totals rows written by flushes."
     );
+    describe_counter!(
+        STORE_MUTATIONS,
+        "Cloud Spanner mutations committed by flushes (0 on SQLite)."
+    );
     describe_counter!(STORE_READS, "Store reads by the observer.");
+    describe_counter!(
+        STORE_ROWS_READ,
+        "Rows the observer's reads returned: buckets, audience entries, totals."
+    );
     describe_histogram!(
         OBSERVE_SECONDS,
         Unit::Seconds,

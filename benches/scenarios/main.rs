@@ -15,6 +15,9 @@ mod flushrate;
 mod ingest;
 mod load;
 mod loopback;
+mod scale;
+mod scale_model;
+mod scale_run;
 mod shapes;
 mod sse;
 mod support;
@@ -56,6 +59,9 @@ enum Scenario {
     FlushRate(flushrate::Options),
     /// 5: store writes and reads per second against talks, likes, subscribers.
     Cost(cost::Options),
+    /// 6: 1 to 8 replicas on one store under a fixed load: store calls,
+    /// mutations, CPU, memory and latency beside the capacity model's.
+    Scale(scale::Options),
     /// Every scenario in turn, with its defaults.
     All,
     /// The bare axum handler of scenario 1's baseline (run by `ingest`).
@@ -89,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
             "sustained",
             "flush-rate",
             "cost",
+            "scale",
         ]
         .map(|name| Cli::parse_from(["scenarios", name]).scenario)
         .into(),
@@ -110,6 +117,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Sustained(options) => sustained::run(&options).await,
         Scenario::FlushRate(options) => flushrate::run(&options).await,
         Scenario::Cost(options) => cost::run(&options).await,
+        Scenario::Scale(options) => scale::run(&options).await,
         Scenario::BaselineServe { listen } => ingest::baseline_serve(&listen).await,
         Scenario::BaselineBroadcast { listen } => broadcast::serve(&listen).await,
         Scenario::BaselineLoopback {

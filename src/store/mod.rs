@@ -60,6 +60,10 @@ pub struct FlushReport {
     /// Summary rows written: a bucket row and a totals row per talk that
     /// got new likes, in each commit. They grow with active talks, not likes.
     pub summary_rows: u64,
+    /// Cloud Spanner mutations committed, as its commit statistics count
+    /// them (as planned where it gives none); 0 on SQLite, which has no
+    /// such unit.
+    pub mutations: u64,
 }
 
 /// One summary bucket: how many likes `server` stored for `talk` in `second`.
@@ -99,6 +103,15 @@ pub struct Observation {
     /// Every replica's last audience report with `second >= since`: a
     /// replica that stopped reporting drops out with the window.
     pub audience: Vec<Watchers>,
+}
+
+impl Observation {
+    /// The rows this read returned: what grows with replicas, talks and
+    /// the window, where the read count does not.
+    pub fn rows(&self) -> u64 {
+        let totals = self.totals.as_ref().map_or(0, HashMap::len);
+        (self.buckets.len() + totals + self.audience.len()) as u64
+    }
 }
 
 /// A stored like, as `likes export` reads it: the row as stored.
