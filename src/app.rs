@@ -65,16 +65,18 @@ impl App {
                 shutdown_grace: config.shutdown_grace,
             },
         )
-        .reporting(Arc::new(move || audience.audience()));
+        .reporting(Arc::new(move || audience.audience()))
+        .counting(listener.clone());
         let mut observer = Observer::new(
             store.clone(),
             listener.clone(),
+            config.server_id.clone(),
             ObserveSettings {
                 interval: config.observe_interval,
                 window: config.observe_window,
             },
         )
-        .measuring(storer.freshness(), config.server_id.clone());
+        .measuring(storer.freshness());
         // The talks' totals are known before the first request is taken,
         // unless the store does not answer now: then the observer's next
         // read finds them.

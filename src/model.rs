@@ -93,6 +93,14 @@ impl LikeId {
     }
 }
 
+impl LikeId {
+    /// Whether the id is derived from its request's `clientMutationId`, so
+    /// a retry names it again.
+    pub fn is_named(&self) -> bool {
+        self.0.get_version_num() == 5
+    }
+}
+
 impl fmt::Display for LikeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.hyphenated().fmt(f)
@@ -124,6 +132,7 @@ mod tests {
         assert_ne!(a, LikeId::for_request(TalkId(4), "liker", Some("m-1")));
         assert_ne!(a, LikeId::for_request(TalkId(3), "other", Some("m-1")));
         assert_ne!(a, LikeId::for_request(TalkId(3), "liker", Some("m-2")));
+        assert!(a.is_named());
     }
 
     #[test]
@@ -131,6 +140,7 @@ mod tests {
         let a = LikeId::for_request(TalkId(3), "liker", None);
         let b = LikeId::for_request(TalkId(3), "liker", None);
         assert_ne!(a, b);
+        assert!(!a.is_named());
     }
 
     #[test]

@@ -58,7 +58,13 @@ async fn history_is_a_starting_point_and_late_buckets_are_caught_by_the_totals()
         interval: Duration::from_secs(1),
         window: Duration::from_secs(3),
     };
-    let mut observer = Observer::new(store.clone(), listener.clone(), settings).with_clock(clock);
+    let mut observer = Observer::new(
+        store.clone(),
+        listener.clone(),
+        ServerId::new("observer").unwrap(),
+        settings,
+    )
+    .with_clock(clock);
     let mut subscription = listener.subscribe(TalkId(1), Interest::default()).unwrap();
     assert!(
         observer.observe().await.unwrap().is_empty(),
@@ -111,12 +117,17 @@ impl LikeStore for CountingStore {
     async fn flush(&self, batch: FlushBatch) -> Result<FlushReport, StoreError> {
         self.inner.flush(batch).await
     }
-    async fn observe(&self, since: i64, with_totals: bool) -> Result<Observation, StoreError> {
+    async fn observe(
+        &self,
+        since: i64,
+        with_totals: bool,
+        own: &ServerId,
+    ) -> Result<Observation, StoreError> {
         self.observes.fetch_add(1, Ordering::Relaxed);
         if with_totals {
             self.with_totals.fetch_add(1, Ordering::Relaxed);
         }
-        self.inner.observe(since, with_totals).await
+        self.inner.observe(since, with_totals, own).await
     }
     async fn report_audience(
         &self,
@@ -172,7 +183,13 @@ async fn each_tick_is_one_store_read_whatever_the_talks_and_subscribers() {
         window: Duration::from_secs(13),
     };
     let clock = clock();
-    let mut observer = Observer::new(store.clone(), listener.clone(), settings).with_clock(clock);
+    let mut observer = Observer::new(
+        store.clone(),
+        listener.clone(),
+        ServerId::new("observer").unwrap(),
+        settings,
+    )
+    .with_clock(clock);
     let now = clock.second();
     for tick in 0..26 {
         let talk = 1 + (tick % 200) as i32;

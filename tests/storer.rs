@@ -117,8 +117,13 @@ impl LikeStore for FaultyStore {
         }
     }
 
-    async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError> {
-        self.inner.observe(since, with_totals).await
+    async fn observe(
+        &self,
+        since: Second,
+        with_totals: bool,
+        own: &ServerId,
+    ) -> Result<Observation, StoreError> {
+        self.inner.observe(since, with_totals, own).await
     }
 
     async fn report_audience(
@@ -315,7 +320,7 @@ async fn a_full_buffer_refuses_new_likes_and_keeps_the_old() {
     );
     accept_all(&storer, 0..5);
     assert_eq!(storer.accept(like(5)), Err(Refusal::Full));
-    assert_eq!(storer.accept(like(0)), Ok(Accepted::Duplicate));
+    assert_eq!(storer.accept(like(0)), Ok(Accepted::Held));
     storer.flush().await;
     assert_eq!(storer.accept(like(5)), Ok(Accepted::New));
     storer.flush().await;
@@ -373,7 +378,10 @@ async fn likes_held_across_skipped_ticks_land_in_one_bucket_of_the_flush_second(
     let before = clock.second();
     storer.flush().await;
     let after = clock.second();
-    let seen = store.observe(before - 5, true).await.unwrap();
+    let seen = store
+        .observe(before - 5, true, &ServerId::new("test").unwrap())
+        .await
+        .unwrap();
     let counted: u64 = seen.buckets.iter().map(|b| b.likes).sum();
     assert_eq!(counted, 12);
     assert!(
@@ -410,7 +418,10 @@ async fn the_audience_is_reported_after_each_flush_once_when_gone_and_none_at_sh
     let shutdown = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(storer.clone().run(shutdown.clone()));
     let read = || async {
-        let seen = store.observe(clock.second() - 1, false).await.unwrap();
+        let seen = store
+            .observe(clock.second() - 1, false, &ServerId::new("test").unwrap())
+            .await
+            .unwrap();
         let mut audience: Vec<_> = seen.audience.iter().map(|w| (w.talk, w.watching)).collect();
         audience.sort();
         audience

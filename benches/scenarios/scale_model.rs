@@ -80,13 +80,15 @@ pub fn predict(load: &Load, calibration: &Calibration) -> Predicted {
     // A read returns each replica's bucket of each talk for every second of
     // the window and the current one, each replica's audience entries (its
     // load talks, and the probe's on one replica), and once a window the
-    // totals of every talk that has any.
+    // totals of every talk that has any and the reader's own running totals
+    // (its load talks, and on one replica the probe's).
     let buckets = (load.window_seconds + 1.0) * talk_commits;
     let audience = n * load.talks.min(load.subscribers / load.replicas.max(1)) as f64 + 1.0;
     let reads_per_window = (load.window_seconds / load.interval_seconds)
         .floor()
         .max(1.0);
-    let totals = (load.talks as f64 + 1.0) / reads_per_window;
+    let talks = load.talks as f64;
+    let totals = (talks + 1.0 + talks + 1.0 / n) / reads_per_window;
     let rows_read = reads * (buckets + audience + totals);
     let likes = load.rate + load.probe_rate;
     let scale = calibration.replicas as f64 / n;

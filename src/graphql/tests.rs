@@ -52,7 +52,7 @@ impl Replica {
         let listener = Listener::new(catalogue.ids());
         if published {
             for talk in catalogue.ids() {
-                listener.publish(talk, 7);
+                listener.publish(talk, 7, 0);
             }
         }
         let services = Services {

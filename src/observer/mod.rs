@@ -35,6 +35,8 @@ pub struct Observer {
     listener: Listener,
     settings: ObserveSettings,
     window: Window,
+    /// The replica this observer runs in.
+    server: ServerId,
     /// Reads done so far; every `reconcile_every`-th also reads the totals.
     reads: u64,
     reconcile_every: u64,
@@ -46,15 +48,22 @@ pub struct Observer {
 }
 
 impl Observer {
-    /// An observer publishing to `listener`.
-    pub fn new(store: Arc<dyn LikeStore>, listener: Listener, settings: ObserveSettings) -> Self {
+    /// An observer of `server` publishing to `listener`: with each total,
+    /// how much of `server`'s own likes it holds.
+    pub fn new(
+        store: Arc<dyn LikeStore>,
+        listener: Listener,
+        server: ServerId,
+        settings: ObserveSettings,
+    ) -> Self {
         let per_window = settings.window.as_secs_f64() / settings.interval.as_secs_f64().max(1e-3);
         Self {
             store,
             listener,
             reconcile_every: (per_window.floor() as u64).max(1),
             settings,
-            window: Window::new(),
+            window: Window::for_server(server.clone()),
+            server,
             reads: 0,
             freshness: None,
             clock: Clock::System,
@@ -68,10 +77,9 @@ impl Observer {
         self
     }
 
-    /// Also measures the ack→push delay of `server`'s likes, noted by its
-    /// storer in `freshness`. Call before the first read.
-    pub fn measuring(mut self, freshness: Freshness, server: ServerId) -> Self {
-        self.window = Window::for_server(server);
+    /// Also measures the ack→push delay of its server's likes, noted by
+    /// its storer in `freshness`.
+    pub fn measuring(mut self, freshness: Freshness) -> Self {
         self.freshness = Some(freshness);
         self
     }
@@ -85,7 +93,7 @@ impl Observer {
         metrics::counter!(names::STORE_READS).increment(1);
         let read = self
             .store
-            .observe(since, with_totals)
+            .observe(since, with_totals, &self.server)
             .instrument(tracing::info_span!("observe", with_totals));
         let started = std::time::Instant::now();
         let observation =
@@ -99,7 +107,8 @@ impl Observer {
         let was_seeded = self.window.is_seeded();
         let changes = self.window.apply(since, &observation);
         if !was_seeded && self.window.is_seeded() {
-            self.listener.seed(self.window.totals());
+            self.listener
+                .seed(self.window.totals(), self.window.own_totals());
         }
         self.listener
             .publish_audience(&self.window.audience(&observation));
@@ -108,7 +117,7 @@ impl Observer {
                 tracing::warn!(talk = %change.talk, late = change.late,
                     "likes found only through the totals: a flush landed after the window");
             }
-            self.listener.publish(change.talk, change.total);
+            self.listener.publish(change.talk, change.total, change.own);
         }
         if let Some(freshness) = &self.freshness {
             let late = changes.iter().map(|change| (change.talk, change.late));

@@ -9,6 +9,10 @@
 //! Growth the window cannot see (a bucket written after it slid past) shows
 //! up as totals above what was published; the next read with totals
 //! publishes that difference, so counts converge exactly.
+//!
+//! It also keeps how much of its own server's running totals the published
+//! totals hold, so that replica can add the likes it took that are not in
+//! them yet (read your writes).
 
 use crate::model::{OwnGrowth, Second, ServerId, TalkId};
 use crate::store::Observation;
@@ -26,6 +30,8 @@ pub struct Change {
     /// The part of `delta` found only through the totals (buckets that were
     /// written after the window had passed them).
     pub late: u64,
+    /// The own server's running total of the talk that `total` holds.
+    pub own: u64,
 }
 
 /// Sliding-window state of one observer.
@@ -43,6 +49,9 @@ pub struct Window {
     own: Option<ServerId>,
     /// That growth, from the last `apply`.
     own_growth: Vec<OwnGrowth>,
+    /// Per talk, how much of the own server's running total the published
+    /// totals hold.
+    own_totals: HashMap<TalkId, u64>,
 }
 
 impl Window {
@@ -98,6 +107,12 @@ impl Window {
         &self.totals
     }
 
+    /// Per talk, the own server's running total that the published totals
+    /// hold.
+    pub fn own_totals(&self) -> &HashMap<TalkId, u64> {
+        &self.own_totals
+    }
+
     /// Applies a read of every bucket with `second >= since`. The first read
     /// with totals only sets the starting point (what was stored before
     /// this observer began is history, not news) and yields no change; an
@@ -116,6 +131,9 @@ impl Window {
                 .map(|b| ((b.second, b.talk, b.server.clone()), b.likes))
                 .collect();
             self.totals = totals.clone();
+            if self.own.is_some() {
+                self.own_totals = observation.own_totals.clone().unwrap_or_default();
+            }
             self.seeded = true;
             return Vec::new();
         }
@@ -134,6 +152,7 @@ impl Window {
                         talk: bucket.talk,
                         likes: growth,
                     });
+                    *self.own_totals.entry(bucket.talk).or_default() += growth;
                 }
                 *seen = bucket.likes;
             }
@@ -156,14 +175,26 @@ impl Window {
                 }
             }
         }
+        // The own server's part of that late growth: a total, like the
+        // others, never a delta that could count twice.
+        if let (Some(_), Some(own)) = (&self.own, &observation.own_totals) {
+            for (talk, &stored) in own {
+                let published = self.own_totals.entry(*talk).or_default();
+                if stored > *published {
+                    *published = stored;
+                    grown.entry(*talk).or_default();
+                }
+            }
+        }
 
         grown
             .into_iter()
             .map(|(talk, (delta, late))| Change {
                 talk,
                 delta,
-                total: self.totals[&talk],
+                total: self.totals.get(&talk).copied().unwrap_or_default(),
                 late,
+                own: self.own_totals.get(&talk).copied().unwrap_or_default(),
             })
             .collect()
     }
@@ -210,6 +241,7 @@ mod tests {
             delta,
             total,
             late,
+            own: 0,
         }
     }
 
@@ -221,7 +253,13 @@ mod tests {
             90,
             &read(vec![bucket(100, 1, "a", 3), bucket(100, 1, "b", 2)]),
         );
-        assert_eq!(changes, vec![change(1, 5, 5, 0)]);
+        assert_eq!(
+            changes,
+            vec![Change {
+                own: 3,
+                ..change(1, 5, 5, 0)
+            }]
+        );
         let own = |second, likes| OwnGrowth {
             second,
             talk: TalkId(1),
@@ -232,10 +270,45 @@ mod tests {
             91,
             &read(vec![bucket(100, 1, "a", 4), bucket(101, 1, "a", 2)]),
         );
-        assert_eq!(changes, vec![change(1, 3, 8, 0)]);
+        assert_eq!(
+            changes,
+            vec![Change {
+                own: 6,
+                ..change(1, 3, 8, 0)
+            }]
+        );
         assert_eq!(window.own_growth(), [own(100, 1), own(101, 2)]);
         window.apply(92, &read(vec![bucket(101, 1, "b", 1)]));
         assert_eq!(window.own_growth(), [], "another server's growth");
+    }
+
+    #[test]
+    fn the_own_servers_published_total_follows_its_buckets_and_its_late_totals() {
+        let mut window = Window::for_server(ServerId::new("a").unwrap());
+        let start = Observation {
+            own_totals: Some(HashMap::from([(TalkId(1), 40)])),
+            ..read_with_totals(vec![], &[(1, 70)])
+        };
+        window.apply(90, &start);
+        assert_eq!(window.own_totals()[&TalkId(1)], 40, "seeded with history");
+        let changes = window.apply(
+            90,
+            &read(vec![bucket(100, 1, "a", 3), bucket(100, 1, "b", 2)]),
+        );
+        assert_eq!(changes[0].own, 43);
+        // A flush of "a" landed behind the window (5 likes), another of "b"
+        // too (1): only the totals tell, and the own part is its own total.
+        let behind = Observation {
+            own_totals: Some(HashMap::from([(TalkId(1), 48)])),
+            ..read_with_totals(vec![bucket(100, 1, "a", 3)], &[(1, 81)])
+        };
+        let changes = window.apply(91, &behind);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            (changes[0].delta, changes[0].late, changes[0].own),
+            (6, 6, 48)
+        );
+        assert_eq!(window.apply(92, &behind), vec![], "caught up once");
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub use url::StoreUrl;
 use crate::model::{Like, Second, ServerId, TalkId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -48,7 +48,7 @@ pub struct FlushBatch {
 }
 
 /// What a flush did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FlushReport {
     /// Likes stored by this flush and counted into the buckets.
     pub inserted: u64,
@@ -64,6 +64,10 @@ pub struct FlushReport {
     /// them (as planned where it gives none); 0 on SQLite, which has no
     /// such unit.
     pub mutations: u64,
+    /// This server's running total of each talk of the batch, as committed
+    /// (0 for a talk it never stored a like of): what a replica reads back
+    /// of its own likes, whichever try of a replayed flush stored them.
+    pub own_totals: BTreeMap<TalkId, u64>,
 }
 
 /// One summary bucket: how many likes `server` stored for `talk` in `second`.
@@ -100,6 +104,9 @@ pub struct Observation {
     /// Per-talk totals over all servers, when asked for; read in the same
     /// snapshot as `buckets`.
     pub totals: Option<HashMap<TalkId, u64>>,
+    /// With `totals`, the observing server's own running totals per talk
+    /// (the talks it stored likes of), from the same snapshot.
+    pub own_totals: Option<HashMap<TalkId, u64>>,
     /// Every replica's last audience report with `second >= since`: a
     /// replica that stopped reporting drops out with the window.
     pub audience: Vec<Watchers>,
@@ -109,7 +116,10 @@ impl Observation {
     /// The rows this read returned: what grows with replicas, talks and
     /// the window, where the read count does not.
     pub fn rows(&self) -> u64 {
-        let totals = self.totals.as_ref().map_or(0, HashMap::len);
+        let totals = [&self.totals, &self.own_totals]
+            .into_iter()
+            .map(|totals| totals.as_ref().map_or(0, HashMap::len))
+            .sum::<usize>();
         (self.buckets.len() + totals + self.audience.len()) as u64
     }
 }
@@ -172,8 +182,13 @@ pub trait LikeStore: Send + Sync + 'static {
 
     /// Reads, in one snapshot, all buckets and audience reports with
     /// `second >= since` and, if `with_totals`, the per-talk totals over
-    /// all servers.
-    async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError>;
+    /// all servers and `own`'s running totals.
+    async fn observe(
+        &self,
+        since: Second,
+        with_totals: bool,
+        own: &ServerId,
+    ) -> Result<Observation, StoreError>;
 
     /// Per-talk totals over all servers, from the totals rows.
     async fn totals(&self) -> Result<HashMap<TalkId, u64>, StoreError>;

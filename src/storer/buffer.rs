@@ -1,5 +1,6 @@
 //! The storer's in-memory buffer, as plain data: accepts likes up to a bound
-//! in likes and in bytes, remembers which ids it holds (so a retried mutation is acknowledged once),
+//! in likes and in bytes, remembers which ids it holds and which it stored
+//! lately (so a retried mutation is acknowledged once, and counted once),
 //! hands batches out for flushing and takes failed ones back in order.
 //! No I/O, no clock.
 
@@ -24,8 +25,14 @@ pub enum Accepted {
     /// A like not seen before: buffered.
     New,
     /// The same like (same id) is already buffered or being flushed.
-    Duplicate,
+    Held,
+    /// The same like was stored by this buffer's flushes lately.
+    Stored,
 }
+
+/// How many ids of stored likes named by their request are remembered
+/// (about 3 MiB): a retry that comes within them is known at once.
+pub const RECENT_IDS: usize = 65_536;
 
 /// Likes waiting to be stored, oldest first.
 #[derive(Debug)]
@@ -39,6 +46,10 @@ pub struct Buffer {
     max_likes: usize,
     max_bytes: usize,
     closed: bool,
+    /// Ids of the last `RECENT_IDS` stored likes that a retry can name
+    /// again (those with a `clientMutationId`), oldest first, and as a set.
+    recent: VecDeque<LikeId>,
+    recent_ids: HashSet<LikeId>,
 }
 
 /// Estimated memory one buffered like takes: the like, its liker id's
@@ -59,6 +70,8 @@ impl Buffer {
             max_likes,
             max_bytes,
             closed: false,
+            recent: VecDeque::new(),
+            recent_ids: HashSet::new(),
         }
     }
 
@@ -68,7 +81,10 @@ impl Buffer {
             return Err(Refusal::Closed);
         }
         if self.ids.contains(&like.id) {
-            return Ok(Accepted::Duplicate);
+            return Ok(Accepted::Held);
+        }
+        if self.recent_ids.contains(&like.id) {
+            return Ok(Accepted::Stored);
         }
         let size = held_bytes(&like);
         if self.len() >= self.max_likes || self.bytes + size > self.max_bytes {
@@ -96,6 +112,14 @@ impl Buffer {
         for like in stored {
             self.ids.remove(&like.id);
             self.bytes -= held_bytes(like);
+            if like.id.is_named() && self.recent_ids.insert(like.id) {
+                self.recent.push_back(like.id);
+                if self.recent.len() > RECENT_IDS
+                    && let Some(oldest) = self.recent.pop_front()
+                {
+                    self.recent_ids.remove(&oldest);
+                }
+            }
         }
     }
 
@@ -219,11 +243,41 @@ mod tests {
     fn the_same_like_is_buffered_once_even_while_in_flight() {
         let mut buffer = Buffer::new(10, usize::MAX);
         assert_eq!(buffer.push(like(1)), Ok(Accepted::New));
-        assert_eq!(buffer.push(like(1)), Ok(Accepted::Duplicate));
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::Held));
         let batch = buffer.take(10);
-        assert_eq!(buffer.push(like(1)), Ok(Accepted::Duplicate));
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::Held));
         buffer.forget_stored(&batch);
         assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn a_retry_of_a_like_stored_lately_is_known_and_not_buffered_again() {
+        let mut buffer = Buffer::new(10, usize::MAX);
+        buffer.push(like(1)).unwrap();
+        let batch = buffer.take(10);
+        buffer.forget_stored(&batch);
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::Stored));
+        assert!(buffer.is_empty());
+        let unnamed = Like {
+            id: LikeId::for_request(TalkId(1), "liker", None),
+            ..like(2)
+        };
+        buffer.push(unnamed.clone()).unwrap();
+        let batch = buffer.take(10);
+        buffer.forget_stored(&batch);
+        assert_eq!(
+            buffer.recent.len(),
+            1,
+            "an id no retry can name is not kept"
+        );
+        // Only the last RECENT_IDS are remembered.
+        for n in 2..=RECENT_IDS as u32 + 1 {
+            buffer.push(like(n)).unwrap();
+            let batch = buffer.take(1);
+            buffer.forget_stored(&batch);
+        }
+        assert_eq!(buffer.push(like(1)), Ok(Accepted::New), "forgotten");
+        assert_eq!(buffer.recent.len(), RECENT_IDS);
     }
 
     #[test]

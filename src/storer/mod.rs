@@ -11,6 +11,11 @@
 //! After each flush it also reports this replica's audience (`audience`
 //! decides what is due); at shutdown it reports none, as the subscribers
 //! leave.
+//!
+//! It tells the listener about this replica's own likes (each acknowledged,
+//! and each flush's running totals read back), so this replica's readers
+//! count them before the observer reads them; flushes then wait for the
+//! observer's first read, which is their starting point.
 
 mod audience;
 mod buffer;
@@ -20,10 +25,12 @@ pub use buffer::{Accepted, Buffer, Refusal};
 
 use crate::clock::Clock;
 use crate::freshness::Freshness;
-use crate::model::{Like, ServerId};
+use crate::listener::Listener;
+use crate::model::{Like, ServerId, TalkId};
 use crate::schedule;
 use crate::store::{FlushBatch, FlushReport, LikeStore, StoreError};
 use crate::telemetry as names;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -82,6 +89,9 @@ struct Shared {
     freshness: Freshness,
     /// What is reported as this replica's audience, if anything.
     audience: Option<audience::Audience>,
+    /// Where this replica's own likes are counted for its readers, if
+    /// anywhere.
+    listener: Option<Listener>,
     /// What bucket seconds and the ticks' phase are read from.
     clock: Clock,
 }
@@ -128,6 +138,7 @@ impl Storer {
                 failing: AtomicBool::new(false),
                 freshness: Freshness::default(),
                 audience: None,
+                listener: None,
                 clock: Clock::System,
             }),
         }
@@ -136,6 +147,14 @@ impl Storer {
     /// Also reports `audience` with each flush. Call before cloning.
     pub fn reporting(mut self, audience: AudienceSource) -> Self {
         self.unshared().audience = Some(audience::Audience::new(audience));
+        self
+    }
+
+    /// Tells `listener` about this replica's own likes, so its readers count
+    /// them at once; flushes wait for its starting totals. Call before
+    /// cloning.
+    pub fn counting(mut self, listener: Listener) -> Self {
+        self.unshared().listener = Some(listener);
         self
     }
 
@@ -159,8 +178,16 @@ impl Storer {
 
     /// Buffers a like; it is stored by a later flush. Answers at once.
     pub fn accept(&self, like: Like) -> Result<Accepted, Refusal> {
-        let accepted = self.buffer().push(like)?;
+        let talk = like.talk;
+        let mut buffer = self.buffer();
+        let accepted = buffer.push(like)?;
         if accepted == Accepted::New {
+            // Counted before a flush can take it (the buffer's lock is
+            // held), so the flush that stores it always finds it counted.
+            if let Some(listener) = &self.shared.listener {
+                listener.acknowledged(talk);
+            }
+            drop(buffer);
             names::count_acknowledged();
         }
         Ok(accepted)
@@ -217,6 +244,13 @@ impl Storer {
         // not once per burst of arrivals. Only a backlog of a full batch or
         // more is worth flushing on at once (a store falling behind).
         let max_batch = self.shared.settings.max_batch;
+        if let Some(listener) = &self.shared.listener
+            && !listener.seeded()
+            && !self.closed()
+        {
+            tracing::debug!("the flush waits for the observer's first read");
+            return outcome;
+        }
         let mut due = self.buffered();
         loop {
             if due == 0 && self.buffered() >= max_batch {
@@ -236,6 +270,7 @@ impl Storer {
             let batch = in_flight.take();
             match result {
                 Ok((report, second)) => {
+                    self.note_stored(&batch, &report);
                     self.shared.freshness.stored(second, &batch);
                     // In parts, so likes arriving meanwhile (on other
                     // threads) wait for the lock a few microseconds, not for
@@ -263,6 +298,22 @@ impl Storer {
                     return outcome;
                 }
             }
+        }
+    }
+
+    /// Tells the listener that `batch` is stored, per talk: how many of its
+    /// likes were acknowledged already, and the running total read back.
+    fn note_stored(&self, batch: &[Like], report: &FlushReport) {
+        let Some(listener) = &self.shared.listener else {
+            return;
+        };
+        let mut per_talk: HashMap<TalkId, u64> = HashMap::new();
+        for like in batch {
+            *per_talk.entry(like.talk).or_default() += 1;
+        }
+        for (talk, acknowledged) in per_talk {
+            let running_total = report.own_totals.get(&talk).copied().unwrap_or(0);
+            listener.stored(talk, acknowledged, running_total);
         }
     }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::time::Duration;
 
 #[tokio::test]
-async fn a_like_is_acknowledged_at_once_and_counted_after_the_next_flush() {
+async fn a_like_is_acknowledged_and_counted_at_once_and_stored_by_the_next_flush() {
     let app = spawn_app().await;
     let answer = app.like(2, "browser-1", Some("m-1")).await;
     assert_acknowledged(&answer);
@@ -16,10 +16,14 @@ async fn a_like_is_acknowledged_at_once_and_counted_after_the_next_flush() {
     assert!(like["like"]["id"].as_str().unwrap().starts_with("Like:"));
     assert_eq!(like["like"]["session"]["id"], "Session:2");
     assert_eq!(like["like"]["session"]["sessionId"], 2);
+    assert_eq!(like["like"]["session"]["liked"], 1);
 
-    let liked = eventually(Duration::from_secs(5), 1, || app.liked(2)).await;
-    assert_eq!(liked, 1);
-    assert_eq!(app.store.count_likes(talk(2)).await.unwrap(), 1);
+    let stored = eventually(Duration::from_secs(5), 1, || async {
+        app.store.count_likes(talk(2)).await.unwrap()
+    })
+    .await;
+    assert_eq!(stored, 1);
+    assert_eq!(app.liked(2).await, 1);
     app.stop().await.unwrap();
 }
 
@@ -33,10 +37,11 @@ async fn a_retried_mutation_with_the_same_client_mutation_id_stores_one_like() {
         retry["data"]["createLike"]["like"]["id"]
     );
     // Retried again after the first copy has been flushed to the store.
-    assert_eq!(
-        eventually(Duration::from_secs(5), 1, || app.liked(3)).await,
-        1
-    );
+    let stored = eventually(Duration::from_secs(5), 1, || async {
+        app.store.count_likes(talk(3)).await.unwrap()
+    })
+    .await;
+    assert_eq!(stored, 1);
     assert_acknowledged(&app.like(3, "browser-1", Some("tap-7")).await);
     // The same mutation id from another liker is another like.
     assert_acknowledged(&app.like(3, "browser-2", Some("tap-7")).await);
@@ -46,6 +51,50 @@ async fn a_retried_mutation_with_the_same_client_mutation_id_stores_one_like() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(app.liked(3).await, 2, "a late duplicate was counted");
     assert_eq!(app.store.count_likes(talk(3)).await.unwrap(), 2);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_likes_payload_and_a_query_right_after_count_it_and_its_retries_count_nothing_more() {
+    let app = spawn_app().await;
+    // A reader polling all along never sees the count go down.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let poller = {
+        let (client, url, stop) = (app.client.clone(), app.url(), stop.clone());
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.is_cancelled() {
+                seen.push(crate::helpers::liked(&client, &url, 4).await);
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+            seen
+        })
+    };
+    let payload_liked = |answer: &serde_json::Value| {
+        answer["data"]["createLike"]["like"]["session"]["liked"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no count in {answer}"))
+    };
+    for n in 1..=6 {
+        let liker = format!("reader-{n}");
+        assert_eq!(payload_liked(&app.like(4, &liker, Some("tap")).await), n);
+        assert_eq!(app.liked(4).await, n, "the query right after");
+        // Retried at once (still buffered), then after a while (stored,
+        // perhaps published): the same like, counted once.
+        assert_eq!(payload_liked(&app.like(4, &liker, Some("tap")).await), n);
+        tokio::time::sleep(Duration::from_millis(200 * n as u64)).await;
+        assert_eq!(payload_liked(&app.like(4, &liker, Some("tap")).await), n);
+        assert_eq!(app.liked(4).await, n);
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(app.liked(4).await, 6, "once the observer holds them all");
+    stop.cancel();
+    let seen = poller.await.unwrap();
+    assert!(
+        seen.windows(2).all(|pair| pair[0] <= pair[1]),
+        "a reader saw the count go down: {seen:?}"
+    );
+    assert_eq!(app.store.count_likes(talk(4)).await.unwrap(), 6);
     app.stop().await.unwrap();
 }
 

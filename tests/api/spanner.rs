@@ -100,7 +100,7 @@ async fn three_replicas_on_one_spanner_database_count_every_like_exactly() {
         assert_eq!(totals[&TalkId(session)], total as u64);
     }
     let writers: BTreeSet<String> = store
-        .observe(0, false)
+        .observe(0, false, &likes::model::ServerId::new("a").unwrap())
         .await
         .unwrap()
         .buckets

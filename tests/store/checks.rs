@@ -27,6 +27,10 @@ fn batch(server: &str, second: Second, likes: Vec<Like>) -> FlushBatch {
     }
 }
 
+fn server(id: &str) -> ServerId {
+    ServerId::new(id).unwrap()
+}
+
 fn bucket(second: Second, talk: i32, server: &str, likes: u64) -> SummaryBucket {
     SummaryBucket {
         second,
@@ -59,7 +63,7 @@ pub async fn storing_the_same_batch_twice_stores_it_once(backend: &Backend) {
         store.totals().await.unwrap(),
         HashMap::from([(TalkId(1), 5)])
     );
-    let seen = store.observe(NOW - 10, false).await.unwrap();
+    let seen = store.observe(NOW - 10, false, &server("a")).await.unwrap();
     assert_eq!(
         seen.buckets,
         vec![bucket(NOW, 1, "a", 5)],
@@ -79,7 +83,13 @@ pub async fn a_batch_mixing_new_and_stored_likes_counts_only_the_new(backend: &B
     assert_eq!(report.summary_rows, 4, "two talks got new likes");
     let totals = store.totals().await.unwrap();
     assert_eq!(totals, HashMap::from([(TalkId(1), 3), (TalkId(2), 1)]));
-    let seen = sorted(store.observe(NOW + 1, true).await.unwrap().buckets);
+    let seen = sorted(
+        store
+            .observe(NOW + 1, true, &server("a"))
+            .await
+            .unwrap()
+            .buckets,
+    );
     assert_eq!(
         seen,
         vec![bucket(NOW + 1, 1, "b", 1), bucket(NOW + 1, 2, "b", 1),]
@@ -96,7 +106,7 @@ pub async fn flushes_in_the_same_second_add_up_in_one_bucket(backend: &Backend) 
         .flush(batch("a", NOW, vec![like(1, 2)]))
         .await
         .unwrap();
-    let seen = store.observe(NOW, true).await.unwrap();
+    let seen = store.observe(NOW, true, &server("a")).await.unwrap();
     assert_eq!(seen.buckets, vec![bucket(NOW, 1, "a", 3)]);
     assert_eq!(seen.totals, Some(HashMap::from([(TalkId(1), 3)])));
 }
@@ -111,12 +121,48 @@ pub async fn each_server_owns_its_own_buckets_and_totals(backend: &Backend) {
         .flush(batch("b", NOW, vec![like(1, 1), like(1, 2)]))
         .await
         .unwrap();
-    let seen = store.observe(NOW, true).await.unwrap();
+    let seen = store.observe(NOW, true, &server("a")).await.unwrap();
     assert_eq!(
         sorted(seen.buckets),
         vec![bucket(NOW, 1, "a", 1), bucket(NOW, 1, "b", 2),]
     );
     assert_eq!(seen.totals, Some(HashMap::from([(TalkId(1), 3)])));
+    assert_eq!(seen.own_totals, Some(HashMap::from([(TalkId(1), 1)])));
+    let seen = store.observe(NOW, true, &server("b")).await.unwrap();
+    assert_eq!(seen.own_totals, Some(HashMap::from([(TalkId(1), 2)])));
+    let seen = store.observe(NOW, false, &server("b")).await.unwrap();
+    assert_eq!(seen.own_totals, None, "read with the totals only");
+}
+
+pub async fn a_flush_reads_back_its_servers_running_totals_even_when_replayed(backend: &Backend) {
+    let store = backend.store().await;
+    store
+        .flush(batch("b", NOW, vec![like(1, 9), like(3, 9)]))
+        .await
+        .unwrap();
+    let first = store
+        .flush(batch("a", NOW, vec![like(1, 0), like(1, 1), like(2, 0)]))
+        .await
+        .unwrap();
+    let own = |pairs: &[(i32, u64)]| {
+        pairs
+            .iter()
+            .map(|&(talk, n)| (TalkId(talk), n))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(first.own_totals, own(&[(1, 2), (2, 1)]));
+    // A replay stores nothing, and still reads back what the first try
+    // left; a talk "a" never stored a like of reads 0.
+    let replay = store
+        .flush(batch(
+            "a",
+            NOW + 1,
+            vec![like(1, 0), like(2, 0), like(3, 9)],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(replay.inserted, 0);
+    assert_eq!(replay.own_totals, own(&[(1, 2), (2, 1), (3, 0)]));
 }
 
 pub async fn the_window_read_returns_only_recent_buckets(backend: &Backend) {
@@ -133,7 +179,13 @@ pub async fn the_window_read_returns_only_recent_buckets(backend: &Backend) {
         .flush(batch("a", NOW, vec![like(2, 0)]))
         .await
         .unwrap();
-    let seen = sorted(store.observe(NOW - 10, true).await.unwrap().buckets);
+    let seen = sorted(
+        store
+            .observe(NOW - 10, true, &server("a"))
+            .await
+            .unwrap()
+            .buckets,
+    );
     assert_eq!(
         seen,
         vec![bucket(NOW - 5, 1, "a", 1), bucket(NOW, 2, "a", 1),]
@@ -148,8 +200,22 @@ pub async fn totals_are_read_only_when_asked(backend: &Backend) {
         .flush(batch("a", NOW, vec![like(1, 0)]))
         .await
         .unwrap();
-    assert_eq!(store.observe(NOW, false).await.unwrap().totals, None);
-    assert!(store.observe(NOW, true).await.unwrap().totals.is_some());
+    assert_eq!(
+        store
+            .observe(NOW, false, &server("a"))
+            .await
+            .unwrap()
+            .totals,
+        None
+    );
+    assert!(
+        store
+            .observe(NOW, true, &server("a"))
+            .await
+            .unwrap()
+            .totals
+            .is_some()
+    );
 }
 
 pub async fn a_large_batch_is_stored_exactly(backend: &Backend) {
@@ -172,7 +238,7 @@ pub async fn a_fresh_store_is_empty_and_answers(backend: &Backend) {
     let store = backend.store().await;
     store.ping().await.unwrap();
     assert!(store.totals().await.unwrap().is_empty());
-    let seen = store.observe(0, true).await.unwrap();
+    let seen = store.observe(0, true, &server("a")).await.unwrap();
     assert!(seen.buckets.is_empty());
     assert_eq!(seen.totals, Some(HashMap::new()));
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 0);
@@ -219,7 +285,7 @@ pub async fn a_batch_over_the_commit_limits_is_split_and_stored_exactly(backend:
     );
 
     let expected = HashMap::from([(TalkId(1), 20), (TalkId(2), 20), (TalkId(3), 20)]);
-    let seen = store.observe(NOW, true).await.unwrap();
+    let seen = store.observe(NOW, true, &server("a")).await.unwrap();
     assert_eq!(
         sorted(seen.buckets),
         vec![
@@ -282,7 +348,7 @@ pub async fn each_replica_s_audience_report_replaces_its_last(backend: &Backend)
         let store = store.clone();
         async move {
             let mut seen: Vec<(String, Second, i32, u64)> = store
-                .observe(since, false)
+                .observe(since, false, &server("a"))
                 .await
                 .unwrap()
                 .audience

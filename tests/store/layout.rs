@@ -180,7 +180,11 @@ async fn a_layout_1_file_gains_the_audience_table_and_keeps_its_likes() {
         .report_audience(&server, second, &[(TalkId(1), 4)])
         .await
         .unwrap();
-    let seen = store.observe(second, false).await.unwrap().audience;
+    let seen = store
+        .observe(second, false, &ServerId::new("a").unwrap())
+        .await
+        .unwrap()
+        .audience;
     assert_eq!(seen.len(), 1);
     assert_eq!((seen[0].talk, seen[0].watching), (TalkId(1), 4));
 }

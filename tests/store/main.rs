@@ -77,6 +77,7 @@ macro_rules! conformance {
             check!(a_like_twice_in_one_batch_is_stored_once);
             check!(flushes_in_the_same_second_add_up_in_one_bucket);
             check!(each_server_owns_its_own_buckets_and_totals);
+            check!(a_flush_reads_back_its_servers_running_totals_even_when_replayed);
             check!(the_window_read_returns_only_recent_buckets);
             check!(totals_are_read_only_when_asked);
             check!(a_large_batch_is_stored_exactly);

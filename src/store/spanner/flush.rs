@@ -275,6 +275,16 @@ fn flush_mutations(
         );
     }
     let talks_written = new_per_talk.len() as u64;
+    // Every talk of the chunk, so a replayed flush whose likes are all
+    // stored already still reports the total the unanswered try left.
+    for like in likes {
+        let talk = i64::from(like.talk.0);
+        let total = state.totals.get(&talk).copied().unwrap_or(0)
+            + new_per_talk.get(&talk).copied().unwrap_or(0);
+        report
+            .own_totals
+            .insert(like.talk, u64::try_from(total).unwrap_or(0));
+    }
     for (talk, count) in new_per_talk {
         let bucket = state.buckets.get(&talk).copied().unwrap_or(0) + count;
         mutations.push(

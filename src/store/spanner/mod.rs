@@ -129,13 +129,16 @@ fn not_ready(database: &str, error: StoreError) -> StoreError {
 }
 
 /// Every bucket since a second; with the per-talk totals (as `Kind` =
-/// 'total' rows) when asked. One query, so one snapshot and one read.
+/// 'total' rows) and one server's own (`'own'`) when asked. One query, so one snapshot and one read.
 const OBSERVE_SQL: &str = "
 SELECT 'bucket' AS Kind, Second, SessionId, ServerId, Likes
   FROM LikeSummaryServers WHERE Second >= @since
 UNION ALL
 SELECT 'total', 0, SessionId, '', SUM(Likes)
   FROM LikeSummaryTotals WHERE @with_totals GROUP BY SessionId
+UNION ALL
+SELECT 'own', 0, SessionId, '', Likes
+  FROM LikeSummaryTotals WHERE @with_totals AND ServerId = @server
 UNION ALL
 SELECT 'audience', a.Second, SessionId, a.ServerId, a.Watching[SAFE_OFFSET(i)]
   FROM LikeAudiences AS a CROSS JOIN UNNEST(a.SessionIds) AS SessionId WITH OFFSET AS i
@@ -217,27 +220,38 @@ impl LikeStore for SpannerStore {
             report.duplicates += chunk.report.duplicates;
             report.commits += 1;
             report.summary_rows += 2 * chunk.talks_written;
+            report.own_totals.extend(chunk.report.own_totals);
         }
         Ok(report)
     }
 
-    async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError> {
+    async fn observe(
+        &self,
+        since: Second,
+        with_totals: bool,
+        own: &ServerId,
+    ) -> Result<Observation, StoreError> {
         let statement = Statement::builder(OBSERVE_SQL)
             .add_param("since", since)
             .add_param("with_totals", with_totals)
+            .add_param("server", own.as_str())
             .build();
         let mut seen = Observation {
             totals: with_totals.then(HashMap::new),
+            own_totals: with_totals.then(HashMap::new),
             ..Observation::default()
         };
         self.query(statement, |row| {
             let kind: String = row.get("Kind")?;
             let talk = talk_id(row.get("SessionId")?)?;
             let likes = count(row.get::<Option<i64>>("Likes")?.unwrap_or(0));
-            if kind == "total" {
-                if let Some(totals) = seen.totals.as_mut() {
-                    totals.insert(talk, likes);
-                }
+            let totals = match kind.as_str() {
+                "total" => seen.totals.as_mut(),
+                "own" => seen.own_totals.as_mut(),
+                _ => None,
+            };
+            if let Some(totals) = totals {
+                totals.insert(talk, likes);
                 return Ok(());
             }
             // Rows are written only by this code; a malformed id is skipped, not fatal.

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::model::{Like, Second, ServerId, TalkId};
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::c_int;
 use std::path::Path;
@@ -170,13 +170,20 @@ impl LikeStore for SqliteStore {
                 report.duplicates += chunk.duplicates;
                 report.commits += 1;
                 report.summary_rows += chunk.summary_rows;
+                report.own_totals.extend(chunk.own_totals);
             }
             Ok(report)
         })
         .await
     }
 
-    async fn observe(&self, since: Second, with_totals: bool) -> Result<Observation, StoreError> {
+    async fn observe(
+        &self,
+        since: Second,
+        with_totals: bool,
+        own: &ServerId,
+    ) -> Result<Observation, StoreError> {
+        let own = own.clone();
         Self::run(&self.reader, move |conn| {
             let tx = conn.transaction()?;
             let buckets =
@@ -188,10 +195,10 @@ impl LikeStore for SqliteStore {
                         likes,
                     }
                 })?;
-            let totals = if with_totals {
-                Some(read_totals(&tx)?)
+            let (totals, own_totals) = if with_totals {
+                (Some(read_totals(&tx)?), Some(read_own_totals(&tx, &own)?))
             } else {
-                None
+                (None, None)
             };
             let audience = read_by_server(&tx, AUDIENCE_SQL, since, |second, talk, server, n| {
                 Watchers {
@@ -205,6 +212,7 @@ impl LikeStore for SqliteStore {
             Ok(Observation {
                 buckets,
                 totals,
+                own_totals,
                 audience,
             })
         })
@@ -355,12 +363,34 @@ fn flush_chunk(
             "INSERT INTO LikeSummaryTotals (SessionId, ServerId, Likes)
              VALUES (?1, ?2, ?3)
              ON CONFLICT (SessionId, ServerId)
-             DO UPDATE SET Likes = Likes + excluded.Likes",
+             DO UPDATE SET Likes = Likes + excluded.Likes
+             RETURNING Likes",
         )?;
         report.summary_rows = 2 * new_per_talk.len() as u64;
         for (talk, count) in &new_per_talk {
             bucket.execute(params![batch.second, talk.0, batch.server.as_str(), count])?;
-            total.execute(params![talk.0, batch.server.as_str(), count])?;
+            let now: i64 = total
+                .query_row(params![talk.0, batch.server.as_str(), count], |row| {
+                    row.get(0)
+                })?;
+            report.own_totals.insert(*talk, to_u64(now));
+        }
+        // A talk whose likes were all stored already (a replayed flush)
+        // reports its total too: the try that stored them went unanswered.
+        let mut read_total = tx.prepare_cached(
+            "SELECT Likes FROM LikeSummaryTotals WHERE SessionId = ?1 AND ServerId = ?2",
+        )?;
+        for like in likes {
+            if let std::collections::btree_map::Entry::Vacant(entry) =
+                report.own_totals.entry(like.talk)
+            {
+                let now: Option<i64> = read_total
+                    .query_row(params![like.talk.0, batch.server.as_str()], |row| {
+                        row.get(0)
+                    })
+                    .optional()?;
+                entry.insert(now.map_or(0, to_u64));
+            }
         }
         // Any server prunes every server's old buckets, so those of
         // replicas that are gone do not pile up; totals are kept.
@@ -406,6 +436,17 @@ fn read_by_server<T>(
         }
     }
     Ok(made)
+}
+
+/// `server`'s running total per talk.
+fn read_own_totals(conn: &Connection, server: &ServerId) -> rusqlite::Result<HashMap<TalkId, u64>> {
+    let mut select =
+        conn.prepare_cached("SELECT SessionId, Likes FROM LikeSummaryTotals WHERE ServerId = ?1")?;
+    let rows = select.query_map(params![server.as_str()], |row| {
+        Ok((row.get::<_, i32>(0)?, row.get::<_, i64>(1)?))
+    })?;
+    rows.map(|row| row.map(|(talk, likes)| (TalkId(talk), to_u64(likes))))
+        .collect()
 }
 
 fn read_totals(conn: &Connection) -> rusqlite::Result<HashMap<TalkId, u64>> {

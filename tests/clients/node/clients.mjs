@@ -3,7 +3,9 @@
 // Client 4 (HttpLink behind automatic persisted queries for queries and
 // mutations, GraphQLWsLink for likeAdded, Apollo's default __typename in
 // every selection set). Both watch a talk, Apollo likes it N times, and
-// each subscriber's deltas must add up to exactly N.
+// each subscriber's deltas must add up to exactly N. Then Apollo likes it
+// with the LikeSession mutation and reads the count back from its
+// normalised cache at once: it holds each like.
 //
 //   node clients.mjs http://127.0.0.1:8080 [N]
 
@@ -150,5 +152,48 @@ if (sent.withText !== 2 || sent.hashOnlyPosts !== likes || sent.hashOnlyGets !==
   fail(`not the persisted-query round trip: ${JSON.stringify(sent)}`);
 }
 if (after.data.session.liked - before.data.session.liked !== likes) fail('liked did not grow by N');
+
+// Read your writes through Apollo's normalised cache: the seed front end's
+// LikeSession mutation writes its payload under Session:1, and a page shows
+// the count it reads back from the cache at once. It must include the like
+// just made, and never go back.
+const LIKE_SESSION = gql`
+  mutation LikeSession($input: CreateLikeInput!) {
+    createLike(input: $input) {
+      clientMutationId
+      like {
+        id
+        session {
+          id
+          liked
+        }
+      }
+    }
+  }
+`;
+const cached = () =>
+  apollo.readQuery({ query: TALK_QUERY, variables: { sessionId: TALK } })?.session?.liked;
+const counts = [cached()];
+for (let n = 1; n <= 5; n += 1) {
+  const result = await apollo.mutate({
+    mutation: LIKE_SESSION,
+    variables: { input: { uuid: `cache-${n}`, sessionId: TALK, clientMutationId: `tap-${n}` } },
+  });
+  if (result.error) fail(`LikeSession ${n} failed: ${result.error}`);
+  counts.push(cached());
+  if (counts.at(-1) !== after.data.session.liked + n) {
+    fail(`the cached count after like ${n} is not the count with it: ${JSON.stringify(counts)}`);
+  }
+}
+const fresh = await apollo.query({
+  query: TALK_QUERY,
+  variables: { sessionId: TALK },
+  fetchPolicy: 'network-only',
+});
+counts.push(fresh.data.session.liked, cached());
+if (counts.some((count, i) => i > 0 && count < counts[i - 1]) || counts.at(-1) !== after.data.session.liked + 5) {
+  fail(`the cached count went back or missed a like: ${JSON.stringify(counts)}`);
+}
+console.log(JSON.stringify({ cachedCounts: counts }));
 await plain.dispose();
 process.exit(0);

@@ -112,7 +112,8 @@ pub(super) fn session() -> Object {
         .field(
             "liked",
             nn(scalar::INT),
-            "Likes stored for this talk by all servers (as of the last observer read).",
+            "Likes of this talk: those stored by all servers (as of the last observer read), \
+             and those this server acknowledged that that read did not hold yet.",
             cached(COUNT_MAX_AGE),
             |session: &Session, _, env| match env.services.listener.total(session.talk) {
                 Some(total) => Out::Int(clamp(total).into()),

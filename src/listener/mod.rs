@@ -7,9 +7,16 @@
 //! from a total it saw before: its first delta then covers the gap. The
 //! listener's receivers are also this replica's audience, which the storer
 //! reports with its flushes. It does not read the store.
+//!
+//! Beside each published total it keeps this replica's own likes the total
+//! does not hold yet (`own`), told by the storer: every reader on this
+//! replica, query or subscriber, counts every like it acknowledged.
+
+mod own;
 
 use crate::model::TalkId;
 use chrono::{DateTime, Utc};
+use own::Own;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -19,13 +26,32 @@ use tokio::sync::watch;
 /// GraphQL layer (readers). Cheap to clone.
 #[derive(Clone)]
 pub struct Listener {
-    /// One sender per talk, held here for the process's life; `None` until
-    /// the observer's first read sets the starting totals. Receivers belong
-    /// to subscriptions and are dropped when they end.
-    talks: Arc<HashMap<TalkId, watch::Sender<Option<Published>>>>,
+    /// One sender per talk, held here for the process's life; its total is
+    /// `None` until the observer's first read sets the starting totals.
+    /// Receivers belong to subscriptions and are dropped when they end.
+    talks: Arc<HashMap<TalkId, watch::Sender<Count>>>,
     /// When the observer last read the store (set by the observer, read by
     /// `/metrics`); until then, when the listener was made.
     read_at: Arc<Mutex<Instant>>,
+}
+
+/// What one talk's channel holds: the published count, and this replica's
+/// likes it does not hold yet. Only a published change wakes subscribers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Count {
+    published: Option<Published>,
+    own: Own,
+}
+
+impl Count {
+    /// The published count with the total as this replica's readers see
+    /// it: with every like this replica acknowledged that it lacks.
+    fn read(&self) -> Option<Published> {
+        self.published.map(|published| Published {
+            total: published.total + self.own.unseen(),
+            ..published
+        })
+    }
 }
 
 /// A talk's published count.
@@ -111,7 +137,7 @@ pub struct Interest {
 
 /// One subscriber's view of one talk.
 pub struct Subscription {
-    totals: watch::Receiver<Option<Published>>,
+    totals: watch::Receiver<Count>,
     /// The total this subscriber last reported (or started from).
     last: Option<u64>,
     /// The audience this subscriber last reported (or saw on subscribing).
@@ -124,7 +150,7 @@ impl Listener {
     pub fn new(talks: impl IntoIterator<Item = TalkId>) -> Self {
         let talks = talks
             .into_iter()
-            .map(|talk| (talk, watch::Sender::new(None)))
+            .map(|talk| (talk, watch::Sender::new(Count::default())))
             .collect();
         Self {
             talks: Arc::new(talks),
@@ -146,33 +172,75 @@ impl Listener {
             .elapsed()
     }
 
-    /// Publishes a talk's new total; ignored for talks outside the catalogue.
-    pub fn publish(&self, talk: TalkId, total: u64) {
+    /// Publishes a talk's new total, which holds `own` of this replica's
+    /// running total of the talk; ignored for talks outside the catalogue.
+    pub fn publish(&self, talk: TalkId, total: u64, own: u64) {
         if let Some(sender) = self.talks.get(&talk) {
-            sender.send_if_modified(|current| match current {
-                Some(published) if published.total == total => false,
-                Some(published) => {
-                    published.total = total;
-                    published.at = PublishedAt::now();
-                    true
-                }
-                None => {
-                    *current = Some(Published {
-                        start: total,
-                        total,
-                        watching: 0,
-                        at: PublishedAt::now(),
-                    });
-                    true
+            sender.send_if_modified(|current| {
+                current.own.published(own);
+                match &mut current.published {
+                    Some(published) if published.total == total => false,
+                    Some(published) => {
+                        published.total = total;
+                        published.at = PublishedAt::now();
+                        true
+                    }
+                    None => {
+                        current.published = Some(Published {
+                            start: total,
+                            total,
+                            watching: 0,
+                            at: PublishedAt::now(),
+                        });
+                        true
+                    }
                 }
             });
         }
     }
 
-    /// Sets every talk's starting total (absent talks start at zero).
-    pub fn seed(&self, totals: &HashMap<TalkId, u64>) {
-        for talk in self.talks.keys() {
-            self.publish(*talk, totals.get(talk).copied().unwrap_or(0));
+    /// Sets every talk's starting total, and how much of this replica's
+    /// running total it holds (absent talks: zero).
+    pub fn seed(&self, totals: &HashMap<TalkId, u64>, own: &HashMap<TalkId, u64>) {
+        for (talk, sender) in self.talks.iter() {
+            let at = |counts: &HashMap<TalkId, u64>| counts.get(talk).copied().unwrap_or(0);
+            sender.send_if_modified(|current| {
+                current.own.seed(at(own));
+                false
+            });
+            self.publish(*talk, at(totals), at(own));
+        }
+    }
+
+    /// Whether the observer's first read has set the starting totals.
+    pub fn seeded(&self) -> bool {
+        self.talks
+            .values()
+            .next()
+            .is_none_or(|sender| sender.borrow().published.is_some())
+    }
+
+    /// A like of `talk` was acknowledged before being stored: this
+    /// replica's readers count it from now on. Wakes no subscriber.
+    pub fn acknowledged(&self, talk: TalkId) {
+        if let Some(sender) = self.talks.get(&talk) {
+            sender.send_if_modified(|current| {
+                current.own.acknowledged();
+                false
+            });
+        }
+    }
+
+    /// A flush committed likes of `talk`: `acknowledged` of them had been
+    /// acknowledged already, and the store holds `running_total` of this
+    /// replica's likes of the talk. Wakes no subscriber: the next
+    /// publication carries them.
+    pub fn stored(&self, talk: TalkId, acknowledged: u64, running_total: u64) {
+        if let Some(sender) = self.talks.get(&talk) {
+            sender.send_if_modified(|current| {
+                current.own.stored(acknowledged, running_total);
+                false
+            });
         }
     }
 
@@ -181,7 +249,7 @@ impl Listener {
     pub fn publish_audience(&self, watching: &HashMap<TalkId, u64>) {
         for (talk, sender) in self.talks.iter() {
             let count = watching.get(talk).copied().unwrap_or(0);
-            sender.send_if_modified(|current| match current {
+            sender.send_if_modified(|current| match &mut current.published {
                 Some(published) if published.watching != count => {
                     published.watching = count;
                     published.at = PublishedAt::now();
@@ -192,9 +260,12 @@ impl Listener {
         }
     }
 
-    /// The talk's published total, once the observer has read the store.
+    /// The talk's total as this replica's readers see it, once the observer
+    /// has read the store: the published total and every like this replica
+    /// acknowledged that it does not hold yet.
     pub fn total(&self, talk: TalkId) -> Option<u64> {
-        self.published(talk).map(|published| published.total)
+        let count = self.talks.get(&talk)?.borrow().read();
+        count.map(|published| published.total)
     }
 
     /// The talk's published audience over all replicas, once the observer
@@ -204,13 +275,15 @@ impl Listener {
     }
 
     fn published(&self, talk: TalkId) -> Option<Published> {
-        self.talks.get(&talk).and_then(|sender| *sender.borrow())
+        self.talks
+            .get(&talk)
+            .and_then(|sender| sender.borrow().published)
     }
 
     /// Subscribes to a talk; `None` if the catalogue does not have it.
     pub fn subscribe(&self, talk: TalkId, interest: Interest) -> Option<Subscription> {
         let mut totals = self.talks.get(&talk)?.subscribe();
-        let now = *totals.borrow_and_update();
+        let now = totals.borrow_and_update().read();
         Some(Subscription {
             totals,
             last: now.map(|published| published.total),
@@ -253,7 +326,7 @@ impl Subscription {
     pub async fn next(&mut self) -> Option<Delta> {
         loop {
             if let Some(since) = self.interest.since {
-                let now = *self.totals.borrow_and_update();
+                let now = self.totals.borrow_and_update().read();
                 if let Some(published) = now
                     && published.total >= since
                 {
@@ -264,7 +337,7 @@ impl Subscription {
                 continue;
             }
             self.totals.changed().await.ok()?;
-            let Some(published) = *self.totals.borrow_and_update() else {
+            let Some(published) = self.totals.borrow_and_update().read() else {
                 continue;
             };
             let before = self.last.unwrap_or(published.start);
@@ -272,7 +345,7 @@ impl Subscription {
             if published.total > before || heard {
                 return Some(self.report(published, before));
             }
-            self.last = Some(published.total);
+            self.last = Some(published.total.max(before));
         }
     }
 
@@ -305,12 +378,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn this_replicas_readers_count_its_likes_before_the_observer_does() {
+        let listener = Listener::new([TalkId(1)]);
+        listener.seed(
+            &HashMap::from([(TalkId(1), 40)]),
+            &HashMap::from([(TalkId(1), 10)]),
+        );
+        let mut sub = listener.subscribe(TalkId(1), Interest::default()).unwrap();
+        listener.acknowledged(TalkId(1));
+        listener.acknowledged(TalkId(1));
+        assert_eq!(listener.total(TalkId(1)), Some(42));
+        assert_eq!(
+            next_soon(&mut sub).await,
+            None,
+            "an acknowledgement wakes no one"
+        );
+        listener.stored(TalkId(1), 2, 12);
+        // Another replica's like and both of these in one read.
+        listener.publish(TalkId(1), 43, 12);
+        assert_eq!(next_soon(&mut sub).await, Some((3, 43)));
+        assert_eq!(listener.total(TalkId(1)), Some(43));
+        listener.acknowledged(TalkId(1));
+        listener.publish_audience(&HashMap::from([(TalkId(1), 1)]));
+        let mut late = listener.subscribe(TalkId(1), Interest::default()).unwrap();
+        listener.publish(TalkId(1), 44, 12);
+        assert_eq!(
+            next_soon(&mut late).await,
+            Some((1, 45)),
+            "its own like was counted"
+        );
+    }
+
+    #[tokio::test]
     async fn a_slow_subscriber_gets_one_merged_delta() {
         let listener = Listener::new([TalkId(1)]);
-        listener.seed(&HashMap::new());
+        listener.seed(&HashMap::new(), &HashMap::new());
         let mut sub = listener.subscribe(TalkId(1), Interest::default()).unwrap();
         for total in 1..=100 {
-            listener.publish(TalkId(1), total);
+            listener.publish(TalkId(1), total, 0);
         }
         assert_eq!(next_soon(&mut sub).await, Some((100, 100)));
         assert_eq!(next_soon(&mut sub).await, None);
@@ -320,9 +425,9 @@ mod tests {
     async fn the_first_totals_are_a_starting_point_not_a_delta() {
         let listener = Listener::new([TalkId(1)]);
         let mut sub = listener.subscribe(TalkId(1), Interest::default()).unwrap();
-        listener.seed(&HashMap::from([(TalkId(1), 40)]));
+        listener.seed(&HashMap::from([(TalkId(1), 40)]), &HashMap::new());
         assert_eq!(next_soon(&mut sub).await, None);
-        listener.publish(TalkId(1), 42);
+        listener.publish(TalkId(1), 42, 0);
         assert_eq!(next_soon(&mut sub).await, Some((2, 42)));
     }
 
@@ -330,19 +435,19 @@ mod tests {
     async fn a_subscriber_from_before_the_first_totals_misses_no_growth() {
         let listener = Listener::new([TalkId(1)]);
         let mut sub = listener.subscribe(TalkId(1), Interest::default()).unwrap();
-        listener.seed(&HashMap::from([(TalkId(1), 40)]));
-        listener.publish(TalkId(1), 43);
+        listener.seed(&HashMap::from([(TalkId(1), 40)]), &HashMap::new());
+        listener.publish(TalkId(1), 43, 0);
         assert_eq!(next_soon(&mut sub).await, Some((3, 43)));
     }
 
     #[tokio::test]
     async fn a_delta_says_when_its_total_was_published() {
         let listener = Listener::new([TalkId(1)]);
-        listener.seed(&HashMap::new());
+        listener.seed(&HashMap::new(), &HashMap::new());
         let mut sub = listener.subscribe(TalkId(1), Interest::default()).unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
         let before = Utc::now();
-        listener.publish(TalkId(1), 1);
+        listener.publish(TalkId(1), 1, 0);
         let after = Utc::now();
         let delta = sub.next().await.unwrap();
         let text = delta.published_at.as_str();
@@ -362,9 +467,9 @@ mod tests {
     #[tokio::test]
     async fn subscribers_of_other_talks_hear_nothing() {
         let listener = Listener::new([TalkId(1), TalkId(2)]);
-        listener.seed(&HashMap::new());
+        listener.seed(&HashMap::new(), &HashMap::new());
         let mut other = listener.subscribe(TalkId(2), Interest::default()).unwrap();
-        listener.publish(TalkId(1), 5);
+        listener.publish(TalkId(1), 5, 0);
         assert_eq!(next_soon(&mut other).await, None);
         assert!(listener.subscribe(TalkId(3), Interest::default()).is_none());
     }
@@ -372,7 +477,7 @@ mod tests {
     #[tokio::test]
     async fn a_resumed_subscription_hears_the_gap_at_once() {
         let listener = Listener::new([TalkId(1)]);
-        listener.seed(&HashMap::from([(TalkId(1), 40)]));
+        listener.seed(&HashMap::from([(TalkId(1), 40)]), &HashMap::new());
         let resume = |since| Interest {
             since: Some(since),
             audience: false,
@@ -381,7 +486,7 @@ mod tests {
         assert_eq!(next_soon(&mut behind).await, Some((7, 40)));
         let mut level = listener.subscribe(TalkId(1), resume(40)).unwrap();
         assert_eq!(next_soon(&mut level).await, Some((0, 40)));
-        listener.publish(TalkId(1), 45);
+        listener.publish(TalkId(1), 45, 0);
         assert_eq!(next_soon(&mut behind).await, Some((5, 45)));
         assert_eq!(next_soon(&mut level).await, Some((5, 45)));
     }
@@ -399,18 +504,18 @@ mod tests {
             )
             .unwrap();
         assert_eq!(next_soon(&mut ahead).await, None, "nothing read yet");
-        listener.seed(&HashMap::from([(TalkId(1), 48)]));
+        listener.seed(&HashMap::from([(TalkId(1), 48)]), &HashMap::new());
         assert_eq!(next_soon(&mut ahead).await, None, "behind the client");
-        listener.publish(TalkId(1), 52);
+        listener.publish(TalkId(1), 52, 0);
         assert_eq!(next_soon(&mut ahead).await, Some((2, 52)));
-        listener.publish(TalkId(1), 53);
+        listener.publish(TalkId(1), 53, 0);
         assert_eq!(next_soon(&mut ahead).await, Some((1, 53)));
     }
 
     #[tokio::test]
     async fn only_subscribers_who_ask_hear_the_audience_change() {
         let listener = Listener::new([TalkId(1), TalkId(2)]);
-        listener.seed(&HashMap::new());
+        listener.seed(&HashMap::new(), &HashMap::new());
         let watching = Interest {
             since: None,
             audience: true,
@@ -424,7 +529,7 @@ mod tests {
             .unwrap();
         assert_eq!((delta.likes, delta.total, delta.watching), (0, 0, 2));
         assert_eq!(next_soon(&mut plain).await, None);
-        listener.publish(TalkId(1), 3);
+        listener.publish(TalkId(1), 3, 0);
         let delta = plain.next().await.unwrap();
         assert_eq!((delta.likes, delta.watching), (3, 2));
         assert_eq!(listener.watching(TalkId(1)), Some(2));
