@@ -34,7 +34,8 @@ pub const FLUSH_FAILURES: &str = "likes_flush_failures_total";
 pub const STORE_WRITES: &str = "likes_store_writes_total";
 /// Bucket and totals rows written by flushes (two per active talk per commit).
 pub const STORE_SUMMARY_ROWS: &str = "likes_store_summary_rows_total";
-/// Cloud Spanner mutations committed by flushes, as Spanner counts them.
+/// Cloud Spanner mutations committed by flushes, as Spanner counts them
+/// (the emulator does not: there, as the commits' cells add up).
 pub const STORE_MUTATIONS: &str = "likes_store_mutations_total";
 /// Store reads by the observer.
 pub const STORE_READS: &str = "likes_store_reads_total";

@@ -172,7 +172,7 @@ fn add_inputs(inputs: &mut Table, store: &str, first: &Measured) {
                 "{per_like:.3}, with {} per talk in each flush commit",
                 scale_model::MUTATIONS_PER_TALK
             ),
-            format!("{from}: the emulator's commit statistics"),
+            format!("{from}: the flush commits' cells (the emulator returns no commit statistics)"),
         ]);
     }
 }
@@ -282,7 +282,9 @@ fn print_notes() {
          Spanner mutations are 5 per like and 8 per talk in each commit. CPU and memory: \
          what the load adds to the first run's replica, divided among the replicas, plus \
          what an idle replica costs. Latency: a like waits for the next flush (up to a \
-         second), then for the read a quarter second later. † marks a figure more than \
+         second), then for the read a quarter second later; with one replica the probe's \
+         like is on its subscriber's replica, counted at once, and waits only for the next \
+         read. † marks a figure more than \
          {:.0}% from the model; docs/capacity.md says why each is. On this machine every \
          replica, the emulator and the load share two cores, and the emulator runs one \
          transaction at a time.",

@@ -105,11 +105,22 @@ pub fn predict(load: &Load, calibration: &Calibration) -> Predicted {
             + (calibration.loaded_cores - calibration.idle_cores).max(0.0) * scale,
         kib: calibration.base_kib
             + (calibration.loaded_kib - calibration.base_kib).max(0.0) * scale,
-        // A like waits for the next flush (uniform over an interval), then
-        // for the read a quarter interval later.
-        latency: (
-            (0.5 + OBSERVE_OFFSET) * load.interval_seconds,
-            (0.99 + OBSERVE_OFFSET) * load.interval_seconds,
-        ),
+        latency: latency(load),
     }
+}
+
+/// Like → event, median and 99th percentile. On another replica a like
+/// waits for the next flush (uniform over an interval), then for the read a
+/// quarter interval later. On its own replica (the probe's, with one
+/// replica) it is counted at once, and waits only for the next read.
+fn latency(load: &Load) -> (f64, f64) {
+    let wait = if load.replicas > 1 {
+        OBSERVE_OFFSET
+    } else {
+        0.0
+    };
+    (
+        (0.5 + wait) * load.interval_seconds,
+        (0.99 + wait) * load.interval_seconds,
+    )
 }

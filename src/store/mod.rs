@@ -60,9 +60,9 @@ pub struct FlushReport {
     /// Summary rows written: a bucket row and a totals row per talk that
     /// got new likes, in each commit. They grow with active talks, not likes.
     pub summary_rows: u64,
-    /// Cloud Spanner mutations committed, as its commit statistics count
-    /// them (as planned where it gives none); 0 on SQLite, which has no
-    /// such unit.
+    /// Cloud Spanner mutations committed: as its commit statistics count
+    /// them, or, where it gives none (the emulator), as the commits' cells
+    /// add up; 0 on SQLite, which has no such unit.
     pub mutations: u64,
     /// This server's running total of each talk of the batch, as committed
     /// (0 for a talk it never stored a like of): what a replica reads back

@@ -215,6 +215,7 @@ impl LikeStore for SpannerStore {
                     "Spanner counted a flush commit's mutations differently than planned"
                 );
             }
+            // The emulator returns no statistics: count the commit's own.
             report.mutations += counted.unwrap_or(planned);
             report.inserted += chunk.report.inserted;
             report.duplicates += chunk.report.duplicates;
