@@ -10,7 +10,7 @@ use crate::limits::{ConnectionLimit, LimitedListener, RateLimits};
 use crate::listener::Listener;
 use crate::observer::{ObserveSettings, Observer};
 use crate::store::{self, LikeStore, StoreOptions};
-use crate::storer::{FlushSettings, Storer};
+use crate::storer::{AckSettings, FlushSettings, Storer};
 use crate::telemetry;
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -66,7 +66,12 @@ impl App {
             },
         )
         .reporting(Arc::new(move || audience.audience()))
-        .counting(listener.clone());
+        .counting(listener.clone())
+        .acknowledging(AckSettings {
+            ack: config.ack,
+            timeout: config.ack_timeout,
+            linger: config.ack_linger,
+        });
         let mut observer = Observer::new(
             store.clone(),
             listener.clone(),
@@ -105,7 +110,7 @@ impl App {
         );
         let router = http::router(
             HttpState {
-                graphql,
+                graphql: Arc::new(graphql),
                 connections: connections.clone(),
                 limits: Arc::new(config.limits.clone()),
                 access: Arc::new(config.access.clone()),

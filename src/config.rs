@@ -37,6 +37,14 @@ pub struct Config {
     pub buffer_max_likes: usize,
     /// Most bytes buffered.
     pub buffer_max_bytes: usize,
+    /// When `createLike` answers.
+    pub ack: Ack,
+    /// With `Ack::Stored`, how long `createLike` waits for its like to be
+    /// stored before it answers `UNAVAILABLE`.
+    pub ack_timeout: Duration,
+    /// With `Ack::Stored`, how long a like waiting for its answer may wait
+    /// before a flush starts.
+    pub ack_linger: Duration,
     /// Bound on the shutdown drain.
     pub shutdown_grace: Duration,
     /// Abuse limits.
@@ -45,6 +53,16 @@ pub struct Config {
     pub access: Access,
     /// Where the conference page comes from.
     pub page: PageSource,
+}
+
+/// When `createLike` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    /// Once the like is in this replica's memory; the next flush stores it.
+    /// A crash loses what was acknowledged since the last stored flush.
+    Buffered,
+    /// Once the flush that holds the like has committed it to the store.
+    Stored,
 }
 
 /// Where the conference page at `/` comes from.

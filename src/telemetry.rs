@@ -11,8 +11,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Likes accepted into the buffer and acknowledged to a client (a retry of a
-/// like still buffered is not counted again).
+/// Likes acknowledged to a client: once buffered (`--ack buffered`), or once
+/// stored with a caller still waiting (`--ack stored`); a retry of a like
+/// already acknowledged is not counted again.
 pub const ACKNOWLEDGED: &str = "likes_acknowledged_total";
 /// Acknowledged likes confirmed in the store by a flush: written by it, or
 /// found already there. Equals `ACKNOWLEDGED` once the buffer is empty.
@@ -26,6 +27,10 @@ pub const REFUSED: &str = "likes_refused_total";
 pub const BUFFERED: &str = "likes_buffered";
 /// Estimated memory held by buffered likes.
 pub const BUFFERED_BYTES: &str = "likes_buffered_bytes";
+/// Age of the oldest like acknowledged and not yet stored (0 when none;
+/// always 0 with `--ack stored`): what a crash of this replica would lose
+/// is at least that old.
+pub const UNSTORED_ACK_AGE: &str = "likes_unstored_ack_age_seconds";
 /// Duration of successful flush tries.
 pub const FLUSH_SECONDS: &str = "likes_flush_seconds";
 /// Flush tries that failed or timed out.
@@ -74,9 +79,11 @@ pub const ACK_TO_PUSH: &str = "likes_ack_to_push_seconds";
 /// Always 1; its `version` label is the running release.
 pub const BUILD_INFO: &str = "likes_build_info";
 
-/// Every `reason` of `REFUSED`.
-pub const REFUSAL_REASONS: [&str; 6] = [
+/// Every `reason` of `REFUSED`: `not_stored_yet` is a like that waited
+/// for its flush past `--ack-timeout` (held, and maybe stored later).
+pub const REFUSAL_REASONS: [&str; 7] = [
     "buffer_full",
+    "not_stored_yet",
     "shutting_down",
     "rate_limited_liker",
     "rate_limited_address",
@@ -128,11 +135,11 @@ pub fn handle() -> PrometheusHandle {
 /// and looking it up each time costs an allocation.
 static ACKNOWLEDGED_COUNTER: OnceLock<metrics::Counter> = OnceLock::new();
 
-/// Counts one acknowledged like.
-pub fn count_acknowledged() {
+/// Counts acknowledged likes.
+pub fn count_acknowledged(likes: u64) {
     match ACKNOWLEDGED_COUNTER.get() {
-        Some(counter) => counter.increment(1),
-        None => metrics::counter!(ACKNOWLEDGED).increment(1),
+        Some(counter) => counter.increment(likes),
+        None => metrics::counter!(ACKNOWLEDGED).increment(likes),
     }
 }
 
@@ -157,7 +164,13 @@ fn register_from_start() {
     for reason in REFUSAL_REASONS {
         metrics::counter!(REFUSED, "reason" => reason).absolute(0);
     }
-    for gauge in [BUFFERED, BUFFERED_BYTES, OBSERVER_LAG, SUBSCRIBERS] {
+    for gauge in [
+        BUFFERED,
+        BUFFERED_BYTES,
+        UNSTORED_ACK_AGE,
+        OBSERVER_LAG,
+        SUBSCRIBERS,
+    ] {
         metrics::gauge!(gauge).set(0.0);
     }
     for gauge in [CONNECTIONS, WEBSOCKETS] {
@@ -181,6 +194,11 @@ fn describe() {
     );
     describe_counter!(REFUSED, "Likes refused, by reason.");
     describe_gauge!(BUFFERED, "Likes held in memory, waiting for the store.");
+    describe_gauge!(
+        UNSTORED_ACK_AGE,
+        Unit::Seconds,
+        "Age of the oldest like acknowledged and not yet stored (0 when none; always with --ack stored): one crash from loss."
+    );
     describe_gauge!(
         BUFFERED_BYTES,
         Unit::Bytes,

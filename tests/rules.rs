@@ -54,7 +54,7 @@ fn assert_passes(args: &[&str], expected: &str) {
 
 #[test]
 fn the_rules_pass_promtool_check_and_every_alert_fires_in_some_scenario() {
-    assert_passes(&["--check-only"], "SUCCESS: 32 rules found");
+    assert_passes(&["--check-only"], "SUCCESS: 33 rules found");
 }
 
 #[test]

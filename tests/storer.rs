@@ -4,11 +4,12 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use likes::clock::Clock;
+use likes::config::Ack;
 use likes::model::{Like, LikeId, Second, ServerId, TalkId};
 use likes::store::{
     FlushBatch, FlushReport, LikeStore, Observation, SqliteStore, StoreError, StoreOptions,
 };
-use likes::storer::{Accepted, FlushSettings, Refusal, Storer};
+use likes::storer::{AckSettings, FlushSettings, NotStored, Pending, Receipt, Refusal, Storer};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -188,7 +189,7 @@ fn like(n: usize) -> Like {
 
 fn accept_all(storer: &Storer, range: std::ops::Range<usize>) {
     for n in range {
-        assert_eq!(storer.accept(like(n)), Ok(Accepted::New));
+        assert!(matches!(storer.accept(like(n)), Ok(Receipt::Now)));
     }
 }
 
@@ -319,10 +320,13 @@ async fn a_full_buffer_refuses_new_likes_and_keeps_the_old() {
         },
     );
     accept_all(&storer, 0..5);
-    assert_eq!(storer.accept(like(5)), Err(Refusal::Full));
-    assert_eq!(storer.accept(like(0)), Ok(Accepted::Held));
+    assert!(matches!(storer.accept(like(5)), Err(Refusal::Full)));
+    assert!(
+        matches!(storer.accept(like(0)), Ok(Receipt::Now)),
+        "a retry"
+    );
     storer.flush().await;
-    assert_eq!(storer.accept(like(5)), Ok(Accepted::New));
+    assert!(matches!(storer.accept(like(5)), Ok(Receipt::Now)));
     storer.flush().await;
     assert_eq!(store.stored().await, 6);
 }
@@ -345,7 +349,7 @@ async fn shutdown_drains_everything_and_then_refuses() {
     shutdown.cancel();
     assert_eq!(task.await.unwrap(), 0, "every like stored");
     assert_eq!(store.stored().await, 2_500);
-    assert_eq!(storer.accept(like(9_999)), Err(Refusal::Closed));
+    assert!(matches!(storer.accept(like(9_999)), Err(Refusal::Closed)));
 }
 
 #[tokio::test(start_paused = true)]
@@ -454,4 +458,108 @@ async fn the_audience_is_reported_after_each_flush_once_when_gone_and_none_at_sh
     shutdown.cancel();
     assert_eq!(task.await.unwrap(), 0);
     assert_eq!(read().await, []);
+}
+
+/// A storer that answers likes once stored (`--ack stored`), with a bound
+/// of 5 s and a linger of 10 ms.
+fn storing(store: &Arc<FaultyStore>, settings: FlushSettings) -> Storer {
+    storer(store, settings).acknowledging(AckSettings {
+        ack: Ack::Stored,
+        timeout: Duration::from_secs(5),
+        linger: Duration::from_millis(10),
+    })
+}
+
+/// What a like waiting for its flush hears.
+fn waiting(storer: &Storer, n: usize) -> Pending {
+    match storer.accept(like(n)) {
+        Ok(Receipt::Later(pending)) => pending,
+        other => panic!("like {n} does not wait for its flush: {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn likes_waiting_for_their_flush_share_one_commit_after_the_linger() {
+    let store = FaultyStore::new().await;
+    let storer = storing(
+        &store,
+        FlushSettings {
+            interval: Duration::from_secs(1),
+            ..settings()
+        },
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(storer.clone().run(shutdown.clone()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = tokio::time::Instant::now();
+    let pending: Vec<Pending> = (0..30).map(|n| waiting(&storer, n)).collect();
+    let heard = futures_util::future::join_all(pending.into_iter().map(Pending::stored)).await;
+    assert!(heard.iter().all(Result::is_ok), "{heard:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(10) && waited < Duration::from_millis(100),
+        "answered after {waited:?}, not after the 10 ms linger"
+    );
+    assert_eq!(store.tries.load(Ordering::SeqCst), 1, "one commit for all");
+    assert_eq!(store.stored().await, 30);
+    // Stored lately: a retry is acknowledged at once.
+    assert!(matches!(storer.accept(like(3)), Ok(Receipt::Now)));
+    shutdown.cancel();
+    assert_eq!(task.await.unwrap(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_like_not_stored_within_its_bound_hears_so_and_its_retry_stores_it_once() {
+    let store = FaultyStore::new().await;
+    let storer = storing(&store, settings());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(storer.clone().run(shutdown.clone()));
+    store.inject(Fault::Hang, usize::MAX);
+    let started = tokio::time::Instant::now();
+    assert_eq!(
+        waiting(&storer, 7).stored().await,
+        Err(NotStored::Late(Duration::from_secs(5)))
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    assert_eq!(storer.buffered(), 1, "held, and still tried");
+    // The caller retries, with the same clientMutationId: the same like.
+    let retry = waiting(&storer, 7);
+    store.inject(Fault::None, 0);
+    assert_eq!(retry.stored().await, Ok(()));
+    assert_eq!(store.stored().await, 1);
+    shutdown.cancel();
+    assert_eq!(task.await.unwrap(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_shutdown_a_waiting_like_is_stored_and_answered_or_told_it_was_not() {
+    // The store answers slowly: the flush under way at shutdown stores it.
+    let store = FaultyStore::new().await;
+    let storer = storing(&store, settings());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(storer.clone().run(shutdown.clone()));
+    store.inject(Fault::Slow(Duration::from_millis(300)), 1);
+    let stored = tokio::spawn(waiting(&storer, 1).stored());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    shutdown.cancel();
+    assert_eq!(stored.await.unwrap(), Ok(()));
+    assert_eq!(task.await.unwrap(), 0);
+    assert_eq!(store.stored().await, 1);
+
+    // The store is down for the whole grace: the caller hears so before it
+    // ends, well within its own bound.
+    let store = FaultyStore::new().await;
+    let storer = storing(&store, settings());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(storer.clone().run(shutdown.clone()));
+    store.inject(Fault::Refuse, usize::MAX);
+    let started = tokio::time::Instant::now();
+    let unstored = tokio::spawn(waiting(&storer, 2).stored());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    shutdown.cancel();
+    assert_eq!(unstored.await.unwrap(), Err(NotStored::Stopped));
+    let grace = settings().shutdown_grace;
+    assert!(started.elapsed() < grace + Duration::from_millis(100));
+    assert_eq!(task.await.unwrap(), 1);
+    assert_eq!(store.stored().await, 0);
 }

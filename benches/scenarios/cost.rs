@@ -71,7 +71,9 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     for phase in &PHASES {
         let dir = tempfile::tempdir()?;
         let store = format!("sqlite://{}", dir.path().join("cost.db").display());
-        let replica = Replica::start(&store, "cost", &[]).await?;
+        // One flush a tick; `--ack stored` writes more under load, up to
+        // one commit a linger (scenario 6).
+        let replica = Replica::start(&store, "cost", &["--ack", "buffered"]).await?;
         let mut sockets = Vec::new();
         for i in 0..phase.subscribers {
             let socket = ws::like_added(&replica.ws(), (i % 6 + 1) as i64, "total").await?;

@@ -41,7 +41,8 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     require("wrk", "apt-get install wrk")?;
     let dir = tempfile::tempdir()?;
     let store = format!("sqlite://{}", dir.path().join("documents.db").display());
-    let replica = Replica::start(&store, "documents", &[]).await?;
+    // What preparing costs, without waiting for the store.
+    let replica = Replica::start(&store, "documents", &["--ack", "buffered"]).await?;
 
     let mut cost = Table::new(
         "A first-seen document: the same like, its document new to the server on every \

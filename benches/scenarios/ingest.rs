@@ -29,10 +29,10 @@ pub struct Options {
 }
 
 /// What a load tool saw.
-struct Load {
-    per_second: f64,
-    p50: f64,
-    p99: f64,
+pub(crate) struct Load {
+    pub(crate) per_second: f64,
+    pub(crate) p50: f64,
+    pub(crate) p99: f64,
 }
 
 pub async fn run(options: &Options) -> anyhow::Result<()> {
@@ -41,7 +41,9 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let store = format!("sqlite://{}", dir.path().join("ingest.db").display());
     let baseline = Baseline::start().await?;
-    let replica = Replica::start(&store, "ingest", &[]).await?;
+    // The engine's cost against a bare handler: answered from memory.
+    // Scenario 6 (`acks`) measures `--ack stored` against this.
+    let replica = Replica::start(&store, "ingest", &["--ack", "buffered"]).await?;
     let acknowledged_before = replica.metric("likes_acknowledged_total").await?;
 
     // The persisted shape's hash is registered first, as a client's first
@@ -258,7 +260,12 @@ pub async fn baseline_serve(listen: &str) -> anyhow::Result<()> {
 }
 
 /// `wrk` POSTing `template` (a new liker in each request, `salt`ed) to `url`.
-async fn wrk(url: &str, template: &str, salt: &str, options: &Options) -> anyhow::Result<Load> {
+pub(crate) async fn wrk(
+    url: &str,
+    template: &str,
+    salt: &str,
+    options: &Options,
+) -> anyhow::Result<Load> {
     let script = wrk_script(template, salt)?;
     let output = Command::new("wrk")
         .args([
@@ -348,7 +355,10 @@ async fn oha_at(url: &str, body: &str, rate: f64, options: &Options) -> anyhow::
 /// likes acknowledged per second, and how many were refused because the
 /// buffer was full (faster than the store, a refusal is the service's
 /// answer, not a failure).
-async fn over_one_websocket(replica: &Replica, duration: Duration) -> anyhow::Result<(f64, u64)> {
+pub(crate) async fn over_one_websocket(
+    replica: &Replica,
+    duration: Duration,
+) -> anyhow::Result<(f64, u64)> {
     const WINDOW: usize = 64;
     const MUTATION: &str = "mutation($i:CreateLikeInput!){createLike(input:$i){like{id}}}";
     let mut socket = ws::connect(&replica.ws()).await?;

@@ -4,6 +4,7 @@
 //! BENCHMARKS.md. Targets are printed beside the figures; a scenario fails
 //! only when likes are lost or miscounted, never on speed.
 
+mod acks;
 mod broadcast;
 mod cost;
 mod documents;
@@ -59,7 +60,10 @@ enum Scenario {
     FlushRate(flushrate::Options),
     /// 5: store writes and reads per second against talks, likes, subscribers.
     Cost(cost::Options),
-    /// 6: 1 to 8 replicas on one store under a fixed load: store calls,
+    /// 6: `--ack stored` against `--ack buffered`: likes/s over HTTP and one
+    /// WebSocket, latency and store writes at fixed rates, per linger.
+    Acks(acks::Options),
+    /// 7: 1 to 8 replicas on one store under a fixed load: store calls,
     /// mutations, CPU, memory and latency beside the capacity model's.
     Scale(scale::Options),
     /// Every scenario in turn, with its defaults.
@@ -95,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
             "sustained",
             "flush-rate",
             "cost",
+            "acks",
             "scale",
         ]
         .map(|name| Cli::parse_from(["scenarios", name]).scenario)
@@ -117,6 +122,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Sustained(options) => sustained::run(&options).await,
         Scenario::FlushRate(options) => flushrate::run(&options).await,
         Scenario::Cost(options) => cost::run(&options).await,
+        Scenario::Acks(options) => acks::run(&options).await,
         Scenario::Scale(options) => scale::run(&options).await,
         Scenario::BaselineServe { listen } => ingest::baseline_serve(&listen).await,
         Scenario::BaselineBroadcast { listen } => broadcast::serve(&listen).await,

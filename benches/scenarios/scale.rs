@@ -1,4 +1,4 @@
-//! Scenario 6, scale: 1, 2, 4 and 8 replicas on one store (SQLite, then
+//! Scenario 7, scale: 1, 2, 4 and 8 replicas on one store (SQLite, then
 //! the Spanner emulator) under the same total like rate and subscriber
 //! count (`scale_run`), each figure printed beside what the capacity model
 //! (docs/capacity.md, `scale_model`) predicts from the run with the fewest

@@ -9,7 +9,7 @@ mod validate;
 pub use export::ExportArgs;
 pub use serve::ServeArgs;
 
-use crate::config::LogFormat;
+use crate::config::{Ack, LogFormat};
 use crate::store::StoreUrl;
 use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -57,6 +57,23 @@ impl ValueEnum for LogFormat {
             Self::Text => PossibleValue::new("text").help("Human-readable lines"),
             Self::Json => PossibleValue::new("json")
                 .help("One JSON object per line, with the span fields (such as `request_id`)"),
+        })
+    }
+}
+
+/// The `--ack` values, with their help.
+impl ValueEnum for Ack {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Stored, Self::Buffered]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Self::Stored => PossibleValue::new("stored")
+                .help("Answer once the like is committed to the store: a crash loses nothing acknowledged"),
+            Self::Buffered => PossibleValue::new("buffered").help(
+                "Answer once the like is in memory: a crash loses what was acknowledged since the last flush",
+            ),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! against each other and turns them into a `Config`.
 
 use super::StoreArg;
+use crate::config::Ack;
 use crate::limits::{
     AllowedOrigins, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_RATE_PER_ADDRESS, DEFAULT_RATE_PER_LIKER,
@@ -69,6 +70,20 @@ pub struct ServeArgs {
     /// Most memory held by buffered likes before createLike answers UNAVAILABLE (e.g. 64MiB).
     #[arg(long, value_name = "SIZE", env = "LIKES_BUFFER_MAX_BYTES", default_value = "64MiB", value_parser = parse_size)]
     pub buffer_max_bytes: usize,
+
+    /// When createLike answers: once the like is stored, or once it is in memory.
+    #[arg(long, value_name = "WHEN", env = "LIKES_ACK", default_value = "stored")]
+    pub ack: Ack,
+
+    /// With --ack stored: how long createLike waits for its like to be stored
+    /// before answering UNAVAILABLE (the like stays held and may still be stored).
+    #[arg(long, value_name = "DURATION", env = "LIKES_ACK_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub ack_timeout: Duration,
+
+    /// With --ack stored: how long a like waiting for its answer may wait before
+    /// a flush starts (every like waiting by then shares that flush).
+    #[arg(long, value_name = "DURATION", env = "LIKES_ACK_LINGER", default_value = "10ms", value_parser = humantime::parse_duration)]
+    pub ack_linger: Duration,
 
     /// Likes allowed per liker (uuid): N/s, N/min, N/h, or off. A burst of N is allowed.
     #[arg(long, value_name = "RATE", env = "LIKES_RATE_PER_LIKER", default_value = DEFAULT_RATE_PER_LIKER)]

@@ -25,6 +25,7 @@ impl ServeArgs {
             ("--flush-hard-timeout", self.flush_hard_timeout),
             ("--observe-interval", self.observe_interval),
             ("--shutdown-grace", self.shutdown_grace),
+            ("--ack-timeout", self.ack_timeout),
             ("--header-read-timeout", self.header_read_timeout),
             ("--body-read-timeout", self.body_read_timeout),
             ("--idle-timeout", self.idle_timeout),
@@ -48,6 +49,13 @@ impl ServeArgs {
                 "--shutdown-grace ({}) must exceed --flush-hard-timeout ({}): a flush in progress at shutdown finishes first",
                 humantime::format_duration(self.shutdown_grace),
                 humantime::format_duration(self.flush_hard_timeout)
+            ));
+        }
+        if self.ack_linger > self.flush_interval {
+            return invalid(format!(
+                "--ack-linger ({}) must not exceed --flush-interval ({}): every like is flushed by then",
+                humantime::format_duration(self.ack_linger),
+                humantime::format_duration(self.flush_interval)
             ));
         }
         let minimum_window = self.flush_try_timeout + self.observe_interval;
@@ -116,6 +124,9 @@ impl ServeArgs {
             observe_window,
             buffer_max_likes: self.buffer_max_likes,
             buffer_max_bytes: self.buffer_max_bytes,
+            ack: self.ack,
+            ack_timeout: self.ack_timeout,
+            ack_linger: self.ack_linger,
             shutdown_grace: self.shutdown_grace,
             limits: Limits {
                 rate_per_liker: self.rate_per_liker,
@@ -156,6 +167,7 @@ impl ServeArgs {
 mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
+    use crate::config::Ack;
     use crate::limits::{AllowedOrigins, Rate};
     use crate::store::StoreUrl;
     use clap::Parser;
@@ -183,6 +195,8 @@ mod tests {
         assert_eq!(config.access.allowed_origins, AllowedOrigins::SameOrigin);
         assert!(config.access.introspection && config.access.graphiql);
         assert_eq!(config.page, PageSource::Embedded);
+        assert_eq!(config.ack, Ack::Stored);
+        assert_eq!(config.ack_linger, Duration::from_millis(10));
     }
 
     #[test]
@@ -204,8 +218,11 @@ mod tests {
             "512KiB",
             "--page",
             "false",
+            "--ack",
+            "buffered",
         ])
         .unwrap();
+        assert_eq!(config.ack, Ack::Buffered);
         assert!(!config.access.introspection && !config.access.graphiql);
         assert_eq!(config.page, PageSource::Off);
         assert_eq!(
@@ -254,6 +271,9 @@ mod tests {
             ("--ws-keepalive", "2h"),
             ("--introspection", "maybe"),
             ("--page-dir", "/nonexistent"),
+            ("--ack", "never"),
+            ("--ack-timeout", "0s"),
+            ("--ack-linger", "2s"),
         ] {
             assert!(
                 parse(&[flag, value]).unwrap_err().contains(flag),

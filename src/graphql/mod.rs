@@ -79,6 +79,19 @@ impl Ready<'_> {
     pub fn max_age(&self) -> u32 {
         self.operation().max_age
     }
+
+    /// The same, owning its variables: to run apart from the request.
+    pub fn into_owned(self) -> Ready<'static> {
+        Ready {
+            prepared: self.prepared,
+            index: self.index,
+            variables: self
+                .variables
+                .into_iter()
+                .map(|value| value.map(Input::into_owned))
+                .collect(),
+        }
+    }
 }
 
 /// A started subscription.
@@ -165,7 +178,7 @@ impl Endpoint {
         if operation.introspective {
             return Box::pin(self.introspect(ready, &env)).await;
         }
-        execute::run(&self.schema, operation, &ready.variables, &env)
+        execute::run(&self.schema, operation, &ready.variables, &env).await
     }
 
     /// Starts a subscription for a client at `address`, holding one of

@@ -166,18 +166,27 @@ pub async fn post(
             )));
         }
         let media = accepts.media?;
-        let mut answer = vec![b'['];
-        for (index, request) in batch.iter().enumerate() {
-            if index > 0 {
-                answer.push(b',');
-            }
-            let response = match state.graphql.ready(request).await {
+        let mut readies = Vec::with_capacity(batch.len());
+        for request in &batch {
+            readies.push(state.graphql.ready(request).await);
+        }
+        // Run together, in order: mutations that wait for their flush
+        // (`--ack stored`) share one.
+        let runs = readies.into_iter().map(|ready| async move {
+            match ready {
                 Err(refused) => refused,
                 Ok(ready) if ready.kind() == OperationType::Subscription => {
                     GraphQLResponse::error(not_streamed())
                 }
                 Ok(ready) => state.graphql.run(&ready, Some(address.0)).await,
-            };
+            }
+        });
+        let responses = futures_util::future::join_all(runs).await;
+        let mut answer = vec![b'['];
+        for (index, response) in responses.iter().enumerate() {
+            if index > 0 {
+                answer.push(b',');
+            }
             answer.extend_from_slice(&response.body);
         }
         answer.push(b']');

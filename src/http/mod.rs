@@ -57,7 +57,7 @@ type Shared = Arc<HttpState>;
 pub struct HttpState {
     /// Answers GraphQL; its services serve `/readyz` (the buffer's room)
     /// and `/metrics` (buffer, subscribers, lag).
-    pub graphql: Endpoint,
+    pub graphql: Arc<Endpoint>,
     /// Open connections, for `/metrics`.
     pub connections: ConnectionLimit,
     /// Per-connection limits.
@@ -258,6 +258,11 @@ async fn render_metrics(State(state): State<Shared>) -> Response {
     let services = state.graphql.services();
     metrics::gauge!(names::BUFFERED).set(services.storer.buffered() as f64);
     metrics::gauge!(names::BUFFERED_BYTES).set(services.storer.buffered_bytes() as f64);
+    let unstored_for = services.storer.oldest_unstored_ack().map_or(0.0, |acked| {
+        let age = chrono::Utc::now() - acked;
+        age.num_microseconds().unwrap_or(i64::MAX).max(0) as f64 / 1e6
+    });
+    metrics::gauge!(names::UNSTORED_ACK_AGE).set(unstored_for);
     metrics::gauge!(names::SUBSCRIBERS).set(services.listener.all_subscribers() as f64);
     metrics::gauge!(names::CONNECTIONS).set(state.connections.open() as f64);
     metrics::gauge!(names::OBSERVER_LAG).set(services.listener.staleness().as_secs_f64());

@@ -5,6 +5,7 @@
 //! No I/O, no clock.
 
 use crate::model::{Like, LikeId};
+use chrono::{DateTime, Utc};
 use std::collections::{HashSet, VecDeque};
 
 /// Why a like was not accepted.
@@ -41,6 +42,9 @@ pub struct Buffer {
     /// Ids of every like pending or in flight.
     ids: HashSet<LikeId>,
     in_flight: usize,
+    /// When the oldest like in flight was accepted (a batch is handed out
+    /// oldest first).
+    in_flight_since: Option<DateTime<Utc>>,
     /// Estimated bytes held by pending and in-flight likes.
     bytes: usize,
     max_likes: usize,
@@ -66,6 +70,7 @@ impl Buffer {
             pending: VecDeque::new(),
             ids: HashSet::new(),
             in_flight: 0,
+            in_flight_since: None,
             bytes: 0,
             max_likes,
             max_bytes,
@@ -100,6 +105,10 @@ impl Buffer {
     /// counted (and deduplicated) until `finish` is called for them.
     pub fn take(&mut self, max: usize) -> Vec<Like> {
         let n = self.pending.len().min(max);
+        if let Some(oldest) = self.pending.front().filter(|_| n > 0) {
+            let since = self.in_flight_since.get_or_insert(oldest.created_at);
+            *since = (*since).min(oldest.created_at);
+        }
         self.in_flight += n;
         self.pending.drain(..n).collect()
     }
@@ -109,6 +118,9 @@ impl Buffer {
     /// lock between them).
     pub fn forget_stored(&mut self, stored: &[Like]) {
         self.in_flight -= stored.len();
+        if self.in_flight == 0 {
+            self.in_flight_since = None;
+        }
         for like in stored {
             self.ids.remove(&like.id);
             self.bytes -= held_bytes(like);
@@ -127,6 +139,9 @@ impl Buffer {
     /// front, ahead of anything accepted meanwhile.
     pub fn put_back(&mut self, batch: Vec<Like>) {
         self.in_flight -= batch.len();
+        if self.in_flight == 0 {
+            self.in_flight_since = None;
+        }
         for like in batch.into_iter().rev() {
             self.pending.push_front(like);
         }
@@ -145,6 +160,15 @@ impl Buffer {
     /// Estimated bytes held.
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// When the oldest like held (pending or in flight) was accepted.
+    pub fn oldest(&self) -> Option<DateTime<Utc>> {
+        let pending = self.pending.front().map(|like| like.created_at);
+        match (self.in_flight_since, pending) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// True when even the smallest like (an empty liker id) would be
@@ -292,6 +316,36 @@ mod tests {
         let again = buffer.take(10);
         let expected: Vec<LikeId> = (1..=4).map(|n| like(n).id).collect();
         assert_eq!(again.iter().map(|l| l.id).collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn the_oldest_like_held_is_known_pending_or_in_flight() {
+        let at = |n: u32| {
+            let mut like = like(n);
+            like.created_at = DateTime::from_timestamp(1_790_000_000 + i64::from(n), 0).unwrap();
+            like
+        };
+        let mut buffer = Buffer::new(10, usize::MAX);
+        assert_eq!(buffer.oldest(), None);
+        for n in 1..=3 {
+            buffer.push(at(n)).unwrap();
+        }
+        let batch = buffer.take(2);
+        assert_eq!(buffer.oldest(), Some(at(1).created_at), "in flight");
+        buffer.forget_stored(&batch[..1]);
+        assert_eq!(
+            buffer.oldest(),
+            Some(at(1).created_at),
+            "its batch is not all stored"
+        );
+        buffer.forget_stored(&batch[1..]);
+        assert_eq!(buffer.oldest(), Some(at(3).created_at));
+        let batch = buffer.take(5);
+        buffer.put_back(batch);
+        assert_eq!(buffer.oldest(), Some(at(3).created_at));
+        let batch = buffer.take(5);
+        buffer.forget_stored(&batch);
+        assert_eq!(buffer.oldest(), None);
     }
 
     #[test]

@@ -12,18 +12,26 @@
 //! decides what is due); at shutdown it reports none, as the subscribers
 //! leave.
 //!
+//! With `--ack stored` a like is answered only once a flush has stored it
+//! (`acks`): a like waiting for its answer starts a flush after a short
+//! linger, so every like waiting by then shares one commit (group commit).
+//! At shutdown, waiters whose like could not be stored are told so.
+//!
 //! It tells the listener about this replica's own likes (each acknowledged,
 //! and each flush's running totals read back), so this replica's readers
 //! count them before the observer reads them; flushes then wait for the
 //! observer's first read, which is their starting point.
 
+mod acks;
 mod audience;
 mod buffer;
 
+pub use acks::{NotStored, Pending, Receipt};
 pub use audience::AudienceSource;
 pub use buffer::{Accepted, Buffer, Refusal};
 
 use crate::clock::Clock;
+use crate::config::Ack;
 use crate::freshness::Freshness;
 use crate::listener::Listener;
 use crate::model::{Like, ServerId, TalkId};
@@ -60,6 +68,30 @@ pub struct FlushSettings {
     pub shutdown_grace: Duration,
 }
 
+/// When likes are answered (`--ack`), and how long an answer that waits
+/// for its flush may take.
+#[derive(Debug, Clone, Copy)]
+pub struct AckSettings {
+    /// Buffered or stored.
+    pub ack: Ack,
+    /// With `Ack::Stored`: the longest a like waits for its flush before
+    /// its caller hears `NotStored::Late`.
+    pub timeout: Duration,
+    /// With `Ack::Stored`: how long a like waiting for its answer may wait
+    /// before a flush starts.
+    pub linger: Duration,
+}
+
+impl Default for AckSettings {
+    fn default() -> Self {
+        Self {
+            ack: Ack::Buffered,
+            timeout: Duration::from_secs(5),
+            linger: Duration::from_millis(10),
+        }
+    }
+}
+
 /// The result of one flush step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FlushOutcome {
@@ -92,6 +124,14 @@ struct Shared {
     /// Where this replica's own likes are counted for its readers, if
     /// anywhere.
     listener: Option<Listener>,
+    /// When likes are answered.
+    acks: AckSettings,
+    /// Callers waiting for their like's flush (`--ack stored`); locked
+    /// after `buffer` when both are held.
+    waiting: Mutex<acks::Waiting>,
+    /// Woken when a like starts waiting for its flush; the flush task
+    /// listens.
+    due: tokio::sync::Notify,
     /// What bucket seconds and the ticks' phase are read from.
     clock: Clock,
 }
@@ -139,6 +179,9 @@ impl Storer {
                 freshness: Freshness::default(),
                 audience: None,
                 listener: None,
+                acks: AckSettings::default(),
+                waiting: Mutex::new(acks::Waiting::default()),
+                due: tokio::sync::Notify::new(),
                 clock: Clock::System,
             }),
         }
@@ -155,6 +198,13 @@ impl Storer {
     /// cloning.
     pub fn counting(mut self, listener: Listener) -> Self {
         self.unshared().listener = Some(listener);
+        self
+    }
+
+    /// Answers likes as `acks` says (buffered by default). Call before
+    /// cloning.
+    pub fn acknowledging(mut self, acks: AckSettings) -> Self {
+        self.unshared().acks = acks;
         self
     }
 
@@ -176,21 +226,44 @@ impl Storer {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Buffers a like; it is stored by a later flush. Answers at once.
-    pub fn accept(&self, like: Like) -> Result<Accepted, Refusal> {
-        let talk = like.talk;
+    /// Buffers a like; a later flush stores it. With `--ack buffered` it is
+    /// acknowledged now; with `--ack stored`, once that flush commits (or
+    /// now, if this replica stored it lately).
+    pub fn accept(&self, like: Like) -> Result<Receipt, Refusal> {
+        let (talk, id) = (like.talk, like.id);
         let mut buffer = self.buffer();
         let accepted = buffer.push(like)?;
-        if accepted == Accepted::New {
-            // Counted before a flush can take it (the buffer's lock is
-            // held), so the flush that stores it always finds it counted.
-            if let Some(listener) = &self.shared.listener {
-                listener.acknowledged(talk);
+        match (self.shared.acks.ack, accepted) {
+            (Ack::Buffered, Accepted::New) => {
+                // Counted before a flush can take it (the buffer's lock is
+                // held), so the flush that stores it always finds it counted.
+                if let Some(listener) = &self.shared.listener {
+                    listener.acknowledged(talk);
+                }
+                drop(buffer);
+                names::count_acknowledged(1);
+                Ok(Receipt::Now)
             }
-            drop(buffer);
-            names::count_acknowledged();
+            (Ack::Buffered, _) | (Ack::Stored, Accepted::Stored) => Ok(Receipt::Now),
+            (Ack::Stored, Accepted::New | Accepted::Held) => {
+                // Registered before a flush can take it: the flush that
+                // stores it answers it.
+                let heard = self.waiting().wait(id);
+                drop(buffer);
+                self.shared.due.notify_one();
+                Ok(Receipt::Later(Pending::new(
+                    heard,
+                    self.shared.acks.timeout,
+                )))
+            }
         }
-        Ok(accepted)
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, acks::Waiting> {
+        self.shared
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Likes held in memory, pending or in flight.
@@ -201,6 +274,16 @@ impl Storer {
     /// Estimated bytes held in memory by buffered likes.
     pub fn buffered_bytes(&self) -> usize {
         self.buffer().bytes()
+    }
+
+    /// When the oldest like acknowledged and not yet stored was
+    /// acknowledged: with `--ack buffered`, the oldest held; with `--ack
+    /// stored`, none ever is.
+    pub fn oldest_unstored_ack(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self.shared.acks.ack {
+            Ack::Buffered => self.buffer().oldest(),
+            Ack::Stored => None,
+        }
     }
 
     /// True from a failed flush try until the next successful one: the store
@@ -277,6 +360,10 @@ impl Storer {
                     // a whole batch; the batch is freed outside the lock.
                     for part in batch.chunks(FORGET_CHUNK) {
                         self.buffer().forget_stored(part);
+                        let acknowledged = self.waiting().stored(part);
+                        if acknowledged > 0 {
+                            names::count_acknowledged(acknowledged);
+                        }
                     }
                     drop(batch);
                     outcome.stored += report.inserted;
@@ -307,9 +394,11 @@ impl Storer {
         let Some(listener) = &self.shared.listener else {
             return;
         };
+        // Likes acknowledged before they were stored (`--ack buffered`).
+        let early = u64::from(self.shared.acks.ack == Ack::Buffered);
         let mut per_talk: HashMap<TalkId, u64> = HashMap::new();
         for like in batch {
-            *per_talk.entry(like.talk).or_default() += 1;
+            *per_talk.entry(like.talk).or_default() += early;
         }
         for (talk, acknowledged) in per_talk {
             let running_total = report.own_totals.get(&talk).copied().unwrap_or(0);
@@ -379,29 +468,48 @@ impl Storer {
     pub async fn run(self, shutdown: CancellationToken) -> usize {
         let interval = self.shared.settings.interval;
         let mut ticks = schedule::aligned(&self.shared.clock, interval, Duration::ZERO);
+        let lingering = self.shared.acks.ack == Ack::Stored;
+        // After a flush that left likes unstored, waiting likes wait for the
+        // next tick: a failing store is not tried again at once.
+        let mut failed = false;
         let cancelled_at = loop {
-            tokio::select! {
+            let tick = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break Instant::now(),
-                _ = ticks.tick() => {
-                    let flush = async {
-                        self.flush().await;
-                        self.report_audience(false, self.shared.settings.try_timeout).await;
-                    };
-                    tokio::pin!(flush);
-                    tokio::select! {
-                        _ = &mut flush => {}
-                        _ = shutdown.cancelled() => {
-                            let cancelled_at = Instant::now();
-                            flush.await;
-                            break cancelled_at;
-                        }
-                    }
+                _ = ticks.tick() => true,
+                _ = self.shared.due.notified(), if lingering && !failed => false,
+            };
+            if !tick {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => break Instant::now(),
+                    _ = tokio::time::sleep(self.shared.acks.linger) => {}
                 }
             }
+            let flush = async {
+                let outcome = self.flush().await;
+                if tick {
+                    self.report_audience(false, self.shared.settings.try_timeout)
+                        .await;
+                }
+                outcome
+            };
+            tokio::pin!(flush);
+            let outcome = tokio::select! {
+                outcome = &mut flush => outcome,
+                _ = shutdown.cancelled() => {
+                    let cancelled_at = Instant::now();
+                    flush.await;
+                    break cancelled_at;
+                }
+            };
+            failed = outcome.left > 0;
         };
         let grace = self.shared.settings.shutdown_grace;
-        let left = (cancelled_at + grace).saturating_duration_since(Instant::now());
+        // Likes still waiting for their flush are answered before the grace
+        // ends and their requests are cut.
+        let answers = (grace / 10).min(Duration::from_secs(1));
+        let left = (cancelled_at + grace - answers).saturating_duration_since(Instant::now());
         let unstored = self.close_and_drain(left).await;
         let left = (cancelled_at + grace).saturating_duration_since(Instant::now());
         self.report_audience(true, left.min(self.shared.settings.try_timeout))
@@ -441,8 +549,9 @@ impl Storer {
     }
 
     /// Refuses new likes, then flushes everything held, trying until `grace`
-    /// runs out. Returns how many acknowledged likes could not be stored
-    /// (and logs that number); zero unless the store failed throughout.
+    /// runs out. Returns how many held likes could not be stored (and logs
+    /// that number); zero unless the store failed throughout. Likes still
+    /// waiting for their flush then hear that they were not stored.
     pub async fn close_and_drain(&self, grace: Duration) -> usize {
         self.buffer().close();
         let deadline = Instant::now() + grace;
@@ -453,10 +562,19 @@ impl Storer {
                 return 0;
             }
             if Instant::now() >= deadline {
-                tracing::error!(
-                    unflushed = held,
-                    "shutdown grace ran out with the store failing: {held} acknowledged likes were not stored"
-                );
+                let told = self.waiting().give_up();
+                match self.shared.acks.ack {
+                    Ack::Buffered => tracing::error!(
+                        unflushed = held,
+                        "shutdown grace ran out with the store failing: {held} acknowledged likes were not stored"
+                    ),
+                    Ack::Stored => tracing::error!(
+                        unflushed = held,
+                        answered_unavailable = told,
+                        "shutdown grace ran out with the store failing: {held} likes were not stored; \
+                         {told} callers still waiting were answered UNAVAILABLE, none had been acknowledged"
+                    ),
+                }
                 return held;
             }
             let try_until = deadline.min(Instant::now() + self.shared.settings.hard_timeout);

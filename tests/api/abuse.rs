@@ -342,6 +342,7 @@ async fn connections_past_the_limit_are_closed_at_once() {
 #[tokio::test]
 async fn the_buffer_byte_bound_refuses_with_unavailable_and_keeps_what_it_acknowledged() {
     let app = spawn_app_with(|c| {
+        c.ack = likes::config::Ack::Buffered;
         c.buffer_max_bytes = 1_000;
         c.flush_interval = Duration::from_secs(3600);
     })

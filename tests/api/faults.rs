@@ -135,6 +135,13 @@ async fn outage_under_load(
     .await;
     assert!(failing, "no flush failed: the outage did not take effect");
     samples.during(server, OUTAGE / 2).await;
+    // What a crash now would lose has waited about as long as the outage.
+    let unstored_for = server.metric("likes_unstored_ack_age_seconds").await;
+    assert!(
+        unstored_for >= (OUTAGE / 2).as_secs_f64() - 3.0,
+        "the oldest unstored acknowledged like is {unstored_for} s old, {:?} into the outage",
+        started.elapsed()
+    );
     midway();
     samples.during(server, OUTAGE / 2).await;
     end();
@@ -187,6 +194,7 @@ async fn outage_under_load(
     })
     .await;
     assert_eq!(drained, 0.0, "likes still buffered after recovery");
+    assert_eq!(server.metric("likes_unstored_ack_age_seconds").await, 0.0);
     for (talk, sent) in &result.acknowledged {
         let stored = store.count_likes(TalkId(*talk)).await.unwrap();
         assert_eq!(stored, *sent, "talk {talk}: stored vs acknowledged");
@@ -258,7 +266,12 @@ async fn a_spanner_outage_under_load_loses_nothing_and_counts_nothing_twice() {
     let server = ServerProcess::start_with_env(
         &url,
         "replica-a",
-        &["--buffer-max-likes", &BUFFER.to_string()],
+        &[
+            "--buffer-max-likes",
+            &BUFFER.to_string(),
+            "--ack",
+            "buffered",
+        ],
         &[("SPANNER_EMULATOR_HOST", &through_proxy)],
     )
     .await;
@@ -285,7 +298,12 @@ async fn a_sqlite_file_locked_by_another_process_loses_nothing_and_counts_nothin
     let server = ServerProcess::start(
         &db,
         "replica-a",
-        &["--buffer-max-likes", &BUFFER.to_string()],
+        &[
+            "--buffer-max-likes",
+            &BUFFER.to_string(),
+            "--ack",
+            "buffered",
+        ],
     )
     .await;
     let store: Arc<dyn LikeStore> = Arc::new(
@@ -312,6 +330,8 @@ async fn sigterm_with_the_store_down_logs_exactly_how_many_likes_were_not_stored
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("likes.db");
     let flags = [
+        "--ack",
+        "buffered",
         "--flush-interval",
         "1h",
         "--flush-hard-timeout",

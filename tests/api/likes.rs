@@ -3,6 +3,7 @@
 use crate::helpers::{
     assert_acknowledged, error_code, eventually, spawn_app, spawn_app_with, talk,
 };
+use likes::config::Ack;
 use serde_json::json;
 use std::time::Duration;
 
@@ -160,6 +161,7 @@ async fn health_and_readiness_answer_and_graphiql_is_served() {
 #[tokio::test]
 async fn a_full_buffer_answers_unavailable_with_a_retry_hint_and_keeps_what_it_holds() {
     let app = spawn_app_with(|config| {
+        config.ack = Ack::Buffered;
         config.buffer_max_likes = 3;
         config.flush_interval = Duration::from_secs(3600);
     })

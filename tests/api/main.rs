@@ -2,8 +2,10 @@
 //! the way the conference front end drives it.
 
 mod abuse;
+mod acks;
 mod bad_input;
 mod conformance;
+mod crashes;
 #[path = "../common/emulator.rs"]
 mod emulator;
 mod faults;

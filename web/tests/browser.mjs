@@ -9,6 +9,9 @@
 // likes three times, and within 2 s of coming back online, with no like
 // since, attendee 1's counter shows all three. Every page shows the audience
 // the server counts (`Session.watching`), also once a third page joins.
+// The server answers each like only once it is stored (`--ack stored`,
+// after a 100 ms linger): thirty fast taps still show "+N sending" at once
+// and arrive exactly, batched into a few requests, one at a time.
 //
 //   node web/tests/browser.mjs --binary target/release/likes [--page-dir web/dist] [--screenshots docs]
 //
@@ -188,6 +191,49 @@ async function run(cleanup) {
       const seen = await attendee.count(talk.title);
       if (seen !== before + 10) throw new Error(`${attendee.name} shows ${seen}, not ${before + 10}`);
     }
+  });
+
+  const fast = sessions[3] ?? sessions[0];
+  await step('thirty fast taps, each answered once stored, show at once and arrive batched, one request at a time', async () => {
+    const likesBefore = await one.count(fast.title);
+    const requests = { sent: 0, open: 0, mostOpen: 0 };
+    const isLike = (request) => request.method() === 'POST' && request.url().endsWith('/graphql');
+    const opened = (request) => {
+      if (!isLike(request)) return;
+      requests.sent += 1;
+      requests.open += 1;
+      requests.mostOpen = Math.max(requests.mostOpen, requests.open);
+    };
+    const closed = (request) => isLike(request) && (requests.open -= 1);
+    one.page.on('request', opened);
+    one.page.on('requestfinished', closed);
+    one.page.on('requestfailed', closed);
+    const button = one.likeButton(fast.title);
+    const note = one.page.getByRole('article', { name: fast.title, exact: true }).locator('.note');
+    await button.click();
+    // Before the like can be stored (the linger alone is 100 ms), the tap shows.
+    const first = await note.textContent();
+    if (first !== '+1 sending') throw new Error(`right after a tap the note says "${first}", not "+1 sending"`);
+    for (let i = 1; i < 30; i += 1) await button.click();
+    await Promise.all([
+      one.waitCount(fast.title, likesBefore + 30, LIKES_SEEN_MS),
+      two.waitCount(fast.title, likesBefore + 30, LIKES_SEEN_MS),
+    ]);
+    await until('every fast tap acknowledged', 5000, async () => {
+      const seen = await note.textContent();
+      return { ok: !/sending|retry/.test(seen), seen };
+    });
+    one.page.off('request', opened);
+    one.page.off('requestfinished', closed);
+    one.page.off('requestfailed', closed);
+    const { session } = await server.graphql('query($id: Int!) { session(sessionId: $id) { liked } }', {
+      id: fast.sessionId,
+    });
+    if (session.liked !== likesBefore + 30) throw new Error(`the store counts ${session.liked}, not ${likesBefore + 30}`);
+    if (requests.mostOpen !== 1 || requests.sent >= 30) {
+      throw new Error(`30 taps took ${requests.sent} requests, at most ${requests.mostOpen} at once`);
+    }
+    console.log(`    30 taps: ${requests.sent} requests, at most ${requests.mostOpen} at once`);
   });
 
   await step('the pages ran without console errors (none from the CSP)', async () => {

@@ -85,6 +85,10 @@ export class Server {
       '--server-id', 'page-test',
       '--flush-interval', '200ms',
       '--observe-interval', '200ms',
+      // Each like answered once stored, after the production overlay's
+      // linger: a tap's request waits about a tenth of a second.
+      '--ack', 'stored',
+      '--ack-linger', '100ms',
       ...(pageDir ? ['--page-dir', pageDir] : []),
     ];
     this.lines = [];

@@ -115,17 +115,16 @@ pub fn variables<'a>(
     }
 }
 
-/// Runs a query or mutation (mutation fields one after another).
-pub fn run(
+/// Runs a query or mutation (mutation fields one after another, each
+/// done, whatever it waits for, before the next starts).
+pub async fn run(
     schema: &Schema,
     operation: &Operation,
     variables: &Variables<'_>,
     env: &Env<'_>,
 ) -> Response {
-    let root_type = match operation.kind {
-        OperationType::Mutation => "Mutation",
-        _ => "Query",
-    };
+    let mutation = operation.kind == OperationType::Mutation;
+    let root_type = if mutation { "Mutation" } else { "Query" };
     let Some((type_index, _)) = schema.object(root_type) else {
         return Response::error(internal("no root type"));
     };
@@ -133,10 +132,14 @@ pub fn run(
     let mut body = Vec::with_capacity(256);
     body.extend_from_slice(b"{\"data\":");
     let data = body.len();
-    if writer
-        .selection(&operation.root, type_index, &Root, &Path::Root, &mut body)
-        .is_err()
-    {
+    let written = if mutation {
+        writer
+            .mutation(&operation.root, type_index, &mut body)
+            .await
+    } else {
+        writer.selection(&operation.root, type_index, &Root, &Path::Root, &mut body)
+    };
+    if written.is_err() {
         body.truncate(data);
         body.extend_from_slice(b"null");
     }

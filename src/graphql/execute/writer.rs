@@ -5,8 +5,8 @@
 
 use super::super::errors::{GraphQLError, PathSegment};
 use super::super::input::Input;
-use super::super::prepare::{Call, Kind, Selection, Shape, Template, When};
-use super::super::schema::{AnyObject, Args, Env, Out, Schema};
+use super::super::prepare::{Call, Kind, Planned, Selection, Shape, Template, When};
+use super::super::schema::{AnyObject, Args, Env, Object, Out, Root, Schema};
 use super::{Response, Variables, internal, write_errors};
 use async_graphql::Pos;
 
@@ -98,30 +98,82 @@ impl<'r, 'a> Writer<'r, 'a> {
             if !self.included(&planned.when) {
                 continue;
             }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            out.extend_from_slice(planned.key_json.as_bytes());
-            match &planned.kind {
-                Kind::Typename(name) => out.extend_from_slice(name.as_bytes()),
-                Kind::Field(call) => {
-                    let at = Path::Key(at, &planned.key);
-                    let Some(field) = object_type.fields.get(call.index) else {
-                        self.error(
-                            internal("a planned field is not declared"),
-                            planned.pos,
-                            &at,
-                        );
-                        return Err(Nulled);
-                    };
-                    let value = (field.resolve)(object, &self.args(call), self.env);
-                    self.position(value, &call.shape, call, planned.pos, &at, out)?;
-                }
-            }
+            let at = Path::Key(at, &planned.key);
+            let Some((value, call)) =
+                self.resolve(planned, object_type, object, &at, &mut first, out)?
+            else {
+                continue;
+            };
+            self.position(value, &call.shape, call, planned.pos, &at, out)?;
         }
         out.push(b'}');
         Ok(())
+    }
+
+    /// Writes a mutation's root fields, one after another: a field whose
+    /// resolver waits (`Out::Later`) is done before the next starts.
+    pub(super) async fn mutation(
+        &mut self,
+        selection: &'r Selection,
+        type_index: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Nulled> {
+        let object_type = self.schema.object_at(type_index);
+        out.push(b'{');
+        let mut first = true;
+        for planned in &selection.fields {
+            if !self.included(&planned.when) {
+                continue;
+            }
+            let at = Path::Key(&Path::Root, &planned.key);
+            let Some((value, call)) =
+                self.resolve(planned, object_type, &Root, &at, &mut first, out)?
+            else {
+                continue;
+            };
+            let value = match value {
+                Out::Later(later) => later.await,
+                value => value,
+            };
+            self.position(value, &call.shape, call, planned.pos, &at, out)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes `planned`'s key (after a comma unless `first`) and resolves
+    /// it on `object`: its value and call, or `None` for `__typename`,
+    /// written already.
+    fn resolve<'o>(
+        &mut self,
+        planned: &'r Planned,
+        object_type: &'r Object,
+        object: &'o AnyObject,
+        at: &Path<'_>,
+        first: &mut bool,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<(Out<'o>, &'r Call)>, Nulled>
+    where
+        'r: 'o,
+    {
+        if !std::mem::take(first) {
+            out.push(b',');
+        }
+        out.extend_from_slice(planned.key_json.as_bytes());
+        match &planned.kind {
+            Kind::Typename(name) => {
+                out.extend_from_slice(name.as_bytes());
+                Ok(None)
+            }
+            Kind::Field(call) => {
+                let Some(field) = object_type.fields.get(call.index) else {
+                    self.error(internal("a planned field is not declared"), planned.pos, at);
+                    return Err(Nulled);
+                };
+                let value = (field.resolve)(object, &self.args(call), self.env);
+                Ok(Some((value, call)))
+            }
+        }
     }
 
     /// Writes `value` at a position of `shape`: a failure below a nullable
@@ -152,6 +204,10 @@ impl<'r, 'a> Writer<'r, 'a> {
             Out::Error(error) => {
                 self.errors
                     .push(GraphQLError::at(&error, pos, at.segments()));
+                Err(Nulled)
+            }
+            Out::Later(_) => {
+                self.error(internal("only a mutation's root field may wait"), pos, at);
                 Err(Nulled)
             }
             value => self.complete(value, inner, call, pos, at, out),

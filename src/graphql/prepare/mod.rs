@@ -9,7 +9,7 @@ mod plan;
 mod planner;
 
 pub use aliases::MAX_ALIASES;
-pub use plan::{Call, Kind, Operation, Selection, Shape, Template, When};
+pub use plan::{Call, Kind, Operation, Planned, Selection, Shape, Template, When};
 
 use super::errors::{
     BAD_REQUEST, GraphQLError, OPERATION_RESOLUTION_FAILURE, PARSE_FAILED,

@@ -169,6 +169,8 @@ fn field_value(out: Out<'_>) -> async_graphql::Result<Option<FieldValue<'static>
             FieldValue::list(items)
         }
         Out::Error(error) => return Err(error.into()),
+        // Only mutations wait, and async-graphql runs only introspection.
+        Out::Later(_) => return Err(ApiError::Internal.into()),
     }))
 }
 

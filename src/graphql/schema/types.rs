@@ -62,7 +62,14 @@ pub enum Out<'a> {
     List(Vec<Out<'a>>),
     /// The field failed.
     Error(ApiError),
+    /// A mutation's root field that resolves once what it waits for is
+    /// done (`createLike` under `--ack stored`); the next root field starts
+    /// after it.
+    Later(Later),
 }
+
+/// What an `Out::Later` waits for, then resolves to.
+pub type Later = futures_util::future::BoxFuture<'static, Out<'static>>;
 
 impl<'a> Out<'a> {
     /// `value`, or `null` when absent.

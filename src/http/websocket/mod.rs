@@ -156,10 +156,21 @@ impl Connection {
         let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
         // Kept between batches: most are one event, and need no allocation.
         let mut batch = Vec::new();
+        // Set at shutdown while mutations still wait for their answer: the
+        // connection closes once they are sent.
+        let mut stopping = false;
         loop {
+            if stopping && !self.session.answering() {
+                return Some(End::Close(EdgeError::Restarting));
+            }
             let initialised = self.session.initialised();
             tokio::select! {
-                Some(()) = shutdown.next() => return Some(End::Close(EdgeError::Restarting)),
+                Some(()) = shutdown.next() => {
+                    if !self.session.answering() {
+                        return Some(End::Close(EdgeError::Restarting));
+                    }
+                    stopping = true;
+                }
                 message = from_client.next() => {
                     heard = Instant::now();
                     let received: Bytes = match message {
@@ -173,17 +184,17 @@ impl Connection {
                         let error = EdgeError::BadRequest("a message is not UTF-8".into());
                         return Some(End::Close(error));
                     };
-                    if let Err(end) = self.session.receive(text, endpoint, &mut batch).await {
+                    if let Err(end) = self.session.receive(text, &state.graphql, &mut batch).await {
                         send_within(to_client, &mut batch, keepalive).await;
                         return Some(end);
                     }
                 }
-                first = std::future::poll_fn(|cx| self.session.poll_frame(cx, endpoint)) => {
+                first = std::future::poll_fn(|cx| self.session.poll_frame(cx, endpoint, stopping)) => {
                     batch.push(first);
                     // What else is ready goes out with it.
                     while batch.len() < MAX_BATCH {
                         let ready = std::future::poll_fn(|cx| {
-                            Poll::Ready(self.session.poll_frame(cx, endpoint))
+                            Poll::Ready(self.session.poll_frame(cx, endpoint, stopping))
                         })
                         .await;
                         match ready {

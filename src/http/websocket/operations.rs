@@ -1,8 +1,9 @@
 //! A connection's GraphQL session: the protocol's rules (initialisation,
 //! ids, what answers what), the operations it runs through the engine by
-//! id, and their events merged (`events`). It writes frames for the
-//! connection to send and says when the connection must end; it does no
-//! I/O itself.
+//! id, and their events merged (`events`). A mutation that waits for its
+//! flush (`--ack stored`) is answered when it is done, while the session
+//! goes on. It writes frames for the connection to send and says when the
+//! connection must end; it does no I/O itself.
 
 use super::events::{self, EventStreams};
 use super::protocol::{self, ClientMessage, Protocol};
@@ -14,9 +15,11 @@ use crate::http::EdgeError;
 use crate::limits::Limiter;
 use async_graphql::parser::types::OperationType;
 use axum::extract::ws::Message;
-use futures_util::stream::AbortHandle;
+use futures_util::StreamExt;
+use futures_util::future::{Abortable, BoxFuture};
+use futures_util::stream::{AbortHandle, FuturesUnordered};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -46,6 +49,17 @@ pub(super) struct Tag {
     plan: Arc<EventPlan>,
 }
 
+/// A mutation answered after it waited, or nothing if the client stopped
+/// it first.
+type Answering = BoxFuture<'static, Option<Answered>>;
+
+/// What a mutation that waited answers.
+pub(super) struct Answered {
+    id: String,
+    id_json: String,
+    response: Response,
+}
+
 /// One connection's session.
 pub(super) struct Session {
     protocol: Protocol,
@@ -55,10 +69,16 @@ pub(super) struct Session {
     initialised: bool,
     /// The operations this connection may start; `None`: no limit.
     operations: Option<Limiter>,
-    /// The subscriptions running, by id; aborting one ends its events.
+    /// The subscriptions and waiting mutations running, by id; aborting
+    /// one ends it without an answer.
     running: HashMap<String, AbortHandle>,
-    /// Their events.
+    /// The subscriptions' events.
     events: EventStreams<Tag, Box<AnyObject>>,
+    /// Mutations waiting for their answer.
+    answering: FuturesUnordered<Answering>,
+    /// Frames to send before anything else: the `complete` after a
+    /// waiting mutation's answer.
+    queued: VecDeque<Message>,
 }
 
 impl Session {
@@ -76,7 +96,14 @@ impl Session {
             operations,
             running: HashMap::new(),
             events: EventStreams::default(),
+            answering: FuturesUnordered::new(),
+            queued: VecDeque::new(),
         }
+    }
+
+    /// Whether a mutation is still waiting for its answer.
+    pub(super) fn answering(&self) -> bool {
+        !self.answering.is_empty()
     }
 
     /// Whether `connection_init` came.
@@ -88,7 +115,7 @@ impl Session {
     pub(super) async fn receive(
         &mut self,
         text: &str,
-        endpoint: &Endpoint,
+        endpoint: &Arc<Endpoint>,
         out: &mut Vec<Message>,
     ) -> Result<(), End> {
         let message = protocol::read(self.protocol, text).map_err(End::Close)?;
@@ -156,7 +183,7 @@ impl Session {
         &mut self,
         id: String,
         request: &crate::graphql::Request<'_>,
-        endpoint: &Endpoint,
+        endpoint: &Arc<Endpoint>,
         out: &mut Vec<Message>,
     ) {
         let id_json = protocol::json_string(&id);
@@ -178,19 +205,48 @@ impl Session {
                     Err(refused) => refused,
                 }
             }
+            Ok(ready) if ready.kind() == OperationType::Mutation => {
+                let (ready, endpoint) = (ready.into_owned(), endpoint.clone());
+                let mut run: BoxFuture<'static, Response> =
+                    Box::pin(async move { endpoint.run(&ready, address).await });
+                // Most answer at once; one that waits for its flush must
+                // not hold up the socket's other operations.
+                let now = std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await;
+                match now {
+                    Poll::Ready(response) => self.answer(&id_json, &response, out),
+                    Poll::Pending => {
+                        let (abort, registration) = AbortHandle::new_pair();
+                        self.running.insert(id.clone(), abort);
+                        self.answering.push(Box::pin(async move {
+                            let response = Abortable::new(run, registration).await.ok()?;
+                            Some(Answered {
+                                id,
+                                id_json,
+                                response,
+                            })
+                        }));
+                    }
+                }
+                return;
+            }
             Ok(ready) => {
                 let response = endpoint.run(&ready, address).await;
-                out.push(text_frame(next_frame(
-                    self.protocol,
-                    &id_json,
-                    &response.body,
-                )));
-                out.push(text_frame(protocol::complete(&id_json)));
+                self.answer(&id_json, &response, out);
                 return;
             }
             Err(refused) => refused,
         };
         self.refuse(&id_json, &refused, out);
+    }
+
+    /// Answers a query or mutation: `next` and `complete`.
+    fn answer(&self, id_json: &str, response: &Response, out: &mut Vec<Message>) {
+        out.push(text_frame(next_frame(
+            self.protocol,
+            id_json,
+            &response.body,
+        )));
+        out.push(text_frame(protocol::complete(id_json)));
     }
 
     /// Answers an operation that will not run: graphql-transport-ws's
@@ -222,13 +278,32 @@ impl Session {
         }
     }
 
-    /// The next frame of the subscriptions: an event's `next` (legacy
-    /// `data`), or `complete` for one that ended by itself.
+    /// The next frame to send: a waiting mutation's answer (`next`, then
+    /// `complete`), or, unless `answers_only` (the server is stopping and
+    /// the subscriptions end with the connection), a subscription's event
+    /// (legacy `data`) or `complete` for one that ended by itself.
     pub(super) fn poll_frame(
         &mut self,
         cx: &mut Context<'_>,
         endpoint: &Endpoint,
+        answers_only: bool,
     ) -> Poll<Message> {
+        if let Some(frame) = self.queued.pop_front() {
+            return Poll::Ready(frame);
+        }
+        while let Poll::Ready(Some(answered)) = self.answering.poll_next_unpin(cx) {
+            // None: the client stopped it.
+            if let Some(answered) = answered {
+                self.running.remove(&answered.id);
+                let frame = next_frame(self.protocol, &answered.id_json, &answered.response.body);
+                self.queued
+                    .push_back(text_frame(protocol::complete(&answered.id_json)));
+                return Poll::Ready(text_frame(frame));
+            }
+        }
+        if answers_only {
+            return Poll::Pending;
+        }
         let (tag, event) = std::task::ready!(self.events.poll_next(cx));
         Poll::Ready(match event {
             Some(event) => frame(|out| {

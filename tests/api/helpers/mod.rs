@@ -11,7 +11,7 @@ pub use clients::{Subscriber, send_oversized_message};
 pub use process::ServerProcess;
 
 use likes::catalogue::Catalogue;
-use likes::config::{Access, Limits, PageSource};
+use likes::config::{Access, Ack, Limits, PageSource};
 use likes::listener::Listener;
 use likes::model::{ServerId, TalkId};
 use likes::store::{LikeStore, StoreUrl};
@@ -53,6 +53,9 @@ pub fn test_config(dir: &Path, server: &str) -> Config {
         observe_window: Duration::from_secs(13),
         buffer_max_likes: 100_000,
         buffer_max_bytes: 64 << 20,
+        ack: Ack::Stored,
+        ack_timeout: Duration::from_secs(5),
+        ack_linger: Duration::from_millis(10),
         shutdown_grace: Duration::from_secs(10),
         limits: Limits::default(),
         access: Access::default(),
@@ -86,6 +89,11 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// The app's SQLite file.
+    pub fn db(&self) -> std::path::PathBuf {
+        self._dir.path().join("likes.db")
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}/graphql", self.addr)
     }

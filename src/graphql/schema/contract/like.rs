@@ -1,5 +1,6 @@
 //! Likes: `Mutation.createLike`, its input, its payload and the `Like`
-//! type, and what `createLike` checks before it buffers a like.
+//! type, and what `createLike` checks before it buffers a like; under
+//! `--ack stored` it answers once the like is stored.
 
 use super::super::types::{Argument, Env, InputObject, Object, Out, PLAIN, scalar};
 use super::session::Session;
@@ -9,7 +10,7 @@ use crate::graphql::input::Input;
 use crate::graphql::services::Services;
 use crate::limits::Limited;
 use crate::model::{Like, LikeId, MAX_CLIENT_MUTATION_ID_BYTES, MAX_LIKER_BYTES};
-use crate::storer::Refusal;
+use crate::storer::{NotStored, Receipt, Refusal};
 use crate::telemetry as names;
 use async_graphql::dynamic::TypeRef;
 use std::borrow::Cow;
@@ -32,8 +33,9 @@ pub(super) fn mutation() -> Object {
     Object::new("Mutation", "Mutations.").field(
         "createLike",
         TypeRef::named("CreateLikePayload"),
-        "Likes a talk. Answers as soon as the like is buffered; it is stored \
-         within about a second and then counted everywhere.",
+        "Likes a talk. Answers once the like is stored (or, on a server run with \
+         `--ack buffered`, once it is buffered: it is stored within about a second). \
+         The payload's session counts it in `liked`.",
         (
             vec![Argument::new("input", nn("CreateLikeInput"), "The like.")],
             0,
@@ -42,7 +44,7 @@ pub(super) fn mutation() -> Object {
             let Some(input) = args.get("input") else {
                 return Out::Error(ApiError::Internal);
             };
-            create_like(env, input).map(Out::object).into()
+            create_like(env, input).into()
         },
     )
 }
@@ -103,15 +105,15 @@ pub(super) fn payload() -> Object {
         .field(
             "like",
             nn("Like"),
-            "The like, acknowledged and buffered for storing.",
+            "The like, acknowledged.",
             PLAIN,
             |payload: &CreateLikePayload, _, _| Out::Borrowed(&payload.like),
         )
 }
 
 /// `createLike`: checks the input, the talk and the like rates, then
-/// buffers the like.
-fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<CreateLikePayload, ApiError> {
+/// buffers the like; the payload comes at once, or once it is stored.
+fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<Out<'static>, ApiError> {
     let services = env.services;
     let refuse = |reason: &'static str, error: ApiError| {
         metrics::counter!(names::REFUSED, "reason" => reason).increment(1);
@@ -128,7 +130,7 @@ fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<CreateLikePayload, Ap
         created_at: chrono::Utc::now(),
     };
     let id = like.id;
-    services
+    let receipt = services
         .storer
         .accept(like)
         .map_err(|refusal| match refusal {
@@ -147,10 +149,53 @@ fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<CreateLikePayload, Ap
                 },
             ),
         })?;
-    Ok(CreateLikePayload {
+    let payload = CreateLikePayload {
         client_mutation_id: client_mutation_id.map(str::to_owned),
         like: LikeNode { id, session },
-    })
+    };
+    let Receipt::Later(pending) = receipt else {
+        return Ok(Out::object(payload));
+    };
+    let named = client_mutation_id.is_some();
+    Ok(Out::Later(Box::pin(async move {
+        match pending.stored().await {
+            Ok(()) => Out::object(payload),
+            Err(not_stored) => Out::Error(refuse_unstored(not_stored, named)),
+        }
+    })))
+}
+
+/// The answer to a like that was not stored in time: it may still be, and
+/// a retry with the same `clientMutationId` stores it once.
+fn refuse_unstored(not_stored: NotStored, named: bool) -> ApiError {
+    let retry = if named {
+        "retry with the same clientMutationId, which stores it exactly once"
+    } else {
+        "a retry is another like: send a clientMutationId to retry safely"
+    };
+    let (reason, message, retry_after_secs) = match not_stored {
+        NotStored::Late(bound) => (
+            "not_stored_yet",
+            format!(
+                "the like was not stored within {} s (the store is slow or down); it is held \
+                 and may still be stored: {retry}",
+                bound.as_secs_f64()
+            ),
+            2,
+        ),
+        NotStored::Stopped => (
+            "shutting_down",
+            format!(
+                "this server stopped before it could store the like; it may have been stored: {retry}"
+            ),
+            1,
+        ),
+    };
+    metrics::counter!(names::REFUSED, "reason" => reason).increment(1);
+    ApiError::Unavailable {
+        message,
+        retry_after_secs,
+    }
 }
 
 /// `CreateLikeInput`'s fields, coerced already: `uuid`, `sessionId`,
