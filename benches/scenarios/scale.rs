@@ -37,6 +37,10 @@ pub struct Options {
     /// each timed to its event on the last replica.
     #[arg(long, default_value_t = 20)]
     pub probe_rate: u64,
+    /// `--ack-linger` of every replica, which runs `--ack stored` (the
+    /// service's default, 10ms; the production overlay's is 100ms).
+    #[arg(long, default_value = "10ms")]
+    pub linger: String,
 }
 
 /// The service's defaults, which every replica runs with.
@@ -49,6 +53,8 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     if options.replicas.is_empty() || options.replicas.contains(&0) {
         bail!("--replicas needs counts of 1 or more");
     }
+    let linger = humantime::parse_duration(&options.linger)
+        .with_context(|| format!("--linger {:?}", options.linger))?;
     let buffered = buffered_like_memory().await?;
     let mut inputs = Table::new("Model inputs, measured", &["input", "figure", "from"]);
     inputs.row(vec![
@@ -81,6 +87,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
                 talks: options.talks,
                 probe_talk: catalogue_talks as i64,
                 probe_rate: options.probe_rate,
+                linger: options.linger.clone(),
                 warm_up: Duration::from_secs_f64(WINDOW_SECONDS + 1.0),
                 measure: Duration::from_secs(options.seconds),
             };
@@ -91,17 +98,16 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
             check(store, &run)?;
             measured.push(run);
         }
-        let first = measured
-            .iter()
-            .min_by_key(|m| m.replicas)
-            .context("at least one run")?
-            .clone();
-        add_inputs(&mut inputs, store, &first);
-        grids.push((store.clone(), measured, calibration(&first)));
+        let mut by_replicas: Vec<&Measured> = measured.iter().collect();
+        by_replicas.sort_by_key(|m| m.replicas);
+        let first = by_replicas.first().context("at least one run")?;
+        let calibration = calibration(first, by_replicas.get(1).copied());
+        add_inputs(&mut inputs, store, first, &calibration);
+        grids.push((store.clone(), measured.clone(), calibration));
     }
     inputs.print();
     for (store, measured, calibration) in grids {
-        print_grid(&store, &measured, &calibration, options);
+        print_grid(&store, &measured, &calibration, options, linger);
     }
     print_notes();
     Ok(())
@@ -128,23 +134,46 @@ fn check(store: &str, run: &Measured) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn calibration(first: &Measured) -> Calibration {
+/// CPU per replica as fixed + shared × (first's replicas ÷ replicas), the
+/// two parts solved from the two runs with the fewest replicas (from the
+/// first's idle CPU when there is one run only).
+fn calibration(first: &Measured, second: Option<&Measured>) -> Calibration {
+    let (fixed_cores, shared_cores) = match second {
+        Some(second) if second.replicas > first.replicas => {
+            let shrink = 1.0 - first.replicas as f64 / second.replicas as f64;
+            let shared = ((first.loaded_cores - second.loaded_cores) / shrink).max(0.0);
+            ((first.loaded_cores - shared).max(0.0), shared)
+        }
+        _ => (
+            first.idle_cores,
+            (first.loaded_cores - first.idle_cores).max(0.0),
+        ),
+    };
     Calibration {
         replicas: first.replicas,
-        idle_cores: first.idle_cores,
-        loaded_cores: first.loaded_cores,
+        fixed_cores,
+        shared_cores,
         base_kib: first.base_kib,
         loaded_kib: first.loaded_kib,
     }
 }
 
-fn add_inputs(inputs: &mut Table, store: &str, first: &Measured) {
+fn add_inputs(inputs: &mut Table, store: &str, first: &Measured, calibration: &Calibration) {
     let from = format!("{store}, {} replica(s)", first.replicas);
     let likes = first.rates.likes_stored();
     inputs.row(vec![
         format!("CPU of an idle replica ({store})"),
         format!("{:.3} cores", first.idle_cores),
         format!("{from}, subscribers connected, no likes"),
+    ]);
+    inputs.row(vec![
+        format!("CPU of a replica whatever its share of the load ({store})"),
+        format!(
+            "{:.3} cores, at {:.0} flush commits/s each",
+            calibration.fixed_cores,
+            first.rates.flushes() / first.replicas as f64
+        ),
+        format!("{from} and the next count: what does not divide among replicas"),
     ]);
     inputs.row(vec![
         format!("CPU per like beyond idle, its events included ({store})"),
@@ -184,21 +213,30 @@ fn beside(measured: f64, model: f64, format: impl Fn(f64) -> String) -> String {
     format!("{} ({}){flag}", format(measured), format(model))
 }
 
-fn print_grid(store: &str, measured: &[Measured], calibration: &Calibration, options: &Options) {
+fn print_grid(
+    store: &str,
+    measured: &[Measured],
+    calibration: &Calibration,
+    options: &Options,
+    linger: Duration,
+) {
     let name = match store {
         "spanner" => "the Spanner emulator",
         _ => "SQLite",
     };
     let load = format!(
-        "{} likes/s and {} subscribers over all replicas, on {} talk(s); measured (model)",
+        "{} likes/s and {} subscribers over all replicas, on {} talk(s), --ack stored with a {} linger; measured (model)",
         count(options.rate as f64),
         count(options.subscribers as f64),
-        options.talks
+        options.talks,
+        options.linger
     );
     let mut calls = Table::new(
         &format!("Scale on {name}, store calls: {load}"),
         &[
             "replicas",
+            "flush commits/s",
+            "mean commit",
             "store writes/s",
             "store reads/s",
             "rows read/s",
@@ -223,9 +261,12 @@ fn print_grid(store: &str, measured: &[Measured], calibration: &Calibration, opt
         let load = Load {
             replicas: run.replicas,
             rate: options.rate as f64,
+            requests: options.rate as f64 / options.talks as f64,
             subscribers: options.subscribers,
             talks: options.talks,
             probe_rate: options.probe_rate as f64,
+            linger_seconds: linger.as_secs_f64(),
+            commit_seconds: run.rates.commit_seconds(),
             window_seconds: WINDOW_SECONDS,
             interval_seconds: INTERVAL_SECONDS,
         };
@@ -242,6 +283,8 @@ fn print_grid(store: &str, measured: &[Measured], calibration: &Calibration, opt
         };
         calls.row(vec![
             run.replicas.to_string(),
+            beside(rates.flushes(), model.flushes, per_second),
+            format!("{:.1} ms", rates.commit_seconds() * 1000.0),
             beside(rates.writes(), model.writes, per_second),
             beside(rates.reads(), model.reads, per_second),
             beside(rates.rows_read(), model.rows_read, count),
@@ -276,18 +319,22 @@ fn print_grid(store: &str, measured: &[Measured], calibration: &Calibration, opt
 
 fn print_notes() {
     println!(
-        "\nThe model: each replica commits one flush and one audience report a second and \
-         makes one observer read; a read returns every replica's bucket of every talk for \
-         the window's 14 seconds, so rows read grow with the square of the replicas; \
-         Spanner mutations are 5 per like and 8 per talk in each commit. CPU and memory: \
-         what the load adds to the first run's replica, divided among the replicas, plus \
-         what an idle replica costs. Latency: a like waits for the next flush (up to a \
-         second), then for the read a quarter second later; with one replica the probe's \
-         like is on its subscriber's replica, counted at once, and waits only for the next \
-         read. † marks a figure more than \
-         {:.0}% from the model; docs/capacity.md says why each is. On this machine every \
-         replica, the emulator and the load share two cores, and the emulator runs one \
-         transaction at a time.",
+        "\nThe model: a request waiting for its answer (`--ack stored`) starts a flush a \
+         linger later and a replica runs one flush at a time, so each replica commits once \
+         per request while they come further apart than a linger and a commit (the mean \
+         commit measured in the same run), and once per linger and commit when closer; \
+         each replica reports its audience once a second and makes one observer read, \
+         which returns every replica's bucket of every talk for the window's 14 seconds, \
+         so rows read grow with the square of the replicas. Spanner mutations are 5 per \
+         like and 8 per talk in each commit. CPU: a part each replica spends whatever \
+         its share (its ticks and its flush commits, as many with a small share as with \
+         all of it) and a part that divides among the replicas, both solved from the two \
+         runs with the fewest replicas; memory: what the load adds to the first run's \
+         replica, divided among the replicas. Latency: a like is stored a linger and a commit after it arrives, then \
+         waits for the next read (uniform over a second), on its own replica as on \
+         another. † marks a figure more than {:.0}% from the model; docs/capacity.md \
+         says why each is. On this machine every replica, the emulator and the load \
+         share two cores, and the emulator runs one transaction at a time.",
         TOLERANCE * 100.0
     );
 }
@@ -308,8 +355,10 @@ async fn buffered_like_memory() -> anyhow::Result<BufferedMemory> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("buffered.db");
     // Every flush fails here, as meant: its warnings would only be noise.
+    // Answered from memory, the likes pile up in the buffer while no flush
+    // gets through (stored, they would wait for their answers instead).
     let store = format!("sqlite://{}", path.display());
-    let replica = Replica::start_logging(&store, "buffered", &[], "off").await?;
+    let replica = Replica::start_logging(&store, "buffered", &["--ack", "buffered"], "off").await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let lock = rusqlite::Connection::open(&path)?;
     lock.execute_batch("BEGIN EXCLUSIVE")?;

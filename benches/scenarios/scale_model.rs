@@ -1,8 +1,9 @@
 //! The capacity model of docs/capacity.md, as the `scale` scenario checks
 //! it: what N replicas sharing a fixed load should cost, in store calls and
 //! rows from first principles (how often each replica flushes, reports and
-//! reads), in CPU and memory from what the run with the fewest replicas
-//! measured. Pure arithmetic, no I/O.
+//! reads, with `--ack stored`'s linger and the commit time measured), in
+//! CPU and memory from what the run with the fewest replicas measured.
+//! Pure arithmetic, no I/O.
 
 /// The load every run of the grid shares, and its replica count.
 #[derive(Debug, Clone, Copy)]
@@ -14,8 +15,16 @@ pub struct Load {
     pub subscribers: usize,
     /// Talks that get the likes and the subscribers.
     pub talks: usize,
-    /// Likes per second on the probe's own talk, sent to one replica.
+    /// Requests per second over all replicas (the probe's excluded), each
+    /// answered once its likes are stored.
+    pub requests: f64,
+    /// Likes per second on the probe's own talk, one a request, sent to one
+    /// replica.
     pub probe_rate: f64,
+    /// `--ack-linger`: a waiting like starts a flush this long after it.
+    pub linger_seconds: f64,
+    /// Mean time a flush commit took in this run (measured).
+    pub commit_seconds: f64,
     /// How far back each observer read looks, in seconds (`--observe-window`).
     pub window_seconds: f64,
     /// Seconds between flushes and between observer reads.
@@ -26,10 +35,13 @@ pub struct Load {
 #[derive(Debug, Clone, Copy)]
 pub struct Calibration {
     pub replicas: usize,
-    /// Cores per replica with its subscribers connected and no likes.
-    pub idle_cores: f64,
-    /// Cores per replica under the load.
-    pub loaded_cores: f64,
+    /// Cores each replica spends whatever its share of the load: its
+    /// ticks, and its flush commits, as many a second with a share of 1/8
+    /// as of all of it (each one a linger and a commit long).
+    pub fixed_cores: f64,
+    /// Cores per replica of the first run that divide among replicas: its
+    /// likes and events.
+    pub shared_cores: f64,
     /// Resident memory per replica before its subscribers connected.
     pub base_kib: f64,
     /// Resident memory per replica under the load.
@@ -45,6 +57,8 @@ pub const MUTATIONS_PER_TALK: f64 = 8.0;
 /// The figures the model predicts for a run, over all replicas unless said.
 #[derive(Debug, Clone, Copy)]
 pub struct Predicted {
+    /// Flush commits per second.
+    pub flushes: f64,
     /// Flush commits and audience reports per second.
     pub writes: f64,
     /// Observer reads per second.
@@ -63,26 +77,35 @@ pub struct Predicted {
     pub latency: (f64, f64),
 }
 
-/// The observer reads a quarter of an interval after the flushes (`schedule`).
-const OBSERVE_OFFSET: f64 = 0.25;
-
 pub fn predict(load: &Load, calibration: &Calibration) -> Predicted {
     let n = load.replicas as f64;
     let per_second = 1.0 / load.interval_seconds;
     // Every replica gets likes for every load talk in each interval (its
     // share of the rate is far above one like per talk per interval), and
-    // one replica also the probe's talk.
-    let talk_commits = n * load.talks as f64 + 1.0;
-    // Each replica commits one flush an interval (under 10,000 likes each)
-    // and reports its audience after it, having subscribers.
-    let writes = 2.0 * n * per_second;
+    // one replica also the probe's talk: the bucket rows of each second.
+    let bucket_rows = n * load.talks as f64 + 1.0;
+    // A request waiting for its answer starts a flush a linger later, and
+    // a replica runs one flush at a time: it commits once per request
+    // while they come further apart than a linger and a commit, and once
+    // per linger and commit when they come closer (its ticks' flushes are
+    // among these). The first replica also gets the probe's requests.
+    let most = 1.0 / (load.linger_seconds + load.commit_seconds);
+    let share = load.requests / n;
+    let flushes = (n - 1.0) * share.min(most) + (share + load.probe_rate).min(most);
+    // Each flush commits a bucket and totals row per talk it holds: the
+    // load's talks, and in the first replica's the probe's, which rides
+    // with the load's when they share a flush.
+    let talk_commits = flushes * load.talks as f64 + load.probe_rate.min(most);
+    // Each replica reports its audience after its tick's flush, having
+    // subscribers.
+    let writes = flushes + n * per_second;
     let reads = n * per_second;
     // A read returns each replica's bucket of each talk for every second of
     // the window and the current one, each replica's audience entries (its
     // load talks, and the probe's on one replica), and once a window the
     // totals of every talk that has any and the reader's own running totals
     // (its load talks, and on one replica the probe's).
-    let buckets = (load.window_seconds + 1.0) * talk_commits;
+    let buckets = (load.window_seconds + 1.0) * bucket_rows;
     let audience = n * load.talks.min(load.subscribers / load.replicas.max(1)) as f64 + 1.0;
     let reads_per_window = (load.window_seconds / load.interval_seconds)
         .floor()
@@ -93,34 +116,30 @@ pub fn predict(load: &Load, calibration: &Calibration) -> Predicted {
     let likes = load.rate + load.probe_rate;
     let scale = calibration.replicas as f64 / n;
     Predicted {
+        flushes,
         writes,
         reads,
         rows_read,
-        mutations_per_like: MUTATIONS_PER_LIKE
-            + MUTATIONS_PER_TALK * talk_commits * per_second / likes.max(1.0),
+        mutations_per_like: MUTATIONS_PER_LIKE + MUTATIONS_PER_TALK * talk_commits / likes.max(1.0),
         events: load.subscribers as f64 * per_second,
-        // What the load adds to a replica divides among the replicas; what
-        // an idle replica costs does not.
-        cores: calibration.idle_cores
-            + (calibration.loaded_cores - calibration.idle_cores).max(0.0) * scale,
+        // The likes and events divide among the replicas; each replica's
+        // own ticks and flush commits do not.
+        cores: calibration.fixed_cores + calibration.shared_cores * scale,
         kib: calibration.base_kib
             + (calibration.loaded_kib - calibration.base_kib).max(0.0) * scale,
         latency: latency(load),
     }
 }
 
-/// Like → event, median and 99th percentile. On another replica a like
-/// waits for the next flush (uniform over an interval), then for the read a
-/// quarter interval later. On its own replica (the probe's, with one
-/// replica) it is counted at once, and waits only for the next read.
+/// Like → event, median and 99th percentile. A like is stored a linger
+/// and a commit after it arrives (its answer waits for that), then waits
+/// for the next read (every replica's, a quarter interval past the tick),
+/// which is uniform over an interval: on its own replica too, which counts
+/// it once stored and publishes with its read.
 fn latency(load: &Load) -> (f64, f64) {
-    let wait = if load.replicas > 1 {
-        OBSERVE_OFFSET
-    } else {
-        0.0
-    };
+    let stored = load.linger_seconds + load.commit_seconds;
     (
-        (0.5 + wait) * load.interval_seconds,
-        (0.99 + wait) * load.interval_seconds,
+        stored + 0.5 * load.interval_seconds,
+        stored + 0.99 * load.interval_seconds,
     )
 }

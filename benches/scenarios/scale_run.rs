@@ -31,16 +31,22 @@ pub struct Plan {
     /// The probe's talk: one no load talk uses.
     pub probe_talk: i64,
     pub probe_rate: u64,
+    /// `--ack-linger` of every replica (`--ack stored`), as humantime.
+    pub linger: String,
     /// Load before the counters are read: the observers' window fills.
     pub warm_up: Duration,
     /// Load while the counters run.
     pub measure: Duration,
 }
 
-/// Aliased likes per request of the load.
-const PER_REQUEST: usize = 25;
+/// Connections the load keeps open over all replicas (at least two per
+/// replica). Each request carries one like per talk, as a page sends its
+/// viewer's taps, and waits for its answer: the mutation's likes one after
+/// another, each a linger and a commit (`--ack stored`). So many in flight
+/// keep the rate on the emulator, whose commits queue.
+const CONNECTIONS: usize = 256;
 /// Counters read from every replica, summed; `Rates` indexes them.
-const COUNTERS: [&str; 8] = [
+const COUNTERS: [&str; 9] = [
     "likes_store_writes_total",
     "likes_store_reads_total",
     "likes_store_rows_read_total",
@@ -49,11 +55,12 @@ const COUNTERS: [&str; 8] = [
     "likes_stored_total",
     "likes_flush_seconds_sum",
     "likes_flush_failures_total",
+    "likes_flush_seconds_count",
 ];
 
 /// Per second over all replicas while the counters ran, as `COUNTERS`.
 #[derive(Debug, Clone, Copy)]
-pub struct Rates(pub [f64; 8]);
+pub struct Rates(pub [f64; 9]);
 
 impl Rates {
     pub fn writes(&self) -> f64 {
@@ -80,6 +87,14 @@ impl Rates {
     }
     pub fn failed_tries(&self) -> f64 {
         self.0[7]
+    }
+    /// Successful flush tries.
+    pub fn flushes(&self) -> f64 {
+        self.0[8]
+    }
+    /// Mean seconds a successful flush try took.
+    pub fn commit_seconds(&self) -> f64 {
+        self.flushing() / self.flushes().max(f64::MIN_POSITIVE)
     }
 }
 
@@ -121,8 +136,9 @@ struct Seen {
 pub async fn run(plan: &Plan) -> anyhow::Result<Measured> {
     let (url, _dir) = store_url(&plan.store).await?;
     let mut replicas = Vec::with_capacity(plan.replicas);
+    let flags = ["--ack", "stored", "--ack-linger", plan.linger.as_str()];
     for i in 0..plan.replicas {
-        replicas.push(Replica::start(&url, &format!("r{i}"), &[]).await?);
+        replicas.push(Replica::start(&url, &format!("r{i}"), &flags).await?);
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let base_kib = mean(replicas.iter().map(|r| r.rss_kib() as f64));
@@ -155,16 +171,17 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Measured> {
     // flushes, reads and bursts of events as there were seconds.
     let answers = Arc::new(Answers::default());
     let length = plan.warm_up + plan.measure + Duration::from_secs(2);
-    let per_replica = plan.rate as f64 / plan.replicas as f64 / PER_REQUEST as f64;
+    let per_replica = plan.rate as f64 / plan.replicas as f64 / plan.talks as f64;
+    let connections = (CONNECTIONS / plan.replicas).max(2);
     let loads: Vec<_> = replicas
         .iter()
         .map(|replica| {
             tokio::spawn(load::offer(
                 replica.graphql(),
-                load::document(PER_REQUEST, plan.talks),
+                load::document(plan.talks, plan.talks),
                 per_replica,
                 length,
-                2,
+                connections,
                 answers.clone(),
             ))
         })
@@ -432,15 +449,15 @@ fn latencies(sent_at: &[Instant], events: &[(Instant, u64)]) -> Vec<f64> {
     latencies
 }
 
-/// The likes each load talk got: every request carries the same
-/// `PER_REQUEST` aliases, spread over the talks in turn.
+/// The likes each load talk got: every request carries one like of each.
 fn expected_per_talk(acknowledged: u64, plan: &Plan) -> anyhow::Result<HashMap<i64, u64>> {
-    let requests = acknowledged / PER_REQUEST as u64;
-    if requests * PER_REQUEST as u64 != acknowledged {
+    let per_request = plan.talks as u64;
+    let requests = acknowledged / per_request;
+    if requests * per_request != acknowledged {
         bail!("{acknowledged} likes acknowledged, not a whole number of requests");
     }
     let mut expected = HashMap::new();
-    for i in 0..PER_REQUEST {
+    for i in 0..plan.talks {
         *expected.entry((i % plan.talks + 1) as i64).or_default() += requests;
     }
     Ok(expected)
@@ -473,8 +490,8 @@ async fn cores_over(replicas: &[Replica], length: Duration) -> f64 {
 }
 
 /// `COUNTERS`, each summed over the replicas.
-async fn counters(replicas: &[Replica]) -> anyhow::Result<[f64; 8]> {
-    let mut sums = [0.0; 8];
+async fn counters(replicas: &[Replica]) -> anyhow::Result<[f64; 9]> {
+    let mut sums = [0.0; 9];
     for replica in replicas {
         let m = replica.metrics().await?;
         for (sum, name) in sums.iter_mut().zip(COUNTERS) {
