@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Likes written per store transaction.
-const MAX_BATCH: usize = 10_000;
+const MAX_LIKES_PER_TRANSACTION: usize = 10_000;
 
 /// A built service, bound to its port, not yet running.
 pub struct App {
@@ -59,7 +59,7 @@ impl App {
                 interval: config.flush_interval,
                 try_timeout: config.flush_try_timeout,
                 hard_timeout: config.flush_hard_timeout,
-                max_batch: MAX_BATCH,
+                max_batch: MAX_LIKES_PER_TRANSACTION,
                 max_buffered: config.buffer_max_likes,
                 max_buffered_bytes: config.buffer_max_bytes,
                 shutdown_grace: config.shutdown_grace,
@@ -98,12 +98,11 @@ impl App {
                 catalogue: Arc::new(config.catalogue.clone()),
                 storer: storer.clone(),
                 listener: listener.clone(),
-                store: store.clone(),
-                shutdown: serving.clone(),
                 rate_limits: rate_limits.clone(),
             },
             config.access.introspection,
-        );
+        )
+        .context("checking the declared GraphQL schema")?;
         let connections = ConnectionLimit::new(
             config.limits.max_connections,
             config.limits.max_connections_per_address,

@@ -58,6 +58,10 @@ async fn main() -> ExitCode {
             }
         },
         Command::Export(args) => export(args).await,
+        Command::Schema => {
+            print!("{}", likes::graphql::sdl());
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -2,19 +2,7 @@
 //! (the API in the README and docs/api.md) is served as is: every type and field, same
 //! names, same types. Fields may be added, never renamed or removed.
 
-use likes::graphql::{Checks, Schema};
-
-fn sdl() -> String {
-    // The SDL does not depend on the services, so none are attached here.
-    Schema::new(Checks {
-        max_depth: 8,
-        max_complexity: 200,
-        max_recursive_depth: 16,
-        max_directives: 4,
-        introspection: true,
-    })
-    .sdl()
-}
+use likes::graphql::sdl;
 
 /// The block of `type`/`input` `name` in the SDL, with fields one per line
 /// (descriptions left out, arguments written on the field's line).

@@ -1,6 +1,7 @@
-//! The command line: `likes serve`, `migrate` and `export` and their flags,
-//! each with a `LIKES_*` environment fallback (clap), turned into the
-//! validated settings of `crate::config`. Nothing here starts anything.
+//! The command line: `likes serve`, `migrate`, `export` and `schema`, and
+//! their flags, each with a `LIKES_*` environment fallback (clap), turned
+//! into the validated settings of `crate::config`. Nothing here starts
+//! anything.
 
 mod export;
 mod serve;
@@ -91,6 +92,9 @@ pub enum Command {
     /// JSON, one file per UTC day, plus schema.json. Safe to re-run: the same
     /// range gives the same files, each written in full or not at all.
     Export(ExportArgs),
+    /// Print the GraphQL schema the service serves, in GraphQL's schema
+    /// language (as GraphiQL gets it from /graphiql/schema.graphql).
+    Schema,
 }
 
 /// The `--store` flag, shared by every subcommand.

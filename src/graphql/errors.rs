@@ -1,70 +1,91 @@
-//! How failures look to GraphQL clients. Resolvers return `ApiError`;
-//! every error a client sees is a `GraphQLError` carrying an
-//! `extensions.code`, whether it came from a resolver, from preparing the
-//! document (parse, validation, limits) or from the request's variables.
-//! Internal causes are logged where they happen, never sent.
+//! How failures look to GraphQL clients. Every `extensions.code` a client
+//! can see, from the engine or the edge, is a `Code`; resolvers return
+//! `ApiError`; every error sent is a `GraphQLError`, whether it came from a
+//! resolver, from preparing the document (parse, validation, limits) or from
+//! the request's variables. Internal causes are logged where they happen.
 
-use async_graphql::Pos;
 use serde::Serialize;
 
-/// Code for documents that do not parse.
-pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
-/// Code for documents that parse but break the schema or the limits.
-pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-/// Code for values that do not fit their types (variables, arguments).
-pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
-/// Code for an `operationName` the document does not have, or a missing
-/// one when it has several.
-pub const OPERATION_RESOLUTION_FAILURE: &str = "OPERATION_RESOLUTION_FAILURE";
-/// Code for a persisted-query hash the server does not know (Apollo's
-/// automatic persisted queries: the client sends the text next).
-pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
-/// Code for requests that are not GraphQL requests at all.
-pub const BAD_REQUEST: &str = "BAD_REQUEST";
+/// Every `extensions.code` a client sees, written as its name in
+/// SCREAMING_SNAKE_CASE (`GRAPHQL_PARSE_FAILED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum Code {
+    /// The document does not parse.
+    GraphqlParseFailed,
+    /// The document breaks the spec's rules or the server's limits.
+    GraphqlValidationFailed,
+    /// A value does not fit its type, or a resolver refused it.
+    BadUserInput,
+    /// `operationName` names no operation, or names none of several.
+    OperationResolutionFailure,
+    /// A persisted-query hash the server does not hold.
+    PersistedQueryNotFound,
+    /// Not a GraphQL request.
+    BadRequest,
+    /// The talk does not exist.
+    NotFound,
+    /// Try again later.
+    Unavailable,
+    /// A rate is exceeded.
+    RateLimited,
+    /// A per-connection allowance is used up.
+    LimitExceeded,
+    /// A fault inside; only logged.
+    Internal,
+    /// The body or message is over the size limit.
+    PayloadTooLarge,
+    /// The body did not arrive in time.
+    RequestTimeout,
+    /// A page from a site not allowed.
+    ForbiddenOrigin,
+    /// `Accept` allows nothing served.
+    NotAcceptable,
+    /// A POST body that is not JSON.
+    UnsupportedMediaType,
+    /// The method does not suit the operation.
+    MethodNotAllowed,
+}
 
 /// A resolver's failure, as clients should see it. It becomes a
 /// `GraphQLError` only through `GraphQLError::at`, which always sets the code.
 #[derive(Debug)]
-pub enum ApiError {
-    /// The request's values are wrong (`BAD_USER_INPUT`).
+pub(crate) enum ApiError {
+    /// The request's values are wrong.
     BadInput(String),
-    /// The talk does not exist (`NOT_FOUND`).
+    /// The talk does not exist.
     NotFound(String),
-    /// Try again later (`UNAVAILABLE`), after about `retry_after_secs`.
+    /// Try again after about `retry_after_secs`.
     Unavailable {
-        /// What is wrong.
         message: String,
-        /// Suggested wait before retrying.
         retry_after_secs: u64,
     },
-    /// The client or liker is over its like rate (`RATE_LIMITED`).
+    /// The client or liker is over its like rate.
     RateLimited {
-        /// Which limit.
         message: String,
-        /// Suggested wait before retrying.
         retry_after_secs: u64,
     },
-    /// A per-connection limit is reached (`LIMIT_EXCEEDED`).
+    /// A per-connection limit is reached.
     LimitExceeded(String),
-    /// Something failed inside; the cause is logged (`INTERNAL`).
+    /// Something failed inside; the cause is logged.
     Internal,
 }
 
 impl ApiError {
     /// The `extensions.code` clients see.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> Code {
         match self {
-            Self::BadInput(_) => BAD_USER_INPUT,
-            Self::NotFound(_) => "NOT_FOUND",
-            Self::Unavailable { .. } => "UNAVAILABLE",
-            Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::LimitExceeded(_) => "LIMIT_EXCEEDED",
-            Self::Internal => "INTERNAL",
+            Self::BadInput(_) => Code::BadUserInput,
+            Self::NotFound(_) => Code::NotFound,
+            Self::Unavailable { .. } => Code::Unavailable,
+            Self::RateLimited { .. } => Code::RateLimited,
+            Self::LimitExceeded(_) => Code::LimitExceeded,
+            Self::Internal => Code::Internal,
         }
     }
 
     /// Suggested wait before retrying, for errors a retry can fix.
-    pub fn retry_after_secs(&self) -> Option<u64> {
+    fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Self::Unavailable {
                 retry_after_secs, ..
@@ -77,7 +98,7 @@ impl ApiError {
     }
 
     /// The message clients see.
-    pub fn message(&self) -> &str {
+    pub(crate) fn message(&self) -> &str {
         match self {
             Self::BadInput(message) | Self::NotFound(message) | Self::LimitExceeded(message) => {
                 message
@@ -88,28 +109,15 @@ impl ApiError {
     }
 }
 
-impl From<ApiError> for async_graphql::Error {
-    fn from(error: ApiError) -> Self {
-        use async_graphql::ErrorExtensions;
-        let code = error.code();
-        async_graphql::Error::new(error.message()).extend_with(|_, ext| {
-            ext.set("code", code);
-            if let Some(seconds) = error.retry_after_secs() {
-                ext.set("retryAfterSeconds", seconds);
-            }
-        })
-    }
-}
-
 /// Most errors one response carries: past it, the first ones and one that
 /// says how many more there were. A document with a thousand faults gets a
 /// short answer, and a cached document's errors stay small.
-pub const MAX_ERRORS: usize = 20;
+pub(crate) const MAX_ERRORS: usize = 20;
 
 /// `errors` within `MAX_ERRORS`: the first `MAX_ERRORS - 1`, then one with
 /// the next one's code that counts the rest. Bounding bounded errors
 /// changes nothing.
-pub fn bounded(mut errors: Vec<GraphQLError>) -> Vec<GraphQLError> {
+pub(crate) fn bounded(mut errors: Vec<GraphQLError>) -> Vec<GraphQLError> {
     if errors.len() <= MAX_ERRORS {
         return errors;
     }
@@ -125,41 +133,32 @@ pub fn bounded(mut errors: Vec<GraphQLError>) -> Vec<GraphQLError> {
 
 /// One error as the GraphQL response format writes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GraphQLError {
+pub(crate) struct GraphQLError {
     /// What went wrong.
-    pub message: String,
+    pub(crate) message: String,
     /// Where in the document, when it points somewhere.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub locations: Vec<Location>,
+    pub(crate) locations: Vec<Location>,
     /// Which response field failed, for field errors.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub path: Vec<PathSegment>,
+    pub(crate) path: Vec<PathSegment>,
     /// Always carries a `code`.
-    pub extensions: Extensions,
+    pub(crate) extensions: Extensions,
 }
 
 /// A line and column in the document (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Location {
+pub(crate) struct Location {
     /// Line, from 1.
-    pub line: usize,
+    pub(crate) line: usize,
     /// Column, from 1.
-    pub column: usize,
-}
-
-impl From<Pos> for Location {
-    fn from(pos: Pos) -> Self {
-        Self {
-            line: pos.line,
-            column: pos.column,
-        }
-    }
+    pub(crate) column: usize,
 }
 
 /// A response key or list index in an error's path.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum PathSegment {
+pub(crate) enum PathSegment {
     /// A field's response key.
     Key(String),
     /// A list item.
@@ -169,17 +168,17 @@ pub enum PathSegment {
 /// An error's `extensions`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Extensions {
+pub(crate) struct Extensions {
     /// The machine-readable reason.
-    pub code: &'static str,
+    pub(crate) code: Code,
     /// Suggested wait before retrying, for errors a retry can fix.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_after_seconds: Option<u64>,
+    pub(crate) retry_after_seconds: Option<u64>,
 }
 
 impl GraphQLError {
     /// An error with `code`, pointing nowhere.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             locations: Vec::new(),
@@ -191,26 +190,17 @@ impl GraphQLError {
         }
     }
 
-    /// This error pointing at `pos` in the document.
-    pub fn located(mut self, pos: Pos) -> Self {
-        if pos.line > 0 {
-            self.locations.push(pos.into());
-        }
+    /// This error pointing at `location` in the document, if known.
+    pub(crate) fn located(mut self, location: Option<Location>) -> Self {
+        self.locations.extend(location);
         self
     }
 
-    /// A resolver's `error` at the field at `pos` and `path`.
-    pub fn at(error: &ApiError, pos: Pos, path: Vec<PathSegment>) -> Self {
-        let mut this = Self::new(error.code(), error.message()).located(pos);
+    /// A resolver's `error` at the field at `location` and `path`.
+    pub(crate) fn at(error: &ApiError, location: Option<Location>, path: Vec<PathSegment>) -> Self {
+        let mut this = Self::new(error.code(), error.message()).located(location);
         this.path = path;
         this.extensions.retry_after_seconds = error.retry_after_secs();
-        this
-    }
-
-    /// async-graphql's error (from validating a document) with `code`.
-    pub fn from_server(error: async_graphql::ServerError, code: &'static str) -> Self {
-        let mut this = Self::new(code, error.message);
-        this.locations = error.locations.into_iter().map(Location::from).collect();
         this
     }
 }
@@ -221,7 +211,7 @@ mod tests {
 
     fn many(count: usize) -> Vec<GraphQLError> {
         (0..count)
-            .map(|i| GraphQLError::new(BAD_USER_INPUT, format!("fault {i}")))
+            .map(|i| GraphQLError::new(Code::BadUserInput, format!("fault {i}")))
             .collect()
     }
 
@@ -232,7 +222,7 @@ mod tests {
         assert_eq!(errors[MAX_ERRORS - 2].message, "fault 18");
         let last = errors.last().unwrap();
         assert_eq!(last.message, "981 more errors like these were left out");
-        assert_eq!(last.extensions.code, BAD_USER_INPUT);
+        assert_eq!(last.extensions.code, Code::BadUserInput);
     }
 
     #[test]

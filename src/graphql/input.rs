@@ -2,13 +2,14 @@
 //! hold, read from JSON without copying its strings. Their coercion to the
 //! declared types lives with the declarations (`schema::coerce`).
 
+use super::schema::InputValue;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
 /// A GraphQL input value.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Input<'a> {
+pub(crate) enum Input<'a> {
     /// `null`.
     Null,
     /// `true` or `false`.
@@ -27,7 +28,7 @@ pub enum Input<'a> {
 
 impl<'a> Input<'a> {
     /// The value as an `Int`, if it is one.
-    pub fn as_i32(&self) -> Option<i32> {
+    pub(crate) fn as_i32(&self) -> Option<i32> {
         match self {
             Self::Int(n) => i32::try_from(*n).ok(),
             _ => None,
@@ -35,25 +36,33 @@ impl<'a> Input<'a> {
     }
 
     /// The value as a string, if it is one.
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Self::Str(text) => Some(text),
             _ => None,
         }
     }
 
-    /// An object's field `name`, if given.
-    pub fn field(&self, name: &str) -> Option<&Input<'a>> {
+    /// The value as a `Boolean`, if it is one.
+    pub(crate) fn as_bool(&self) -> Option<bool> {
+        match self {
+            Self::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// An input object's `field`, if given.
+    pub(crate) fn field(&self, field: &InputValue) -> Option<&Input<'a>> {
         match self {
             Self::Object(fields) => fields
                 .iter()
-                .find_map(|(given, value)| (given == name).then_some(value)),
+                .find_map(|(given, value)| (given == field.name).then_some(value)),
             _ => None,
         }
     }
 
     /// The same value, borrowing its strings from `self`.
-    pub fn borrowed(&self) -> Input<'_> {
+    pub(crate) fn borrowed(&self) -> Input<'_> {
         match self {
             Self::Null => Input::Null,
             Self::Bool(b) => Input::Bool(*b),
@@ -71,7 +80,7 @@ impl<'a> Input<'a> {
     }
 
     /// The same value, owning its strings.
-    pub fn into_owned(self) -> Input<'static> {
+    pub(crate) fn into_owned(self) -> Input<'static> {
         match self {
             Self::Null => Input::Null,
             Self::Bool(b) => Input::Bool(b),
@@ -86,53 +95,6 @@ impl<'a> Input<'a> {
                     .collect(),
             ),
         }
-    }
-
-    /// A constant of the document (a default value), owning its strings.
-    pub fn from_const(value: &async_graphql::Value) -> Input<'static> {
-        use async_graphql::Value as Const;
-        match value {
-            Const::Null => Input::Null,
-            Const::Boolean(b) => Input::Bool(*b),
-            Const::Number(n) => number(n),
-            Const::String(text) => Input::Str(Cow::Owned(text.clone())),
-            Const::Enum(name) => Input::Str(Cow::Owned(name.to_string())),
-            Const::Binary(_) => Input::Null,
-            Const::List(items) => Input::List(items.iter().map(Input::from_const).collect()),
-            Const::Object(fields) => Input::Object(
-                fields
-                    .iter()
-                    .map(|(name, value)| (Cow::Owned(name.to_string()), Input::from_const(value)))
-                    .collect(),
-            ),
-        }
-    }
-
-    /// As async-graphql's constant value.
-    pub fn to_const(&self) -> async_graphql::Value {
-        use async_graphql::Value as Const;
-        match self {
-            Self::Null => Const::Null,
-            Self::Bool(b) => Const::Boolean(*b),
-            Self::Int(n) => Const::from(*n),
-            Self::Float(f) => Const::from(*f),
-            Self::Str(text) => Const::String(text.to_string()),
-            Self::List(items) => Const::List(items.iter().map(Input::to_const).collect()),
-            Self::Object(fields) => Const::Object(
-                fields
-                    .iter()
-                    .map(|(name, value)| (async_graphql::Name::new(name), value.to_const()))
-                    .collect(),
-            ),
-        }
-    }
-}
-
-/// A number of the document or of JSON.
-pub fn number(n: &serde_json::Number) -> Input<'static> {
-    match n.as_i64() {
-        Some(i) => Input::Int(i),
-        None => Input::Float(n.as_f64().unwrap_or(f64::NAN)),
     }
 }
 

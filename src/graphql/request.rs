@@ -4,7 +4,7 @@
 //! checked for shape: a request whose parameters are not of their types is
 //! refused before any GraphQL runs.
 
-use super::errors::{BAD_REQUEST, GraphQLError};
+use super::errors::{Code, GraphQLError};
 use super::input::Input;
 use super::prepare::Asked;
 use serde::Deserialize;
@@ -14,19 +14,19 @@ use std::borrow::Cow;
 /// One GraphQL request.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// The document's text (absent when only a persisted hash is sent).
     #[serde(borrow, default, deserialize_with = "text")]
-    pub query: Option<Cow<'a, str>>,
+    pub(crate) query: Option<Cow<'a, str>>,
     /// Which operation of the document to run.
     #[serde(borrow, default, deserialize_with = "text")]
-    pub operation_name: Option<Cow<'a, str>>,
+    pub(crate) operation_name: Option<Cow<'a, str>>,
     /// The variables: a JSON object.
     #[serde(borrow, default)]
-    pub variables: Option<&'a RawValue>,
+    pub(crate) variables: Option<&'a RawValue>,
     /// Protocol extensions: a JSON object (`persistedQuery`).
     #[serde(borrow, default)]
-    pub extensions: Option<&'a RawValue>,
+    pub(crate) extensions: Option<&'a RawValue>,
 }
 
 /// A string, borrowed from the JSON unless it has escapes (serde borrows a
@@ -58,7 +58,7 @@ struct RequestExtensions<'a> {
 impl<'a> Request<'a> {
     /// Refuses a request whose `variables` or `extensions` is not an
     /// object (null counts as absent).
-    pub fn check(&self) -> Result<(), GraphQLError> {
+    pub(crate) fn check(&self) -> Result<(), GraphQLError> {
         for (name, value) in [
             ("variables", self.variables),
             ("extensions", self.extensions),
@@ -67,7 +67,7 @@ impl<'a> Request<'a> {
                 && !is_object_or_null(value)
             {
                 return Err(GraphQLError::new(
-                    BAD_REQUEST,
+                    Code::BadRequest,
                     format!("{name} must be a JSON object"),
                 ));
             }
@@ -77,8 +77,8 @@ impl<'a> Request<'a> {
 
     /// The document the request asks for: its text, and the persisted
     /// query hash if the client sent one.
-    pub fn asked(&self) -> Result<Asked<'_>, GraphQLError> {
-        let bad = |message: &str| GraphQLError::new(BAD_REQUEST, message);
+    pub(crate) fn asked(&self) -> Result<Asked<'_>, GraphQLError> {
+        let bad = |message: &str| GraphQLError::new(Code::BadRequest, message);
         let hash = match self.extensions {
             Some(raw) if is_object_or_null(raw) && raw.get().contains("persistedQuery") => {
                 let extensions: RequestExtensions<'_> = serde_json::from_str(raw.get())
@@ -105,14 +105,14 @@ impl<'a> Request<'a> {
     }
 
     /// The variables, read from their JSON (an empty object when absent).
-    pub fn variables(&self) -> Result<Input<'_>, GraphQLError> {
+    pub(crate) fn variables(&self) -> Result<Input<'_>, GraphQLError> {
         match self.variables {
             None => Ok(Input::Object(Vec::new())),
             Some(raw) => match serde_json::from_str(raw.get()) {
                 Ok(Input::Null) => Ok(Input::Object(Vec::new())),
                 Ok(object @ Input::Object(_)) => Ok(object),
                 _ => Err(GraphQLError::new(
-                    BAD_REQUEST,
+                    Code::BadRequest,
                     "variables must be a JSON object",
                 )),
             },

@@ -3,13 +3,13 @@
 //! WebSocket, mapped once to an HTTP status and a GraphQL-shaped body, and
 //! to a WebSocket close code and reason.
 
-use crate::graphql::{BAD_REQUEST, GraphQLError};
+use crate::graphql::{Code, GraphQLError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Why the edge refused a request or closed a connection.
 #[derive(Debug, Clone, PartialEq)]
-pub enum EdgeError {
+pub(crate) enum EdgeError {
     /// The request or message is not GraphQL over HTTP or WebSocket.
     BadRequest(String),
     /// The body or message exceeds the size limit.
@@ -38,7 +38,7 @@ pub enum EdgeError {
 
 impl EdgeError {
     /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) | Self::SubscriberExists(_) | Self::TooManyInitialisations => {
                 StatusCode::BAD_REQUEST
@@ -55,7 +55,7 @@ impl EdgeError {
     }
 
     /// The WebSocket close code.
-    pub fn close_code(&self) -> CloseCode {
+    pub(crate) fn close_code(&self) -> CloseCode {
         match self {
             Self::BadRequest(_) | Self::UnsupportedMediaType | Self::NotAcceptable => {
                 CloseCode::BadRequest
@@ -72,22 +72,22 @@ impl EdgeError {
     }
 
     /// The `extensions.code` of the HTTP body.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> Code {
         match self {
-            Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
-            Self::BodyTimeout => "REQUEST_TIMEOUT",
-            Self::ForbiddenOrigin => "FORBIDDEN_ORIGIN",
-            Self::NotAcceptable => "NOT_ACCEPTABLE",
-            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            Self::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
-            Self::Restarting => "UNAVAILABLE",
-            _ => BAD_REQUEST,
+            Self::PayloadTooLarge(_) => Code::PayloadTooLarge,
+            Self::BodyTimeout => Code::RequestTimeout,
+            Self::ForbiddenOrigin => Code::ForbiddenOrigin,
+            Self::NotAcceptable => Code::NotAcceptable,
+            Self::UnsupportedMediaType => Code::UnsupportedMediaType,
+            Self::MethodNotAllowed(_) => Code::MethodNotAllowed,
+            Self::Restarting => Code::Unavailable,
+            _ => Code::BadRequest,
         }
     }
 
     /// What the client is told: the HTTP body's message, and the close
     /// frame's reason (at most 123 bytes).
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             Self::BadRequest(message) => message.clone(),
             Self::PayloadTooLarge(limit) => format!("messages are limited to {limit} bytes"),
@@ -116,7 +116,7 @@ impl EdgeError {
 /// (44xx), and RFC 6455's for the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
-pub enum CloseCode {
+pub(crate) enum CloseCode {
     /// 1002: WebSocket traffic the legacy protocol cannot read.
     ProtocolError = 1002,
     /// 1009: a message over the size limit.
@@ -147,10 +147,10 @@ impl From<CloseCode> for u16 {
 }
 
 /// Longest close reason a WebSocket close frame carries, in bytes.
-pub const MAX_CLOSE_REASON: usize = 123;
+pub(crate) const MAX_CLOSE_REASON: usize = 123;
 
 /// `reason` cut to what a close frame carries, at a character boundary.
-pub fn fit_reason(mut reason: String) -> String {
+pub(crate) fn fit_reason(mut reason: String) -> String {
     if reason.len() > MAX_CLOSE_REASON {
         let mut end = MAX_CLOSE_REASON;
         while !reason.is_char_boundary(end) {

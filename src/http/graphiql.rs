@@ -7,7 +7,6 @@
 //! it (a browser asking for `text/html`) is decided by the `graphql` module.
 
 use super::page::etag;
-use crate::graphql::Schema;
 use crate::limits::Access;
 use axum::Router;
 use axum::body::Bytes;
@@ -58,7 +57,7 @@ const SCHEMA_PATH: &str = "/graphiql/schema.graphql";
 /// The routes of GraphiQL's assets, or none when it is off; with them the
 /// schema's SDL, unless introspection is off: it tells what introspection
 /// would, so it is hidden when introspection is.
-pub fn routes<S: Clone + Send + Sync + 'static>(access: &Access, schema: &Schema) -> Router<S> {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(access: &Access, sdl: &str) -> Router<S> {
     if !access.graphiql {
         return Router::new();
     }
@@ -66,7 +65,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(access: &Access, schema: &Schema
     if !access.introspection {
         return router;
     }
-    let sdl = Bytes::from(schema.sdl());
+    let sdl = Bytes::from(sdl.to_owned());
     let etag = etag(&sdl);
     router.route(
         SCHEMA_PATH,
@@ -84,7 +83,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(access: &Access, schema: &Schema
 
 /// The GraphiQL page, answering a browser's GET of `/graphql`; never
 /// cached, as each carries its own nonce.
-pub fn page() -> Response {
+pub(crate) fn page() -> Response {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let mut response = PAGE.replace(NONCE, &nonce).into_response();
     let policy = HeaderValue::from_str(&content_security_policy(&nonce))

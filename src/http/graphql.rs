@@ -9,11 +9,13 @@
 //! query's result, or a request error, in that framing when it prefers it
 //! to JSON.
 
+use super::accept::{Accepts, MediaType};
 use super::error::EdgeError;
-use super::stream::{self, Framing};
-use super::{HttpState, MAX_BATCH};
-use crate::graphql::{self, ClientAddress, GraphQLError, Request, Response as GraphQLResponse};
-use async_graphql::parser::types::OperationType;
+use super::stream;
+use super::{HttpState, MAX_BATCHED_OPERATIONS};
+use crate::graphql::{
+    self, ClientAddress, GraphQLError, OperationType, Request, Response as GraphQLResponse,
+};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,114 +24,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The media types served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MediaType {
-    /// `application/graphql-response+json`: request errors answer 4xx.
-    GraphQLResponse,
-    /// `application/json`: every GraphQL response answers 200.
-    Json,
-    /// `text/html`: GraphiQL, for a browser that opens the endpoint.
-    Html,
-}
-
-impl MediaType {
-    fn content_type(self) -> &'static str {
-        match self {
-            Self::GraphQLResponse => "application/graphql-response+json; charset=utf-8",
-            Self::Json => "application/json; charset=utf-8",
-            Self::Html => "text/html; charset=utf-8",
-        }
-    }
-}
-
-/// The media type to answer with, from the `Accept` header: the one with
-/// the highest weight (`text/html` only when named, and only if `html`);
-/// no header means `application/json`.
-pub fn negotiate(headers: &HeaderMap, html: bool) -> Result<MediaType, EdgeError> {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()) else {
-        return Ok(MediaType::Json);
-    };
-    let mut best: Option<(f32, u8, MediaType)> = None;
-    for item in accept.split(',') {
-        let mut parts = item.split(';');
-        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-        let weight = parts
-            .filter_map(|param| param.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        // Among equal weights: the spec's own type, then JSON, then HTML.
-        let (rank, media) = match media.as_str() {
-            "application/graphql-response+json" => (3, MediaType::GraphQLResponse),
-            "application/json" | "application/*" | "*/*" => (2, MediaType::Json),
-            "text/html" if html => (1, MediaType::Html),
-            _ => continue,
-        };
-        if weight > 0.0 && best.is_none_or(|(w, r, _)| (weight, rank) > (w, r)) {
-            best = Some((weight, rank, media));
-        }
-    }
-    best.map(|(_, _, media)| media)
-        .ok_or(EdgeError::NotAcceptable)
-}
-
-/// What a client accepts: a JSON media type, and a streamed framing.
-struct Accepts {
-    media: Result<MediaType, EdgeError>,
-    framing: Option<Framing>,
-    /// Whether the framing is preferred to JSON for a single result: no
-    /// JSON type is accepted, or the framing weighs more.
-    prefers_stream: bool,
-}
-
-impl Accepts {
-    fn of(headers: &HeaderMap, html: bool) -> Self {
-        let media = negotiate(headers, html);
-        let requested = Framing::requested(headers);
-        let prefers_stream = requested.is_some_and(|(_, weight)| {
-            media.is_err() || weight > json_weight(headers, media.as_ref().ok())
-        });
-        Self {
-            media,
-            framing: requested.map(|(framing, _)| framing),
-            prefers_stream,
-        }
-    }
-
-    /// The framing for a single result, if preferred.
-    fn stream(&self) -> Option<Framing> {
-        self.framing.filter(|_| self.prefers_stream)
-    }
-}
-
-/// The weight the `Accept` header gives `media`.
-fn json_weight(headers: &HeaderMap, media: Option<&MediaType>) -> f32 {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok()) else {
-        return 1.0;
-    };
-    accept
-        .split(',')
-        .filter_map(|item| {
-            let mut parts = item.split(';');
-            let name = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-            let named = match name.as_str() {
-                "application/graphql-response+json" => MediaType::GraphQLResponse,
-                "application/json" | "application/*" | "*/*" => MediaType::Json,
-                "text/html" => MediaType::Html,
-                _ => return None,
-            };
-            (Some(&named) == media).then(|| {
-                parts
-                    .filter_map(|param| param.trim().strip_prefix("q="))
-                    .find_map(|q| q.trim().parse::<f32>().ok())
-                    .unwrap_or(1.0)
-            })
-        })
-        .fold(0.0, f32::max)
-}
-
-/// Answers a POSTed body: one operation, or a batch of 1 to `MAX_BATCH`.
-pub async fn post(
+/// Answers a POSTed body: one operation, or a batch of 1 to `MAX_BATCHED_OPERATIONS`.
+pub(crate) async fn post(
     state: &Arc<HttpState>,
     address: ClientAddress,
     headers: &HeaderMap,
@@ -159,21 +55,17 @@ pub async fn post(
         for request in &batch {
             check(request)?;
         }
-        if !(1..=MAX_BATCH).contains(&batch.len()) {
+        if !(1..=MAX_BATCHED_OPERATIONS).contains(&batch.len()) {
             return Err(EdgeError::BadRequest(format!(
-                "batches hold 1 to {MAX_BATCH} operations, this one has {}",
+                "batches hold 1 to {MAX_BATCHED_OPERATIONS} operations, this one has {}",
                 batch.len()
             )));
         }
         let media = accepts.media?;
-        let mut readies = Vec::with_capacity(batch.len());
-        for request in &batch {
-            readies.push(state.graphql.ready(request).await);
-        }
         // Run together, in order: mutations that wait for their flush
         // (`--ack stored`) share one.
-        let runs = readies.into_iter().map(|ready| async move {
-            match ready {
+        let runs = batch.iter().map(|request| async move {
+            match state.graphql.ready(request) {
                 Err(refused) => refused,
                 Ok(ready) if ready.kind() == OperationType::Subscription => {
                     GraphQLResponse::error(not_streamed())
@@ -202,7 +94,7 @@ pub async fn post(
 
 /// Answers a GET: a query in the URL's parameters (`query`,
 /// `operationName`, `variables`, `extensions`), or GraphiQL for a browser.
-pub async fn get(
+pub(crate) async fn get(
     state: &Arc<HttpState>,
     address: ClientAddress,
     headers: &HeaderMap,
@@ -262,7 +154,7 @@ enum Method {
 /// The request error of a subscription asked for as JSON.
 fn not_streamed() -> GraphQLError {
     GraphQLError::new(
-        graphql::BAD_REQUEST,
+        graphql::Code::BadRequest,
         "subscribe over a WebSocket (graphql-transport-ws or graphql-ws), or over HTTP \
          accepting text/event-stream or multipart/mixed;subscriptionSpec=1.0",
     )
@@ -292,7 +184,7 @@ async fn answer(
             cache,
         ))
     };
-    let ready = match endpoint.ready(request).await {
+    let ready = match endpoint.ready(request) {
         Ok(ready) => ready,
         Err(refused) => {
             return match accepts.stream() {
@@ -352,51 +244,4 @@ fn respond(
         headers.insert(header::VARY, HeaderValue::from_static("accept"));
     }
     (status, headers, body).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn accepting(accept: &str, html: bool) -> Result<MediaType, EdgeError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, accept.parse().unwrap());
-        negotiate(&headers, html)
-    }
-
-    #[test]
-    fn the_accepted_media_type_with_the_highest_weight_is_served() {
-        use MediaType::*;
-        assert_eq!(negotiate(&HeaderMap::new(), true), Ok(Json));
-        assert_eq!(accepting("application/json", true), Ok(Json));
-        assert_eq!(
-            accepting("application/graphql-response+json", true),
-            Ok(GraphQLResponse)
-        );
-        assert_eq!(accepting("*/*", true), Ok(Json));
-        // Apollo Client's header.
-        assert_eq!(
-            accepting(
-                "application/graphql-response+json,application/json;q=0.9",
-                false
-            ),
-            Ok(GraphQLResponse)
-        );
-        assert_eq!(
-            accepting(
-                "application/json, application/graphql-response+json;q=0.5",
-                false
-            ),
-            Ok(Json)
-        );
-        // A browser opening the endpoint.
-        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-        assert_eq!(accepting(browser, true), Ok(Html));
-        assert_eq!(accepting(browser, false), Ok(Json));
-        assert_eq!(accepting("text/plain", true), Err(EdgeError::NotAcceptable));
-        assert_eq!(
-            accepting("application/json;q=0", true),
-            Err(EdgeError::NotAcceptable)
-        );
-    }
 }

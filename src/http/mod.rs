@@ -10,20 +10,20 @@
 //! `write_deadline`); `gate` spares a subscriber's task needless polls;
 //! `requests` counts every request for the SLIs.
 
+mod accept;
 mod error;
 mod gate;
 mod graphiql;
 mod graphql;
 mod page;
-pub mod requests;
+pub(crate) mod requests;
 mod server;
 mod stream;
 mod websocket;
 mod write_deadline;
 
-pub use error::EdgeError;
-pub use graphql::{MediaType, negotiate};
-pub use server::serve;
+pub(crate) use error::EdgeError;
+pub(crate) use server::serve;
 
 use crate::config::PageSource;
 use crate::graphql::{ClientAddress, Endpoint};
@@ -45,36 +45,36 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 /// Largest request body, and WebSocket message, accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Most operations in one batched POST.
-pub const MAX_BATCH: usize = 10;
+const MAX_BATCHED_OPERATIONS: usize = 10;
 /// The handlers' shared state.
 type Shared = Arc<HttpState>;
 
 /// What the handlers share, behind one `Arc` (`Shared`): handlers and
 /// middleware take it for every request, and one reference count is cheaper
 /// than one per field.
-pub struct HttpState {
+pub(crate) struct HttpState {
     /// Answers GraphQL; its services serve `/readyz` (the buffer's room)
     /// and `/metrics` (buffer, subscribers, lag).
-    pub graphql: Arc<Endpoint>,
+    pub(crate) graphql: Arc<Endpoint>,
     /// Open connections, for `/metrics`.
-    pub connections: ConnectionLimit,
+    pub(crate) connections: ConnectionLimit,
     /// Per-connection limits.
-    pub limits: Arc<Limits>,
+    pub(crate) limits: Arc<Limits>,
     /// Origins, GraphiQL.
-    pub access: Arc<Access>,
+    pub(crate) access: Arc<Access>,
     /// Renders `/metrics`.
-    pub metrics: PrometheusHandle,
+    pub(crate) metrics: PrometheusHandle,
     /// Cancelled when the process stops serving; closes WebSockets.
-    pub shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
 }
 
 /// The service's routes, with the conference page unless it is off. The
 /// layers every request passes are applied once, as one stack: each layer
 /// added to a router separately is another boxed service cloned for every
 /// request.
-pub fn router(state: HttpState, page: &PageSource) -> Router {
+pub(crate) fn router(state: HttpState, page: &PageSource) -> Router {
     requests::register();
     let state = Arc::new(state);
     let layers = tower::ServiceBuilder::new()
@@ -98,7 +98,7 @@ pub fn router(state: HttpState, page: &PageSource) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .merge(page::routes(page))
-        .merge(graphiql::routes(&state.access, state.graphql.schema()))
+        .merge(graphiql::routes(&state.access, state.graphql.sdl()))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))

@@ -39,7 +39,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; connect-src 'self'; \
      form-action 'none'";
 
 /// Routes for `/` and `/assets/*`, or none when the page is off.
-pub fn routes<S: Clone + Send + Sync + 'static>(page: &PageSource) -> Router<S> {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(page: &PageSource) -> Router<S> {
     if *page == PageSource::Off {
         return Router::new();
     }

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 /// The routes the router serves; a request that matches none is `other`.
-pub const ROUTES: [&str; 9] = [
+pub(crate) const ROUTES: [&str; 9] = [
     "/graphql",
     "/",
     "/assets/{file}",
@@ -31,10 +31,10 @@ pub const ROUTES: [&str; 9] = [
 const OTHER: &str = "other";
 
 /// The outcomes, by status class: 1xx to 3xx, 4xx, 5xx.
-pub const OUTCOMES: [&str; 3] = ["success", "client_error", "server_error"];
+pub(crate) const OUTCOMES: [&str; 3] = ["success", "client_error", "server_error"];
 
 /// The index in `OUTCOMES` of a status code's outcome.
-pub fn outcome(status: u16) -> usize {
+pub(crate) fn outcome(status: u16) -> usize {
     match status {
         500.. => 2,
         400..=499 => 1,
@@ -68,14 +68,14 @@ fn table() -> &'static [[Series; 3]; ROUTES.len()] {
 
 /// Registers every (route, outcome) series at 0. Call after the recorder
 /// is installed (`telemetry::handle`).
-pub fn register() {
+pub(crate) fn register() {
     table();
 }
 
 /// The layer that counts and times every request; a plain service, no
 /// boxing, so it costs a lookup and two atomic updates a request.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RecordLayer;
+pub(crate) struct RecordLayer;
 
 impl<S> tower::Layer<S> for RecordLayer {
     type Service = Record<S>;
@@ -87,7 +87,7 @@ impl<S> tower::Layer<S> for RecordLayer {
 
 /// `RecordLayer`'s service around `S`.
 #[derive(Debug, Clone)]
-pub struct Record<S> {
+pub(crate) struct Record<S> {
     inner: S,
 }
 
@@ -119,7 +119,7 @@ where
 
 pin_project_lite::pin_project! {
     /// A request's answer on its way; counted when it is ready.
-    pub struct Recorded<F> {
+    pub(crate) struct Recorded<F> {
         #[pin]
         inner: F,
         route: usize,

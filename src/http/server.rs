@@ -31,7 +31,7 @@ use tower::ServiceExt;
 /// Serves `router` on `listener` until `stop` is cancelled; then stops
 /// accepting and waits for the requests in progress (not for upgraded
 /// WebSockets, which end on the same signal themselves).
-pub async fn serve(
+pub(crate) async fn serve(
     mut listener: LimitedListener,
     router: Router,
     timeouts: Timeouts,

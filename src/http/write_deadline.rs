@@ -13,7 +13,7 @@ use tokio::time::{Instant, Sleep};
 
 /// `inner`, whose writes fail once the peer has taken nothing for
 /// `limit`.
-pub struct WriteDeadline<S> {
+pub(crate) struct WriteDeadline<S> {
     inner: S,
     limit: Duration,
     /// Set while a write waits: when it gives up. Allocated at the first
@@ -25,7 +25,7 @@ pub struct WriteDeadline<S> {
 
 impl<S> WriteDeadline<S> {
     /// `inner` with writes given up after `limit` without progress.
-    pub fn new(inner: S, limit: Duration) -> Self {
+    pub(crate) fn new(inner: S, limit: Duration) -> Self {
         Self {
             inner,
             limit,

@@ -5,9 +5,6 @@
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use crate::page::{assert_build_is_committed, run_in_browser};
-use likes::graphql::{
-    Checks, MAX_COMPLEXITY, MAX_DEPTH, MAX_DIRECTIVES, MAX_RECURSIVE_DEPTH, Schema,
-};
 use reqwest::StatusCode;
 use reqwest::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH, REFERRER_POLICY,
@@ -123,15 +120,7 @@ async fn graphiql_gets_the_schema_the_server_prints_as_sdl() {
     assert_eq!(headers[REFERRER_POLICY], "no-referrer");
     assert_eq!(headers[CACHE_CONTROL], "no-cache");
     let sdl = answer.text().await.unwrap();
-    let printed = Schema::new(Checks {
-        max_depth: MAX_DEPTH,
-        max_complexity: MAX_COMPLEXITY,
-        max_recursive_depth: MAX_RECURSIVE_DEPTH,
-        max_directives: MAX_DIRECTIVES,
-        introspection: true,
-    })
-    .sdl();
-    assert_eq!(sdl, printed);
+    assert_eq!(sdl, likes::graphql::sdl());
 
     // It describes the schema introspection answers for.
     let answer = app

@@ -6,6 +6,7 @@ mod acks;
 mod bad_input;
 mod conformance;
 mod crashes;
+mod differential;
 #[path = "../common/emulator.rs"]
 mod emulator;
 mod faults;

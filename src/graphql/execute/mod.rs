@@ -5,31 +5,29 @@
 
 mod writer;
 
-use super::errors::ApiError;
-use super::errors::{BAD_USER_INPUT, GraphQLError, MAX_ERRORS, PathSegment, bounded};
+use super::errors::{ApiError, Code, GraphQLError, MAX_ERRORS, PathSegment, bounded};
 use super::input::Input;
 use super::prepare::{Call, Kind, Operation};
 use super::schema::{AnyObject, Env, Events, Place, Root, Schema, coerce};
-use async_graphql::dynamic::TypeRef;
-use async_graphql::parser::types::OperationType;
+use apollo_compiler::ast::OperationType;
 use writer::{Nulled, Path, Writer};
 
 /// A response's JSON, and whether it has a `data` entry (it has none when
 /// the request failed before execution: the GraphQL-over-HTTP spec then
 /// asks for a 4xx status).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Response {
+pub(crate) struct Response {
     /// `{"data":…,"errors":[…]}`, or `{"errors":[…]}`.
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
     /// Whether `data` is in it.
-    pub data: bool,
+    pub(crate) data: bool,
     /// Whether `errors` is in it.
-    pub errors: bool,
+    pub(crate) errors: bool,
 }
 
 impl Response {
     /// A request error: `{"errors":[…]}`.
-    pub fn errors(errors: &[GraphQLError]) -> Self {
+    pub(crate) fn errors(errors: &[GraphQLError]) -> Self {
         let mut body = ERRORS.to_vec();
         write_errors(errors, &mut body);
         body.push(b'}');
@@ -42,7 +40,7 @@ impl Response {
 
     /// The errors of a request error, as a JSON array; `None` for a
     /// response with `data`.
-    pub fn request_errors(&self) -> Option<&[u8]> {
+    pub(crate) fn request_errors(&self) -> Option<&[u8]> {
         (!self.data).then(|| {
             let end = self.body.len().saturating_sub(1);
             &self.body[ERRORS.len().min(end)..end]
@@ -50,13 +48,8 @@ impl Response {
     }
 
     /// One request error.
-    pub fn error(error: GraphQLError) -> Self {
+    pub(crate) fn error(error: GraphQLError) -> Self {
         Self::errors(&[error])
-    }
-
-    /// The body as text.
-    pub fn text(&self) -> &str {
-        std::str::from_utf8(&self.body).unwrap_or_default()
     }
 }
 
@@ -65,11 +58,11 @@ const ERRORS: &[u8] = b"{\"errors\":";
 
 /// A request's variables, coerced to the operation's, by index; absent
 /// ones (without a default) are `None`.
-pub type Variables<'a> = Vec<Option<Input<'a>>>;
+pub(crate) type Variables<'a> = Vec<Option<Input<'a>>>;
 
 /// Coerces `given` (the request's `variables`, an object) to `operation`'s
 /// variables: a request error says which does not fit and why.
-pub fn variables<'a>(
+pub(super) fn variables<'a>(
     operation: &Operation,
     given: Input<'a>,
     schema: &Schema,
@@ -89,12 +82,12 @@ pub fn variables<'a>(
             (Some(value), _) => coerce(
                 value,
                 &variable.ty,
-                schema,
+                &schema.apollo,
                 &Place::Variable(&variable.name),
             )
             .map(Some),
             (None, Some(default)) => Ok(Some(default.clone())),
-            (None, None) if matches!(variable.ty, TypeRef::NonNull(_)) => Err(format!(
+            (None, None) if variable.ty.is_non_null() => Err(format!(
                 "${} of required type {} was not given",
                 variable.name, variable.ty
             )),
@@ -103,8 +96,8 @@ pub fn variables<'a>(
         match value {
             Ok(value) => coerced.push(value),
             Err(reason) => errors.push(
-                GraphQLError::new(BAD_USER_INPUT, format!("invalid variable: {reason}"))
-                    .located(variable.pos),
+                GraphQLError::new(Code::BadUserInput, format!("invalid variable: {reason}"))
+                    .located(variable.location),
             ),
         }
     }
@@ -117,7 +110,7 @@ pub fn variables<'a>(
 
 /// Runs a query or mutation (mutation fields one after another, each
 /// done, whatever it waits for, before the next starts).
-pub async fn run(
+pub(super) async fn run(
     schema: &Schema,
     operation: &Operation,
     variables: &Variables<'_>,
@@ -148,7 +141,7 @@ pub async fn run(
 
 /// Starts a subscription operation: the events of its root field, or the
 /// request error that kept it from starting.
-pub fn subscribe(
+pub(super) fn subscribe(
     schema: &Schema,
     operation: &Operation,
     variables: &Variables<'_>,
@@ -173,20 +166,17 @@ pub fn subscribe(
             });
         fields.collect::<Vec<_>>()
     });
-    (field.subscribe)(
-        &writer.args(call),
-        env,
-        selected.as_deref().unwrap_or_default(),
-    )
-    .map_err(|error| {
-        let path = vec![PathSegment::Key(planned.key.clone())];
-        Response::error(GraphQLError::at(&error, planned.pos, path))
-    })
+    let args = writer.args(call).map_err(ApiError::BadInput);
+    args.and_then(|args| (field.subscribe)(&args, env, selected.as_deref().unwrap_or_default()))
+        .map_err(|error| {
+            let path = vec![PathSegment::Key(planned.key.clone())];
+            Response::error(GraphQLError::at(&error, planned.location, path))
+        })
 }
 
 /// Appends the response for one event of a subscription operation:
 /// `{"data":{"likeAdded":{…}}}`.
-pub fn write_event(
+pub(super) fn write_event(
     schema: &Schema,
     operation: &Operation,
     variables: &Variables<'_>,
@@ -225,7 +215,7 @@ pub fn write_event(
 /// An error inside the service; clients see `INTERNAL`, the log sees why.
 pub(super) fn internal(why: &str) -> GraphQLError {
     tracing::error!(why, "a GraphQL operation failed inside");
-    GraphQLError::new(ApiError::Internal.code(), ApiError::Internal.message())
+    GraphQLError::new(Code::Internal, ApiError::Internal.message())
 }
 
 pub(super) fn write_errors(errors: &[GraphQLError], out: &mut Vec<u8>) {

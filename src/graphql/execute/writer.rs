@@ -3,12 +3,12 @@
 //! its value written. A field error nulls the nearest nullable field above
 //! it, as the spec says: what was written below that field is cut back.
 
-use super::super::errors::{GraphQLError, PathSegment};
+use super::super::errors::{ApiError, Code, GraphQLError, Location, PathSegment};
 use super::super::input::Input;
-use super::super::prepare::{Call, Kind, Planned, Selection, Shape, Template, When};
+use super::super::prepare::{Call, Condition, Kind, Planned, Selection, Shape, Slot, Template};
 use super::super::schema::{AnyObject, Args, Env, Object, Out, Root, Schema};
 use super::{Response, Variables, internal, write_errors};
-use async_graphql::Pos;
+use std::borrow::Cow;
 
 /// A non-null field failed: the nearest nullable field above is null.
 #[derive(Debug)]
@@ -28,22 +28,13 @@ pub(super) enum Path<'p> {
 
 impl Path<'_> {
     fn segments(&self) -> Vec<PathSegment> {
-        let mut segments = Vec::new();
-        let mut at = self;
-        loop {
-            match at {
-                Path::Root => break,
-                Path::Key(parent, key) => {
-                    segments.push(PathSegment::Key((*key).to_owned()));
-                    at = parent;
-                }
-                Path::Index(parent, index) => {
-                    segments.push(PathSegment::Index(*index));
-                    at = parent;
-                }
-            }
-        }
-        segments.reverse();
+        let (parent, segment) = match self {
+            Path::Root => return Vec::new(),
+            Path::Key(parent, key) => (parent, PathSegment::Key((*key).to_owned())),
+            Path::Index(parent, index) => (parent, PathSegment::Index(*index)),
+        };
+        let mut segments = parent.segments();
+        segments.push(segment);
         segments
     }
 }
@@ -82,7 +73,8 @@ impl<'r, 'a> Writer<'r, 'a> {
     }
 
     /// Writes the fields of `selection` on `object`, of the type at
-    /// `type_index`, as a JSON object.
+    /// `type_index`, as a JSON object: each response key where its first
+    /// included occurrence is.
     pub(super) fn selection(
         &mut self,
         selection: &'r Selection,
@@ -93,21 +85,53 @@ impl<'r, 'a> Writer<'r, 'a> {
     ) -> Result<(), Nulled> {
         let object_type = self.schema.object_at(type_index);
         out.push(b'{');
-        let mut first = true;
-        for planned in &selection.fields {
-            if !self.included(&planned.when) {
-                continue;
+        match &selection.occurrences {
+            None => {
+                for (index, planned) in selection.fields.iter().enumerate() {
+                    self.field(planned, index == 0, object_type, object, at, out)?;
+                }
             }
-            let at = Path::Key(at, &planned.key);
-            let Some((value, call)) =
-                self.resolve(planned, object_type, object, &at, &mut first, out)?
-            else {
-                continue;
-            };
-            self.position(value, &call.shape, call, planned.pos, &at, out)?;
+            Some(occurrences) => {
+                let mut written = vec![false; selection.fields.len()];
+                let mut first = true;
+                for (index, conditions) in occurrences {
+                    if written[*index] || !self.included(conditions, at)? {
+                        continue;
+                    }
+                    written[*index] = true;
+                    self.field(
+                        &selection.fields[*index],
+                        first,
+                        object_type,
+                        object,
+                        at,
+                        out,
+                    )?;
+                    first = false;
+                }
+            }
         }
         out.push(b'}');
         Ok(())
+    }
+
+    /// Writes one field of `object`, of type `object_type`, and its value.
+    fn field(
+        &mut self,
+        planned: &'r Planned,
+        first: bool,
+        object_type: &'r Object,
+        object: &AnyObject,
+        at: &Path<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Nulled> {
+        let at = Path::Key(at, &planned.key);
+        match self.resolve(planned, first, object_type, object, &at, out)? {
+            Some((value, call)) => {
+                self.position(value, &call.shape, call, planned.location, &at, out)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Writes a mutation's root fields, one after another: a field whose
@@ -119,15 +143,24 @@ impl<'r, 'a> Writer<'r, 'a> {
         out: &mut Vec<u8>,
     ) -> Result<(), Nulled> {
         let object_type = self.schema.object_at(type_index);
-        out.push(b'{');
-        let mut first = true;
-        for planned in &selection.fields {
-            if !self.included(&planned.when) {
-                continue;
+        let order: Vec<usize> = match &selection.occurrences {
+            None => (0..selection.fields.len()).collect(),
+            Some(occurrences) => {
+                let mut order = Vec::with_capacity(selection.fields.len());
+                for (index, conditions) in occurrences {
+                    if !order.contains(index) && self.included(conditions, &Path::Root)? {
+                        order.push(*index);
+                    }
+                }
+                order
             }
+        };
+        out.push(b'{');
+        for (nth, index) in order.into_iter().enumerate() {
+            let planned = &selection.fields[index];
             let at = Path::Key(&Path::Root, &planned.key);
             let Some((value, call)) =
-                self.resolve(planned, object_type, &Root, &at, &mut first, out)?
+                self.resolve(planned, nth == 0, object_type, &Root, &at, out)?
             else {
                 continue;
             };
@@ -135,45 +168,51 @@ impl<'r, 'a> Writer<'r, 'a> {
                 Out::Later(later) => later.await,
                 value => value,
             };
-            self.position(value, &call.shape, call, planned.pos, &at, out)?;
+            self.position(value, &call.shape, call, planned.location, &at, out)?;
         }
         out.push(b'}');
         Ok(())
     }
 
     /// Writes `planned`'s key (after a comma unless `first`) and resolves
-    /// it on `object`: its value and call, or `None` for `__typename`,
-    /// written already.
+    /// it on `object`, at `at`: its value and call, or `None` for
+    /// `__typename`, written already.
     fn resolve<'o>(
         &mut self,
         planned: &'r Planned,
+        first: bool,
         object_type: &'r Object,
         object: &'o AnyObject,
         at: &Path<'_>,
-        first: &mut bool,
         out: &mut Vec<u8>,
     ) -> Result<Option<(Out<'o>, &'r Call)>, Nulled>
     where
         'r: 'o,
     {
-        if !std::mem::take(first) {
+        if !first {
             out.push(b',');
         }
         out.extend_from_slice(planned.key_json.as_bytes());
-        match &planned.kind {
+        let call = match &planned.kind {
             Kind::Typename(name) => {
                 out.extend_from_slice(name.as_bytes());
-                Ok(None)
+                return Ok(None);
             }
-            Kind::Field(call) => {
-                let Some(field) = object_type.fields.get(call.index) else {
-                    self.error(internal("a planned field is not declared"), planned.pos, at);
-                    return Err(Nulled);
-                };
-                let value = (field.resolve)(object, &self.args(call), self.env);
-                Ok(Some((value, call)))
-            }
-        }
+            Kind::Field(call) => call,
+        };
+        let Some(field) = object_type.fields.get(call.index) else {
+            self.error(
+                internal("a planned field is not declared"),
+                planned.location,
+                at,
+            );
+            return Err(Nulled);
+        };
+        let value = match self.args(call) {
+            Ok(args) => (field.resolve)(object, &args, self.env),
+            Err(reason) => Out::Error(ApiError::BadInput(reason)),
+        };
+        Ok(Some((value, call)))
     }
 
     /// Writes `value` at a position of `shape`: a failure below a nullable
@@ -183,7 +222,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         value: Out<'_>,
         shape: &'r Shape,
         call: &'r Call,
-        pos: Pos,
+        location: Option<Location>,
         at: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), Nulled> {
@@ -194,7 +233,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         let start = out.len();
         let written = match value {
             Out::Null if non_null => {
-                self.error(internal("a non-null field resolved to null"), pos, at);
+                self.error(internal("a non-null field resolved to null"), location, at);
                 Err(Nulled)
             }
             Out::Null => {
@@ -203,14 +242,18 @@ impl<'r, 'a> Writer<'r, 'a> {
             }
             Out::Error(error) => {
                 self.errors
-                    .push(GraphQLError::at(&error, pos, at.segments()));
+                    .push(GraphQLError::at(&error, location, at.segments()));
                 Err(Nulled)
             }
             Out::Later(_) => {
-                self.error(internal("only a mutation's root field may wait"), pos, at);
+                self.error(
+                    internal("only a mutation's root field may wait"),
+                    location,
+                    at,
+                );
                 Err(Nulled)
             }
-            value => self.complete(value, inner, call, pos, at, out),
+            value => self.complete(value, inner, call, location, at, out),
         };
         match written {
             Err(Nulled) if !non_null => {
@@ -228,7 +271,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         value: Out<'_>,
         shape: &'r Shape,
         call: &'r Call,
-        pos: Pos,
+        location: Option<Location>,
         at: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), Nulled> {
@@ -245,7 +288,7 @@ impl<'r, 'a> Writer<'r, 'a> {
                     if index > 0 {
                         out.push(b',');
                     }
-                    self.position(value, item, call, pos, &Path::Index(at, index), out)?;
+                    self.position(value, item, call, location, &Path::Index(at, index), out)?;
                 }
                 out.push(b']');
                 Ok(())
@@ -265,7 +308,7 @@ impl<'r, 'a> Writer<'r, 'a> {
             _ => {
                 self.error(
                     internal("a resolver's value does not fit its type"),
-                    pos,
+                    location,
                     at,
                 );
                 Err(Nulled)
@@ -273,52 +316,90 @@ impl<'r, 'a> Writer<'r, 'a> {
         }
     }
 
-    /// Whether a planned field is in the response, given the variables.
-    fn included(&self, when: &When) -> bool {
-        match when {
-            When::Always => true,
-            When::AnyOf(occurrences) => occurrences.iter().any(|conditions| {
-                conditions.iter().all(|condition| {
-                    matches!(
-                        self.variables.get(condition.variable),
-                        Some(Some(Input::Bool(value))) if *value == condition.include
-                    )
-                })
-            }),
+    /// Whether an occurrence with `conditions` is in the response, given
+    /// the variables; a `null` given for a condition's variable (allowed
+    /// by its default) is an error of the object at `at`.
+    fn included(&mut self, conditions: &[Condition], at: &Path<'_>) -> Result<bool, Nulled> {
+        for condition in conditions {
+            match self.variables.get(condition.variable) {
+                Some(Some(Input::Bool(value))) if *value == condition.include => {}
+                Some(Some(Input::Bool(_))) => return Ok(false),
+                _ => {
+                    let error = GraphQLError::new(
+                        Code::BadUserInput,
+                        "the argument \"if\" of @skip and @include must not be null",
+                    );
+                    self.error(error, None, at);
+                    return Err(Nulled);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The arguments of `call`, as the spec's CoerceArgumentValues makes
+    /// them from the plan and the variables; `Err` says which does not fit.
+    pub(super) fn args(&self, call: &'r Call) -> Result<Args<'_>, String> {
+        let values = call.args.iter().map(|slot| self.slot(slot));
+        Ok(Args {
+            declared: call.declared,
+            values: values.collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The value of an argument or input field: what the document gives,
+    /// else its default; a non-null one must have a value, and not null.
+    fn slot(&self, slot: &'r Slot) -> Result<Option<Input<'_>>, String> {
+        let value = match &slot.value {
+            Some(template) => self.evaluate(template)?,
+            None => None,
+        };
+        match value {
+            None => match &slot.default {
+                Some(default) => Ok(Some(default.borrowed())),
+                None if slot.non_null => {
+                    Err(format!("{} of a non-null type was not given", slot.name))
+                }
+                None => Ok(None),
+            },
+            Some(Input::Null) if slot.non_null => {
+                Err(format!("{} of a non-null type must not be null", slot.name))
+            }
+            value => Ok(value),
         }
     }
 
-    /// The arguments of `call`, with the variables put in.
-    pub(super) fn args(&self, call: &'r Call) -> Args<'_> {
-        Args(
-            call.args
-                .iter()
-                .filter_map(|(name, template)| Some((*name, self.evaluate(template)?)))
-                .collect(),
-        )
+    /// A template's value; `None` for a variable the request did not give.
+    fn evaluate(&self, template: &'r Template) -> Result<Option<Input<'_>>, String> {
+        Ok(Some(match template {
+            Template::Const(value) => value.borrowed(),
+            Template::Variable(index) => match self.variables.get(*index) {
+                Some(Some(value)) => value.borrowed(),
+                _ => return Ok(None),
+            },
+            Template::List(items, non_null) => {
+                let items = items.iter().map(|item| match self.evaluate(item)? {
+                    None | Some(Input::Null) if *non_null => {
+                        Err("a list item of a non-null type must not be null".to_owned())
+                    }
+                    item => Ok(item.unwrap_or(Input::Null)),
+                });
+                Input::List(items.collect::<Result<_, _>>()?)
+            }
+            Template::Object(fields) => {
+                let mut object = Vec::with_capacity(fields.len());
+                for field in fields {
+                    if let Some(value) = self.slot(field)? {
+                        object.push((Cow::Borrowed(&*field.name), value));
+                    }
+                }
+                Input::Object(object)
+            }
+        }))
     }
 
-    fn evaluate(&self, template: &'r Template) -> Option<Input<'_>> {
-        match template {
-            Template::Const(value) => Some(value.borrowed()),
-            Template::Variable(index) => self.variables.get(*index)?.as_ref().map(Input::borrowed),
-            Template::List(items) => Some(Input::List(
-                items
-                    .iter()
-                    .filter_map(|item| self.evaluate(item))
-                    .collect(),
-            )),
-            Template::Object(fields) => Some(Input::Object(
-                fields
-                    .iter()
-                    .filter_map(|(name, value)| Some((name.as_str().into(), self.evaluate(value)?)))
-                    .collect(),
-            )),
-        }
-    }
-
-    fn error(&mut self, error: GraphQLError, pos: Pos, at: &Path<'_>) {
-        let mut error = error.located(pos);
+    fn error(&mut self, error: GraphQLError, location: Option<Location>, at: &Path<'_>) {
+        let mut error = error.located(location);
         error.path = at.segments();
         self.errors.push(error);
     }

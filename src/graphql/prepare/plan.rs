@@ -5,66 +5,66 @@
 //! Made once per document (`planner`); running it only evaluates the
 //! conditions and templates (`graphql::execute`).
 
+use crate::graphql::errors::Location;
 use crate::graphql::input::Input;
-use async_graphql::Pos;
-use async_graphql::dynamic::TypeRef;
-use async_graphql::parser::types::OperationType;
+use crate::graphql::schema::InputValue;
+use apollo_compiler::ast::{OperationType, Type};
 
 /// One operation, ready to run.
 #[derive(Debug)]
-pub struct Operation {
+pub(crate) struct Operation {
     /// Its name in the document.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Query, mutation or subscription.
-    pub kind: OperationType,
+    pub(crate) kind: OperationType,
     /// Its variables, in order; templates refer to them by index.
-    pub variables: Vec<Variable>,
+    pub(crate) variables: Vec<Variable>,
     /// What it selects on its root type.
-    pub root: Selection,
-    /// It selects `__schema` or `__type`: async-graphql answers it.
-    pub introspective: bool,
+    pub(crate) root: Selection,
     /// How long a GET answer may be cached, in seconds (0: never).
-    pub max_age: u32,
+    pub(crate) max_age: u32,
 }
 
 /// A declared variable.
 #[derive(Debug)]
-pub struct Variable {
+pub(crate) struct Variable {
     /// Its name, without `$`.
-    pub name: String,
+    pub(crate) name: String,
     /// Its type.
-    pub ty: TypeRef,
-    /// Its default, coerced to its type.
-    pub default: Option<Input<'static>>,
+    pub(crate) ty: Type,
+    /// Its default, a value of its type.
+    pub(crate) default: Option<Input<'static>>,
     /// Where it is declared.
-    pub pos: Pos,
+    pub(crate) location: Option<Location>,
 }
 
-/// The fields selected on one object, in response order.
+/// The fields selected on one object.
 #[derive(Debug, Default)]
-pub struct Selection {
-    /// The fields.
-    pub fields: Vec<Planned>,
+pub(crate) struct Selection {
+    /// One per response key, in the order of their first occurrences.
+    pub(crate) fields: Vec<Planned>,
+    /// When some occurrence has conditions: every occurrence, in document
+    /// order, by index in `fields`. A key is written where its first
+    /// included occurrence is (the spec's CollectFields).
+    pub(crate) occurrences: Option<Vec<(usize, Vec<Condition>)>>,
 }
 
 /// One response key of a selection.
 #[derive(Debug)]
-pub struct Planned {
+pub(crate) struct Planned {
     /// The response key: the alias, or the field's name.
-    pub key: String,
+    pub(crate) key: String,
     /// The key written as JSON with its colon: `"key":`.
-    pub key_json: Box<str>,
-    /// When it is in the response.
-    pub when: When,
+    pub(crate) key_json: Box<str>,
     /// Where it is in the document (its first occurrence).
-    pub pos: Pos,
+    pub(crate) location: Option<Location>,
     /// What answers it.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
 }
 
 /// What answers a planned field.
 #[derive(Debug)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `__typename`: this JSON string.
     Typename(Box<str>),
     /// The declared field at `index` of the parent's type.
@@ -74,59 +74,65 @@ pub enum Kind {
 /// A declared field's call: which field, with which arguments, and what
 /// is selected on its value.
 #[derive(Debug)]
-pub struct Call {
+pub(crate) struct Call {
     /// The field's index in its type (or the subscription field's index).
-    pub index: usize,
-    /// Its arguments, by declared name.
-    pub args: Vec<(&'static str, Template)>,
+    pub(crate) index: usize,
+    /// Its declared arguments.
+    pub(crate) declared: &'static [InputValue],
+    /// Their values, in the same order.
+    pub(crate) args: Vec<Slot>,
     /// The shape of its type.
-    pub shape: Shape,
+    pub(crate) shape: Shape,
     /// What is selected on it, for an object type: the type's index and
     /// the selection.
-    pub selection: Option<(usize, Selection)>,
+    pub(crate) selection: Option<(usize, Selection)>,
 }
 
 /// A field type's shape, down to its named type.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Shape {
+pub(crate) enum Shape {
     /// Never null.
     NonNull(Box<Shape>),
     /// A list of the inner shape.
     List(Box<Shape>),
-    /// A scalar.
+    /// A scalar or an enum.
     Leaf,
     /// An object; its selection is the call's.
     Object,
 }
 
-/// When a planned field is in the response.
-#[derive(Debug, Clone, PartialEq)]
-pub enum When {
-    /// Always.
-    Always,
-    /// When all conditions of any one list hold (one list per occurrence
-    /// of the response key).
-    AnyOf(Vec<Vec<Condition>>),
-}
-
 /// `@include(if: $v)` or `@skip(if: $v)`: the variable must be `include`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Condition {
+pub(crate) struct Condition {
     /// The variable's index.
-    pub variable: usize,
+    pub(crate) variable: usize,
     /// The value it must have.
-    pub include: bool,
+    pub(crate) include: bool,
 }
 
-/// An argument's value: constants, and variables by index.
-#[derive(Debug, Clone)]
-pub enum Template {
-    /// A constant.
+/// An argument or an input object's field, as the spec's
+/// CoerceArgumentValues sees it.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    /// Its name.
+    pub(crate) name: Box<str>,
+    /// What the document gives it, if anything.
+    pub(crate) value: Option<Template>,
+    /// Its default, for when nothing is given.
+    pub(crate) default: Option<Input<'static>>,
+    /// Whether its type is non-null.
+    pub(crate) non_null: bool,
+}
+
+/// A value of the document: constants, and variables by index.
+#[derive(Debug)]
+pub(crate) enum Template {
+    /// A constant, a value of its type.
     Const(Input<'static>),
     /// A variable; absent if the request does not give it.
     Variable(usize),
-    /// A list.
-    List(Vec<Template>),
-    /// An input object.
-    Object(Vec<(String, Template)>),
+    /// A list holding a variable, and whether its items are non-null.
+    List(Vec<Template>, bool),
+    /// An input object holding a variable: its fields.
+    Object(Vec<Slot>),
 }

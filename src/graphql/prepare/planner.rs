@@ -1,91 +1,64 @@
 //! Planning a validated document (`plan`): for each operation, its
-//! variables with their defaults coerced, and its selections collected:
-//! fragments expanded, directives folded where they are constant, fields
-//! of one response key merged, each bound to its declaration.
+//! variables with their defaults, and its selections collected as the
+//! spec's CollectFields does: fragments expanded, directives folded where
+//! they are constant and kept as conditions where they read a variable,
+//! fields of one response key merged, each bound to its declaration.
 
 use super::plan::{
-    Call, Condition, Kind, Operation, Planned, Selection, Shape, Template, Variable, When,
+    Call, Condition, Kind, Operation, Planned, Selection, Shape, Slot, Template, Variable,
 };
-use crate::graphql::input::Input;
-use crate::graphql::schema::{Place, Schema, coerce};
-use async_graphql::dynamic::TypeRef;
-use async_graphql::parser::Positioned;
-use async_graphql::parser::types::{
-    BaseType, Directive, ExecutableDocument, Field, OperationDefinition, OperationType,
-    Selection as AstSelection, SelectionSet, Type,
-};
-use async_graphql_value::Value as AstValue;
+use crate::graphql::errors::Location;
+use crate::graphql::schema::{Schema, literal};
+use apollo_compiler::ast::{OperationType, Type, Value};
+use apollo_compiler::executable::{self, DirectiveList, ExecutableDocument, Field, SelectionSet};
+use apollo_compiler::{Node, schema::InputValueDefinition};
 
-/// Plans `definition` of a validated `document`.
-pub fn operation(
+/// Plans `definition`, an operation of the validated `document`.
+pub(super) fn operation(
     schema: &Schema,
     document: &ExecutableDocument,
-    name: Option<String>,
-    definition: &OperationDefinition,
+    definition: &executable::Operation,
 ) -> Result<Operation, String> {
-    let variables = definition
-        .variable_definitions
+    let apollo = &schema.apollo;
+    let variables: Vec<Variable> = definition
+        .variables
         .iter()
-        .map(|declared| {
-            let declared = &declared.node;
-            let ty = type_ref(&declared.var_type.node);
-            let default = match &declared.default_value {
-                Some(value) => {
-                    let at = Place::Variable(&declared.name.node);
-                    Some(coerce(Input::from_const(&value.node), &ty, schema, &at)?)
-                }
-                None => None,
-            };
-            Ok(Variable {
-                name: declared.name.node.to_string(),
-                ty,
-                default,
-                pos: declared.name.pos,
-            })
+        .map(|declared| Variable {
+            name: declared.name.to_string(),
+            ty: (*declared.ty).clone(),
+            default: (declared.default_value.as_ref()).map(|v| literal(v, &declared.ty, apollo)),
+            location: location(declared, document),
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect();
     let planner = Planner {
         schema,
         document,
         variables: &variables,
     };
-    let root_type = match definition.ty {
-        OperationType::Query => "Query",
-        OperationType::Mutation => "Mutation",
-        OperationType::Subscription => "Subscription",
-    };
     let mut collected = Vec::new();
-    planner.collect(&definition.selection_set.node, &[], &mut collected)?;
-    let introspective = definition.ty == OperationType::Query
-        && collected
-            .iter()
-            .any(|(_, field, _)| ["__schema", "__type"].contains(&field.node.name.node.as_str()));
+    planner.collect(&definition.selection_set, &[], &mut collected);
     let mut max_age = u32::MAX;
-    let root = if introspective {
-        Selection::default()
-    } else {
-        planner.selection(root_type, collected, &mut max_age)?
-    };
-    let max_age = match definition.ty {
+    let root_type = definition.selection_set.ty.as_str();
+    let root = planner.selection(root_type, collected, &mut max_age)?;
+    let max_age = match definition.operation_type {
         OperationType::Query if max_age != u32::MAX => max_age,
         _ => 0,
     };
     Ok(Operation {
-        name,
-        kind: definition.ty,
+        name: definition.name.as_ref().map(|name| name.to_string()),
+        kind: definition.operation_type,
         variables,
         root,
-        introspective,
         max_age,
     })
 }
 
 /// A selected field with the response key it answers and the conditions
 /// on its occurrence.
-type Occurrence<'d> = (String, &'d Positioned<Field>, Vec<Condition>);
+type Occurrence<'d> = (&'d str, &'d Node<Field>, Vec<Condition>);
 
 /// The occurrences of one response key: each field and its conditions.
-type Occurrences<'d> = Vec<(&'d Positioned<Field>, Vec<Condition>)>;
+type Occurrences<'d> = Vec<(&'d Node<Field>, Vec<Condition>)>;
 
 struct Planner<'s> {
     schema: &'s Schema,
@@ -94,73 +67,56 @@ struct Planner<'s> {
 }
 
 impl<'s> Planner<'s> {
-    /// The fields of `set`, fragments expanded, each with the conditions
-    /// of the directives around it added to `inherited`; fields that are
-    /// skipped whatever the variables are left out.
+    /// The fields of `set`, fragments expanded, each with the conditions of
+    /// the directives around it added to `inherited`; those skipped
+    /// whatever the variables are left out.
     fn collect(
         &self,
         set: &'s SelectionSet,
         inherited: &[Condition],
         into: &mut Vec<Occurrence<'s>>,
-    ) -> Result<(), String> {
-        for item in &set.items {
-            let (directives, nested) = match &item.node {
-                AstSelection::Field(field) => (&field.node.directives, None),
-                AstSelection::FragmentSpread(spread) => {
-                    let name = &spread.node.fragment_name.node;
-                    let fragment = self
-                        .document
-                        .fragments
-                        .get(name)
-                        .ok_or_else(|| format!("unknown fragment {name}"))?;
-                    (
-                        &spread.node.directives,
-                        Some(&fragment.node.selection_set.node),
-                    )
-                }
-                AstSelection::InlineFragment(fragment) => (
-                    &fragment.node.directives,
-                    Some(&fragment.node.selection_set.node),
-                ),
-            };
-            let Some(conditions) = self.conditions(directives, inherited) else {
+    ) {
+        for selection in &set.selections {
+            let Some(conditions) = self.conditions(selection.directives(), inherited) else {
                 continue;
             };
-            match (&item.node, nested) {
-                (AstSelection::Field(field), _) => {
-                    let key = field
-                        .node
-                        .alias
-                        .as_ref()
-                        .unwrap_or(&field.node.name)
-                        .node
-                        .to_string();
-                    into.push((key, field, conditions));
+            let nested = match selection {
+                executable::Selection::Field(field) => {
+                    into.push((field.response_key().as_str(), field, conditions));
+                    continue;
                 }
-                (_, Some(nested)) => self.collect(nested, &conditions, into)?,
-                (_, None) => {}
+                executable::Selection::FragmentSpread(spread) => {
+                    match self.document.fragments.get(&spread.fragment_name) {
+                        Some(fragment) => &fragment.selection_set,
+                        None => continue,
+                    }
+                }
+                executable::Selection::InlineFragment(inline) => &inline.selection_set,
+            };
+            // Every type is an object type: a fragment applies on its own.
+            if nested.ty == set.ty {
+                self.collect(nested, &conditions, into);
             }
         }
-        Ok(())
     }
 
     /// `inherited` with the conditions of `directives`; `None` when they
     /// skip the selection whatever the variables are.
     fn conditions(
         &self,
-        directives: &[Positioned<Directive>],
+        directives: &DirectiveList,
         inherited: &[Condition],
     ) -> Option<Vec<Condition>> {
         let mut conditions = inherited.to_vec();
-        for directive in directives {
-            let include = match directive.node.name.node.as_str() {
+        for directive in directives.iter() {
+            let include = match directive.name.as_str() {
                 "include" => true,
                 "skip" => false,
                 _ => continue,
             };
-            match directive.node.get_argument("if").map(|value| &value.node) {
-                Some(AstValue::Boolean(value)) if *value != include => return None,
-                Some(AstValue::Variable(name)) => {
+            match directive.specified_argument_by_name("if").map(|v| &**v) {
+                Some(Value::Boolean(value)) if *value != include => return None,
+                Some(Value::Variable(name)) => {
                     let variable = self
                         .variables
                         .iter()
@@ -182,36 +138,42 @@ impl<'s> Planner<'s> {
         collected: Vec<Occurrence<'s>>,
         max_age: &mut u32,
     ) -> Result<Selection, String> {
-        let mut keys: Vec<(String, Occurrences<'s>)> = Vec::new();
+        let mut keys: Vec<(&str, Occurrences<'s>)> = Vec::new();
+        let mut order = Vec::with_capacity(collected.len());
+        let conditional = collected
+            .iter()
+            .any(|(_, _, conditions)| !conditions.is_empty());
         for (key, field, conditions) in collected {
-            match keys.iter_mut().find(|(seen, _)| *seen == key) {
-                Some((_, occurrences)) => occurrences.push((field, conditions)),
-                None => keys.push((key, vec![(field, conditions)])),
+            let index = match keys.iter().position(|(seen, _)| *seen == key) {
+                Some(index) => index,
+                None => {
+                    keys.push((key, Vec::new()));
+                    keys.len() - 1
+                }
+            };
+            if conditional {
+                order.push((index, conditions.clone()));
             }
+            keys[index].1.push((field, conditions));
         }
         let mut fields = Vec::with_capacity(keys.len());
         for (key, occurrences) in keys {
             let first = occurrences[0].0;
-            let when = if occurrences.iter().any(|(_, c)| c.is_empty()) {
-                When::Always
-            } else {
-                When::AnyOf(occurrences.iter().map(|(_, c)| c.clone()).collect())
-            };
-            let name = first.node.name.node.as_str();
-            let kind = if name == "__typename" {
-                Kind::Typename(json(type_name).into())
-            } else {
-                Kind::Field(self.call(type_name, name, &occurrences, max_age)?)
+            let kind = match first.name.as_str() {
+                "__typename" => Kind::Typename(json(type_name).into()),
+                name => Kind::Field(self.call(type_name, name, &occurrences, max_age)?),
             };
             fields.push(Planned {
-                key_json: format!("{}:", json(&key)).into(),
-                key,
-                when,
-                pos: first.pos,
+                key_json: format!("{}:", json(key)).into(),
+                key: key.to_owned(),
+                location: location(first, self.document),
                 kind,
             });
         }
-        Ok(Selection { fields })
+        Ok(Selection {
+            fields,
+            occurrences: conditional.then_some(order),
+        })
     }
 
     /// The call of field `name` of type `type_name`, selecting what its
@@ -220,41 +182,33 @@ impl<'s> Planner<'s> {
         &self,
         type_name: &str,
         name: &str,
-        occurrences: &[(&'s Positioned<Field>, Vec<Condition>)],
+        occurrences: &[(&'s Node<Field>, Vec<Condition>)],
         max_age: &mut u32,
     ) -> Result<Call, String> {
-        let (index, ty, declared_args) = if type_name == "Subscription" {
-            let (index, field) = self
-                .schema
-                .subscription(name)
-                .ok_or_else(|| format!("unknown subscription {name}"))?;
-            *max_age = 0;
-            (index, &field.ty, &field.args)
-        } else {
-            let (_, object) = self
-                .schema
-                .object(type_name)
-                .ok_or_else(|| format!("unknown type {type_name}"))?;
-            let (index, field) = object
-                .field_named(name)
-                .ok_or_else(|| format!("unknown field {type_name}.{name}"))?;
-            *max_age = (*max_age).min(field.max_age);
-            (index, &field.ty, &field.args)
+        let unknown = || format!("no declaration of {type_name}.{name}");
+        let (index, declared) = match self.schema.subscription(name) {
+            Some((index, field)) if type_name == "Subscription" => {
+                *max_age = 0;
+                (index, field.args)
+            }
+            _ => {
+                let (_, object) = self.schema.object(type_name).ok_or_else(unknown)?;
+                let (index, field) = object.field_named(name).ok_or_else(unknown)?;
+                *max_age = (*max_age).min(field.max_age);
+                (index, field.args)
+            }
         };
-        let first = &occurrences[0].0.node;
-        let args = declared_args
-            .iter()
-            .filter_map(|declared| {
-                let value = first.get_argument(declared.name)?;
-                Some((declared.name, self.template(&value.node)))
-            })
-            .collect();
-        let named = named_type(ty);
+        let first = occurrences[0].0;
+        let args = first.definition.arguments.iter().map(|argument| {
+            let given = first.arguments.iter().find(|a| a.name == argument.name);
+            self.slot(argument, given.map(|a| &*a.value))
+        });
+        let named = first.definition.ty.inner_named_type().as_str();
         let selection = match self.schema.object(named) {
             Some((object_index, _)) => {
                 let mut collected = Vec::new();
                 for (field, conditions) in occurrences {
-                    self.collect(&field.node.selection_set.node, conditions, &mut collected)?;
+                    self.collect(&field.selection_set, conditions, &mut collected);
                 }
                 Some((object_index, self.selection(named, collected, max_age)?))
             }
@@ -262,66 +216,83 @@ impl<'s> Planner<'s> {
         };
         Ok(Call {
             index,
-            args,
-            shape: shape(ty, selection.is_some()),
+            declared,
+            args: args.collect(),
+            shape: shape(&first.definition.ty, selection.is_some()),
             selection,
         })
     }
 
-    fn template(&self, value: &AstValue) -> Template {
+    /// An argument or input field `declared`, given `value` by the document.
+    fn slot(&self, declared: &InputValueDefinition, value: Option<&Value>) -> Slot {
+        let apollo = &self.schema.apollo;
+        Slot {
+            name: declared.name.as_str().into(),
+            value: value.map(|value| self.template(value, &declared.ty)),
+            default: (declared.default_value.as_ref()).map(|v| literal(v, &declared.ty, apollo)),
+            non_null: declared.ty.is_non_null(),
+        }
+    }
+
+    /// `value`, of type `ty`: a constant unless it holds a variable.
+    fn template(&self, value: &Value, ty: &Type) -> Template {
         match value {
-            AstValue::Variable(name) => {
-                match self.variables.iter().position(|v| v.name == name.as_str()) {
-                    Some(index) => Template::Variable(index),
-                    None => Template::Const(Input::Null),
-                }
+            Value::Variable(name) => {
+                let index = self.variables.iter().position(|v| v.name == name.as_str());
+                index.map_or(
+                    Template::Const(crate::graphql::input::Input::Null),
+                    Template::Variable,
+                )
             }
-            AstValue::List(items) => {
-                Template::List(items.iter().map(|v| self.template(v)).collect())
+            Value::List(items) if ty.is_list() && holds_variable(value) => {
+                let item = ty.item_type();
+                let items = items.iter().map(|v| self.template(v, item)).collect();
+                Template::List(items, item.is_non_null())
             }
-            AstValue::Object(fields) => Template::Object(
-                fields
-                    .iter()
-                    .map(|(name, value)| (name.to_string(), self.template(value)))
-                    .collect(),
-            ),
-            constant => Template::Const(
-                constant
-                    .clone()
-                    .into_const()
-                    .map_or(Input::Null, |value| Input::from_const(&value)),
-            ),
+            Value::Object(given) if holds_variable(value) => {
+                let named = ty.inner_named_type();
+                let Some(input) = self.schema.apollo.get_input_object(named) else {
+                    return Template::Const(crate::graphql::input::Input::Null);
+                };
+                let fields = input.fields.values().map(|field| {
+                    let value = given.iter().find(|(name, _)| *name == field.name);
+                    self.slot(field, value.map(|(_, v)| &**v))
+                });
+                Template::Object(fields.collect())
+            }
+            constant => Template::Const(literal(constant, ty, &self.schema.apollo)),
         }
     }
 }
 
-/// A type of the document as a type reference.
-pub fn type_ref(ty: &Type) -> TypeRef {
-    let base = match &ty.base {
-        BaseType::Named(name) => TypeRef::named(name.as_str()),
-        BaseType::List(item) => TypeRef::List(Box::new(type_ref(item))),
-    };
-    if ty.nullable {
-        base
-    } else {
-        TypeRef::NonNull(Box::new(base))
+/// Whether `value` holds a variable anywhere.
+fn holds_variable(value: &Value) -> bool {
+    match value {
+        Value::Variable(_) => true,
+        Value::List(items) => items.iter().any(|v| holds_variable(v)),
+        Value::Object(fields) => fields.iter().any(|(_, v)| holds_variable(v)),
+        _ => false,
     }
 }
 
-/// The named type inside `ty`.
-fn named_type(ty: &TypeRef) -> &str {
-    match ty {
-        TypeRef::Named(name) => name,
-        TypeRef::NonNull(inner) | TypeRef::List(inner) => named_type(inner),
-    }
+/// Where `node` starts in `document`.
+pub(super) fn location<T>(node: &Node<T>, document: &ExecutableDocument) -> Option<Location> {
+    let at = node.location()?.line_column(&document.sources)?;
+    Some(Location {
+        line: at.line,
+        column: at.column,
+    })
 }
 
-fn shape(ty: &TypeRef, object: bool) -> Shape {
+fn shape(ty: &Type, object: bool) -> Shape {
+    let named = || if object { Shape::Object } else { Shape::Leaf };
     match ty {
-        TypeRef::Named(_) if object => Shape::Object,
-        TypeRef::Named(_) => Shape::Leaf,
-        TypeRef::NonNull(inner) => Shape::NonNull(Box::new(shape(inner, object))),
-        TypeRef::List(inner) => Shape::List(Box::new(shape(inner, object))),
+        Type::Named(_) => named(),
+        Type::NonNullNamed(_) => Shape::NonNull(Box::new(named())),
+        Type::List(item) => Shape::List(Box::new(shape(item, object))),
+        Type::NonNullList(item) => {
+            Shape::NonNull(Box::new(Shape::List(Box::new(shape(item, object)))))
+        }
     }
 }
 

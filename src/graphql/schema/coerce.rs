@@ -1,18 +1,21 @@
-//! Coercion of input values to the declared input types, as the spec's
-//! CoerceVariableValues and input coercion say: `Int` in 32 bits, `ID` from
-//! a string or an integer, input objects with no unknown fields and every
-//! required one, a single value where a list is expected.
+//! Input coercion, as the spec's CoerceVariableValues and input coercion
+//! say, against apollo-compiler's schema: `Int` in 32 bits, `ID` from a
+//! string or an integer, enum values by name, input objects with no unknown
+//! fields, every required one and their defaults, a single value where a
+//! list is expected. Also the constants of the schema and of documents
+//! (defaults, literal arguments) read into values of their types.
 
-use super::{Schema, scalar};
 use crate::graphql::input::Input;
-use async_graphql::dynamic::TypeRef;
+use apollo_compiler::Schema;
+use apollo_compiler::ast::{Type, Value};
+use apollo_compiler::schema::ExtendedType;
 use std::borrow::Cow;
 use std::fmt;
 
 /// Where a value is, for error messages (`$input.uuid`); written out only
 /// when one is needed.
 #[derive(Debug, Clone, Copy)]
-pub enum Place<'p> {
+pub(crate) enum Place<'p> {
     /// A variable.
     Variable(&'p str),
     /// An input object's field.
@@ -31,89 +34,137 @@ impl fmt::Display for Place<'_> {
     }
 }
 
-/// Coerces `value` to type `ty`, as a variable's value (or a default) is:
-/// `Err` says why it does not fit, naming the place by `at`.
-pub fn coerce<'a>(
+/// Coerces `value` to type `ty`, as a variable's value is: `Err` says why
+/// it does not fit, naming the place by `at`.
+pub(crate) fn coerce<'a>(
     value: Input<'a>,
-    ty: &TypeRef,
+    ty: &Type,
     schema: &Schema,
     at: &Place<'_>,
 ) -> Result<Input<'a>, String> {
-    match ty {
-        TypeRef::NonNull(inner) => match value {
-            Input::Null => Err(format!("{at} must not be null (type {ty})")),
-            value => coerce(value, inner, schema, at),
-        },
-        TypeRef::List(item) => match value {
-            Input::Null => Ok(Input::Null),
-            Input::List(items) => {
-                let mut coerced = Vec::with_capacity(items.len());
-                for (index, value) in items.into_iter().enumerate() {
-                    coerced.push(coerce(value, item, schema, &Place::Item(at, index))?);
+    match (ty, value) {
+        (_, Input::Null) if ty.is_non_null() => Err(format!("{at} must not be null (type {ty})")),
+        (_, Input::Null) => Ok(Input::Null),
+        (Type::List(item) | Type::NonNullList(item), Input::List(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| coerce(value, item, schema, &Place::Item(at, index)))
+            .collect::<Result<_, _>>()
+            .map(Input::List),
+        (Type::List(item) | Type::NonNullList(item), single) => {
+            Ok(Input::List(vec![coerce(single, item, schema, at)?]))
+        }
+        (Type::Named(name) | Type::NonNullNamed(name), value) => match schema.types.get(name) {
+            Some(ExtendedType::InputObject(input)) => {
+                let Input::Object(mut given) = value else {
+                    return Err(format!("{at} must be an object of type {name}"));
+                };
+                if let Some((unknown, _)) = given
+                    .iter()
+                    .find(|(field, _)| !input.fields.contains_key(field.as_ref()))
+                {
+                    return Err(format!("{at} has no field \"{unknown}\" (type {name})"));
                 }
-                Ok(Input::List(coerced))
+                let mut coerced = Vec::with_capacity(input.fields.len());
+                for (field_name, field) in &input.fields {
+                    let at = Place::Field(at, field_name);
+                    match given
+                        .iter()
+                        .position(|(f, _)| f.as_ref() == field_name.as_str())
+                    {
+                        Some(index) => {
+                            let (name, value) = given.swap_remove(index);
+                            coerced.push((name, coerce(value, &field.ty, schema, &at)?));
+                        }
+                        None => match &field.default_value {
+                            Some(default) => coerced.push((
+                                Cow::Owned(field_name.to_string()),
+                                literal(default, &field.ty, schema),
+                            )),
+                            None if field.ty.is_non_null() => {
+                                return Err(format!(
+                                    "{at} of required type {} was not given",
+                                    field.ty
+                                ));
+                            }
+                            None => {}
+                        },
+                    }
+                }
+                Ok(Input::Object(coerced))
             }
-            single => Ok(Input::List(vec![coerce(single, item, schema, at)?])),
-        },
-        TypeRef::Named(name) => match value {
-            Input::Null => Ok(Input::Null),
-            value if scalar::is_builtin(name) => {
-                coerce_scalar(value, name).ok_or_else(|| format!("{at} is not a valid {name}"))
-            }
-            value => coerce_object(value, name, schema, at),
+            Some(ExtendedType::Enum(values)) => match value {
+                Input::Str(text) if values.values.contains_key(text.as_ref()) => {
+                    Ok(Input::Str(text))
+                }
+                _ => Err(format!("{at} is not a value of the enum {name}")),
+            },
+            _ => scalar(value, name).ok_or_else(|| format!("{at} is not a valid {name}")),
         },
     }
 }
 
-fn coerce_scalar<'a>(value: Input<'a>, name: &str) -> Option<Input<'a>> {
+/// A built-in scalar's input coercion; other scalars take any value.
+fn scalar<'a>(value: Input<'a>, name: &str) -> Option<Input<'a>> {
     let integral = |f: f64| (f.fract() == 0.0 && f.abs() < 2f64.powi(53)).then_some(f as i64);
     match (name, value) {
-        (scalar::INT, Input::Int(n)) => i32::try_from(n).ok().map(|n| Input::Int(n.into())),
-        (scalar::INT, Input::Float(f)) => integral(f)
+        ("Int", Input::Int(n)) => i32::try_from(n).ok().map(|n| Input::Int(n.into())),
+        ("Int", Input::Float(f)) => integral(f)
             .and_then(|n| i32::try_from(n).ok())
             .map(|n| Input::Int(n.into())),
-        (scalar::FLOAT, Input::Int(n)) => Some(Input::Float(n as f64)),
-        (scalar::FLOAT, value @ Input::Float(_)) => Some(value),
-        (scalar::STRING, value @ Input::Str(_)) => Some(value),
-        (scalar::BOOLEAN, value @ Input::Bool(_)) => Some(value),
-        (scalar::ID, value @ Input::Str(_)) => Some(value),
-        (scalar::ID, Input::Int(n)) => Some(Input::Str(Cow::Owned(n.to_string()))),
-        _ => None,
+        ("Float", Input::Int(n)) => Some(Input::Float(n as f64)),
+        ("Float", value @ Input::Float(_))
+        | ("String" | "ID", value @ Input::Str(_))
+        | ("Boolean", value @ Input::Bool(_)) => Some(value),
+        ("ID", Input::Int(n)) => Some(Input::Str(Cow::Owned(n.to_string()))),
+        ("ID", Input::Float(f)) => integral(f).map(|n| Input::Str(Cow::Owned(n.to_string()))),
+        ("Int" | "Float" | "String" | "Boolean" | "ID", _) => None,
+        (_, value) => Some(value),
     }
 }
 
-fn coerce_object<'a>(
-    value: Input<'a>,
-    name: &str,
-    schema: &Schema,
-    at: &Place<'_>,
-) -> Result<Input<'a>, String> {
-    let Some(declared) = schema.input_object(name) else {
-        return Err(format!("{at} has the unknown type {name}"));
-    };
-    let Input::Object(given) = value else {
-        return Err(format!("{at} must be an object of type {name}"));
-    };
-    if let Some((unknown, _)) = given
-        .iter()
-        .find(|(field, _)| !declared.fields.iter().any(|f| f.name == field.as_ref()))
-    {
-        return Err(format!("{at} has no field \"{unknown}\" (type {name})"));
-    }
-    let mut given = given;
-    let mut coerced = Vec::with_capacity(given.len());
-    for field in &declared.fields {
-        let at = Place::Field(at, field.name);
-        match given.iter().position(|(f, _)| f.as_ref() == field.name) {
-            Some(index) => {
-                let (name, value) = given.swap_remove(index);
-                coerced.push((name, coerce(value, &field.ty, schema, &at)?));
-            }
-            None if matches!(field.ty, TypeRef::NonNull(_)) => {
-                return Err(format!("{at} of required type {} was not given", field.ty));
-            }
-            None => {}
+/// A constant of a validated document or of the schema (no variables), as
+/// a value of type `ty`: an `Int` where a `Float` or an `ID` is expected is
+/// one, a single value where a list is, a list; input objects get their
+/// fields' defaults.
+pub(crate) fn literal(value: &Value, ty: &Type, schema: &Schema) -> Input<'static> {
+    let named = ty.inner_named_type().as_str();
+    match (value, ty) {
+        (Value::Null | Value::Variable(_), _) => Input::Null,
+        (Value::List(items), Type::List(item) | Type::NonNullList(item)) => {
+            Input::List(items.iter().map(|v| literal(v, item, schema)).collect())
         }
+        (value, Type::List(item) | Type::NonNullList(item)) => {
+            Input::List(vec![literal(value, item, schema)])
+        }
+        (Value::List(items), _) => {
+            Input::List(items.iter().map(|v| literal(v, ty, schema)).collect())
+        }
+        (Value::Object(given), _) => {
+            let Some(ExtendedType::InputObject(input)) = schema.types.get(named) else {
+                return Input::Null;
+            };
+            let fields = input.fields.iter().filter_map(|(name, field)| {
+                let value = given
+                    .iter()
+                    .find(|(given, _)| given == name)
+                    .map(|(_, value)| &**value)
+                    .or(field.default_value.as_deref())?;
+                Some((
+                    Cow::Owned(name.to_string()),
+                    literal(value, &field.ty, schema),
+                ))
+            });
+            Input::Object(fields.collect())
+        }
+        (Value::Int(n), _) => match named {
+            "Float" => Input::Float(n.try_to_f64().unwrap_or(f64::NAN)),
+            "ID" => Input::Str(Cow::Owned(n.as_str().to_owned())),
+            _ => n.try_to_i32().map_or(Input::Null, |n| Input::Int(n.into())),
+        },
+        (Value::Float(f), _) => Input::Float(f.try_to_f64().unwrap_or(f64::NAN)),
+        (Value::String(text), _) => Input::Str(Cow::Owned(text.clone())),
+        (Value::Enum(name), _) => Input::Str(Cow::Owned(name.to_string())),
+        (Value::Boolean(b), _) => Input::Bool(*b),
     }
-    Ok(Input::Object(coerced))
 }

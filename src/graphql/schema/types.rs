@@ -1,62 +1,102 @@
 //! How the schema's types are declared: each object type with its fields'
-//! names, types, descriptions, cache hints and resolvers; input objects;
-//! the subscription fields. One declaration feeds both the executor
-//! (`graphql::execute`) and async-graphql's dynamic schema (`dynamic`),
-//! which validates documents, answers introspection and prints the SDL.
-//! It holds no service state: resolvers get that through `Env`.
+//! names, types (in GraphQL's syntax), descriptions, arguments, cache hints
+//! and resolvers; input objects; the subscription fields. Arguments and
+//! input fields are constants that resolvers read values by, so each name
+//! is written once. No service state: resolvers get that through `Env`.
 
+use super::Schema;
 use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
 use crate::graphql::services::{Services, SubscriptionSlots};
-use async_graphql::dynamic::TypeRef;
 use futures_util::stream::BoxStream;
 use std::any::Any;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// An object handed to its type's resolvers.
-pub type AnyObject = dyn Any + Send + Sync;
+pub(crate) type AnyObject = dyn Any + Send + Sync;
 
 /// What a resolver sees besides its object and arguments.
 #[derive(Clone, Copy)]
-pub struct Env<'a> {
+pub(crate) struct Env<'a> {
     /// The service's parts.
-    pub services: &'a Services,
+    pub(crate) services: &'a Services,
+    /// The schema, for introspection.
+    pub(crate) schema: &'a Schema,
     /// The client's address, for like rates.
-    pub address: Option<IpAddr>,
+    pub(crate) address: Option<IpAddr>,
     /// The WebSocket connection's allowance of subscriptions, if the
     /// operation came over one.
-    pub slots: Option<&'a SubscriptionSlots>,
+    pub(crate) slots: Option<&'a SubscriptionSlots>,
 }
 
-/// A field's arguments after coercion, by declared name; an argument the
-/// request left out (and which has no default) is absent.
-#[derive(Debug, Default)]
-pub struct Args<'a>(pub Vec<(&'static str, Input<'a>)>);
+/// An argument or an input object's field.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InputValue {
+    /// Its GraphQL name.
+    pub(crate) name: &'static str,
+    /// Its type, as GraphQL writes it (`Int!`).
+    pub(crate) ty: &'static str,
+    /// Its default, a GraphQL constant (`60`).
+    pub(crate) default: Option<&'static str>,
+    /// Its description in the schema.
+    pub(crate) description: &'static str,
+}
+
+impl InputValue {
+    /// `name` of type `ty`, with no default.
+    pub(crate) const fn new(
+        name: &'static str,
+        ty: &'static str,
+        description: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            ty,
+            default: None,
+            description,
+        }
+    }
+
+    /// The same with a default.
+    pub(crate) const fn or(self, default: &'static str) -> Self {
+        Self {
+            default: Some(default),
+            ..self
+        }
+    }
+}
+
+/// A field's arguments after coercion, in declared order; an argument the
+/// request left out (with no default) is absent.
+pub(crate) struct Args<'a> {
+    pub(crate) declared: &'static [InputValue],
+    pub(crate) values: Vec<Option<Input<'a>>>,
+}
 
 impl<'a> Args<'a> {
-    /// The argument `name`, if given.
-    pub fn get(&self, name: &str) -> Option<&Input<'a>> {
-        self.0
-            .iter()
-            .find_map(|(given, value)| (*given == name).then_some(value))
+    /// The value of `argument`, one of the field's declared arguments.
+    pub(crate) fn get(&self, argument: &InputValue) -> Option<&Input<'a>> {
+        let index = self.declared.iter().position(|a| a.name == argument.name);
+        debug_assert!(index.is_some(), "{} is not declared", argument.name);
+        self.values.get(index?)?.as_ref()
     }
 }
 
 /// What a field resolves to. Leaves must match the field's declared type;
 /// an object's fields are resolved by the type the field declares.
-pub enum Out<'a> {
+pub(crate) enum Out<'a> {
     /// `null`.
     Null,
     /// A `Boolean`.
     Bool(bool),
     /// An `Int`.
     Int(i64),
-    /// A `String` or an `ID`.
+    /// A `String`, an `ID` or an enum value.
     Str(Cow<'a, str>),
     /// An object of the field's type.
     Object(Box<AnyObject>),
-    /// An object of the field's type, held by the parent.
+    /// An object of the field's type, held by the parent or the schema.
     Borrowed(&'a AnyObject),
     /// A list.
     List(Vec<Out<'a>>),
@@ -73,13 +113,18 @@ pub type Later = futures_util::future::BoxFuture<'static, Out<'static>>;
 
 impl<'a> Out<'a> {
     /// `value`, or `null` when absent.
-    pub fn or_null<T>(value: Option<T>, to_out: impl FnOnce(T) -> Self) -> Self {
+    pub(crate) fn or_null<T>(value: Option<T>, to_out: impl FnOnce(T) -> Self) -> Self {
         value.map_or(Self::Null, to_out)
     }
 
     /// A boxed object.
-    pub fn object(value: impl Any + Send + Sync) -> Self {
+    pub(crate) fn object(value: impl Any + Send + Sync) -> Self {
         Self::Object(Box::new(value))
+    }
+
+    /// A string borrowed for as long as the object.
+    pub(crate) fn str(text: &'a str) -> Self {
+        Self::Str(Cow::Borrowed(text))
     }
 }
 
@@ -90,62 +135,42 @@ impl<'a> From<Result<Out<'a>, ApiError>> for Out<'a> {
 }
 
 /// A resolver, with its object's type erased.
-pub type Resolve = Box<dyn for<'a> Fn(&'a AnyObject, &Args<'_>, &Env<'a>) -> Out<'a> + Send + Sync>;
+pub(crate) type Resolve =
+    Box<dyn for<'a> Fn(&'a AnyObject, &Args<'_>, &Env<'a>) -> Out<'a> + Send + Sync>;
 
 /// A resolver for objects of type `T`.
-pub type ResolveFn<T> = for<'a> fn(&'a T, &Args<'_>, &Env<'a>) -> Out<'a>;
+pub(crate) type ResolveFn<T> = for<'a> fn(&'a T, &Args<'_>, &Env<'a>) -> Out<'a>;
 
 /// One field of an object type.
-pub struct Field {
+pub(crate) struct Field {
     /// Its GraphQL name.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Its description in the schema.
-    pub description: &'static str,
-    /// Its type.
-    pub ty: TypeRef,
+    pub(crate) description: &'static str,
+    /// Its type, as GraphQL writes it.
+    pub(crate) ty: &'static str,
     /// Its arguments, in order.
-    pub args: Vec<Argument>,
+    pub(crate) args: &'static [InputValue],
     /// How long a GET answer selecting it may be cached, in seconds; 0 for
     /// never.
-    pub max_age: u32,
+    pub(crate) max_age: u32,
     /// What computes it.
-    pub resolve: Resolve,
-}
-
-/// An argument, or an input object's field.
-pub struct Argument {
-    /// Its GraphQL name.
-    pub name: &'static str,
-    /// Its description in the schema.
-    pub description: &'static str,
-    /// Its type.
-    pub ty: TypeRef,
-}
-
-impl Argument {
-    /// An argument or input field `name` of type `ty`.
-    pub fn new(name: &'static str, ty: TypeRef, description: &'static str) -> Self {
-        Self {
-            name,
-            description,
-            ty,
-        }
-    }
+    pub(crate) resolve: Resolve,
 }
 
 /// An object type.
-pub struct Object {
+pub(crate) struct Object {
     /// Its GraphQL name.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Its description in the schema.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// Its fields, in order.
-    pub fields: Vec<Field>,
+    pub(crate) fields: Vec<Field>,
 }
 
 impl Object {
     /// An object type with no fields yet.
-    pub fn new(name: &'static str, description: &'static str) -> Self {
+    pub(crate) fn new(name: &'static str, description: &'static str) -> Self {
         Self {
             name,
             description,
@@ -156,12 +181,12 @@ impl Object {
     /// Adds field `name` of type `ty`, resolved by `resolve` from objects of
     /// type `T`, with `args`; GET answers selecting it may be cached for
     /// `max_age` seconds.
-    pub fn field<T: Any>(
+    pub(crate) fn field<T: Any>(
         mut self,
         name: &'static str,
-        ty: TypeRef,
+        ty: &'static str,
         description: &'static str,
-        (args, max_age): (Vec<Argument>, u32),
+        (args, max_age): (&'static [InputValue], u32),
         resolve: ResolveFn<T>,
     ) -> Self {
         let resolve: Resolve =
@@ -185,8 +210,19 @@ impl Object {
         self
     }
 
+    /// Adds field `name` of type `ty`, undescribed, without arguments and
+    /// never cached, resolved by `resolve` from objects of type `T`.
+    pub(crate) fn with<T: Any>(
+        self,
+        name: &'static str,
+        ty: &'static str,
+        resolve: ResolveFn<T>,
+    ) -> Self {
+        self.field(name, ty, "", PLAIN, resolve)
+    }
+
     /// The field `name`, with its index.
-    pub fn field_named(&self, name: &str) -> Option<(usize, &Field)> {
+    pub(crate) fn field_named(&self, name: &str) -> Option<(usize, &Field)> {
         self.fields
             .iter()
             .enumerate()
@@ -195,60 +231,41 @@ impl Object {
 }
 
 /// No arguments; never cached.
-pub const PLAIN: (Vec<Argument>, u32) = (Vec::new(), 0);
+pub(crate) const PLAIN: (&[InputValue], u32) = (&[], 0);
 
 /// No arguments; cached for `seconds`.
-pub fn cached(seconds: u32) -> (Vec<Argument>, u32) {
-    (Vec::new(), seconds)
+pub(crate) const fn cached(seconds: u32) -> (&'static [InputValue], u32) {
+    (&[], seconds)
 }
 
 /// An input object type.
-pub struct InputObject {
+pub(crate) struct InputObject {
     /// Its GraphQL name.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Its description in the schema.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// Its fields, in order.
-    pub fields: Vec<Argument>,
+    pub(crate) fields: &'static [InputValue],
 }
 
 /// The items of a subscription, each an object of the field's type.
-pub type Events = BoxStream<'static, Box<AnyObject>>;
+pub(crate) type Events = BoxStream<'static, Box<AnyObject>>;
 
 /// Starts a subscription, given the names of the fields its document
 /// selects on each event: its events, or why it cannot start.
-pub type Subscribe =
+pub(crate) type Subscribe =
     Box<dyn Fn(&Args<'_>, &Env<'_>, &[&'static str]) -> Result<Events, ApiError> + Send + Sync>;
 
 /// A field of the subscription type.
-pub struct SubscriptionField {
+pub(crate) struct SubscriptionField {
     /// Its GraphQL name.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Its description in the schema.
-    pub description: &'static str,
-    /// The type of each event.
-    pub ty: TypeRef,
+    pub(crate) description: &'static str,
+    /// The type of each event, as GraphQL writes it.
+    pub(crate) ty: &'static str,
     /// Its arguments, in order.
-    pub args: Vec<Argument>,
+    pub(crate) args: &'static [InputValue],
     /// What starts it.
-    pub subscribe: Subscribe,
-}
-
-/// Type names of the built-in scalars.
-pub mod scalar {
-    /// `Int`: a signed 32-bit integer.
-    pub const INT: &str = "Int";
-    /// `Float`.
-    pub const FLOAT: &str = "Float";
-    /// `String`.
-    pub const STRING: &str = "String";
-    /// `Boolean`.
-    pub const BOOLEAN: &str = "Boolean";
-    /// `ID`: a string, or an integer given as one.
-    pub const ID: &str = "ID";
-
-    /// Whether `name` is a built-in scalar.
-    pub fn is_builtin(name: &str) -> bool {
-        [INT, FLOAT, STRING, BOOLEAN, ID].contains(&name)
-    }
+    pub(crate) subscribe: Subscribe,
 }

@@ -1,12 +1,11 @@
 //! How results are framed in a response that streams: graphql-sse's event
 //! stream (distinct connections mode) and Apollo's multipart subscriptions,
-//! which the `Accept` header chooses between. Only bytes are written here.
-
-use axum::http::{HeaderMap, header};
+//! which the `Accept` header chooses between (`http::accept`). Only bytes
+//! are written here.
 
 /// A streamed response's framing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
+pub(crate) enum Framing {
     /// graphql-sse, distinct connections mode: `text/event-stream`, each
     /// result a `next` event, the end a `complete` event.
     EventStream,
@@ -22,42 +21,8 @@ const DELIMITER: &[u8] = b"\r\n---";
 const PART_HEAD: &[u8] = b"\r\nContent-Type: application/json; charset=utf-8\r\n\r\n";
 
 impl Framing {
-    /// The framing the client asks for, with its weight: `text/event-stream`,
-    /// or `multipart/mixed` with a `subscriptionSpec` (without one it
-    /// names incremental delivery, not served here). `None`: neither.
-    pub fn requested(headers: &HeaderMap) -> Option<(Self, f32)> {
-        let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
-        let mut best: Option<(Self, f32)> = None;
-        for item in accept.split(',') {
-            let mut parts = item.split(';');
-            let media = parts.next().unwrap_or_default().trim();
-            let mut weight = 1.0;
-            let mut subscription_spec = false;
-            for param in parts {
-                let (name, value) = param.split_once('=').unwrap_or((param, ""));
-                let name = name.trim();
-                if name.eq_ignore_ascii_case("q") {
-                    weight = value.trim().parse().unwrap_or(0.0);
-                } else if name.eq_ignore_ascii_case("subscriptionSpec") {
-                    subscription_spec = true;
-                }
-            }
-            let framing = if media.eq_ignore_ascii_case("text/event-stream") {
-                Self::EventStream
-            } else if media.eq_ignore_ascii_case("multipart/mixed") && subscription_spec {
-                Self::Multipart
-            } else {
-                continue;
-            };
-            if weight > 0.0 && best.is_none_or(|(_, w)| weight > w) {
-                best = Some((framing, weight));
-            }
-        }
-        best
-    }
-
     /// The response's `Content-Type`.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Self::EventStream => "text/event-stream; charset=utf-8",
             Self::Multipart => "multipart/mixed; boundary=\"-\"; subscriptionSpec=\"1.0\"",
@@ -66,7 +31,7 @@ impl Framing {
 
     /// What opens the body: a comment, as some browsers show a stream
     /// only once a byte of its body came; the first multipart delimiter.
-    pub fn open(self, out: &mut Vec<u8>) {
+    pub(crate) fn open(self, out: &mut Vec<u8>) {
         match self {
             Self::EventStream => out.extend_from_slice(b":\n\n"),
             Self::Multipart => out.extend_from_slice(DELIMITER),
@@ -77,7 +42,7 @@ impl Framing {
     /// (compact JSON has no line break, so one `data` line holds it), or a
     /// part with its `payload`. A part ends with the next delimiter, so a
     /// client reads it as it arrives rather than with the one after.
-    pub fn result(self, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    pub(crate) fn result(self, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
         match self {
             Self::EventStream => {
                 out.extend_from_slice(b"event: next\ndata: ");
@@ -95,7 +60,7 @@ impl Framing {
     }
 
     /// A keep-alive: an SSE comment, or an empty multipart part.
-    pub fn keepalive(self, out: &mut Vec<u8>) {
+    pub(crate) fn keepalive(self, out: &mut Vec<u8>) {
         match self {
             Self::EventStream => out.extend_from_slice(b":\n\n"),
             Self::Multipart => {
@@ -109,7 +74,7 @@ impl Framing {
     /// Why the stream ends early, `errors` a JSON array: a `next` result
     /// of those errors, or Apollo's transport error, `payload` null with
     /// the errors beside it.
-    pub fn failed(self, out: &mut Vec<u8>, errors: &[u8]) {
+    pub(crate) fn failed(self, out: &mut Vec<u8>, errors: &[u8]) {
         let write = |out: &mut Vec<u8>| {
             out.extend_from_slice(b"{\"errors\":");
             out.extend_from_slice(errors);
@@ -129,7 +94,7 @@ impl Framing {
 
     /// The end: a `complete` event, or the closing delimiter (what follows
     /// the last part's delimiter).
-    pub fn close(self, out: &mut Vec<u8>) {
+    pub(crate) fn close(self, out: &mut Vec<u8>) {
         match self {
             Self::EventStream => out.extend_from_slice(b"event: complete\ndata:\n\n"),
             Self::Multipart => out.extend_from_slice(b"--\r\n"),
@@ -138,7 +103,7 @@ impl Framing {
 
     /// A whole body of one result: a query's or mutation's, or a request
     /// error.
-    pub fn once(self, result: &[u8]) -> Vec<u8> {
+    pub(crate) fn once(self, result: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(result.len() + 96);
         self.open(&mut out);
         self.result(&mut out, |out| out.extend_from_slice(result));
@@ -150,34 +115,6 @@ impl Framing {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn accepting(accept: &str) -> Option<(Framing, f32)> {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, accept.parse().unwrap());
-        Framing::requested(&headers)
-    }
-
-    #[test]
-    fn the_accept_header_names_the_framing() {
-        use Framing::*;
-        assert_eq!(accepting("text/event-stream"), Some((EventStream, 1.0)));
-        // Apollo Client 4's HttpLink, for a subscription.
-        let apollo = "multipart/mixed;boundary=graphql;subscriptionSpec=1.0,\
-                      application/graphql-response+json,application/json;q=0.9";
-        assert_eq!(accepting(apollo), Some((Multipart, 1.0)));
-        assert_eq!(
-            accepting("multipart/mixed; boundary=\"-\"; subscriptionSpec=\"1.0\""),
-            Some((Multipart, 1.0))
-        );
-        assert_eq!(
-            accepting("application/json, text/event-stream;q=0.5"),
-            Some((EventStream, 0.5))
-        );
-        // Incremental delivery (@defer) is not a subscription framing.
-        assert_eq!(accepting("multipart/mixed;deferSpec=20220824"), None);
-        assert_eq!(accepting("text/event-stream;q=0"), None);
-        assert_eq!(accepting("application/json"), None);
-    }
 
     #[test]
     fn an_event_stream_is_next_events_then_complete() {

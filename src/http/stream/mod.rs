@@ -10,7 +10,7 @@
 
 mod framing;
 
-pub use framing::Framing;
+pub(crate) use framing::Framing;
 
 use super::HttpState;
 use super::error::EdgeError;

@@ -1,6 +1,6 @@
 //! One GraphQL WebSocket connection: the upgrade (either subprotocol,
 //! small buffers, the message size limit), its I/O loop (the client's
-//! messages to the session in `operations`, answers and events sent in
+//! messages to its `operations`, answers and events sent in
 //! batches, keepalive pings, a deadline for `connection_init`), and the
 //! close code that tells the client why it ended. The subprotocols'
 //! messages live in `protocol`.
@@ -20,7 +20,7 @@ use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
-use operations::{End, Session};
+use operations::{End, Operations};
 use protocol::Protocol;
 use std::sync::Arc;
 use std::task::Poll;
@@ -37,8 +37,8 @@ const READ_BUFFER_BYTES: usize = 512;
 /// allocated up front).
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 
-/// Most messages sent together.
-const MAX_BATCH: usize = 16;
+/// Most messages written together.
+const MAX_FRAMES_PER_WRITE: usize = 16;
 
 /// Whether the client asks for `graphql-transport-ws` (before any other
 /// subprotocol served here).
@@ -65,7 +65,7 @@ pub(super) async fn upgrade(
         Err(rejection) => return rejection.into_response(),
     };
     let connection = Connection {
-        session: Session::new(
+        operations: Operations::new(
             protocol,
             address,
             SubscriptionSlots::new(state.limits.max_subscriptions_per_connection),
@@ -99,7 +99,7 @@ fn requested_protocol(headers: &HeaderMap) -> Option<Protocol> {
 struct Connection {
     state: Arc<HttpState>,
     protocol: Protocol,
-    session: Session,
+    operations: Operations,
     /// Its page's origin is not allowed.
     forbidden: bool,
 }
@@ -160,13 +160,13 @@ impl Connection {
         // connection closes once they are sent.
         let mut stopping = false;
         loop {
-            if stopping && !self.session.answering() {
+            if stopping && !self.operations.answering() {
                 return Some(End::Close(EdgeError::Restarting));
             }
-            let initialised = self.session.initialised();
+            let initialised = self.operations.initialised();
             tokio::select! {
                 Some(()) = shutdown.next() => {
-                    if !self.session.answering() {
+                    if !self.operations.answering() {
                         return Some(End::Close(EdgeError::Restarting));
                     }
                     stopping = true;
@@ -184,17 +184,17 @@ impl Connection {
                         let error = EdgeError::BadRequest("a message is not UTF-8".into());
                         return Some(End::Close(error));
                     };
-                    if let Err(end) = self.session.receive(text, &state.graphql, &mut batch).await {
+                    if let Err(end) = self.operations.receive(text, endpoint, &mut batch).await {
                         send_within(to_client, &mut batch, keepalive).await;
                         return Some(end);
                     }
                 }
-                first = std::future::poll_fn(|cx| self.session.poll_frame(cx, endpoint, stopping)) => {
+                first = std::future::poll_fn(|cx| self.operations.poll_frame(cx, endpoint, stopping)) => {
                     batch.push(first);
                     // What else is ready goes out with it.
-                    while batch.len() < MAX_BATCH {
+                    while batch.len() < MAX_FRAMES_PER_WRITE {
                         let ready = std::future::poll_fn(|cx| {
-                            Poll::Ready(self.session.poll_frame(cx, endpoint, stopping))
+                            Poll::Ready(self.operations.poll_frame(cx, endpoint, stopping))
                         })
                         .await;
                         match ready {

@@ -1,19 +1,18 @@
-//! A connection's GraphQL session: the protocol's rules (initialisation,
-//! ids, what answers what), the operations it runs through the engine by
-//! id, and their events merged (`events`). A mutation that waits for its
-//! flush (`--ack stored`) is answered when it is done, while the session
-//! goes on. It writes frames for the connection to send and says when the
-//! connection must end; it does no I/O itself.
+//! A connection's operations: the protocol's rules (initialisation, ids,
+//! what answers what), the operations it runs through the engine by id, and
+//! their events merged (`events`). A mutation that waits for its flush
+//! (`--ack stored`) is answered when it is done, while the others go on. It
+//! writes frames for the connection to send and says when the connection
+//! must end; it does no I/O itself.
 
 use super::events::{self, EventStreams};
 use super::protocol::{self, ClientMessage, Protocol};
 use crate::graphql::{
-    AnyObject, ApiError, ClientAddress, Endpoint, EventPlan, GraphQLError, Response,
+    AnyObject, ApiError, ClientAddress, Endpoint, EventPlan, GraphQLError, OperationType, Response,
     SubscriptionSlots,
 };
 use crate::http::EdgeError;
 use crate::limits::Limiter;
-use async_graphql::parser::types::OperationType;
 use axum::extract::ws::Message;
 use futures_util::StreamExt;
 use futures_util::future::{Abortable, BoxFuture};
@@ -23,7 +22,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// Why a session ends the connection.
+/// Why the operations end the connection.
 #[derive(Debug, PartialEq)]
 pub(super) enum End {
     /// Close with this error's code and reason.
@@ -38,7 +37,7 @@ fn over_operation_rate(wait: std::time::Duration) -> Response {
         message: "too many operations on this connection; slow down".into(),
         retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
     };
-    Response::error(GraphQLError::at(&error, Default::default(), Vec::new()))
+    Response::error(GraphQLError::at(&error, None, Vec::new()))
 }
 
 /// What frames one subscription's events.
@@ -60,15 +59,16 @@ pub(super) struct Answered {
     response: Response,
 }
 
-/// One connection's session.
-pub(super) struct Session {
+/// One connection's operations, and what the protocol has seen of it.
+pub(super) struct Operations {
     protocol: Protocol,
     address: ClientAddress,
     slots: SubscriptionSlots,
     /// Whether `connection_init` came (and was acknowledged).
     initialised: bool,
-    /// The operations this connection may start; `None`: no limit.
-    operations: Option<Limiter>,
+    /// The rate at which this connection may start operations; `None`: no
+    /// limit.
+    rate: Option<Limiter>,
     /// The subscriptions and waiting mutations running, by id; aborting
     /// one ends it without an answer.
     running: HashMap<String, AbortHandle>,
@@ -81,19 +81,19 @@ pub(super) struct Session {
     queued: VecDeque<Message>,
 }
 
-impl Session {
+impl Operations {
     pub(super) fn new(
         protocol: Protocol,
         address: ClientAddress,
         slots: SubscriptionSlots,
-        operations: Option<Limiter>,
+        rate: Option<Limiter>,
     ) -> Self {
         Self {
             protocol,
             address,
             slots,
             initialised: false,
-            operations,
+            rate,
             running: HashMap::new(),
             events: EventStreams::default(),
             answering: FuturesUnordered::new(),
@@ -155,7 +155,7 @@ impl Session {
                         }
                     }
                 }
-                match self.operations.as_ref().map(Limiter::check) {
+                match self.rate.as_ref().map(Limiter::check) {
                     Some(Err(wait)) => {
                         let json = protocol::json_string(&id);
                         self.refuse(&json, &over_operation_rate(wait), out);
@@ -188,7 +188,7 @@ impl Session {
     ) {
         let id_json = protocol::json_string(&id);
         let address = Some(self.address.0);
-        let refused = match endpoint.ready(request).await {
+        let refused = match endpoint.ready(request) {
             Ok(ready) if ready.kind() == OperationType::Subscription => {
                 match endpoint.subscribe(ready, address, Some(&self.slots)) {
                     Ok(subscription) => {

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 /// The subprotocols served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     /// `graphql-transport-ws`: graphql-ws and Apollo Client 3+.
     TransportWs,
     /// `graphql-ws`: the legacy subscriptions-transport-ws.
@@ -22,7 +22,7 @@ pub enum Protocol {
 
 impl Protocol {
     /// The protocol named `name` in `Sec-WebSocket-Protocol`.
-    pub fn named(name: &str) -> Option<Self> {
+    pub(crate) fn named(name: &str) -> Option<Self> {
         match name.trim() {
             name if name.eq_ignore_ascii_case("graphql-transport-ws") => Some(Self::TransportWs),
             name if name.eq_ignore_ascii_case("graphql-ws") => Some(Self::Legacy),
@@ -31,7 +31,7 @@ impl Protocol {
     }
 
     /// The name the upgrade answers with.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::TransportWs => "graphql-transport-ws",
             Self::Legacy => "graphql-ws",
@@ -49,7 +49,7 @@ impl Protocol {
 
 /// A message from the client.
 #[derive(Debug)]
-pub enum ClientMessage<'a> {
+pub(crate) enum ClientMessage<'a> {
     /// `connection_init`.
     Init,
     /// `ping`, with its payload to echo.
@@ -85,7 +85,7 @@ struct Envelope<'a> {
 
 /// Reads one client message of `protocol`; `Err` closes the connection
 /// (4400 for graphql-transport-ws, 1002 for the legacy protocol).
-pub fn read(protocol: Protocol, text: &str) -> Result<ClientMessage<'_>, EdgeError> {
+pub(crate) fn read(protocol: Protocol, text: &str) -> Result<ClientMessage<'_>, EdgeError> {
     let bad = |why: String| EdgeError::BadRequest(why);
     let envelope: Envelope<'_> = serde_json::from_str(text)
         .map_err(|error| bad(format!("Invalid message received: {error}")))?;
@@ -125,14 +125,14 @@ pub fn read(protocol: Protocol, text: &str) -> Result<ClientMessage<'_>, EdgeErr
 }
 
 /// `connection_ack`.
-pub const ACK: &str = r#"{"type":"connection_ack"}"#;
+pub(crate) const ACK: &str = r#"{"type":"connection_ack"}"#;
 
 /// The legacy protocol's answer to a second `connection_init`.
-pub const TOO_MANY_INITIALISATIONS: &str =
+pub(crate) const TOO_MANY_INITIALISATIONS: &str =
     r#"{"type":"connection_error","payload":{"message":"Too many initialisation requests."}}"#;
 
 /// `pong`, echoing a ping's payload.
-pub fn pong(payload: Option<&RawValue>) -> String {
+pub(crate) fn pong(payload: Option<&RawValue>) -> String {
     match payload {
         Some(payload) => format!(r#"{{"type":"pong","payload":{}}}"#, payload.get()),
         None => r#"{"type":"pong"}"#.to_owned(),
@@ -141,7 +141,7 @@ pub fn pong(payload: Option<&RawValue>) -> String {
 
 /// A result for operation `id_json` (`next`, legacy `data`), its response
 /// written by `write`.
-pub fn next(
+pub(crate) fn next(
     protocol: Protocol,
     id_json: &str,
     out: &mut Vec<u8>,
@@ -158,7 +158,7 @@ pub fn next(
 
 /// graphql-transport-ws's `error` for operation `id_json`: the GraphQL
 /// errors that kept it from running.
-pub fn error(id_json: &str, errors_json: &[u8]) -> Vec<u8> {
+pub(crate) fn error(id_json: &str, errors_json: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(40 + errors_json.len());
     out.extend_from_slice(br#"{"type":"error","id":"#);
     out.extend_from_slice(id_json.as_bytes());
@@ -169,12 +169,12 @@ pub fn error(id_json: &str, errors_json: &[u8]) -> Vec<u8> {
 }
 
 /// `complete` for operation `id_json`.
-pub fn complete(id_json: &str) -> Vec<u8> {
+pub(crate) fn complete(id_json: &str) -> Vec<u8> {
     format!(r#"{{"type":"complete","id":{id_json}}}"#).into_bytes()
 }
 
 /// `text` as a JSON string.
-pub fn json_string(text: &str) -> String {
+pub(crate) fn json_string(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
 }
 

@@ -1,13 +1,16 @@
 //! Test harness: starts the app in-process on a free port (`spawn_app`),
 //! talks to it over HTTP, and re-exports the clients (`clients`: the `gql`
 //! subscriber and a raw WebSocket sender), a raw GraphQL WebSocket (`ws`),
-//! and the real binary as a child process (`process`).
+//! the Node scripts (`node`), and the real binary as a child process
+//! (`process`).
 
 mod clients;
+mod node;
 mod process;
 pub mod ws;
 
 pub use clients::{Subscriber, send_oversized_message};
+pub use node::{node, node_tests};
 pub use process::ServerProcess;
 
 use likes::catalogue::Catalogue;

@@ -2,30 +2,39 @@
 //! the listener's per-talk fan-out.
 
 use super::super::types::{
-    AnyObject, Args, Argument, Env, Events, Object, Out, PLAIN, SubscriptionField, scalar,
+    AnyObject, Args, Env, Events, InputValue, Object, Out, PLAIN, SubscriptionField,
 };
-use super::session::Session;
-use super::{clamp, nn};
+use super::clamp;
+use super::session::{SESSION_ID, Session};
 use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
 use crate::listener::{Interest, PublishedAt};
 use crate::model::TalkId;
-use async_graphql::dynamic::TypeRef;
 use futures_util::StreamExt;
+
+/// `likeAdded`'s `since`.
+const SINCE: InputValue = InputValue::new(
+    "since",
+    "Int",
+    "Resume from this total, the last the client saw (0 for a client that \
+     shows `total`): the first event comes at once, with `likes` the growth \
+     since it (even 0). If this server has not reached it yet (the client saw \
+     another server a moment ahead), the first event comes once it has.",
+);
 
 /// A talk's count grew.
 #[derive(Debug, Clone, Copy)]
-pub struct LikeEvent {
+pub(crate) struct LikeEvent {
     /// The talk.
-    pub session_id: i32,
+    pub(crate) session_id: i32,
     /// Likes since the previous event on this subscription.
-    pub likes: i32,
+    pub(crate) likes: i32,
     /// The talk's total over all servers after this event.
-    pub total: i32,
+    pub(crate) total: i32,
     /// Subscribers of the talk over all servers.
-    pub watching: i32,
+    pub(crate) watching: i32,
     /// When this replica published that total.
-    pub published: PublishedAt,
+    pub(crate) published: PublishedAt,
 }
 
 /// The `LikeEvent` type.
@@ -33,28 +42,28 @@ pub(super) fn like_event() -> Object {
     Object::new("LikeEvent", "A talk's count grew.")
         .field(
             "sessionId",
-            nn(scalar::INT),
+            "Int!",
             "The talk.",
             PLAIN,
             |event: &LikeEvent, _, _| Out::Int(event.session_id.into()),
         )
         .field(
             "likes",
-            nn(scalar::INT),
+            "Int!",
             "Likes since the previous event on this subscription.",
             PLAIN,
             |event: &LikeEvent, _, _| Out::Int(event.likes.into()),
         )
         .field(
             "total",
-            nn(scalar::INT),
+            "Int!",
             "The talk's total over all servers after this event.",
             PLAIN,
             |event: &LikeEvent, _, _| Out::Int(event.total.into()),
         )
         .field(
             "watching",
-            nn(scalar::INT),
+            "Int!",
             "How many subscriptions watch the talk over all servers, as of the same read \
              as `total`. A subscription that selects it also gets an event (with `likes` \
              0) when only the audience changed.",
@@ -63,7 +72,7 @@ pub(super) fn like_event() -> Object {
         )
         .field(
             "publishedAt",
-            nn(scalar::STRING),
+            "String!",
             "When this replica published that total (RFC 3339, UTC, microseconds): just \
              after the observer's store read that found it. Against the client's clock, \
              it shows how long the event took to arrive.",
@@ -79,18 +88,8 @@ pub(super) fn like_added() -> SubscriptionField {
         description: "Growth of one talk's count, across all servers. Each event's `likes` \
                       is the increase since the previous event; a slow client gets them merged. \
                       Without `since`, the first event comes with the next like.",
-        ty: nn("LikeEvent"),
-        args: vec![
-            Argument::new("sessionId", nn(scalar::INT), "The talk."),
-            Argument::new(
-                "since",
-                TypeRef::named(scalar::INT),
-                "Resume from this total, the last the client saw (0 for a client that \
-                 shows `total`): the first event comes at once, with `likes` the growth \
-                 since it (even 0). If this server has not reached it yet (the client saw \
-                 another server a moment ahead), the first event comes once it has.",
-            ),
-        ],
+        ty: "LikeEvent!",
+        args: &[SESSION_ID, SINCE],
         subscribe: Box::new(subscribe),
     }
 }
@@ -102,10 +101,10 @@ pub(super) fn like_added() -> SubscriptionField {
 /// event a lock shared by all subscribers.
 fn subscribe(args: &Args<'_>, env: &Env<'_>, selected: &[&str]) -> Result<Events, ApiError> {
     let session_id = args
-        .get("sessionId")
+        .get(&SESSION_ID)
         .and_then(Input::as_i32)
         .ok_or(ApiError::Internal)?;
-    let since = match args.get("since") {
+    let since = match args.get(&SINCE) {
         None | Some(Input::Null) => None,
         Some(since) => {
             let since = since.as_i32().ok_or(ApiError::Internal)?;

@@ -2,9 +2,9 @@
 //! type, and what `createLike` checks before it buffers a like; under
 //! `--ack stored` it answers once the like is stored.
 
-use super::super::types::{Argument, Env, InputObject, Object, Out, PLAIN, scalar};
-use super::session::Session;
-use super::{Root, nn};
+use super::super::types::{Env, InputObject, InputValue, Object, Out, PLAIN};
+use super::Root;
+use super::session::{SESSION_ID, Session};
 use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
 use crate::graphql::services::Services;
@@ -12,18 +12,33 @@ use crate::limits::Limited;
 use crate::model::{Like, LikeId, MAX_CLIENT_MUTATION_ID_BYTES, MAX_LIKER_BYTES};
 use crate::storer::{NotStored, Receipt, Refusal};
 use crate::telemetry as names;
-use async_graphql::dynamic::TypeRef;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+/// `createLike`'s argument.
+const INPUT: InputValue = InputValue::new("input", "CreateLikeInput!", "The like.");
+/// `CreateLikeInput.clientMutationId`.
+const CLIENT_MUTATION_ID: InputValue = InputValue::new(
+    "clientMutationId",
+    "String",
+    "Echoed back (at most 64 bytes, no control characters); with the same `uuid`, a retry \
+     with the same value stores one like.",
+);
+/// `CreateLikeInput.uuid`.
+const UUID: InputValue = InputValue::new(
+    "uuid",
+    "String!",
+    "The liker: an id unique to a browser or app install (1 to 64 bytes).",
+);
+
 /// One like.
-pub struct LikeNode {
+pub(crate) struct LikeNode {
     id: LikeId,
     session: Session,
 }
 
 /// What `createLike` answers.
-pub struct CreateLikePayload {
+pub(crate) struct CreateLikePayload {
     client_mutation_id: Option<String>,
     like: LikeNode,
 }
@@ -32,16 +47,13 @@ pub struct CreateLikePayload {
 pub(super) fn mutation() -> Object {
     Object::new("Mutation", "Mutations.").field(
         "createLike",
-        TypeRef::named("CreateLikePayload"),
+        "CreateLikePayload",
         "Likes a talk. Answers once the like is stored (or, on a server run with \
          `--ack buffered`, once it is buffered: it is stored within about a second). \
          The payload's session counts it in `liked`.",
-        (
-            vec![Argument::new("input", nn("CreateLikeInput"), "The like.")],
-            0,
-        ),
+        (&[INPUT], 0),
         |_: &Root, args, env| {
-            let Some(input) = args.get("input") else {
+            let Some(input) = args.get(&INPUT) else {
                 return Out::Error(ApiError::Internal);
             };
             create_like(env, input).into()
@@ -54,19 +66,7 @@ pub(super) fn input() -> InputObject {
     InputObject {
         name: "CreateLikeInput",
         description: "Input of `createLike`.",
-        fields: vec![
-            Argument::new(
-                "clientMutationId",
-                TypeRef::named(scalar::STRING),
-                "Echoed back (at most 64 bytes, no control characters); with the same `uuid`, a retry with the same value stores one like.",
-            ),
-            Argument::new(
-                "uuid",
-                nn(scalar::STRING),
-                "The liker: an id unique to a browser or app install (1 to 64 bytes).",
-            ),
-            Argument::new("sessionId", nn(scalar::INT), "The talk."),
-        ],
+        fields: &[CLIENT_MUTATION_ID, UUID, SESSION_ID],
     }
 }
 
@@ -75,14 +75,14 @@ pub(super) fn like() -> Object {
     Object::new("Like", "One like.")
         .field(
             "id",
-            nn(scalar::ID),
+            "ID!",
             "Relay-style id, `Like:<uuid>`.",
             PLAIN,
             |like: &LikeNode, _, _| Out::Str(format!("Like:{}", like.id).into()),
         )
         .field(
             "session",
-            nn("Session"),
+            "Session!",
             "The liked talk.",
             PLAIN,
             |like: &LikeNode, _, _| Out::Borrowed(&like.session),
@@ -94,7 +94,7 @@ pub(super) fn payload() -> Object {
     Object::new("CreateLikePayload", "Result of `createLike`.")
         .field(
             "clientMutationId",
-            TypeRef::named(scalar::STRING),
+            "String",
             "The input's `clientMutationId`.",
             PLAIN,
             |payload: &CreateLikePayload, _, _| {
@@ -104,7 +104,7 @@ pub(super) fn payload() -> Object {
         )
         .field(
             "like",
-            nn("Like"),
+            "Like!",
             "The like, acknowledged.",
             PLAIN,
             |payload: &CreateLikePayload, _, _| Out::Borrowed(&payload.like),
@@ -201,9 +201,9 @@ fn refuse_unstored(not_stored: NotStored, named: bool) -> ApiError {
 /// `CreateLikeInput`'s fields, coerced already: `uuid`, `sessionId`,
 /// `clientMutationId`.
 fn read_input<'a>(input: &'a Input<'_>) -> Option<(&'a str, i32, Option<&'a str>)> {
-    let uuid = input.field("uuid")?.as_str()?;
-    let session_id = input.field("sessionId")?.as_i32()?;
-    let client_mutation_id = input.field("clientMutationId").and_then(Input::as_str);
+    let uuid = input.field(&UUID)?.as_str()?;
+    let session_id = input.field(&SESSION_ID)?.as_i32()?;
+    let client_mutation_id = input.field(&CLIENT_MUTATION_ID).and_then(Input::as_str);
     Some((uuid, session_id, client_mutation_id))
 }
 

@@ -8,16 +8,13 @@ mod event;
 mod like;
 mod session;
 
-pub use event::LikeEvent;
-
 use super::types::{InputObject, Object, SubscriptionField};
-use async_graphql::dynamic::TypeRef;
 
 /// The value of the root types (`Query`, `Mutation`).
-pub struct Root;
+pub(crate) struct Root;
 
 /// The object types, the root types first.
-pub fn objects() -> Vec<Object> {
+pub(super) fn objects() -> Vec<Object> {
     vec![
         session::query(),
         like::mutation(),
@@ -29,18 +26,13 @@ pub fn objects() -> Vec<Object> {
 }
 
 /// The input objects.
-pub fn inputs() -> Vec<InputObject> {
+pub(super) fn inputs() -> Vec<InputObject> {
     vec![like::input()]
 }
 
 /// The subscription type's fields.
-pub fn subscriptions() -> Vec<SubscriptionField> {
+pub(super) fn subscriptions() -> Vec<SubscriptionField> {
     vec![event::like_added()]
-}
-
-/// A non-null `name`.
-fn nn(name: &str) -> TypeRef {
-    TypeRef::named_nn(name)
 }
 
 /// A count as an `Int`, at most `i32::MAX`.

@@ -1,14 +1,12 @@
 //! Talks: `Query.session`, `Query.sessions` and the `Session` type, from
 //! the catalogue and the listener's published totals.
 
-use super::super::types::{Argument, Env, Object, Out, cached, scalar};
-use super::{Root, clamp, nn};
+use super::super::types::{Env, InputValue, Object, Out, cached};
+use super::{Root, clamp};
 use crate::catalogue::Talk;
 use crate::graphql::errors::ApiError;
-use crate::graphql::input::Input;
 use crate::graphql::services::Services;
 use crate::model::TalkId;
-use async_graphql::dynamic::TypeRef;
 
 /// How long GET answers about the catalogue may be cached, in seconds.
 const CATALOGUE_MAX_AGE: u32 = 60;
@@ -16,11 +14,15 @@ const CATALOGUE_MAX_AGE: u32 = 60;
 /// observer publishes new totals every second.
 const COUNT_MAX_AGE: u32 = 1;
 
+/// `sessionId`, the talk: an argument of `session` and `likeAdded`, and a
+/// field of `CreateLikeInput`.
+pub(super) const SESSION_ID: InputValue = InputValue::new("sessionId", "Int!", "The talk.");
+
 /// A talk.
 #[derive(Debug, Clone, Copy)]
-pub struct Session {
+pub(crate) struct Session {
     /// Its id in the catalogue.
-    pub talk: TalkId,
+    pub(crate) talk: TalkId,
 }
 
 impl Session {
@@ -50,21 +52,18 @@ pub(super) fn query() -> Object {
     Object::new("Query", "Queries.")
         .field(
             "session",
-            TypeRef::named("Session"),
+            "Session",
             "One talk, or null if the catalogue has no such talk.",
-            (
-                vec![Argument::new("sessionId", nn(scalar::INT), "The talk.")],
-                CATALOGUE_MAX_AGE,
-            ),
+            (&[SESSION_ID], CATALOGUE_MAX_AGE),
             |_: &Root, args, env| {
-                let session_id = args.get("sessionId").and_then(Input::as_i32);
+                let session_id = args.get(&SESSION_ID).and_then(|id| id.as_i32());
                 let found = session_id.and_then(|id| Session::find(env.services, id));
                 Out::or_null(found, Out::object)
             },
         )
         .field(
             "sessions",
-            TypeRef::named_nn_list_nn("Session"),
+            "[Session!]!",
             "Every talk in the catalogue, ordered by id.",
             cached(CATALOGUE_MAX_AGE),
             |_: &Root, _, env| {
@@ -87,21 +86,21 @@ pub(super) fn session() -> Object {
     Object::new("Session", "A talk.")
         .field(
             "id",
-            nn(scalar::ID),
+            "ID!",
             "Relay-style id, `Session:<sessionId>`.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, _| Out::Str(format!("Session:{}", session.talk).into()),
         )
         .field(
             "sessionId",
-            nn(scalar::INT),
+            "Int!",
             "The talk's id in the catalogue.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, _| Out::Int(session.talk.0.into()),
         )
         .field(
             "title",
-            nn(scalar::STRING),
+            "String!",
             "The talk's title.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
@@ -111,7 +110,7 @@ pub(super) fn session() -> Object {
         )
         .field(
             "liked",
-            nn(scalar::INT),
+            "Int!",
             "Likes of this talk: those stored by all servers (as of the last observer read), \
              and those this server acknowledged that that read did not hold yet.",
             cached(COUNT_MAX_AGE),
@@ -122,7 +121,7 @@ pub(super) fn session() -> Object {
         )
         .field(
             "watching",
-            nn(scalar::INT),
+            "Int!",
             "How many `likeAdded` subscriptions watch this talk over all servers (as of \
              the last observer read).",
             cached(COUNT_MAX_AGE),
@@ -133,7 +132,7 @@ pub(super) fn session() -> Object {
         )
         .field(
             "startTime",
-            TypeRef::named(scalar::STRING),
+            "String",
             "When the talk starts (RFC 3339, with the catalogue's offset), if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
@@ -145,7 +144,7 @@ pub(super) fn session() -> Object {
         )
         .field(
             "endTime",
-            TypeRef::named(scalar::STRING),
+            "String",
             "When the talk ends (RFC 3339, with the catalogue's offset), if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {
@@ -156,7 +155,7 @@ pub(super) fn session() -> Object {
         )
         .field(
             "room",
-            TypeRef::named(scalar::STRING),
+            "String",
             "Where the talk takes place, if known.",
             cached(CATALOGUE_MAX_AGE),
             |session: &Session, _, env| {

@@ -1,0 +1,166 @@
+//! The limits that refuse documents beyond the spec's rules, so a small
+//! request cannot ask for unbounded work: nesting (checked by the parser),
+//! aliases, directives per field and introspection when it is off (on the
+//! written document, before validation), then depth and complexity (on the
+//! validated one, fragments expanded, counting stops past the limit). The
+//! written document is also held to the one rule of the spec that
+//! apollo-compiler does not check: an input object names each field once.
+
+use crate::graphql::errors::{Code, GraphQLError, Location};
+use apollo_compiler::ast::{self, Definition, Value};
+use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
+
+/// Deepest nesting of selection sets the parser follows inside an
+/// operation's or a fragment's own (fragments not expanded; list and
+/// object values in arguments nest further).
+pub(crate) const MAX_NESTING: usize = 16;
+/// Deepest chain of fields, fragments expanded (the contract's deepest
+/// useful query is 4).
+pub(crate) const MAX_DEPTH: usize = 8;
+/// Most fields one operation selects, fragments expanded.
+pub(crate) const MAX_COMPLEXITY: usize = 200;
+/// Most aliases in one document (the contract's documents use none).
+pub(crate) const MAX_ALIASES: usize = 30;
+/// Most directives on one field.
+pub(crate) const MAX_DIRECTIVES: usize = 4;
+
+fn refused(message: String) -> GraphQLError {
+    GraphQLError::new(Code::GraphqlValidationFailed, message)
+}
+
+/// Aliases, directives per field, and introspection unless `introspection`,
+/// in the document as written (each fragment once).
+pub(super) fn check_written(
+    document: &ast::Document,
+    introspection: bool,
+) -> Result<(), GraphQLError> {
+    let mut aliases = 0;
+    let mut sets: Vec<&[ast::Selection]> = Vec::new();
+    let mut values: Vec<&Value> = Vec::new();
+    for definition in &document.definitions {
+        match definition {
+            Definition::OperationDefinition(operation) => {
+                sets.push(&operation.selection_set);
+                let defaults = operation
+                    .variables
+                    .iter()
+                    .filter_map(|v| v.default_value.as_ref());
+                values.extend(defaults.map(|v| &**v));
+            }
+            Definition::FragmentDefinition(fragment) => sets.push(&fragment.selection_set),
+            _ => {}
+        }
+    }
+    while let Some(set) = sets.pop() {
+        for selection in set {
+            match selection {
+                ast::Selection::Field(field) => {
+                    aliases += usize::from(field.alias.is_some());
+                    if field.directives.len() > MAX_DIRECTIVES {
+                        return Err(refused(format!(
+                            "a field may carry at most {MAX_DIRECTIVES} directives, {} carries {}",
+                            field.name,
+                            field.directives.len()
+                        )));
+                    }
+                    if !introspection && ["__schema", "__type"].contains(&field.name.as_str()) {
+                        return Err(refused(format!(
+                            "introspection is off on this server; {} cannot be queried",
+                            field.name
+                        )));
+                    }
+                    values.extend(field.arguments.iter().map(|a| &*a.value));
+                    sets.push(&field.selection_set);
+                }
+                ast::Selection::InlineFragment(inline) => sets.push(&inline.selection_set),
+                ast::Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    if let Some(name) = values.into_iter().find_map(repeated_field) {
+        let at = name
+            .location()
+            .and_then(|at| at.line_column(&document.sources));
+        let error = refused(format!(
+            "there can be only one input field named \"{name}\""
+        ));
+        return Err(error.located(at.map(|at| Location {
+            line: at.line,
+            column: at.column,
+        })));
+    }
+    if aliases > MAX_ALIASES {
+        return Err(refused(format!(
+            "documents are limited to {MAX_ALIASES} aliases, this one has {aliases}"
+        )));
+    }
+    Ok(())
+}
+
+/// The first input field named twice in one object of `value`.
+fn repeated_field(value: &Value) -> Option<&apollo_compiler::Name> {
+    match value {
+        Value::Object(fields) => fields
+            .iter()
+            .enumerate()
+            .find_map(|(index, (name, value))| {
+                let repeated = fields[..index].iter().any(|(seen, _)| seen == name);
+                repeated.then_some(name).or_else(|| repeated_field(value))
+            }),
+        Value::List(items) => items.iter().find_map(|item| repeated_field(item)),
+        _ => None,
+    }
+}
+
+/// Depth and complexity of each operation of a validated document.
+pub(super) fn check_size(document: &ExecutableDocument) -> Result<(), GraphQLError> {
+    for operation in document.operations.iter() {
+        let mut size = Size::default();
+        size.measure(document, &operation.selection_set, 1);
+        if size.depth > MAX_DEPTH {
+            return Err(refused(format!(
+                "operations are limited to a depth of {MAX_DEPTH} fields"
+            )));
+        }
+        if size.fields > MAX_COMPLEXITY {
+            return Err(refused(format!(
+                "operations are limited to {MAX_COMPLEXITY} fields, fragments expanded"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An operation's size: its deepest chain of fields and how many it
+/// selects, `__typename` included. Measuring stops past the limits, so a
+/// fragment spread a million times costs no more.
+#[derive(Default)]
+struct Size {
+    depth: usize,
+    fields: usize,
+}
+
+impl Size {
+    fn measure(&mut self, document: &ExecutableDocument, set: &SelectionSet, depth: usize) {
+        for selection in &set.selections {
+            if self.depth > MAX_DEPTH || self.fields > MAX_COMPLEXITY {
+                return;
+            }
+            match selection {
+                Selection::Field(field) => {
+                    self.fields += 1;
+                    self.depth = self.depth.max(depth);
+                    self.measure(document, &field.selection_set, depth + 1);
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.fragment_name) {
+                        self.measure(document, &fragment.selection_set, depth);
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    self.measure(document, &inline.selection_set, depth)
+                }
+            }
+        }
+    }
+}

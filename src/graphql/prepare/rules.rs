@@ -1,0 +1,180 @@
+//! Where apollo-compiler's validation differs from the October 2021 spec,
+//! and so from graphql-js, corrected on the documents it builds: a
+//! subscription may select its one root field several times under one
+//! response key, and may skip others (the spec collects fields, then counts
+//! response keys), and a
+//! variable whose default is `null` is not allowed where a non-null value
+//! is expected (only a non-null default makes a nullable variable fit there).
+
+use super::planner::location;
+use crate::graphql::errors::{Code, GraphQLError};
+use apollo_compiler::ast::{OperationType, Type, Value};
+use apollo_compiler::executable::{DirectiveList, ExecutableDocument, Selection, SelectionSet};
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::{Name, Node, Schema};
+
+/// How apollo-compiler words its refusals of a subscription's root, which
+/// follow a newer draft than the October 2021 spec: it counts root fields
+/// before grouping them by response key, and refuses `@skip`/`@include`
+/// there.
+pub(super) const SUBSCRIPTION_ROOT: [&str; 3] = [
+    "can only have one root field",
+    "can not have an introspection field as a root field",
+    "can not specify @skip or @include on root fields",
+];
+
+/// Whether every subscription of `document` has one root field as the
+/// October 2021 spec counts them (CollectFields without variable values):
+/// one response key, not an introspection field. `@skip(if: true)` and
+/// `@include(if: false)` leave a selection out, and so does
+/// `@include(if: $variable)`, which is not known to be true.
+pub(super) fn one_root_field(document: &ExecutableDocument) -> bool {
+    fn collected(directives: &DirectiveList) -> bool {
+        directives.iter().all(|directive| {
+            let value = directive.specified_argument_by_name("if");
+            !matches!(
+                (directive.name.as_str(), value.map(|v| &**v)),
+                ("skip", Some(Value::Boolean(true)))
+                    | ("include", Some(Value::Boolean(false) | Value::Variable(_)))
+            )
+        })
+    }
+    fn fields<'d>(
+        document: &'d ExecutableDocument,
+        set: &'d SelectionSet,
+        into: &mut Vec<(&'d Name, &'d Name)>,
+    ) {
+        for selection in &set.selections {
+            if !collected(selection.directives()) {
+                continue;
+            }
+            match selection {
+                Selection::Field(field) => {
+                    if !into.iter().any(|(key, _)| *key == field.response_key()) {
+                        into.push((field.response_key(), &field.name));
+                    }
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.fragment_name) {
+                        fields(document, &fragment.selection_set, into);
+                    }
+                }
+                Selection::InlineFragment(inline) => fields(document, &inline.selection_set, into),
+            }
+        }
+    }
+    let subscriptions = document.operations.iter();
+    subscriptions
+        .filter(|operation| operation.operation_type == OperationType::Subscription)
+        .all(|operation| {
+            let mut found = Vec::new();
+            fields(document, &operation.selection_set, &mut found);
+            matches!(found.as_slice(), [(_, name)] if !name.starts_with("__"))
+        })
+}
+
+/// Refuses a variable with a `null` default where a non-null value is
+/// expected and the place has no default of its own.
+pub(super) fn null_defaults(
+    document: &ExecutableDocument,
+    schema: &Schema,
+) -> Result<(), GraphQLError> {
+    for operation in document.operations.iter() {
+        let nulls: Vec<&Name> = (operation.variables.iter())
+            .filter(|v| !v.ty.is_non_null() && v.default_value.as_deref() == Some(&Value::Null))
+            .map(|v| &v.name)
+            .collect();
+        if !nulls.is_empty() {
+            let check = Check {
+                document,
+                schema,
+                nulls,
+            };
+            check.set(&operation.selection_set)?;
+        }
+    }
+    Ok(())
+}
+
+struct Check<'d> {
+    document: &'d ExecutableDocument,
+    schema: &'d Schema,
+    nulls: Vec<&'d Name>,
+}
+
+impl Check<'_> {
+    fn set(&self, set: &SelectionSet) -> Result<(), GraphQLError> {
+        for selection in &set.selections {
+            for directive in selection.directives().iter() {
+                let Some(definition) = self.schema.directive_definitions.get(&directive.name)
+                else {
+                    continue;
+                };
+                for argument in &directive.arguments {
+                    if let Some(declared) = definition.argument_by_name(&argument.name) {
+                        self.value(
+                            &argument.value,
+                            &declared.ty,
+                            declared.default_value.is_some(),
+                        )?;
+                    }
+                }
+            }
+            match selection {
+                Selection::Field(field) => {
+                    for argument in &field.arguments {
+                        if let Some(declared) = field.definition.argument_by_name(&argument.name) {
+                            self.value(
+                                &argument.value,
+                                &declared.ty,
+                                declared.default_value.is_some(),
+                            )?;
+                        }
+                    }
+                    self.set(&field.selection_set)?;
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = self.document.fragments.get(&spread.fragment_name) {
+                        self.set(&fragment.selection_set)?;
+                    }
+                }
+                Selection::InlineFragment(inline) => self.set(&inline.selection_set)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `value`, at a place of type `ty` with a default or not.
+    fn value(&self, value: &Node<Value>, ty: &Type, defaulted: bool) -> Result<(), GraphQLError> {
+        match &**value {
+            Value::Variable(name)
+                if ty.is_non_null() && !defaulted && self.nulls.contains(&name) =>
+            {
+                let error = GraphQLError::new(
+                    Code::GraphqlValidationFailed,
+                    format!(
+                        "variable ${name}, whose default is null, is used where {ty} is expected"
+                    ),
+                );
+                Err(error.located(location(value, self.document)))
+            }
+            Value::List(items) => items
+                .iter()
+                .try_for_each(|item| self.value(item, ty.item_type(), false)),
+            Value::Object(fields) => {
+                let Some(ExtendedType::InputObject(input)) =
+                    self.schema.types.get(ty.inner_named_type())
+                else {
+                    return Ok(());
+                };
+                fields
+                    .iter()
+                    .try_for_each(|(name, value)| match input.fields.get(name) {
+                        Some(field) => self.value(value, &field.ty, field.default_value.is_some()),
+                        None => Ok(()),
+                    })
+            }
+            _ => Ok(()),
+        }
+    }
+}

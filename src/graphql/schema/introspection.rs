@@ -1,0 +1,314 @@
+//! Introspection, declared like any other type so the one executor answers
+//! it: `__schema` and `__type` on `Query`, and the types `__Schema`,
+//! `__Type`, `__Field`, `__InputValue`, `__EnumValue` and `__Directive`,
+//! whose resolvers read apollo-compiler's schema (built from the
+//! declarations). The enums `__TypeKind` and `__DirectiveLocation` are leaves.
+
+use super::types::{Args, Env, InputValue, Object, Out};
+use super::{Root, Schema};
+use apollo_compiler::ast::{DirectiveDefinition as Directive, DirectiveList, Type};
+use apollo_compiler::ast::{EnumValueDefinition, FieldDefinition, InputValueDefinition};
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::{Name, Node};
+use std::any::Any;
+
+/// `__type`'s argument.
+const NAME: InputValue = InputValue::new("name", "String!", "");
+/// The argument of the fields that list what may be deprecated.
+const INCLUDE_DEPRECATED: InputValue =
+    InputValue::new("includeDeprecated", "Boolean", "").or("false");
+/// Declares a field's argument `includeDeprecated`.
+const WITH_DEPRECATED: (&[InputValue], u32) = (&[INCLUDE_DEPRECATED], 0);
+
+/// `Query.__schema` and `Query.__type`, added to `query`.
+pub(super) fn meta_fields(query: Object) -> Object {
+    query
+        .with("__schema", "__Schema!", |_: &Root, _, env| {
+            Out::Borrowed(env.schema)
+        })
+        .field(
+            "__type",
+            "__Type",
+            "",
+            (&[NAME], 0),
+            |_: &Root, args, env| {
+                let name = args.get(&NAME).and_then(|name| name.as_str());
+                let listed = name.and_then(|name| env.schema.listed.iter().find(|n| *n == name));
+                Out::or_null(listed, named)
+            },
+        )
+}
+
+/// The introspection object types.
+pub(super) fn objects() -> Vec<Object> {
+    let schema = Object::new("__Schema", "")
+        .with("description", "String", |s: &Schema, _, _| {
+            description(s.apollo.schema_definition.description.as_ref())
+        })
+        .with("types", "[__Type!]!", |s: &Schema, _, _| {
+            Out::List(s.listed.iter().map(named).collect())
+        })
+        .with("queryType", "__Type!", |s: &Schema, _, _| {
+            Out::or_null(roots(s).query.as_deref(), named)
+        })
+        .with("mutationType", "__Type", |s: &Schema, _, _| {
+            Out::or_null(roots(s).mutation.as_deref(), named)
+        })
+        .with("subscriptionType", "__Type", |s: &Schema, _, _| {
+            Out::or_null(roots(s).subscription.as_deref(), named)
+        })
+        .with("directives", "[__Directive!]!", |s: &Schema, _, _| {
+            list(s.directives.iter().map(|d| &**d))
+        });
+    let field = named_item::<FieldDefinition>("__Field")
+        .field(
+            "args",
+            "[__InputValue!]!",
+            "",
+            WITH_DEPRECATED,
+            |f: &FieldDefinition, args, _| shown(f.arguments.iter().map(|a| &**a), args),
+        )
+        .with("type", "__Type!", |f: &FieldDefinition, _, _| {
+            Out::Borrowed(&f.ty)
+        });
+    let input_value = named_item::<InputValueDefinition>("__InputValue")
+        .with("type", "__Type!", |v: &InputValueDefinition, _, _| {
+            Out::Borrowed(v.ty.as_ref())
+        })
+        .with(
+            "defaultValue",
+            "String",
+            |v: &InputValueDefinition, _, _| {
+                Out::or_null(v.default_value.as_ref(), |value| {
+                    Out::Str(value.to_string().into())
+                })
+            },
+        );
+    let directive = named_item::<Directive>("__Directive")
+        .with(
+            "locations",
+            "[__DirectiveLocation!]!",
+            |d: &Directive, _, _| {
+                Out::List(d.locations.iter().map(|l| Out::str(l.name())).collect())
+            },
+        )
+        .field(
+            "args",
+            "[__InputValue!]!",
+            "",
+            WITH_DEPRECATED,
+            |d: &Directive, args, _| shown(d.arguments.iter().map(|a| &**a), args),
+        )
+        .with("isRepeatable", "Boolean!", |d: &Directive, _, _| {
+            Out::Bool(d.repeatable)
+        });
+    vec![
+        schema,
+        ty(),
+        deprecable::<FieldDefinition>(field),
+        deprecable::<InputValueDefinition>(input_value),
+        deprecable::<EnumValueDefinition>(named_item::<EnumValueDefinition>("__EnumValue")),
+        directive,
+    ]
+}
+
+/// `__Type`, whose objects are type references: a named type, a list or a
+/// non-null type of one.
+fn ty() -> Object {
+    Object::new("__Type", "")
+        .with("kind", "__TypeKind!", |t: &Type, _, env| {
+            Out::str(kind(t, env))
+        })
+        .with("name", "String", |t: &Type, _, _| match t {
+            Type::Named(name) => Out::str(name),
+            _ => Out::Null,
+        })
+        .with("description", "String", |t: &Type, _, env| {
+            description(definition(t, env).and_then(ExtendedType::description))
+        })
+        .field(
+            "fields",
+            "[__Field!]",
+            "",
+            WITH_DEPRECATED,
+            |t: &Type, args, env| match definition(t, env) {
+                Some(ExtendedType::Object(object)) => {
+                    shown(object.fields.values().map(|f| &***f), args)
+                }
+                Some(ExtendedType::Interface(interface)) => {
+                    shown(interface.fields.values().map(|f| &***f), args)
+                }
+                _ => Out::Null,
+            },
+        )
+        .with(
+            "interfaces",
+            "[__Type!]",
+            |t: &Type, _, env| match definition(t, env) {
+                Some(ExtendedType::Object(o)) => {
+                    Out::List(o.implements_interfaces.iter().map(|i| named(i)).collect())
+                }
+                Some(ExtendedType::Interface(i)) => {
+                    Out::List(i.implements_interfaces.iter().map(|i| named(i)).collect())
+                }
+                _ => Out::Null,
+            },
+        )
+        .with(
+            "possibleTypes",
+            "[__Type!]",
+            |t: &Type, _, env| match definition(t, env) {
+                Some(ExtendedType::Union(union)) => {
+                    Out::List(union.members.iter().map(|m| named(m)).collect())
+                }
+                Some(ExtendedType::Interface(interface)) => {
+                    let implementers = env.schema.apollo.implementers_map();
+                    let objects = implementers.get(&interface.name).map(|i| i.objects.iter());
+                    Out::List(objects.into_iter().flatten().map(named).collect())
+                }
+                _ => Out::Null,
+            },
+        )
+        .field(
+            "enumValues",
+            "[__EnumValue!]",
+            "",
+            WITH_DEPRECATED,
+            |t: &Type, args, env| match definition(t, env) {
+                Some(ExtendedType::Enum(values)) => {
+                    shown(values.values.values().map(|v| &***v), args)
+                }
+                _ => Out::Null,
+            },
+        )
+        .field(
+            "inputFields",
+            "[__InputValue!]",
+            "",
+            WITH_DEPRECATED,
+            |t: &Type, args, env| match definition(t, env) {
+                Some(ExtendedType::InputObject(input)) => {
+                    shown(input.fields.values().map(|f| &***f), args)
+                }
+                _ => Out::Null,
+            },
+        )
+        .with("ofType", "__Type", |t: &Type, _, _| match t {
+            Type::Named(_) => Out::Null,
+            Type::NonNullNamed(name) => named(name),
+            Type::NonNullList(item) => Out::object(Type::List(item.clone())),
+            Type::List(item) => Out::Borrowed(item.as_ref()),
+        })
+        .with("specifiedByURL", "String", |t: &Type, _, env| {
+            let directive = definition(t, env).and_then(|d| d.directives().get("specifiedBy"));
+            let url = directive.and_then(|d| d.specified_argument_by_name("url"));
+            Out::or_null(url.and_then(|url| url.as_str()), Out::str)
+        })
+}
+
+/// What `__Field`, `__InputValue`, `__EnumValue` and `__Directive` share.
+trait Item: Any + Send + Sync {
+    fn name(&self) -> &str;
+    fn description(&self) -> Option<&Node<str>>;
+    fn directives(&self) -> &DirectiveList;
+}
+
+macro_rules! item {
+    ($type:ty, $name:ident, $this:ident => $directives:expr) => {
+        impl Item for $type {
+            fn name(&self) -> &str {
+                &self.$name
+            }
+            fn description(&self) -> Option<&Node<str>> {
+                self.description.as_ref()
+            }
+            fn directives(&self) -> &DirectiveList {
+                let $this = self;
+                $directives
+            }
+        }
+    };
+}
+
+/// A directive's own directives: none.
+static NO_DIRECTIVES: DirectiveList = DirectiveList(Vec::new());
+
+item!(FieldDefinition, name, this => &this.directives);
+item!(InputValueDefinition, name, this => &this.directives);
+item!(EnumValueDefinition, value, this => &this.directives);
+item!(Directive, name, _this => &NO_DIRECTIVES);
+
+/// Object type `name`, of items `T`, with their `name` and `description`.
+fn named_item<T: Item>(name: &'static str) -> Object {
+    Object::new(name, "")
+        .with("name", "String!", |item: &T, _, _| Out::str(item.name()))
+        .with("description", "String", |item: &T, _, _| {
+            description(item.description())
+        })
+}
+
+/// `object`, of items `T`, with their `isDeprecated` and `deprecationReason`.
+fn deprecable<T: Item>(object: Object) -> Object {
+    object
+        .with("isDeprecated", "Boolean!", |item: &T, _, _| {
+            Out::Bool(item.directives().get("deprecated").is_some())
+        })
+        .with("deprecationReason", "String", |item: &T, _, env| {
+            let Some(deprecated) = item.directives().get("deprecated") else {
+                return Out::Null;
+            };
+            let given = deprecated.specified_argument_by_name("reason");
+            let default = || {
+                let definition = env.schema.apollo.directive_definitions.get("deprecated")?;
+                definition
+                    .argument_by_name("reason")?
+                    .default_value
+                    .as_ref()
+            };
+            Out::or_null(given.or_else(default).and_then(|v| v.as_str()), Out::str)
+        })
+}
+
+/// The definition of a named type.
+fn definition<'a>(ty: &Type, env: &Env<'a>) -> Option<&'a ExtendedType> {
+    match ty {
+        Type::Named(name) => env.schema.apollo.types.get(name),
+        _ => None,
+    }
+}
+
+fn kind(ty: &Type, env: &Env<'_>) -> &'static str {
+    match (ty, definition(ty, env)) {
+        (Type::NonNullNamed(_) | Type::NonNullList(_), _) => "NON_NULL",
+        (Type::List(_), _) => "LIST",
+        (_, Some(ExtendedType::Object(_))) => "OBJECT",
+        (_, Some(ExtendedType::Interface(_))) => "INTERFACE",
+        (_, Some(ExtendedType::Union(_))) => "UNION",
+        (_, Some(ExtendedType::Enum(_))) => "ENUM",
+        (_, Some(ExtendedType::InputObject(_))) => "INPUT_OBJECT",
+        _ => "SCALAR",
+    }
+}
+
+fn named(name: &Name) -> Out<'static> {
+    Out::object(Type::Named(name.clone()))
+}
+
+fn description(text: Option<&Node<str>>) -> Out<'_> {
+    Out::or_null(text, |text| Out::str(text))
+}
+
+fn list<'a, T: Any + Send + Sync>(items: impl Iterator<Item = &'a T>) -> Out<'a> {
+    Out::List(items.map(|item| Out::Borrowed(item)).collect())
+}
+
+/// The `items` listed: the deprecated ones only if asked for.
+fn shown<'a, T: Item>(items: impl Iterator<Item = &'a T>, args: &Args<'_>) -> Out<'a> {
+    let deprecated = args.get(&INCLUDE_DEPRECATED).and_then(|v| v.as_bool()) == Some(true);
+    list(items.filter(|item| deprecated || item.directives().get("deprecated").is_none()))
+}
+
+/// The schema's root types.
+fn roots(schema: &Schema) -> &apollo_compiler::schema::SchemaDefinition {
+    &schema.apollo.schema_definition
+}
