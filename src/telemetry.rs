@@ -42,9 +42,14 @@ pub const STORE_SUMMARY_ROWS: &str = "likes_store_summary_rows_total";
 /// Timeline rows written by flushes (one per talk and 10-second slot of
 /// creation time that got likes, per commit).
 pub const STORE_TIMELINE_ROWS: &str = "likes_store_timeline_rows_total";
+/// Cloud Spanner mutations committed by flushes, as Spanner counts them
+/// (the emulator does not: there, as the commits' cells add up).
+pub const STORE_MUTATIONS: &str = "likes_store_mutations_total";
 /// Store reads by the observer (its tick's read, and the rarer whole
 /// timeline reads).
 pub const STORE_READS: &str = "likes_store_reads_total";
+/// Rows the observer's reads returned: buckets, audience entries, totals.
+pub const STORE_ROWS_READ: &str = "likes_store_rows_read_total";
 /// Duration of the observer's reads.
 pub const OBSERVE_SECONDS: &str = "likes_observe_seconds";
 /// Time since the observer's last successful read.
@@ -149,7 +154,13 @@ fn register_from_start() {
     for counter in [STORED, ALREADY_STORED, FLUSH_FAILURES, STORE_WRITES] {
         metrics::counter!(counter).absolute(0);
     }
-    for counter in [STORE_SUMMARY_ROWS, STORE_TIMELINE_ROWS, STORE_READS] {
+    for counter in [
+        STORE_SUMMARY_ROWS,
+        STORE_TIMELINE_ROWS,
+        STORE_MUTATIONS,
+        STORE_READS,
+        STORE_ROWS_READ,
+    ] {
         metrics::counter!(counter).absolute(0);
     }
     for reason in CONNECTION_REFUSAL_REASONS {
@@ -213,7 +224,15 @@ fn describe() {
         "Bucket and totals rows written by flushes."
     );
     describe_counter!(STORE_TIMELINE_ROWS, "Timeline rows written by flushes.");
+    describe_counter!(
+        STORE_MUTATIONS,
+        "Cloud Spanner mutations committed by flushes (0 on SQLite)."
+    );
     describe_counter!(STORE_READS, "Store reads by the observer.");
+    describe_counter!(
+        STORE_ROWS_READ,
+        "Rows the observer's reads returned: buckets, audience entries, totals."
+    );
     describe_histogram!(
         OBSERVE_SECONDS,
         Unit::Seconds,

@@ -16,6 +16,9 @@ mod flushrate;
 mod ingest;
 mod load;
 mod loopback;
+mod scale;
+mod scale_model;
+mod scale_run;
 mod shapes;
 mod sse;
 mod support;
@@ -64,6 +67,9 @@ enum Scenario {
     /// 7: a timeline query's latency, and store reads with 1,000 clients
     /// asking for timelines every second.
     Timeline(timeline::Options),
+    /// 8: 1 to 8 replicas on one store under a fixed load: store calls,
+    /// mutations, CPU, memory and latency beside the capacity model's.
+    Scale(scale::Options),
     /// Every scenario in turn, with its defaults.
     All,
     /// The bare axum handler of scenario 1's baseline (run by `ingest`).
@@ -99,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
             "cost",
             "acks",
             "timeline",
+            "scale",
         ]
         .map(|name| Cli::parse_from(["scenarios", name]).scenario)
         .into(),
@@ -122,6 +129,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         Scenario::Cost(options) => cost::run(&options).await,
         Scenario::Acks(options) => acks::run(&options).await,
         Scenario::Timeline(options) => timeline::run(&options).await,
+        Scenario::Scale(options) => scale::run(&options).await,
         Scenario::BaselineServe { listen } => ingest::baseline_serve(&listen).await,
         Scenario::BaselineBroadcast { listen } => broadcast::serve(&listen).await,
         Scenario::BaselineLoopback {

@@ -36,6 +36,16 @@ impl Replica {
     /// limits off (the load comes from one address) and `extra` flags, and
     /// waits until it is ready.
     pub async fn start(store: &str, server_id: &str, extra: &[&str]) -> anyhow::Result<Self> {
+        Self::start_logging(store, server_id, extra, "warn").await
+    }
+
+    /// `start`, logging what `filter` (`LIKES_LOG`) lets through.
+    pub async fn start_logging(
+        store: &str,
+        server_id: &str,
+        extra: &[&str],
+        filter: &str,
+    ) -> anyhow::Result<Self> {
         let port = free_port();
         let mut child = Command::new(likes_binary())
             .arg("serve")
@@ -49,7 +59,7 @@ impl Replica {
                 "0",
             ])
             .args(extra)
-            .env("LIKES_LOG", "warn")
+            .env("LIKES_LOG", filter)
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()

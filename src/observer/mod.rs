@@ -132,6 +132,7 @@ impl Observer {
                 .await
                 .map_err(|_| StoreError::Timeout)??;
         metrics::histogram!(names::OBSERVE_SECONDS).record(started.elapsed());
+        metrics::counter!(names::STORE_ROWS_READ).increment(observation.rows());
         self.listener.mark_read();
         self.reads += 1;
         let was_seeded = self.window.is_seeded();

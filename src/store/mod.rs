@@ -64,6 +64,10 @@ pub struct FlushReport {
     /// Timeline rows written: one per (talk, slot) that got new likes, in
     /// each commit; usually one per active talk, more after an outage.
     pub timeline_rows: u64,
+    /// Cloud Spanner mutations committed: as its commit statistics count
+    /// them, or, where it gives none (the emulator), as the commits' cells
+    /// add up; 0 on SQLite, which has no such unit.
+    pub mutations: u64,
     /// This server's running total of each talk of the batch, as committed
     /// (0 for a talk it never stored a like of): what a replica reads back
     /// of its own likes, whichever try of a replayed flush stored them.
@@ -132,6 +136,19 @@ pub struct Observation {
     /// For every talk with a bucket in `buckets`, its slots from
     /// `recent_slots_from(since)` on, each summed over all servers.
     pub slots: Vec<SlotCount>,
+}
+
+impl Observation {
+    /// The rows this read returned that grow with replicas, talks and the
+    /// window, where the read count does not (timeline slots, summed over
+    /// replicas, do not).
+    pub fn rows(&self) -> u64 {
+        let totals = [&self.totals, &self.own_totals]
+            .into_iter()
+            .map(|totals| totals.as_ref().map_or(0, HashMap::len))
+            .sum::<usize>();
+        (self.buckets.len() + totals + self.audience.len()) as u64
+    }
 }
 
 /// A stored like, as `likes export` reads it: the row as stored.

@@ -453,6 +453,7 @@ impl Storer {
                     metrics::counter!(names::STORE_WRITES).increment(report.commits);
                     metrics::counter!(names::STORE_SUMMARY_ROWS).increment(report.summary_rows);
                     metrics::counter!(names::STORE_TIMELINE_ROWS).increment(report.timeline_rows);
+                    metrics::counter!(names::STORE_MUTATIONS).increment(report.mutations);
                     return Ok((report, second));
                 }
                 Ok(Err(error)) => error,

@@ -80,9 +80,15 @@ pub async fn storing_the_same_batch_twice_stores_it_once(backend: &Backend) {
         first.summary_rows, 2,
         "one talk: its bucket and totals rows"
     );
+    assert_eq!(
+        first.mutations,
+        backend.mutations(5, 1),
+        "as the store counts them"
+    );
     let replay = store.flush(batch("a", NOW + 1, likes)).await.unwrap();
     assert_eq!((replay.inserted, replay.duplicates), (0, 5));
     assert_eq!(replay.summary_rows, 0, "nothing new to count");
+    assert_eq!(replay.mutations, 0, "nothing new to write");
 
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 5);
     assert_eq!(
@@ -107,6 +113,11 @@ pub async fn a_batch_mixing_new_and_stored_likes_counts_only_the_new(backend: &B
     let report = store.flush(batch("b", NOW + 1, mixed)).await.unwrap();
     assert_eq!((report.inserted, report.duplicates), (2, 2));
     assert_eq!(report.summary_rows, 4, "two talks got new likes");
+    assert_eq!(
+        report.mutations,
+        backend.mutations(2, 2),
+        "only the commit that stored them counts"
+    );
     let totals = store.totals().await.unwrap();
     assert_eq!(totals, HashMap::from([(TalkId(1), 3), (TalkId(2), 1)]));
     let seen = sorted(

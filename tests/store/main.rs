@@ -56,6 +56,16 @@ impl Backend {
     pub async fn store(&self) -> Arc<dyn LikeStore> {
         self.open(StoreOptions::default()).await
     }
+
+    /// The mutations a flush commit storing `likes` new likes of `talks`
+    /// talks reports: Spanner's count, a cell each (5 a like row, 5 and 3
+    /// for a talk's bucket and totals rows); none on SQLite.
+    pub fn mutations(&self, likes: u64, talks: u64) -> u64 {
+        match self {
+            Self::Sqlite(_) => 0,
+            Self::Spanner(_) => 5 * likes + 8 * talks,
+        }
+    }
 }
 
 macro_rules! conformance {

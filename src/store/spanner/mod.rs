@@ -219,16 +219,19 @@ impl LikeStore for SpannerStore {
             let planned = chunk.report.inserted * cost.mutations_per_like
                 + chunk.talks_written * cost.mutations_per_talk
                 + chunk.slots_written * cost.mutations_per_slot;
-            if let Some(stats) = commit.commit_stats
-                && u64::try_from(stats.mutation_count).ok() != Some(planned)
-            {
+            let counted = commit
+                .commit_stats
+                .and_then(|stats| u64::try_from(stats.mutation_count).ok());
+            if counted.is_some_and(|counted| counted != planned) {
                 // Splitting relies on this count; say so if Spanner disagrees.
                 tracing::warn!(
                     planned,
-                    counted = stats.mutation_count,
+                    counted,
                     "Spanner counted a flush commit's mutations differently than planned"
                 );
             }
+            // The emulator returns no statistics: count the commit's own.
+            report.mutations += counted.unwrap_or(planned);
             report.inserted += chunk.report.inserted;
             report.duplicates += chunk.report.duplicates;
             report.commits += 1;
