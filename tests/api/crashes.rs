@@ -326,20 +326,28 @@ async fn with_ack_stored_three_replicas_on_spanner_lose_nothing_acknowledged_whe
     }
 }
 
-#[tokio::test]
-async fn with_ack_stored_a_store_that_is_down_acknowledges_nothing_then_answers_every_waiting_like()
-{
+/// A replica with `--ack stored` and `--ack-timeout timeout` on a fresh
+/// emulator database, which it reaches through a fault proxy; and the
+/// database's URL.
+async fn behind_proxy(name: &str, timeout: &str) -> (ServerProcess, FaultProxy, String) {
     let database = emulator::database().await;
     let url = format!("spanner://{database}");
     let proxy = FaultProxy::start(emulator::emulator().grpc_host.parse().unwrap()).await;
     let through_proxy = proxy.addr.to_string();
     let server = ServerProcess::start_with_env(
         &url,
-        "down",
-        &["--ack", "stored", "--ack-timeout", "30s"],
+        name,
+        &["--ack", "stored", "--ack-timeout", timeout],
         &[("SPANNER_EMULATOR_HOST", &through_proxy)],
     )
     .await;
+    (server, proxy, url)
+}
+
+#[tokio::test]
+async fn with_ack_stored_a_store_that_is_down_acknowledges_nothing_then_answers_every_waiting_like()
+{
+    let (server, proxy, url) = behind_proxy("down", "30s").await;
     proxy.refuse();
     let client = reqwest::Client::new();
     let waiting: Vec<_> = (0..20)
@@ -396,17 +404,7 @@ async fn with_ack_stored_a_store_that_is_down_acknowledges_nothing_then_answers_
 #[tokio::test]
 async fn with_ack_stored_a_retry_after_unavailable_from_a_stalled_store_stores_and_counts_one_like()
 {
-    let database = emulator::database().await;
-    let url = format!("spanner://{database}");
-    let proxy = FaultProxy::start(emulator::emulator().grpc_host.parse().unwrap()).await;
-    let through_proxy = proxy.addr.to_string();
-    let server = ServerProcess::start_with_env(
-        &url,
-        "stalled",
-        &["--ack", "stored", "--ack-timeout", "2s"],
-        &[("SPANNER_EMULATOR_HOST", &through_proxy)],
-    )
-    .await;
+    let (server, proxy, url) = behind_proxy("stalled", "2s").await;
     let subscriber =
         crate::helpers::Subscriber::start(&server.ws_url, 2, "graphql-transport-ws").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
