@@ -2,10 +2,14 @@
 //! hold, read from JSON without copying its strings. Their coercion to the
 //! declared types lives with the declarations (`schema::coerce`).
 
-use super::schema::InputValue;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
+
+/// An argument or an input object's field, by its GraphQL name; checked
+/// against the schema at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InputValue(pub(crate) &'static str);
 
 /// A GraphQL input value.
 #[derive(Debug, Clone, PartialEq)]

@@ -330,10 +330,12 @@ impl<'r, 'a> Writer<'r, 'a> {
     /// The arguments of `call`, as the spec's CoerceArgumentValues makes
     /// them from the plan and the variables; `Err` says which does not fit.
     pub(super) fn args(&self, call: &'r Call) -> Result<Args<'_>, String> {
-        let values = call.args.iter().map(|slot| self.slot(slot));
+        let values = call
+            .args
+            .iter()
+            .map(|slot| Ok((&*slot.name, self.slot(slot)?)));
         Ok(Args {
-            slots: &call.args,
-            values: values.collect::<Result<_, _>>()?,
+            values: values.collect::<Result<_, String>>()?,
         })
     }
 

@@ -4,8 +4,9 @@
 //! whose resolvers read apollo-compiler's schema (built from the
 //! declarations). The enums `__TypeKind` and `__DirectiveLocation` are leaves.
 
-use super::types::{Args, Env, InputValue, Object, Out};
+use super::types::{Args, Env, Object, Out};
 use super::{Root, Schema};
+use crate::graphql::input::InputValue;
 use apollo_compiler::ast::{DirectiveDefinition as Directive, DirectiveList, Type};
 use apollo_compiler::ast::{EnumValueDefinition, FieldDefinition, InputValueDefinition};
 use apollo_compiler::schema::ExtendedType;

@@ -11,9 +11,10 @@ mod contract;
 mod introspection;
 mod types;
 
+use crate::graphql::input::InputValue;
 pub(crate) use coerce::{Place, coerce, literal};
 pub(crate) use contract::{LikeEvent, Root};
-pub(crate) use types::{AnyObject, Args, Env, Events, InputValue, Object, Out, SubscriptionField};
+pub(crate) use types::{AnyObject, Args, Env, Events, Object, Out, SubscriptionField};
 
 use apollo_compiler::ast::DirectiveDefinition;
 use apollo_compiler::collections::IndexSet;

@@ -6,8 +6,7 @@
 
 use super::Schema;
 use crate::graphql::errors::ApiError;
-use crate::graphql::input::Input;
-use crate::graphql::prepare::Slot;
+use crate::graphql::input::{Input, InputValue};
 use crate::graphql::services::{Services, SubscriptionSlots};
 use futures_util::stream::BoxStream;
 use std::any::Any;
@@ -31,26 +30,19 @@ pub(crate) struct Env<'a> {
     pub(crate) slots: Option<&'a SubscriptionSlots>,
 }
 
-/// An argument or an input object's field, by its GraphQL name; checked
-/// against the schema at start-up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct InputValue(pub(crate) &'static str);
-
-/// A field's arguments after coercion, in declared order; an argument the
-/// request left out (with no default) is absent.
+/// A field's arguments after coercion, by name, in declared order; an
+/// argument the request left out (with no default) has no value.
 pub(crate) struct Args<'a> {
-    /// The field's arguments, as planned.
-    pub(crate) slots: &'a [Slot],
-    /// Their values, in the same order.
-    pub(crate) values: Vec<Option<Input<'a>>>,
+    /// Each argument's name and value.
+    pub(crate) values: Vec<(&'a str, Option<Input<'a>>)>,
 }
 
 impl<'a> Args<'a> {
     /// The value of `argument`, one of the field's declared arguments.
     pub(crate) fn get(&self, argument: &InputValue) -> Option<&Input<'a>> {
-        let index = self.slots.iter().position(|a| *a.name == *argument.0);
-        debug_assert!(index.is_some(), "{} is not declared", argument.0);
-        self.values.get(index?)?.as_ref()
+        let found = self.values.iter().find(|(name, _)| *name == argument.0);
+        debug_assert!(found.is_some(), "{} is not declared", argument.0);
+        found?.1.as_ref()
     }
 }
 

@@ -1,13 +1,12 @@
 //! Live counts: `Subscription.likeAdded` and the `LikeEvent` type, from
 //! the listener's per-talk fan-out.
 
-use super::super::types::{
-    AnyObject, Args, Env, Events, InputValue, Object, Out, SubscriptionField,
-};
+use super::super::types::{AnyObject, Args, Env, Events, Object, Out, SubscriptionField};
 use super::clamp;
 use super::session::{SESSION_ID, Session};
 use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
+use crate::graphql::input::InputValue;
 use crate::listener::{Interest, PublishedAt};
 use crate::model::TalkId;
 use futures_util::StreamExt;

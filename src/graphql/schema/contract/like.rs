@@ -2,11 +2,12 @@
 //! type, and what `createLike` checks before it buffers a like; under
 //! `--ack stored` it answers once the like is stored.
 
-use super::super::types::{Env, InputObject, InputValue, Object, Out};
+use super::super::types::{Env, InputObject, Object, Out};
 use super::Root;
 use super::session::{SESSION_ID, Session};
 use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
+use crate::graphql::input::InputValue;
 use crate::graphql::services::Services;
 use crate::limits::Limited;
 use crate::model::{Like, LikeId, MAX_CLIENT_MUTATION_ID_BYTES, MAX_LIKER_BYTES};

@@ -21,7 +21,7 @@ pub(super) fn objects() -> Vec<Object> {
     vec![
         session::query(),
         like::mutation(),
-        session::session(),
+        timeline::on(session::session()),
         timeline::like_interval(),
         like::like(),
         like::payload(),

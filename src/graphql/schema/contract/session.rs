@@ -2,10 +2,11 @@
 //! the catalogue and the listener's published totals (its timeline is in
 //! `timeline`).
 
-use super::super::types::{Env, InputValue, Object, Out, cached};
+use super::super::types::{Env, Object, Out, cached};
 use super::{Root, clamp};
 use crate::catalogue::Talk;
 use crate::graphql::errors::ApiError;
+use crate::graphql::input::InputValue;
 use crate::graphql::services::Services;
 use crate::model::TalkId;
 
@@ -110,11 +111,6 @@ pub(super) fn session() -> Object {
                 Some(watching) => Out::Int(clamp(watching).into()),
                 None => not_read_yet(),
             },
-        )
-        .field(
-            "timeline",
-            (&[super::timeline::EVERY], COUNT_MAX_AGE),
-            super::timeline::resolve,
         )
         .field(
             "startTime",

@@ -2,20 +2,26 @@
 //! type, cut from the timelines the observer keeps (`crate::timeline`), so
 //! answering reads no store.
 
-use super::super::types::{Args, Env, InputValue, Object, Out, cached};
+use super::super::types::{Args, Env, Object, Out, cached};
 use super::clamp;
 use super::session::{COUNT_MAX_AGE, Session, not_read_yet};
 use crate::graphql::errors::ApiError;
 use crate::graphql::input::Input;
+use crate::graphql::input::InputValue;
 use crate::timeline::{Every, Interval};
 use chrono::{DateTime, SecondsFormat};
 
 /// `every`, the interval length: the argument of `Session.timeline`.
-pub(super) const EVERY: InputValue = InputValue("every");
+const EVERY: InputValue = InputValue("every");
+
+/// `session`, the `Session` type, with its `timeline` field.
+pub(super) fn on(session: Object) -> Object {
+    session.field("timeline", (&[EVERY], COUNT_MAX_AGE), resolve)
+}
 
 /// `Session.timeline`: the talk's intervals, or `BAD_USER_INPUT` for an
 /// `every` that is not an interval length.
-pub(super) fn resolve<'a>(session: &'a Session, args: &Args<'_>, env: &Env<'a>) -> Out<'a> {
+fn resolve<'a>(session: &'a Session, args: &Args<'_>, env: &Env<'a>) -> Out<'a> {
     let every = match args.get(&EVERY) {
         None => Ok(Every::MINUTE),
         Some(Input::Int(seconds)) => Every::new(*seconds),
