@@ -63,6 +63,8 @@ export class Model {
   /** `talks`: every talk as read from the service before the run. */
   constructor(talks) {
     this.talks = new Map(talks.map((talk) => [talk.sessionId, { ...talk }]));
+    /** Each like with a clientMutationId, by (talk, liker, id): a retry counts once. */
+    this.likeIds = new Set();
   }
 
   /** Field resolvers, by `Type.field`. */
@@ -101,7 +103,11 @@ export class Model {
         if (!talk(input.sessionId)) {
           throw coded('NOT_FOUND', `there is no talk with sessionId ${input.sessionId}`);
         }
-        talk(input.sessionId).liked += 1;
+        // The same talk, liker and clientMutationId name the same like.
+        const id = input.clientMutationId == null ? null : [input.sessionId, input.uuid, input.clientMutationId].join('\u0000');
+        like.counted = id === null || !this.likeIds.has(id);
+        if (like.counted) talk(input.sessionId).liked += 1;
+        if (id !== null) this.likeIds.add(id);
         like.acknowledged = true;
         return { clientMutationId: input.clientMutationId ?? null, like: { talk: input.sessionId } };
       },

@@ -96,7 +96,10 @@ function reconcile(model, reference, ours) {
     const below = (path) => path.length > like.path.length && like.path.every((step, i) => path[i] === step);
     const acknowledged = at(data, like.path) instanceof Entries || paths.some(below);
     const talk = model.talks.get(like.talk);
-    if (talk && acknowledged !== like.acknowledged) talk.liked += acknowledged ? 1 : -1;
+    // A retry of a like already counted changes no total either way.
+    if (talk && acknowledged !== like.acknowledged && like.counted !== false) {
+      talk.liked += acknowledged ? 1 : -1;
+    }
   }
 }
 
