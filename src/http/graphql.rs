@@ -109,7 +109,7 @@ pub(crate) async fn get(
         .map(|query| form_urlencoded::parse(query.as_bytes()).collect())
         .unwrap_or_default();
     if media == Some(MediaType::Html) {
-        return Ok(super::graphiql::page());
+        return Ok(super::assets::graphiql());
     }
     if !params.contains_key("query") && !params.contains_key("extensions") {
         return Err(EdgeError::BadRequest(

@@ -5,18 +5,17 @@
 //! request id. It checks a browser's `Origin` and answers CORS, and finds
 //! the client's address for rate limits; what it refuses is an `EdgeError`.
 //! GraphQL semantics live in `crate::graphql`; the conference page at `/`
-//! lives in `page`, and GraphiQL's page and assets in `graphiql`. `server`
+//! and GraphiQL's page and files are `assets`. `server`
 //! accepts connections and cuts off slow ones (a peer that stops reading:
 //! `write_deadline`); `gate` spares a subscriber's task needless polls;
 //! `written` writes an event's response once for the subscribers that get
 //! the same; `requests` counts every request for the SLIs.
 
 mod accept;
+mod assets;
 mod error;
 mod gate;
-mod graphiql;
 mod graphql;
-mod page;
 pub(crate) mod requests;
 mod server;
 mod stream;
@@ -100,8 +99,7 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Router {
         .layer(cors(&state.access));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .merge(page::routes(page))
-        .merge(graphiql::routes(&state.access, state.graphql.sdl()))
+        .merge(assets::routes(page, &state.access, state.graphql.sdl()))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
