@@ -123,20 +123,20 @@ impl Operations {
             ClientMessage::Init if self.initialised => match self.protocol {
                 Protocol::TransportWs => Err(End::Close(EdgeError::TooManyInitialisations)),
                 Protocol::Legacy => {
-                    out.push(text_frame(protocol::TOO_MANY_INITIALISATIONS.into()));
+                    out.push(frame(protocol::TOO_MANY_INITIALISATIONS.into()));
                     Err(End::Quietly)
                 }
             },
             ClientMessage::Init => {
                 self.initialised = true;
-                out.push(text_frame(protocol::ACK.into()));
+                out.push(frame(protocol::ACK.into()));
                 Ok(())
             }
             ClientMessage::Ping(payload) => {
                 // graphql-transport-ws echoes the payload (an object, read
                 // as such); the legacy protocol never has.
                 let payload = payload.filter(|_| self.protocol == Protocol::TransportWs);
-                out.push(text_frame(protocol::pong(payload).into_bytes()));
+                out.push(frame(protocol::pong(payload)));
                 Ok(())
             }
             ClientMessage::Pong => Ok(()),
@@ -167,7 +167,7 @@ impl Operations {
             ClientMessage::Complete { id } => {
                 let stopped = self.stop(&id);
                 if stopped && self.protocol == Protocol::Legacy {
-                    out.push(text_frame(protocol::complete(&protocol::json_string(&id))));
+                    out.push(frame(protocol::complete(&protocol::json_string(&id))));
                 }
                 Ok(())
             }
@@ -241,12 +241,8 @@ impl Operations {
 
     /// Answers a query or mutation: `next` and `complete`.
     fn answer(&self, id_json: &str, response: &Response, out: &mut Vec<Message>) {
-        out.push(text_frame(next_frame(
-            self.protocol,
-            id_json,
-            &response.body,
-        )));
-        out.push(text_frame(protocol::complete(id_json)));
+        out.push(frame(self.next(id_json, &response.body)));
+        out.push(frame(protocol::complete(id_json)));
     }
 
     /// Answers an operation that will not run: graphql-transport-ws's
@@ -254,17 +250,15 @@ impl Operations {
     fn refuse(&self, id_json: &str, refused: &Response, out: &mut Vec<Message>) {
         match (self.protocol, refused.request_errors()) {
             (Protocol::TransportWs, Some(errors)) => {
-                out.push(text_frame(protocol::error(id_json, errors)));
+                out.push(frame(protocol::message("error", id_json, utf8(errors))));
             }
-            _ => {
-                out.push(text_frame(next_frame(
-                    self.protocol,
-                    id_json,
-                    &refused.body,
-                )));
-                out.push(text_frame(protocol::complete(id_json)));
-            }
+            _ => self.answer(id_json, refused, out),
         }
+    }
+
+    /// A result message holding a whole response.
+    fn next(&self, id_json: &str, body: &[u8]) -> String {
+        protocol::message(self.protocol.next(), id_json, utf8(body))
     }
 
     /// Stops subscription `id`; whether one was running.
@@ -295,10 +289,10 @@ impl Operations {
             // None: the client stopped it.
             if let Some(answered) = answered {
                 self.running.remove(&answered.id);
-                let frame = next_frame(self.protocol, &answered.id_json, &answered.response.body);
+                let next = self.next(&answered.id_json, &answered.response.body);
                 self.queued
-                    .push_back(text_frame(protocol::complete(&answered.id_json)));
-                return Poll::Ready(text_frame(frame));
+                    .push_back(frame(protocol::complete(&answered.id_json)));
+                return Poll::Ready(frame(next));
             }
         }
         if answers_only {
@@ -308,28 +302,28 @@ impl Operations {
         Poll::Ready(match event {
             Some(event) => {
                 written::with_response(endpoint, &tag.plan, event.as_ref(), |response| {
-                    let text = protocol::next_text(self.protocol, &tag.id_json, response);
-                    Message::Text(text.into())
+                    frame(protocol::message(
+                        self.protocol.next(),
+                        &tag.id_json,
+                        response,
+                    ))
                 })
             }
             None => {
                 self.running.remove(&tag.id);
-                text_frame(protocol::complete(&tag.id_json))
+                frame(protocol::complete(&tag.id_json))
             }
         })
     }
 }
 
-/// A result frame holding a whole response.
-fn next_frame(protocol: Protocol, id_json: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(48 + body.len());
-    protocol::next(protocol, id_json, &mut out, |out| {
-        out.extend_from_slice(body)
-    });
-    out
+/// A text message.
+fn frame(json: String) -> Message {
+    Message::Text(json.into())
 }
 
-/// A text message of JSON bytes.
-fn text_frame(bytes: Vec<u8>) -> Message {
-    Message::Text(String::from_utf8(bytes).unwrap_or_default().into())
+/// A response's JSON as text (the engine writes UTF-8; anything else would
+/// be sent empty rather than broken).
+fn utf8(json: &[u8]) -> &str {
+    std::str::from_utf8(json).unwrap_or_default()
 }

@@ -39,7 +39,7 @@ impl Protocol {
     }
 
     /// The type of a result message.
-    fn next(self) -> &'static str {
+    pub(crate) fn next(self) -> &'static str {
         match self {
             Self::TransportWs => "next",
             Self::Legacy => "data",
@@ -139,34 +139,18 @@ pub(crate) fn pong(payload: Option<&RawValue>) -> String {
     }
 }
 
-/// A result for operation `id_json` (`next`, legacy `data`), its response
-/// written by `write`.
-pub(crate) fn next(
-    protocol: Protocol,
-    id_json: &str,
-    out: &mut Vec<u8>,
-    write: impl FnOnce(&mut Vec<u8>),
-) {
-    out.extend_from_slice(br#"{"type":""#);
-    out.extend_from_slice(protocol.next().as_bytes());
-    out.extend_from_slice(br#"","id":"#);
-    out.extend_from_slice(id_json.as_bytes());
-    out.extend_from_slice(br#","payload":"#);
-    write(out);
-    out.push(b'}');
-}
-
-/// The same as `next`, around a response already written: built as text
-/// from text, so it needs no check that it is UTF-8, and at its exact
-/// length, so the message takes its bytes without another allocation.
-pub fn next_text(protocol: Protocol, id_json: &str, response: &str) -> String {
+/// A message of type `kind` (`next`, legacy `data`, or `error`) for
+/// operation `id_json` with `payload`: built as text from text, so it needs
+/// no check that it is UTF-8, and at its exact length, so the message takes
+/// its bytes without another allocation.
+pub(crate) fn message(kind: &str, id_json: &str, payload: &str) -> String {
     let parts = [
         r#"{"type":""#,
-        protocol.next(),
+        kind,
         r#"","id":"#,
         id_json,
         r#","payload":"#,
-        response,
+        payload,
         "}",
     ];
     let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum());
@@ -174,21 +158,9 @@ pub fn next_text(protocol: Protocol, id_json: &str, response: &str) -> String {
     out
 }
 
-/// graphql-transport-ws's `error` for operation `id_json`: the GraphQL
-/// errors that kept it from running.
-pub(crate) fn error(id_json: &str, errors_json: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(40 + errors_json.len());
-    out.extend_from_slice(br#"{"type":"error","id":"#);
-    out.extend_from_slice(id_json.as_bytes());
-    out.extend_from_slice(br#","payload":"#);
-    out.extend_from_slice(errors_json);
-    out.push(b'}');
-    out
-}
-
 /// `complete` for operation `id_json`.
-pub(crate) fn complete(id_json: &str) -> Vec<u8> {
-    format!(r#"{{"type":"complete","id":{id_json}}}"#).into_bytes()
+pub(crate) fn complete(id_json: &str) -> String {
+    format!(r#"{{"type":"complete","id":{id_json}}}"#)
 }
 
 /// `text` as a JSON string.
@@ -271,30 +243,14 @@ mod tests {
 
     #[test]
     fn frames_are_the_protocols_json() {
-        let mut out = Vec::new();
-        next(Protocol::TransportWs, "\"a\"", &mut out, |out| {
-            out.extend_from_slice(b"{}")
-        });
-        assert_eq!(out, br#"{"type":"next","id":"a","payload":{}}"#);
-        out.clear();
-        next(Protocol::Legacy, "\"a\"", &mut out, |out| {
-            out.extend_from_slice(b"{}")
-        });
-        assert_eq!(out, br#"{"type":"data","id":"a","payload":{}}"#);
-        for protocol in [Protocol::TransportWs, Protocol::Legacy] {
-            out.clear();
-            next(protocol, "\"a\"", &mut out, |out| {
-                out.extend_from_slice(b"{}")
-            });
-            let text = next_text(protocol, "\"a\"", "{}");
-            assert_eq!(text.as_bytes(), out);
-            assert_eq!(text.capacity(), text.len());
-        }
+        let next = message(Protocol::Legacy.next(), "\"a\"", "{}");
+        assert_eq!(next, r#"{"type":"data","id":"a","payload":{}}"#);
+        assert_eq!(next.capacity(), next.len());
         assert_eq!(
-            error("\"a\"", b"[]"),
-            br#"{"type":"error","id":"a","payload":[]}"#
+            message("error", "\"a\"", "[]"),
+            r#"{"type":"error","id":"a","payload":[]}"#
         );
-        assert_eq!(complete("\"a\""), br#"{"type":"complete","id":"a"}"#);
+        assert_eq!(complete("\"a\""), r#"{"type":"complete","id":"a"}"#);
         assert_eq!(pong(None), r#"{"type":"pong"}"#);
     }
 }
