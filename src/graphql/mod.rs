@@ -145,41 +145,6 @@ impl Endpoint {
         })
     }
 
-    /// Runs a query or mutation for a client at `address`.
-    pub(crate) async fn run(&self, ready: &Ready<'_>, address: Option<IpAddr>) -> Response {
-        let env = self.env(address, None);
-        execute::run(&self.schema, ready.operation(), &ready.variables, &env).await
-    }
-
-    /// Starts a subscription for a client at `address`, holding one of
-    /// `slots` while it lives.
-    pub(crate) fn subscribe(
-        &self,
-        ready: Ready<'_>,
-        address: Option<IpAddr>,
-        slots: Option<&SubscriptionSlots>,
-    ) -> Result<Subscription, Response> {
-        let env = self.env(address, slots);
-        let events = execute::subscribe(&self.schema, ready.operation(), &ready.variables, &env)?;
-        Ok(Subscription {
-            plan: Arc::new(ready.into_owned()),
-            events,
-        })
-    }
-
-    /// Appends the response for one `event` of a subscription.
-    pub(crate) fn write_event(&self, plan: &Ready<'_>, event: &AnyObject, out: &mut Vec<u8>) {
-        let env = self.env(None, None);
-        execute::write_event(
-            &self.schema,
-            plan.operation(),
-            &plan.variables,
-            &env,
-            event,
-            out,
-        );
-    }
-
     fn env<'a>(&'a self, address: Option<IpAddr>, slots: Option<&'a SubscriptionSlots>) -> Env<'a> {
         Env {
             services: &self.services,

@@ -317,8 +317,7 @@ async fn subscriptions_plan_alike_only_with_the_same_document_and_variables() {
         watching: 0,
         published: crate::listener::PublishedAt::now(),
     };
-    let mut out = Vec::new();
-    replica.endpoint.write_event(&first, &event, &mut out);
+    let out = replica.endpoint.write_event(&first, &event);
     assert_eq!(
         serde_json::from_slice::<Value>(&out).unwrap(),
         json!({ "data": { "likeAdded": { "likes": 2, "total": 9 } } })

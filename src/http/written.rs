@@ -89,8 +89,7 @@ pub(super) fn with_response<R>(
 
 /// The response written afresh.
 fn write(endpoint: &Endpoint, plan: &Ready<'static>, event: &AnyObject) -> Box<str> {
-    let mut out = Vec::with_capacity(128);
-    endpoint.write_event(plan, event, &mut out);
+    let out = endpoint.write_event(plan, event);
     // The writer writes JSON, which is UTF-8; a response that were not
     // would be sent empty rather than broken.
     String::from_utf8(out).unwrap_or_default().into_boxed_str()

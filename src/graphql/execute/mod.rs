@@ -7,10 +7,13 @@ mod writer;
 
 use super::errors::{ApiError, Code, GraphQLError, MAX_ERRORS, PathSegment, bounded};
 use super::input::Input;
-use super::prepare::{Call, Kind, Operation};
-use super::schema::{AnyObject, Env, Events, Place, Root, Schema, coerce};
+use super::prepare::{Kind, Operation, Planned};
+use super::schema::{AnyObject, Place, Root, Schema, coerce};
+use super::{Endpoint, Ready, Subscription, SubscriptionSlots};
 use apollo_compiler::ast::OperationType;
-use writer::{Nulled, Path, Writer};
+use std::net::IpAddr;
+use std::sync::Arc;
+use writer::{Path, Writer};
 
 /// A response's JSON, and whether it has a `data` entry (it has none when
 /// the request failed before execution: the GraphQL-over-HTTP spec then
@@ -108,109 +111,92 @@ pub(super) fn variables<'a>(
     }
 }
 
-/// Runs a query or mutation (mutation fields one after another, each
-/// done, whatever it waits for, before the next starts).
-pub(super) async fn run(
-    schema: &Schema,
-    operation: &Operation,
-    variables: &Variables<'_>,
-    env: &Env<'_>,
-) -> Response {
-    let mutation = operation.kind == OperationType::Mutation;
-    let root_type = if mutation { "Mutation" } else { "Query" };
-    let Some((type_index, _)) = schema.object(root_type) else {
-        return Response::error(internal("no root type"));
-    };
-    let mut writer = Writer::new(schema, variables, env);
-    let mut body = Vec::with_capacity(256);
-    body.extend_from_slice(b"{\"data\":");
-    let data = body.len();
-    let written = if mutation {
-        writer
-            .mutation(&operation.root, type_index, &mut body)
-            .await
-    } else {
-        writer.selection(&operation.root, type_index, &Root, &Path::Root, &mut body)
-    };
-    if written.is_err() {
-        body.truncate(data);
-        body.extend_from_slice(b"null");
+impl Endpoint {
+    /// Runs a query or mutation for a client at `address` (mutation fields
+    /// one after another, each done, whatever it waits for, before the next
+    /// starts).
+    pub(crate) async fn run(&self, ready: &Ready<'_>, address: Option<IpAddr>) -> Response {
+        let (env, operation) = (self.env(address, None), ready.operation());
+        let mut writer = Writer::new(&self.schema, &ready.variables, &env);
+        let (root, root_type) = (&operation.root, operation.root_type);
+        let mut body = Vec::with_capacity(256);
+        body.extend_from_slice(DATA);
+        let written = match operation.kind {
+            OperationType::Mutation => writer.mutation(root, root_type, &mut body).await,
+            _ => writer.selection(root, root_type, &Root, &Path::Root, &mut body),
+        };
+        writer.finish(body, written)
     }
-    writer.finish(body)
-}
 
-/// Starts a subscription operation: the events of its root field, or the
-/// request error that kept it from starting.
-pub(super) fn subscribe(
-    schema: &Schema,
-    operation: &Operation,
-    variables: &Variables<'_>,
-    env: &Env<'_>,
-) -> Result<Events, Response> {
-    let Some(planned) = operation.root.fields.first() else {
-        return Err(Response::error(internal("a subscription without a field")));
-    };
-    let Kind::Field(call) = &planned.kind else {
-        return Err(Response::error(internal("a subscription to __typename")));
-    };
-    let writer = Writer::new(schema, variables, env);
-    let field = schema.subscription_at(call.index);
-    let selected = call.selection.as_ref().map(|(type_index, selection)| {
-        let event = schema.object_at(*type_index);
-        let fields = selection
-            .fields
-            .iter()
-            .filter_map(|planned| match &planned.kind {
-                Kind::Field(call) => Some(event.fields[call.index].name),
-                Kind::Typename(_) => None,
-            });
-        fields.collect::<Vec<_>>()
-    });
-    let args = writer.args(call).map_err(ApiError::BadInput);
-    args.and_then(|args| (field.subscribe)(&args, env, selected.as_deref().unwrap_or_default()))
-        .map_err(|error| {
-            let path = vec![PathSegment::Key(planned.key.clone())];
-            Response::error(GraphQLError::at(&error, planned.location, path))
-        })
-}
-
-/// Appends the response for one event of a subscription operation:
-/// `{"data":{"likeAdded":{…}}}`.
-pub(super) fn write_event(
-    schema: &Schema,
-    operation: &Operation,
-    variables: &Variables<'_>,
-    env: &Env<'_>,
-    event: &AnyObject,
-    out: &mut Vec<u8>,
-) {
-    let mut writer = Writer::new(schema, variables, env);
-    out.extend_from_slice(b"{\"data\":");
-    let data = out.len();
-    let written = match operation.root.fields.first() {
-        Some(planned) => match &planned.kind {
-            Kind::Field(Call {
-                selection: Some((type_index, selection)),
-                ..
-            }) => {
-                out.push(b'{');
-                out.extend_from_slice(planned.key_json.as_bytes());
-                let at = Path::Key(&Path::Root, &planned.key);
-                let written = writer.selection(selection, *type_index, event, &at, out);
-                out.push(b'}');
-                written
+    /// Starts a subscription for a client at `address`, holding one of
+    /// `slots` while it lives: the events of its root field, or the request
+    /// error that kept it from starting.
+    pub(crate) fn subscribe(
+        &self,
+        ready: Ready<'_>,
+        address: Option<IpAddr>,
+        slots: Option<&SubscriptionSlots>,
+    ) -> Result<Subscription, Response> {
+        let (env, operation) = (self.env(address, slots), ready.operation());
+        let root = self.schema.object_at(operation.root_type);
+        let (planned, call, subscribe) = match operation.root.fields.first() {
+            Some(
+                planned @ Planned {
+                    kind: Kind::Field(call),
+                    ..
+                },
+            ) => {
+                match root
+                    .fields
+                    .get(call.index)
+                    .and_then(|field| field.subscribe)
+                {
+                    Some(subscribe) => (planned, call, subscribe),
+                    None => return Err(Response::error(internal("not a subscription field"))),
+                }
             }
-            _ => Err(Nulled),
-        },
-        None => Err(Nulled),
-    };
-    if written.is_err() {
-        out.truncate(data);
-        out.extend_from_slice(b"null");
+            _ => return Err(Response::error(internal("a subscription without a field"))),
+        };
+        let selected = call.selection.as_ref().map(|(type_index, selection)| {
+            let event = self.schema.object_at(*type_index);
+            let fields = selection
+                .fields
+                .iter()
+                .filter_map(|planned| match &planned.kind {
+                    Kind::Field(call) => Some(event.fields[call.index].name),
+                    Kind::Typename(_) => None,
+                });
+            fields.collect::<Vec<_>>()
+        });
+        let writer = Writer::new(&self.schema, &ready.variables, &env);
+        let args = writer.args(call).map_err(ApiError::BadInput);
+        let events = args
+            .and_then(|args| subscribe(&args, &env, selected.as_deref().unwrap_or_default()))
+            .map_err(|error| {
+                let path = vec![PathSegment::Key(planned.key.clone())];
+                Response::error(GraphQLError::at(&error, planned.location, path))
+            })?;
+        Ok(Subscription {
+            plan: Arc::new(ready.into_owned()),
+            events,
+        })
     }
-    let body = std::mem::take(out);
-    *out = writer.finish(body).body;
+
+    /// The response for one `event` of a subscription, which answers its
+    /// root field: `{"data":{"likeAdded":{…}}}`.
+    pub(crate) fn write_event(&self, plan: &Ready<'_>, event: &AnyObject) -> Vec<u8> {
+        let (env, operation) = (self.env(None, None), plan.operation());
+        let mut writer = Writer::new(&self.schema, &plan.variables, &env);
+        let mut body = Vec::with_capacity(128);
+        body.extend_from_slice(DATA);
+        let (root, root_type) = (&operation.root, operation.root_type);
+        let written = writer.selection(root, root_type, event, &Path::Root, &mut body);
+        writer.finish(body, written).body
+    }
 }
+
+/// How a response with `data` starts.
+const DATA: &[u8] = b"{\"data\":";
 
 /// An error inside the service; clients see `INTERNAL`, the log sees why.
 pub(super) fn internal(why: &str) -> GraphQLError {

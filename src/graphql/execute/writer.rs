@@ -7,7 +7,7 @@ use super::super::errors::{ApiError, Code, GraphQLError, Location, PathSegment};
 use super::super::input::Input;
 use super::super::prepare::{Call, Condition, Kind, Planned, Selection, Shape, Slot, Template};
 use super::super::schema::{AnyObject, Args, Env, Object, Out, Root, Schema};
-use super::{Response, Variables, internal, write_errors};
+use super::{DATA, Response, Variables, internal, write_errors};
 use std::borrow::Cow;
 
 /// A non-null field failed: the nearest nullable field above is null.
@@ -57,8 +57,13 @@ impl<'r, 'a> Writer<'r, 'a> {
         }
     }
 
-    /// Closes `body` (which holds `{"data":…`) with the errors, if any.
-    pub(super) fn finish(self, mut body: Vec<u8>) -> Response {
+    /// Closes `body`, which holds `{"data":` and what was `written` (`null`
+    /// if it failed), with the errors, if any.
+    pub(super) fn finish(self, mut body: Vec<u8>, written: Result<(), Nulled>) -> Response {
+        if written.is_err() {
+            body.truncate(DATA.len());
+            body.extend_from_slice(b"null");
+        }
         let errors = !self.errors.is_empty();
         if errors {
             body.extend_from_slice(b",\"errors\":");

@@ -20,6 +20,8 @@ pub(crate) struct Operation {
     pub(crate) variables: Vec<Variable>,
     /// What it selects on its root type.
     pub(crate) root: Selection,
+    /// The root type's index.
+    pub(crate) root_type: usize,
     /// How long a GET answer may be cached, in seconds (0: never).
     pub(crate) max_age: u32,
 }
@@ -74,7 +76,7 @@ pub(crate) enum Kind {
 /// is selected on its value.
 #[derive(Debug)]
 pub(crate) struct Call {
-    /// The field's index in its type (or the subscription field's index).
+    /// The field's index in its type.
     pub(crate) index: usize,
     /// Its arguments, in the schema's order.
     pub(crate) args: Vec<Slot>,

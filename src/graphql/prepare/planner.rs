@@ -38,8 +38,9 @@ pub(super) fn operation(
     let mut collected = Vec::new();
     planner.collect(&definition.selection_set, &[], &mut collected);
     let mut max_age = u32::MAX;
-    let root_type = definition.selection_set.ty.as_str();
-    let root = planner.selection(root_type, collected, &mut max_age)?;
+    let root_name = definition.selection_set.ty.as_str();
+    let root = planner.selection(root_name, collected, &mut max_age)?;
+    let (root_type, _) = (schema.object(root_name)).ok_or("no root type")?;
     let max_age = match definition.operation_type {
         OperationType::Query if max_age != u32::MAX => max_age,
         _ => 0,
@@ -49,6 +50,7 @@ pub(super) fn operation(
         kind: definition.operation_type,
         variables,
         root,
+        root_type,
         max_age,
     })
 }
@@ -186,18 +188,9 @@ impl<'s> Planner<'s> {
         max_age: &mut u32,
     ) -> Result<Call, String> {
         let unknown = || format!("no declaration of {type_name}.{name}");
-        let index = match self.schema.subscription(name) {
-            Some((index, _)) if type_name == "Subscription" => {
-                *max_age = 0;
-                index
-            }
-            _ => {
-                let (_, object) = self.schema.object(type_name).ok_or_else(unknown)?;
-                let (index, field) = object.field_named(name).ok_or_else(unknown)?;
-                *max_age = (*max_age).min(field.max_age);
-                index
-            }
-        };
+        let (_, object) = self.schema.object(type_name).ok_or_else(unknown)?;
+        let (index, field) = object.field_named(name).ok_or_else(unknown)?;
+        *max_age = (*max_age).min(field.max_age);
         let first = occurrences[0].0;
         let args = first.definition.arguments.iter().map(|argument| {
             let given = first.arguments.iter().find(|a| a.name == argument.name);

@@ -14,7 +14,7 @@ mod types;
 use crate::graphql::input::InputValue;
 pub(crate) use coerce::{Place, coerce, literal};
 pub(crate) use contract::{LikeEvent, Root};
-pub(crate) use types::{AnyObject, Args, Env, Events, Object, Out, SubscriptionField};
+pub(crate) use types::{AnyObject, Args, Env, Events, Object, Out};
 
 use apollo_compiler::ast::DirectiveDefinition;
 use apollo_compiler::collections::IndexSet;
@@ -31,7 +31,6 @@ const SDL: &str = include_str!("schema.graphql");
 /// The resolvers, and apollo-compiler's schema built from the SDL.
 pub(crate) struct Schema {
     objects: Vec<Object>,
-    subscriptions: Vec<SubscriptionField>,
     /// The schema as apollo-compiler validates documents against it.
     pub(crate) apollo: Valid<apollo_compiler::Schema>,
     /// The types introspection lists, as graphql-js orders them.
@@ -63,22 +62,21 @@ impl Schema {
     /// The contract's schema, checked; introspection answered if
     /// `introspection`.
     pub(crate) fn new(introspection: bool) -> Result<Self, SchemaError> {
-        let (objects, subscriptions, inputs) = declared();
-        Self::build(SDL, objects, subscriptions, inputs, introspection)
+        let (objects, inputs) = declared();
+        Self::build(SDL, objects, inputs, introspection)
     }
 
     /// The schema of `sdl`, resolved by `objects` (introspection's
-    /// included) and `subscriptions`, its input objects read as `inputs`.
+    /// included), its input objects read as `inputs`.
     fn build(
         sdl: &str,
         objects: Vec<Object>,
-        subscriptions: Vec<SubscriptionField>,
         inputs: Vec<InputObject>,
         introspection: bool,
     ) -> Result<Self, SchemaError> {
         let apollo = apollo_compiler::Schema::parse_and_validate(sdl, "schema.graphql")
             .map_err(|invalid| SchemaError::Invalid(invalid.errors.to_string()))?;
-        check(&apollo, &objects, &subscriptions, &inputs)?;
+        check(&apollo, &objects, &inputs)?;
         let mut directives: Vec<_> = apollo.directive_definitions.values().cloned().collect();
         let order = ["include", "skip", "deprecated", "specifiedBy"];
         directives.sort_by_key(|d| {
@@ -94,7 +92,6 @@ impl Schema {
         let listed = listed(&apollo, &directives, declared);
         Ok(Self {
             objects,
-            subscriptions,
             apollo,
             listed,
             directives,
@@ -115,19 +112,6 @@ impl Schema {
         &self.objects[index]
     }
 
-    /// The subscription field `name`, with its index.
-    pub(crate) fn subscription(&self, name: &str) -> Option<(usize, &SubscriptionField)> {
-        self.subscriptions
-            .iter()
-            .enumerate()
-            .find(|(_, field)| field.name == name)
-    }
-
-    /// The subscription field at `index` (from `subscription`).
-    pub(crate) fn subscription_at(&self, index: usize) -> &SubscriptionField {
-        &self.subscriptions[index]
-    }
-
     /// The schema in SDL.
     pub(crate) fn sdl(&self) -> &str {
         SDL
@@ -135,13 +119,13 @@ impl Schema {
 }
 
 /// The resolvers: the contract's object types (`Query` with introspection's
-/// fields) and introspection's, the subscription fields, the input objects.
-fn declared() -> (Vec<Object>, Vec<SubscriptionField>, Vec<InputObject>) {
+/// fields) and introspection's, and the input objects.
+fn declared() -> (Vec<Object>, Vec<InputObject>) {
     let mut objects = contract::objects();
     let query = objects.remove(0);
     objects.insert(0, introspection::meta_fields(query));
     objects.extend(introspection::objects());
-    (objects, contract::subscriptions(), contract::inputs())
+    (objects, contract::inputs())
 }
 
 /// Every object type has a resolver for each of its fields and no other,
@@ -151,18 +135,14 @@ fn declared() -> (Vec<Object>, Vec<SubscriptionField>, Vec<InputObject>) {
 fn check(
     apollo: &apollo_compiler::Schema,
     objects: &[Object],
-    subscriptions: &[SubscriptionField],
     inputs: &[InputObject],
 ) -> Result<(), SchemaError> {
     let mismatch = |what: String| Err(SchemaError::Mismatch(what));
     let names = |args: &[InputValue]| args.iter().map(|a| a.0).collect::<Vec<_>>();
-    let subscription = subscriptions.iter().map(|f| (f.name, f.args)).collect();
-    let declared = (objects.iter())
-        .map(|o| {
-            let fields = o.fields.iter().filter(|f| !f.name.starts_with("__"));
-            (o.name, fields.map(|f| (f.name, f.args)).collect::<Vec<_>>())
-        })
-        .chain([("Subscription", subscription)]);
+    let declared = objects.iter().map(|o| {
+        let fields = o.fields.iter().filter(|f| !f.name.starts_with("__"));
+        (o.name, fields.map(|f| (f.name, f.args)).collect::<Vec<_>>())
+    });
     let mut resolved = 0;
     for (object, fields) in declared {
         let Some(ExtendedType::Object(built)) = apollo.types.get(object) else {
@@ -266,9 +246,9 @@ mod tests {
     }
 
     fn build(sdl: &str, edit: impl FnOnce(&mut Vec<Object>)) -> Result<Schema, SchemaError> {
-        let (mut objects, subscriptions, inputs) = declared();
+        let (mut objects, inputs) = declared();
         edit(&mut objects);
-        Schema::build(sdl, objects, subscriptions, inputs, true)
+        Schema::build(sdl, objects, inputs, true)
     }
 
     #[test]

@@ -113,8 +113,10 @@ pub(crate) struct Field {
     /// How long a GET answer selecting it may be cached, in seconds; 0 for
     /// never.
     pub(crate) max_age: u32,
-    /// What computes it.
+    /// What computes it (on a subscription's root field: from each event).
     pub(crate) resolve: Resolve,
+    /// What starts it, on a subscription's root field.
+    pub(crate) subscribe: Option<Subscribe>,
 }
 
 /// An object type's resolvers.
@@ -158,8 +160,22 @@ impl Object {
             args,
             max_age,
             resolve,
+            subscribe: None,
         });
         self
+    }
+
+    /// Adds subscription root field `name`, reading `args`, started by
+    /// `subscribe`; each of its events answers it.
+    pub(crate) fn subscription<T: Any + Send + Sync>(
+        self,
+        name: &'static str,
+        args: &'static [InputValue],
+        subscribe: Subscribe,
+    ) -> Self {
+        let mut this = self.field(name, (args, 0), |event: &T, _, _| Out::Borrowed(event));
+        this.fields.last_mut().expect("just added").subscribe = Some(subscribe);
+        this
     }
 
     /// Adds field `name`, without arguments and never cached, resolved by
@@ -198,15 +214,4 @@ pub(crate) type Events = BoxStream<'static, Box<AnyObject>>;
 
 /// Starts a subscription, given the names of the fields its document
 /// selects on each event: its events, or why it cannot start.
-pub(crate) type Subscribe =
-    Box<dyn Fn(&Args<'_>, &Env<'_>, &[&'static str]) -> Result<Events, ApiError> + Send + Sync>;
-
-/// A field of the subscription type.
-pub(crate) struct SubscriptionField {
-    /// Its GraphQL name.
-    pub(crate) name: &'static str,
-    /// The arguments it reads.
-    pub(crate) args: &'static [InputValue],
-    /// What starts it.
-    pub(crate) subscribe: Subscribe,
-}
+pub(crate) type Subscribe = fn(&Args<'_>, &Env<'_>, &[&'static str]) -> Result<Events, ApiError>;

@@ -1,7 +1,7 @@
 //! Live counts: `Subscription.likeAdded` and the `LikeEvent` type, from
 //! the listener's per-talk fan-out.
 
-use super::super::types::{AnyObject, Args, Env, Events, Object, Out, SubscriptionField};
+use super::super::types::{AnyObject, Args, Env, Events, Object, Out};
 use super::clamp;
 use super::session::{SESSION_ID, Session};
 use crate::graphql::errors::ApiError;
@@ -50,13 +50,13 @@ pub(super) fn like_event() -> Object {
         })
 }
 
-/// The `likeAdded` field.
-pub(super) fn like_added() -> SubscriptionField {
-    SubscriptionField {
-        name: "likeAdded",
-        args: &[SESSION_ID, SINCE],
-        subscribe: Box::new(subscribe),
-    }
+/// The `Subscription` root type: `likeAdded`, answered by each event.
+pub(super) fn subscription() -> Object {
+    Object::new("Subscription").subscription::<LikeEvent>(
+        "likeAdded",
+        &[SESSION_ID, SINCE],
+        subscribe,
+    )
 }
 
 /// Starts `likeAdded`: checks the talk and the connection's allowance of

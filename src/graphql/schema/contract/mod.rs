@@ -11,7 +11,7 @@ mod timeline;
 
 pub(crate) use event::LikeEvent;
 
-use super::types::{InputObject, Object, SubscriptionField};
+use super::types::{InputObject, Object};
 
 /// The value of the root types (`Query`, `Mutation`).
 pub(crate) struct Root;
@@ -21,6 +21,7 @@ pub(super) fn objects() -> Vec<Object> {
     vec![
         session::query(),
         like::mutation(),
+        event::subscription(),
         timeline::on(session::session()),
         timeline::like_interval(),
         like::like(),
@@ -32,11 +33,6 @@ pub(super) fn objects() -> Vec<Object> {
 /// The input objects.
 pub(super) fn inputs() -> Vec<InputObject> {
     vec![like::input()]
-}
-
-/// The subscription type's fields.
-pub(super) fn subscriptions() -> Vec<SubscriptionField> {
-    vec![event::like_added()]
 }
 
 /// A count as an `Int`, at most `i32::MAX`.
