@@ -1,8 +1,9 @@
 //! How failures look to GraphQL clients. Every `extensions.code` a client
-//! can see, from the engine or the edge, is a `Code`; resolvers return
-//! `ApiError`; every error sent is a `GraphQLError`, whether it came from a
-//! resolver, from preparing the document (parse, validation, limits) or from
-//! the request's variables. Internal causes are logged where they happen.
+//! can see, from the engine or the edge, is a `Code`; every error sent is a
+//! `GraphQLError`, whether it came from a resolver (which the executor
+//! places at its field), from preparing the document (parse, validation,
+//! limits) or from the request's variables. Internal causes are logged
+//! where they happen.
 
 use serde::Serialize;
 
@@ -45,68 +46,6 @@ pub(crate) enum Code {
     UnsupportedMediaType,
     /// The method does not suit the operation.
     MethodNotAllowed,
-}
-
-/// A resolver's failure, as clients should see it. It becomes a
-/// `GraphQLError` only through `GraphQLError::at`, which always sets the code.
-#[derive(Debug)]
-pub(crate) enum ApiError {
-    /// The request's values are wrong.
-    BadInput(String),
-    /// The talk does not exist.
-    NotFound(String),
-    /// Try again after about `retry_after_secs`.
-    Unavailable {
-        message: String,
-        retry_after_secs: u64,
-    },
-    /// The client or liker is over its like rate.
-    RateLimited {
-        message: String,
-        retry_after_secs: u64,
-    },
-    /// A per-connection limit is reached.
-    LimitExceeded(String),
-    /// Something failed inside; the cause is logged.
-    Internal,
-}
-
-impl ApiError {
-    /// The `extensions.code` clients see.
-    pub(crate) fn code(&self) -> Code {
-        match self {
-            Self::BadInput(_) => Code::BadUserInput,
-            Self::NotFound(_) => Code::NotFound,
-            Self::Unavailable { .. } => Code::Unavailable,
-            Self::RateLimited { .. } => Code::RateLimited,
-            Self::LimitExceeded(_) => Code::LimitExceeded,
-            Self::Internal => Code::Internal,
-        }
-    }
-
-    /// Suggested wait before retrying, for errors a retry can fix.
-    fn retry_after_secs(&self) -> Option<u64> {
-        match self {
-            Self::Unavailable {
-                retry_after_secs, ..
-            }
-            | Self::RateLimited {
-                retry_after_secs, ..
-            } => Some(*retry_after_secs),
-            _ => None,
-        }
-    }
-
-    /// The message clients see.
-    pub(crate) fn message(&self) -> &str {
-        match self {
-            Self::BadInput(message) | Self::NotFound(message) | Self::LimitExceeded(message) => {
-                message
-            }
-            Self::Unavailable { message, .. } | Self::RateLimited { message, .. } => message,
-            Self::Internal => "internal error",
-        }
-    }
 }
 
 /// Most errors one response carries: past it, the first ones and one that
@@ -196,12 +135,28 @@ impl GraphQLError {
         self
     }
 
-    /// A resolver's `error` at the field at `location` and `path`.
-    pub(crate) fn at(error: &ApiError, location: Option<Location>, path: Vec<PathSegment>) -> Self {
-        let mut this = Self::new(error.code(), error.message()).located(location);
-        this.path = path;
-        this.extensions.retry_after_seconds = error.retry_after_secs();
-        this
+    /// A value of the request that the field refuses.
+    pub(crate) fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(Code::BadUserInput, message)
+    }
+
+    /// A fault inside, whose cause is logged where it happened.
+    pub(crate) fn internal() -> Self {
+        Self::new(Code::Internal, "internal error")
+    }
+
+    /// This error, suggesting a wait of `seconds` before retrying.
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
+        self.extensions.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    /// This error at the field at `location` and `path`.
+    pub(crate) fn at(self, location: Option<Location>, path: Vec<PathSegment>) -> Self {
+        Self {
+            path,
+            ..self.located(location)
+        }
     }
 }
 

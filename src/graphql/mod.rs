@@ -19,7 +19,6 @@ mod services;
 mod tests;
 
 pub(crate) use apollo_compiler::ast::OperationType;
-pub(crate) use errors::ApiError;
 pub(crate) use errors::{Code, GraphQLError};
 pub(crate) use execute::Response;
 pub(crate) use request::Request;

@@ -5,7 +5,7 @@
 
 mod writer;
 
-use super::errors::{ApiError, Code, GraphQLError, MAX_ERRORS, PathSegment, bounded};
+use super::errors::{Code, GraphQLError, MAX_ERRORS, PathSegment, bounded};
 use super::input::Input;
 use super::prepare::{Kind, Operation, Planned};
 use super::schema::{AnyObject, Place, Root, Schema, coerce};
@@ -169,12 +169,12 @@ impl Endpoint {
             fields.collect::<Vec<_>>()
         });
         let writer = Writer::new(&self.schema, &ready.variables, &env);
-        let args = writer.args(call).map_err(ApiError::BadInput);
+        let args = writer.args(call).map_err(GraphQLError::bad_input);
         let events = args
             .and_then(|args| subscribe(&args, &env, selected.as_deref().unwrap_or_default()))
             .map_err(|error| {
                 let path = vec![PathSegment::Key(planned.key.clone())];
-                Response::error(GraphQLError::at(&error, planned.location, path))
+                Response::error(error.at(planned.location, path))
             })?;
         Ok(Subscription {
             plan: Arc::new(ready.into_owned()),
@@ -201,7 +201,7 @@ const DATA: &[u8] = b"{\"data\":";
 /// An error inside the service; clients see `INTERNAL`, the log sees why.
 pub(super) fn internal(why: &str) -> GraphQLError {
     tracing::error!(why, "a GraphQL operation failed inside");
-    GraphQLError::new(Code::Internal, ApiError::Internal.message())
+    GraphQLError::internal()
 }
 
 pub(super) fn write_errors(errors: &[GraphQLError], out: &mut Vec<u8>) {

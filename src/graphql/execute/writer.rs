@@ -3,7 +3,7 @@
 //! its value written. A field error nulls the nearest nullable field above
 //! it, as the spec says: what was written below that field is cut back.
 
-use super::super::errors::{ApiError, Code, GraphQLError, Location, PathSegment};
+use super::super::errors::{Code, GraphQLError, Location, PathSegment};
 use super::super::input::Input;
 use super::super::prepare::{Call, Condition, Kind, Planned, Selection, Shape, Slot, Template};
 use super::super::schema::{AnyObject, Args, Env, Object, Out, Root, Schema};
@@ -205,7 +205,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         };
         let value = match self.args(call) {
             Ok(args) => (field.resolve)(object, &args, self.env),
-            Err(reason) => Out::Error(ApiError::BadInput(reason)),
+            Err(reason) => GraphQLError::bad_input(reason).into(),
         };
         Ok(Some((value, call)))
     }
@@ -236,8 +236,7 @@ impl<'r, 'a> Writer<'r, 'a> {
                 Ok(())
             }
             Out::Error(error) => {
-                self.errors
-                    .push(GraphQLError::at(&error, location, at.segments()));
+                self.error(*error, location, at);
                 Err(Nulled)
             }
             Out::Later(_) => {

@@ -5,7 +5,7 @@
 //! No service state: resolvers get that through `Env`.
 
 use super::Schema;
-use crate::graphql::errors::ApiError;
+use crate::graphql::errors::GraphQLError;
 use crate::graphql::input::{Input, InputValue};
 use crate::graphql::services::{Services, SubscriptionSlots};
 use futures_util::stream::BoxStream;
@@ -63,8 +63,8 @@ pub(crate) enum Out<'a> {
     Borrowed(&'a AnyObject),
     /// A list.
     List(Vec<Out<'a>>),
-    /// The field failed.
-    Error(ApiError),
+    /// The field failed (boxed: the other values are smaller).
+    Error(Box<GraphQLError>),
     /// A mutation's root field that resolves once what it waits for is
     /// done (`createLike` under `--ack stored`); the next root field starts
     /// after it.
@@ -91,9 +91,15 @@ impl<'a> Out<'a> {
     }
 }
 
-impl<'a> From<Result<Out<'a>, ApiError>> for Out<'a> {
-    fn from(result: Result<Out<'a>, ApiError>) -> Self {
-        result.unwrap_or_else(Out::Error)
+impl From<GraphQLError> for Out<'_> {
+    fn from(error: GraphQLError) -> Self {
+        Self::Error(Box::new(error))
+    }
+}
+
+impl<'a> From<Result<Out<'a>, GraphQLError>> for Out<'a> {
+    fn from(result: Result<Out<'a>, GraphQLError>) -> Self {
+        result.unwrap_or_else(Out::from)
     }
 }
 
@@ -151,7 +157,7 @@ impl Object {
                     Some(object) => resolve(object, args, env),
                     None => {
                         tracing::error!(field = name, "a resolver got an object of another type");
-                        Out::Error(ApiError::Internal)
+                        GraphQLError::internal().into()
                     }
                 },
             );
@@ -214,4 +220,5 @@ pub(crate) type Events = BoxStream<'static, Box<AnyObject>>;
 
 /// Starts a subscription, given the names of the fields its document
 /// selects on each event: its events, or why it cannot start.
-pub(crate) type Subscribe = fn(&Args<'_>, &Env<'_>, &[&'static str]) -> Result<Events, ApiError>;
+pub(crate) type Subscribe =
+    fn(&Args<'_>, &Env<'_>, &[&'static str]) -> Result<Events, GraphQLError>;

@@ -8,7 +8,7 @@
 use super::events::{self, EventStreams};
 use super::protocol::{self, ClientMessage, Protocol};
 use crate::graphql::{
-    AnyObject, ApiError, Endpoint, GraphQLError, OperationType, Ready, Response, SubscriptionSlots,
+    AnyObject, Code, Endpoint, GraphQLError, OperationType, Ready, Response, SubscriptionSlots,
 };
 use crate::http::EdgeError;
 use crate::http::written;
@@ -33,11 +33,9 @@ pub(super) enum End {
 
 /// The request error for an operation past the connection's rate.
 fn over_operation_rate(wait: std::time::Duration) -> Response {
-    let error = ApiError::RateLimited {
-        message: "too many operations on this connection; slow down".into(),
-        retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
-    };
-    Response::error(GraphQLError::at(&error, None, Vec::new()))
+    let message = "too many operations on this connection; slow down";
+    let error = GraphQLError::new(Code::RateLimited, message);
+    Response::error(error.retry_after(wait.as_secs_f64().ceil().max(1.0) as u64))
 }
 
 /// What frames one subscription's events.

@@ -4,7 +4,7 @@
 use super::super::types::{AnyObject, Args, Env, Events, Object, Out};
 use super::clamp;
 use super::session::{SESSION_ID, Session};
-use crate::graphql::errors::ApiError;
+use crate::graphql::errors::{Code, GraphQLError};
 use crate::graphql::input::Input;
 use crate::graphql::input::InputValue;
 use crate::listener::{Interest, PublishedAt};
@@ -64,17 +64,17 @@ pub(super) fn subscription() -> Object {
 /// A connection ends its subscriptions when the server shuts down (with
 /// close code 1012): watching for shutdown here as well would cost every
 /// event a lock shared by all subscribers.
-fn subscribe(args: &Args<'_>, env: &Env<'_>, selected: &[&str]) -> Result<Events, ApiError> {
+fn subscribe(args: &Args<'_>, env: &Env<'_>, selected: &[&str]) -> Result<Events, GraphQLError> {
     let session_id = args
         .get(&SESSION_ID)
         .and_then(Input::as_i32)
-        .ok_or(ApiError::Internal)?;
+        .ok_or_else(GraphQLError::internal)?;
     let since = match args.get(&SINCE) {
         None | Some(Input::Null) => None,
         Some(since) => {
-            let since = since.as_i32().ok_or(ApiError::Internal)?;
+            let since = since.as_i32().ok_or_else(GraphQLError::internal)?;
             Some(u64::try_from(since).map_err(|_| {
-                ApiError::BadInput(format!("since must be a total, 0 or more, not {since}"))
+                GraphQLError::bad_input(format!("since must be a total, 0 or more, not {since}"))
             })?)
         }
     };
@@ -82,10 +82,10 @@ fn subscribe(args: &Args<'_>, env: &Env<'_>, selected: &[&str]) -> Result<Events
     Session::require(services, session_id)?;
     let slot = match env.slots {
         Some(slots) => Some(slots.take().ok_or_else(|| {
-            ApiError::LimitExceeded(format!(
-                "a connection may hold at most {} subscriptions",
-                slots.max
-            ))
+            GraphQLError::new(
+                Code::LimitExceeded,
+                format!("a connection may hold at most {} subscriptions", slots.max),
+            )
         })?),
         None => None,
     };
@@ -96,7 +96,7 @@ fn subscribe(args: &Args<'_>, env: &Env<'_>, selected: &[&str]) -> Result<Events
     let subscription = services
         .listener
         .subscribe(TalkId(session_id), interest)
-        .ok_or(ApiError::Internal)?;
+        .ok_or_else(GraphQLError::internal)?;
     let events = futures_util::stream::unfold(
         (subscription, slot),
         move |(mut subscription, slot)| async move {

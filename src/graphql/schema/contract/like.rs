@@ -5,7 +5,7 @@
 use super::super::types::{Env, InputObject, Object, Out};
 use super::Root;
 use super::session::{SESSION_ID, Session};
-use crate::graphql::errors::ApiError;
+use crate::graphql::errors::{Code, GraphQLError};
 use crate::graphql::input::Input;
 use crate::graphql::input::InputValue;
 use crate::graphql::services::Services;
@@ -39,7 +39,7 @@ pub(crate) struct CreateLikePayload {
 pub(super) fn mutation() -> Object {
     Object::new("Mutation").field("createLike", (&[INPUT], 0), |_: &Root, args, env| {
         let Some(input) = args.get(&INPUT) else {
-            return Out::Error(ApiError::Internal);
+            return GraphQLError::internal().into();
         };
         create_like(env, input).into()
     })
@@ -78,13 +78,14 @@ pub(super) fn payload() -> Object {
 
 /// `createLike`: checks the input, the talk and the like rates, then
 /// buffers the like; the payload comes at once, or once it is stored.
-fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<Out<'static>, ApiError> {
+fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<Out<'static>, GraphQLError> {
     let services = env.services;
-    let refuse = |reason: &'static str, error: ApiError| {
+    let refuse = |reason: &'static str, error: GraphQLError| {
         metrics::counter!(names::REFUSED, "reason" => reason).increment(1);
         error
     };
-    let (uuid, session_id, client_mutation_id) = read_input(input).ok_or(ApiError::Internal)?;
+    let (uuid, session_id, client_mutation_id) =
+        read_input(input).ok_or_else(GraphQLError::internal)?;
     validate(uuid, client_mutation_id).map_err(|e| refuse("bad_input", e))?;
     let session = Session::require(services, session_id).map_err(|e| refuse("not_found", e))?;
     check_rates(services, uuid, env.address).map_err(|(reason, error)| refuse(reason, error))?;
@@ -101,17 +102,16 @@ fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<Out<'static>, ApiErro
         .map_err(|refusal| match refusal {
             Refusal::Full => refuse(
                 "buffer_full",
-                ApiError::Unavailable {
-                    message: "too many likes are waiting to be stored; try again shortly".into(),
-                    retry_after_secs: 2,
-                },
+                GraphQLError::new(
+                    Code::Unavailable,
+                    "too many likes are waiting to be stored; try again shortly",
+                )
+                .retry_after(2),
             ),
             Refusal::Closed => refuse(
                 "shutting_down",
-                ApiError::Unavailable {
-                    message: "this server is shutting down; try again".into(),
-                    retry_after_secs: 1,
-                },
+                GraphQLError::new(Code::Unavailable, "this server is shutting down; try again")
+                    .retry_after(1),
             ),
         })?;
     let payload = CreateLikePayload {
@@ -125,14 +125,14 @@ fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<Out<'static>, ApiErro
     Ok(Out::Later(Box::pin(async move {
         match pending.stored().await {
             Ok(()) => Out::object(payload),
-            Err(not_stored) => Out::Error(refuse_unstored(not_stored, named)),
+            Err(not_stored) => refuse_unstored(not_stored, named).into(),
         }
     })))
 }
 
 /// The answer to a like that was not stored in time: it may still be, and
 /// a retry with the same `clientMutationId` stores it once.
-fn refuse_unstored(not_stored: NotStored, named: bool) -> ApiError {
+fn refuse_unstored(not_stored: NotStored, named: bool) -> GraphQLError {
     let retry = if named {
         "retry with the same clientMutationId, which stores it exactly once"
     } else {
@@ -157,10 +157,7 @@ fn refuse_unstored(not_stored: NotStored, named: bool) -> ApiError {
         ),
     };
     metrics::counter!(names::REFUSED, "reason" => reason).increment(1);
-    ApiError::Unavailable {
-        message,
-        retry_after_secs,
-    }
+    GraphQLError::new(Code::Unavailable, message).retry_after(retry_after_secs)
 }
 
 /// `CreateLikeInput`'s fields, coerced already: `uuid`, `sessionId`,
@@ -177,25 +174,20 @@ fn check_rates(
     services: &Services,
     uuid: &str,
     address: Option<IpAddr>,
-) -> Result<(), (&'static str, ApiError)> {
+) -> Result<(), (&'static str, GraphQLError)> {
     services
         .rate_limits
         .check(uuid, address)
-        .map_err(|limited| match limited {
-            Limited::Liker { retry_after } => (
-                "rate_limited_liker",
-                ApiError::RateLimited {
-                    message: "too many likes from this uuid; slow down".into(),
-                    retry_after_secs: whole_seconds(retry_after),
-                },
-            ),
-            Limited::Address { retry_after } => (
-                "rate_limited_address",
-                ApiError::RateLimited {
-                    message: "too many likes from this address; slow down".into(),
-                    retry_after_secs: whole_seconds(retry_after),
-                },
-            ),
+        .map_err(|limited| {
+            let (reason, whose, wait) = match limited {
+                Limited::Liker { retry_after } => ("rate_limited_liker", "uuid", retry_after),
+                Limited::Address { retry_after } => {
+                    ("rate_limited_address", "address", retry_after)
+                }
+            };
+            let message = format!("too many likes from this {whose}; slow down");
+            let error = GraphQLError::new(Code::RateLimited, message);
+            (reason, error.retry_after(whole_seconds(wait)))
         })
 }
 
@@ -204,30 +196,30 @@ fn whole_seconds(wait: std::time::Duration) -> u64 {
     wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
-fn validate(uuid: &str, client_mutation_id: Option<&str>) -> Result<(), ApiError> {
+fn validate(uuid: &str, client_mutation_id: Option<&str>) -> Result<(), GraphQLError> {
     if uuid.is_empty() || uuid.len() > MAX_LIKER_BYTES {
-        return Err(ApiError::BadInput(format!(
+        return Err(GraphQLError::bad_input(format!(
             "uuid must be 1 to {MAX_LIKER_BYTES} bytes, got {}",
             uuid.len()
         )));
     }
     if uuid.chars().any(char::is_control) {
-        return Err(ApiError::BadInput(
-            "uuid must not contain control characters".into(),
+        return Err(GraphQLError::bad_input(
+            "uuid must not contain control characters",
         ));
     }
     let Some(id) = client_mutation_id else {
         return Ok(());
     };
     if id.len() > MAX_CLIENT_MUTATION_ID_BYTES {
-        return Err(ApiError::BadInput(format!(
+        return Err(GraphQLError::bad_input(format!(
             "clientMutationId must be at most {MAX_CLIENT_MUTATION_ID_BYTES} bytes, got {}",
             id.len()
         )));
     }
     if id.chars().any(char::is_control) {
-        return Err(ApiError::BadInput(
-            "clientMutationId must not contain control characters".into(),
+        return Err(GraphQLError::bad_input(
+            "clientMutationId must not contain control characters",
         ));
     }
     Ok(())

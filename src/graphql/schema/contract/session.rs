@@ -5,7 +5,7 @@
 use super::super::types::{Env, Object, Out, cached};
 use super::{Root, clamp};
 use crate::catalogue::Talk;
-use crate::graphql::errors::ApiError;
+use crate::graphql::errors::{Code, GraphQLError};
 use crate::graphql::input::InputValue;
 use crate::graphql::services::Services;
 use crate::model::TalkId;
@@ -35,17 +35,20 @@ impl Session {
         })
     }
 
-    pub(super) fn require(services: &Services, session_id: i32) -> Result<Self, ApiError> {
+    pub(super) fn require(services: &Services, session_id: i32) -> Result<Self, GraphQLError> {
         Self::find(services, session_id).ok_or_else(|| {
-            ApiError::NotFound(format!("there is no talk with sessionId {session_id}"))
+            GraphQLError::new(
+                Code::NotFound,
+                format!("there is no talk with sessionId {session_id}"),
+            )
         })
     }
 
-    fn about<'a>(&self, env: &Env<'a>) -> Result<&'a Talk, ApiError> {
+    fn about<'a>(&self, env: &Env<'a>) -> Result<&'a Talk, GraphQLError> {
         env.services
             .catalogue
             .get(self.talk)
-            .ok_or(ApiError::Internal)
+            .ok_or_else(GraphQLError::internal)
     }
 }
 
@@ -69,10 +72,12 @@ pub(super) fn query() -> Object {
 
 /// A live count asked for before the observer's first read.
 pub(super) fn not_read_yet() -> Out<'static> {
-    Out::Error(ApiError::Unavailable {
-        message: "the talks' totals have not been read from the store yet".into(),
-        retry_after_secs: 1,
-    })
+    GraphQLError::new(
+        Code::Unavailable,
+        "the talks' totals have not been read from the store yet",
+    )
+    .retry_after(1)
+    .into()
 }
 
 /// The `Session` type.

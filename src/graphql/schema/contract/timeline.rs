@@ -5,7 +5,7 @@
 use super::super::types::{Args, Env, Object, Out, cached};
 use super::clamp;
 use super::session::{COUNT_MAX_AGE, Session, not_read_yet};
-use crate::graphql::errors::ApiError;
+use crate::graphql::errors::GraphQLError;
 use crate::graphql::input::Input;
 use crate::graphql::input::InputValue;
 use crate::timeline::{Every, Interval};
@@ -29,7 +29,7 @@ fn resolve<'a>(session: &'a Session, args: &Args<'_>, env: &Env<'a>) -> Out<'a> 
     };
     let every = match every {
         Ok(every) => every,
-        Err(why) => return Out::Error(ApiError::BadInput(why)),
+        Err(why) => return GraphQLError::bad_input(why).into(),
     };
     match env.services.timelines.intervals(session.talk, every) {
         Some(intervals) => Out::List(intervals.into_iter().map(Out::object).collect()),
