@@ -85,14 +85,9 @@ pub(crate) struct GraphQLError {
     pub(crate) extensions: Extensions,
 }
 
-/// A line and column in the document (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub(crate) struct Location {
-    /// Line, from 1.
-    pub(crate) line: usize,
-    /// Column, from 1.
-    pub(crate) column: usize,
-}
+/// A line and column in the document (1-based), as apollo-compiler finds
+/// it and the response format writes it.
+pub(crate) type Location = apollo_compiler::parser::LineColumn;
 
 /// A response key or list index in an error's path.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -56,7 +56,7 @@ pub(crate) struct Ready<'a> {
 impl Ready<'_> {
     fn operation(&self) -> &Operation {
         match &self.prepared.outcome {
-            Ok(plans) => &plans.operations[self.index],
+            Ok(operations) => &operations[self.index],
             Err(_) => unreachable!("only a valid document is ready"),
         }
     }
@@ -130,12 +130,11 @@ impl Endpoint {
         request.check().map_err(Response::error)?;
         let asked = request.asked().map_err(Response::error)?;
         let prepared = (self.documents.get(&asked, &self.schema)).map_err(Response::error)?;
-        let plans = prepared.outcome.as_ref().map_err(|e| Response::errors(e))?;
-        let index = plans
-            .operation(request.operation_name.as_deref())
+        let operations = prepared.outcome.as_ref().map_err(|e| Response::errors(e))?;
+        let index = prepare::operation(operations, request.operation_name.as_deref())
             .map_err(Response::error)?;
         let given = request.variables().map_err(Response::error)?;
-        let variables = execute::variables(&plans.operations[index], given, &self.schema)
+        let variables = execute::variables(&operations[index], given, &self.schema)
             .map_err(|errors| Response::errors(&errors))?;
         Ok(Ready {
             prepared: prepared.clone(),

@@ -6,7 +6,7 @@
 //! written document is also held to the one rule of the spec that
 //! apollo-compiler does not check: an input object names each field once.
 
-use crate::graphql::errors::{Code, GraphQLError, Location};
+use crate::graphql::errors::{Code, GraphQLError};
 use apollo_compiler::ast::{self, Definition, Value};
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
 
@@ -84,10 +84,7 @@ pub(super) fn check_written(
         let error = refused(format!(
             "there can be only one input field named \"{name}\""
         ));
-        return Err(error.located(at.map(|at| Location {
-            line: at.line,
-            column: at.column,
-        })));
+        return Err(error.located(at));
     }
     if aliases > MAX_ALIASES {
         return Err(refused(format!(

@@ -15,7 +15,7 @@ pub(crate) use plan::{
     Call, Condition, Kind, Operation, Planned, Selection, Shape, Slot, Template,
 };
 
-use super::errors::{Code, GraphQLError, Location, bounded};
+use super::errors::{Code, GraphQLError, bounded};
 use super::schema::Schema;
 use crate::telemetry as names;
 use apollo_compiler::parser::Parser;
@@ -27,35 +27,29 @@ use std::sync::Arc;
 /// A document as prepared: its operations planned, or the errors that
 /// keep it from running. The same text always prepares the same way.
 pub(crate) struct Prepared {
-    /// The plans, or the parse and validation errors.
-    pub(crate) outcome: Result<Plans, Vec<GraphQLError>>,
+    /// Its operations planned, in document order, or the parse and
+    /// validation errors.
+    pub(crate) outcome: Result<Vec<Operation>, Vec<GraphQLError>>,
     /// Estimated bytes held, for the cache's bound.
     weight: u64,
 }
 
-/// A valid document's operations.
-pub(crate) struct Plans {
-    /// Its operations, in document order.
-    pub(crate) operations: Vec<Operation>,
-}
-
-impl Plans {
-    /// The index of the operation a request names, or of the only one when
-    /// it names none.
-    pub(crate) fn operation(&self, name: Option<&str>) -> Result<usize, GraphQLError> {
-        let refused =
-            |message: String| GraphQLError::new(Code::OperationResolutionFailure, message);
-        match name {
-            Some(name) => self
-                .operations
-                .iter()
-                .position(|op| op.name.as_deref() == Some(name))
-                .ok_or_else(|| refused(format!("the document has no operation named \"{name}\""))),
-            None if self.operations.len() == 1 => Ok(0),
-            None => Err(refused(
-                "the document has several operations: name one with operationName".into(),
-            )),
-        }
+/// The index among `operations` of the one a request names, or of the
+/// only one when it names none.
+pub(crate) fn operation(
+    operations: &[Operation],
+    name: Option<&str>,
+) -> Result<usize, GraphQLError> {
+    let refused = |message: String| GraphQLError::new(Code::OperationResolutionFailure, message);
+    match name {
+        Some(name) => operations
+            .iter()
+            .position(|op| op.name.as_deref() == Some(name))
+            .ok_or_else(|| refused(format!("the document has no operation named \"{name}\""))),
+        None if operations.len() == 1 => Ok(0),
+        None => Err(refused(
+            "the document has several operations: name one with operationName".into(),
+        )),
     }
 }
 
@@ -71,7 +65,7 @@ pub(crate) fn prepare(text: &str, schema: &Schema) -> Prepared {
     Prepared { outcome, weight }
 }
 
-fn plans(text: &str, schema: &Schema) -> Result<Plans, Vec<GraphQLError>> {
+fn plans(text: &str, schema: &Schema) -> Result<Vec<Operation>, Vec<GraphQLError>> {
     // The operation's or fragment's own selection set is the parser's first.
     let mut parser = Parser::new().recursion_limit(MAX_NESTING + 1);
     let document = parser
@@ -113,9 +107,7 @@ fn plans(text: &str, schema: &Schema) -> Result<Plans, Vec<GraphQLError>> {
             vec![GraphQLError::new(Code::Internal, "internal error")]
         })
     });
-    Ok(Plans {
-        operations: operations.collect::<Result<_, _>>()?,
-    })
+    operations.collect()
 }
 
 /// apollo-compiler's diagnostics as errors with `code`.
@@ -123,12 +115,7 @@ fn coded(diagnostics: &DiagnosticList, code: Code) -> Vec<GraphQLError> {
     let errors = diagnostics.iter().map(|diagnostic| {
         let json = diagnostic.to_json();
         let mut error = GraphQLError::new(code, json.message);
-        error.locations = (json.locations.iter())
-            .map(|at| Location {
-                line: at.line,
-                column: at.column,
-            })
-            .collect();
+        error.locations = json.locations;
         error
     });
     errors.collect()

@@ -269,11 +269,7 @@ fn holds_variable(value: &Value) -> bool {
 
 /// Where `node` starts in `document`.
 pub(super) fn location<T>(node: &Node<T>, document: &ExecutableDocument) -> Option<Location> {
-    let at = node.location()?.line_column(&document.sources)?;
-    Some(Location {
-        line: at.line,
-        column: at.column,
-    })
+    node.location()?.line_column(&document.sources)
 }
 
 fn shape(ty: &Type, object: bool) -> Shape {

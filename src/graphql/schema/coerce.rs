@@ -124,47 +124,29 @@ fn scalar<'a>(value: Input<'a>, name: &str) -> Option<Input<'a>> {
 }
 
 /// A constant of a validated document or of the schema (no variables), as
-/// a value of type `ty`: an `Int` where a `Float` or an `ID` is expected is
-/// one, a single value where a list is, a list; input objects get their
-/// fields' defaults.
+/// a value of type `ty`: coerced as a variable's value is, so an `Int` where
+/// a `Float` or an `ID` is expected is one, a single value where a list is,
+/// a list, and input objects get their fields' defaults.
 pub(crate) fn literal(value: &Value, ty: &Type, schema: &Schema) -> Input<'static> {
-    let named = ty.inner_named_type().as_str();
-    match (value, ty) {
-        (Value::Null | Value::Variable(_), _) => Input::Null,
-        (Value::List(items), Type::List(item) | Type::NonNullList(item)) => {
-            Input::List(items.iter().map(|v| literal(v, item, schema)).collect())
-        }
-        (value, Type::List(item) | Type::NonNullList(item)) => {
-            Input::List(vec![literal(value, item, schema)])
-        }
-        (Value::List(items), _) => {
-            Input::List(items.iter().map(|v| literal(v, ty, schema)).collect())
-        }
-        (Value::Object(given), _) => {
-            let Some(ExtendedType::InputObject(input)) = schema.types.get(named) else {
-                return Input::Null;
-            };
-            let fields = input.fields.iter().filter_map(|(name, field)| {
-                let value = given
-                    .iter()
-                    .find(|(given, _)| given == name)
-                    .map(|(_, value)| &**value)
-                    .or(field.default_value.as_deref())?;
-                Some((
-                    Cow::Owned(name.to_string()),
-                    literal(value, &field.ty, schema),
-                ))
-            });
-            Input::Object(fields.collect())
-        }
-        (Value::Int(n), _) => match named {
-            "Float" => Input::Float(n.try_to_f64().unwrap_or(f64::NAN)),
-            "ID" => Input::Str(Cow::Owned(n.as_str().to_owned())),
-            _ => n.try_to_i32().map_or(Input::Null, |n| Input::Int(n.into())),
-        },
-        (Value::Float(f), _) => Input::Float(f.try_to_f64().unwrap_or(f64::NAN)),
-        (Value::String(text), _) => Input::Str(Cow::Owned(text.clone())),
-        (Value::Enum(name), _) => Input::Str(Cow::Owned(name.to_string())),
-        (Value::Boolean(b), _) => Input::Bool(*b),
+    coerce(constant(value), ty, schema, &Place::Variable("")).unwrap_or(Input::Null)
+}
+
+/// `value` as an input value, before it meets its type.
+fn constant(value: &Value) -> Input<'static> {
+    let owned = |text: &str| Input::Str(Cow::Owned(text.to_owned()));
+    match value {
+        Value::Null | Value::Variable(_) => Input::Null,
+        Value::Int(n) => (n.as_str().parse())
+            .map_or(Input::Float(n.try_to_f64().unwrap_or(f64::NAN)), Input::Int),
+        Value::Float(f) => Input::Float(f.try_to_f64().unwrap_or(f64::NAN)),
+        Value::String(text) => owned(text),
+        Value::Enum(name) => owned(name),
+        Value::Boolean(b) => Input::Bool(*b),
+        Value::List(items) => Input::List(items.iter().map(|item| constant(item)).collect()),
+        Value::Object(fields) => Input::Object(
+            (fields.iter())
+                .map(|(name, value)| (Cow::Owned(name.to_string()), constant(value)))
+                .collect(),
+        ),
     }
 }
