@@ -114,11 +114,6 @@ impl Endpoint {
         })
     }
 
-    /// The schema in SDL.
-    pub(crate) fn sdl(&self) -> &str {
-        self.schema.sdl()
-    }
-
     /// What the resolvers use.
     pub(crate) fn services(&self) -> &Services {
         &self.services

@@ -99,7 +99,7 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Router {
         .layer(cors(&state.access));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .merge(assets::routes(page, &state.access, state.graphql.sdl()))
+        .merge(assets::routes(page, &state.access, crate::graphql::sdl()))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))

@@ -138,7 +138,7 @@ impl Endpoint {
         slots: Option<&SubscriptionSlots>,
     ) -> Result<Subscription, Response> {
         let (env, operation) = (self.env(address, slots), ready.operation());
-        let root = self.schema.object_at(operation.root_type);
+        let root = &self.schema.objects[operation.root_type];
         let (planned, call, subscribe) = match operation.root.fields.first() {
             Some(
                 planned @ Planned {
@@ -158,7 +158,7 @@ impl Endpoint {
             _ => return Err(Response::error(internal("a subscription without a field"))),
         };
         let selected = call.selection.as_ref().map(|(type_index, selection)| {
-            let event = self.schema.object_at(*type_index);
+            let event = &self.schema.objects[*type_index];
             let fields = selection
                 .fields
                 .iter()

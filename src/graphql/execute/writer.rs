@@ -88,7 +88,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         at: &Path<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), Nulled> {
-        let object_type = self.schema.object_at(type_index);
+        let object_type = &self.schema.objects[type_index];
         out.push(b'{');
         match &selection.occurrences {
             None => {
@@ -149,7 +149,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         type_index: usize,
         out: &mut Vec<u8>,
     ) -> Result<(), Nulled> {
-        let object_type = self.schema.object_at(type_index);
+        let object_type = &self.schema.objects[type_index];
         out.push(b'{');
         for (nth, index) in self.order(selection, &Path::Root)?.into_iter().enumerate() {
             let planned = &selection.fields[index];

@@ -30,7 +30,8 @@ const SDL: &str = include_str!("schema.graphql");
 
 /// The resolvers, and apollo-compiler's schema built from the SDL.
 pub(crate) struct Schema {
-    objects: Vec<Object>,
+    /// The object types' resolvers; plans find them by index.
+    pub(crate) objects: Vec<Object>,
     /// The schema as apollo-compiler validates documents against it.
     pub(crate) apollo: Valid<apollo_compiler::Schema>,
     /// The types introspection lists, as graphql-js orders them.
@@ -105,16 +106,6 @@ impl Schema {
             .iter()
             .enumerate()
             .find(|(_, object)| object.name == name)
-    }
-
-    /// The object type at `index` (from `object`).
-    pub(crate) fn object_at(&self, index: usize) -> &Object {
-        &self.objects[index]
-    }
-
-    /// The schema in SDL.
-    pub(crate) fn sdl(&self) -> &str {
-        SDL
     }
 }
 
@@ -253,8 +244,7 @@ mod tests {
 
     #[test]
     fn the_resolvers_are_those_of_the_schema_apollo_compiler_builds() {
-        let schema = Schema::new(true).unwrap();
-        assert!(schema.sdl().contains("type Session {"));
+        assert!(Schema::new(true).is_ok());
         assert!(build(SDL, |_| {}).is_ok());
     }
 
