@@ -124,10 +124,9 @@ fn sha256(text: &str) -> [u8; 32] {
     sha2::Sha256::digest(text.as_bytes()).into()
 }
 
-#[tokio::test]
-async fn a_document_is_prepared_once_and_found_again_by_its_hash() {
-    let replica = Replica::start().await;
-    let schema = &replica.endpoint.schema;
+#[test]
+fn a_document_is_prepared_once_and_found_again_by_its_hash() {
+    let schema = &Schema::new(true).unwrap();
     let documents = Documents::new(1 << 20);
     let text = "{ sessions { id } }";
     let not_found = documents.get(&asked(None, Some(sha256(text))), schema);
@@ -151,10 +150,9 @@ async fn a_document_is_prepared_once_and_found_again_by_its_hash() {
     assert_eq!(documents.len(), 1);
 }
 
-#[tokio::test]
-async fn a_flood_of_documents_seen_once_keeps_the_hot_ones_and_its_bound() {
-    let replica = Replica::start().await;
-    let schema = &replica.endpoint.schema;
+#[test]
+fn a_flood_of_documents_seen_once_keeps_the_hot_ones_and_its_bound() {
+    let schema = &Schema::new(true).unwrap();
     // Room for about 40 documents of this size.
     let documents = Documents::new(40 * 1300);
     let hot = ["{ sessions { id } }", "{ sessions { title } }"];
