@@ -90,17 +90,19 @@ impl<'r, 'a> Writer<'r, 'a> {
     ) -> Result<(), Nulled> {
         let object_type = &self.schema.objects[type_index];
         out.push(b'{');
-        match &selection.occurrences {
-            None => {
-                for (index, planned) in selection.fields.iter().enumerate() {
-                    self.field(planned, index == 0, object_type, object, at, out)?;
-                }
-            }
-            Some(_) => {
-                for (nth, index) in self.order(selection, at)?.into_iter().enumerate() {
-                    let planned = &selection.fields[index];
-                    self.field(planned, nth == 0, object_type, object, at, out)?;
-                }
+        // Without conditions, every field in order, with no list of them made.
+        let order = match selection.occurrences {
+            Some(_) => Some(self.order(selection, at)?),
+            None => None,
+        };
+        let count = order.as_ref().map_or(selection.fields.len(), Vec::len);
+        for nth in 0..count {
+            let planned = &selection.fields[order.as_ref().map_or(nth, |order| order[nth])];
+            let at = Path::Key(at, &planned.key);
+            if let Some((value, call)) =
+                self.resolve(planned, nth == 0, object_type, object, &at, out)?
+            {
+                self.position(value, &call.shape, call, planned.location, &at, out)?;
             }
         }
         out.push(b'}');
@@ -120,25 +122,6 @@ impl<'r, 'a> Writer<'r, 'a> {
             }
         }
         Ok(order)
-    }
-
-    /// Writes one field of `object`, of type `object_type`, and its value.
-    fn field(
-        &mut self,
-        planned: &'r Planned,
-        first: bool,
-        object_type: &'r Object,
-        object: &AnyObject,
-        at: &Path<'_>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Nulled> {
-        let at = Path::Key(at, &planned.key);
-        match self.resolve(planned, first, object_type, object, &at, out)? {
-            Some((value, call)) => {
-                self.position(value, &call.shape, call, planned.location, &at, out)
-            }
-            None => Ok(()),
-        }
     }
 
     /// Writes a mutation's root fields, one after another: a field whose
