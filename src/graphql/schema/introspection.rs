@@ -41,13 +41,13 @@ pub(super) fn objects() -> Vec<Object> {
             Out::List(s.listed.iter().map(named).collect())
         })
         .with("queryType", |s: &Schema, _, _| {
-            Out::or_null(roots(s).query.as_deref(), named)
+            Out::or_null(s.apollo.schema_definition.query.as_deref(), named)
         })
         .with("mutationType", |s: &Schema, _, _| {
-            Out::or_null(roots(s).mutation.as_deref(), named)
+            Out::or_null(s.apollo.schema_definition.mutation.as_deref(), named)
         })
         .with("subscriptionType", |s: &Schema, _, _| {
-            Out::or_null(roots(s).subscription.as_deref(), named)
+            Out::or_null(s.apollo.schema_definition.subscription.as_deref(), named)
         })
         .with("directives", |s: &Schema, _, _| {
             list(s.directives.iter().map(|d| &**d))
@@ -266,9 +266,4 @@ fn list<'a, T: Any + Send + Sync>(items: impl Iterator<Item = &'a T>) -> Out<'a>
 fn shown<'a, T: Item>(items: impl Iterator<Item = &'a T>, args: &Args<'_>) -> Out<'a> {
     let deprecated = args.get(&INCLUDE_DEPRECATED).and_then(|v| v.as_bool()) == Some(true);
     list(items.filter(|item| deprecated || item.directives().get("deprecated").is_none()))
-}
-
-/// The schema's root types.
-fn roots(schema: &Schema) -> &apollo_compiler::schema::SchemaDefinition {
-    &schema.apollo.schema_definition
 }

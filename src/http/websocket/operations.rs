@@ -203,12 +203,12 @@ impl Operations {
                     Err(refused) => refused,
                 }
             }
-            Ok(ready) if ready.kind() == OperationType::Mutation => {
+            Ok(ready) => {
                 let (ready, endpoint) = (ready.into_owned(), endpoint.clone());
                 let mut run: BoxFuture<'static, Response> =
                     Box::pin(async move { endpoint.run(&ready, address).await });
-                // Most answer at once; one that waits for its flush must
-                // not hold up the socket's other operations.
+                // Most answer at once; a mutation that waits for its flush
+                // must not hold up the socket's other operations.
                 let now = std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await;
                 match now {
                     Poll::Ready(response) => self.answer(&id_json, &response, out),
@@ -225,11 +225,6 @@ impl Operations {
                         }));
                     }
                 }
-                return;
-            }
-            Ok(ready) => {
-                let response = endpoint.run(&ready, address).await;
-                self.answer(&id_json, &response, out);
                 return;
             }
             Err(refused) => refused,
