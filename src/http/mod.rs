@@ -7,15 +7,17 @@
 //! GraphQL semantics live in `crate::graphql`; the conference page at `/`
 //! and GraphiQL's page and files are `assets`. `server`
 //! accepts connections and cuts off slow ones (a peer that stops reading:
-//! `write_deadline`); `gate` spares a subscriber's task needless polls;
-//! `written` writes an event's response once for the subscribers that get
-//! the same; `requests` counts every request for the SLIs.
+//! `write_deadline`), and lets a streamed response leave hyper once its
+//! head is out (`handoff`); `gate` spares a subscriber's task needless
+//! polls; `written` writes an event's response once for the subscribers
+//! that get the same; `requests` counts every request for the SLIs.
 
 mod accept;
 mod assets;
 mod error;
 mod gate;
 mod graphql;
+mod handoff;
 pub(crate) mod requests;
 mod server;
 mod stream;

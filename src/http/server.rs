@@ -7,10 +7,12 @@
 //! handler's part (`http::graphql_post`). A peer that takes no byte of what
 //! is sent to it for `write` is cut off (`write_deadline`); no other timer
 //! runs while a response streams, so a subscription streamed over HTTP
-//! lives as long as its client reads. Routing is `http::router`'s.
+//! lives as long as its client reads; once its head is out, it leaves
+//! hyper for a task of its own (`handoff`). Routing is `http::router`'s.
 
+use super::handoff::{self, Handoff, Watched};
 use super::write_deadline::WriteDeadline;
-use crate::limits::connections::Peer;
+use crate::limits::connections::{CountedStream, Peer};
 use crate::limits::{LimitedListener, Timeouts};
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -24,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -37,47 +40,124 @@ pub(crate) async fn serve(
     timeouts: Timeouts,
     stop: CancellationToken,
 ) {
-    let connections = TaskTracker::new();
+    let server = Arc::new(Server {
+        router,
+        timeouts,
+        stop,
+        connections: TaskTracker::new(),
+    });
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = stop.cancelled() => break,
+            () = server.stop.cancelled() => break,
         };
-        let clock = HeadClock::new(stream.bytes_read(), timeouts);
-        let service =
-            router
-                .clone()
-                .map_request(move |mut request: axum::http::Request<Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(Peer(peer)));
-                    request
-                });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(clock)
-            .header_read_timeout(timeouts.header_read)
-            .serve_connection(
-                TokioIo::new(WriteDeadline::new(stream, timeouts.write)),
-                TowerToHyperService::new(service),
-            )
-            .with_upgrades();
-        let stop = stop.clone();
-        connections.spawn(async move {
-            let mut connection = std::pin::pin!(connection);
-            let ended = tokio::select! {
-                ended = connection.as_mut() => ended,
-                () = stop.cancelled() => {
-                    // Finish the request in progress, if any, then close.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(error) = ended {
-                tracing::debug!(%peer, %error, "connection ended with an error");
-            }
-        });
+        let socket = WriteDeadline::new(stream, timeouts.write);
+        let served = serve_connection(server.clone(), socket, peer, false);
+        server.connections.spawn(served);
     }
     drop(listener);
-    connections.close();
-    connections.wait().await;
+    server.connections.close();
+    server.connections.wait().await;
+}
+
+/// What every connection is served with.
+struct Server {
+    router: Router,
+    timeouts: Timeouts,
+    stop: CancellationToken,
+    connections: TaskTracker,
+}
+
+/// A connection's socket.
+type Socket = WriteDeadline<CountedStream>;
+
+/// Serves one connection with hyper, `after_response` if it has answered a
+/// request already. A subscription streamed over it leaves hyper once its
+/// head is written (`handoff`): this task ends, and a small one streams
+/// the rest.
+async fn serve_connection(
+    server: Arc<Server>,
+    socket: Socket,
+    peer: std::net::SocketAddr,
+    after_response: bool,
+) {
+    let handoff = Arc::new(Handoff::default());
+    let clock = HeadClock::new(
+        socket.get_ref().bytes_read(),
+        server.timeouts,
+        after_response,
+    );
+    let admitted = handoff.clone();
+    let service =
+        server
+            .router
+            .clone()
+            .map_request(move |mut request: axum::http::Request<Incoming>| {
+                admitted.admit(&request);
+                request.extensions_mut().insert(ConnectInfo(Peer(peer)));
+                request
+            });
+    let mut connection = hyper::server::conn::http1::Builder::new()
+        .timer(clock)
+        .header_read_timeout(server.timeouts.header_read)
+        .serve_connection(
+            TokioIo::new(Watched::new(socket, handoff.clone())),
+            TowerToHyperService::new(service),
+        )
+        .with_upgrades();
+    let mut stopping = std::pin::pin!(server.stop.cancelled());
+    let mut shutting_down = false;
+    let served = std::future::poll_fn(|cx| {
+        if !shutting_down && stopping.as_mut().poll(cx).is_ready() {
+            // Finish the request in progress, if any, then close.
+            shutting_down = true;
+            Pin::new(&mut connection).graceful_shutdown();
+        }
+        if let Poll::Ready(ended) = Pin::new(&mut connection).poll(cx) {
+            return Poll::Ready(Err(ended));
+        }
+        match handoff.take() {
+            Some(handed) => Poll::Ready(Ok(handed)),
+            None => Poll::Pending,
+        }
+    });
+    match handoff::CONNECTION.scope(handoff.clone(), served).await {
+        Err(Ok(())) => {}
+        Err(Err(error)) => tracing::debug!(%peer, %error, "connection ended with an error"),
+        Ok((body, keep_alive)) => {
+            let Some(parts) = connection.into_parts() else {
+                return;
+            };
+            let keep_alive = keep_alive && parts.read_buf.is_empty();
+            let socket = parts.io.into_inner().into_inner();
+            let streamed = stream_then_serve(server.clone(), socket, peer, body, keep_alive);
+            server.connections.spawn(streamed);
+        }
+    }
+}
+
+/// Writes the rest of a streamed body that left hyper, then serves the
+/// connection again if it may carry another request. Boxed: it and
+/// `serve_connection` start each other.
+fn stream_then_serve(
+    server: Arc<Server>,
+    mut socket: Socket,
+    peer: std::net::SocketAddr,
+    body: handoff::Handed,
+    keep_alive: bool,
+) -> futures_util::future::BoxFuture<'static, ()> {
+    Box::pin(async move {
+        match handoff::finish(&mut socket, body).await {
+            handoff::Finished::Ended { heard: false } if keep_alive => {
+                let served = serve_connection(server.clone(), socket, peer, true);
+                server.connections.spawn(served);
+            }
+            handoff::Finished::Ended { .. } => {
+                let _ = tokio::time::timeout(server.timeouts.write, socket.shutdown()).await;
+            }
+            handoff::Finished::Gone => {}
+        }
+    })
 }
 
 /// hyper's timer for one connection. hyper arms its head deadline whenever
@@ -96,10 +176,12 @@ struct HeadClock {
 }
 
 impl HeadClock {
-    fn new(read: Arc<AtomicU64>, timeouts: Timeouts) -> Self {
+    /// A connection's clock; `after_response` if it answered a request
+    /// before (its next request's head may come after `idle`).
+    fn new(read: Arc<AtomicU64>, timeouts: Timeouts, after_response: bool) -> Self {
         Self {
             read,
-            started: Arc::new(AtomicBool::new(false)),
+            started: Arc::new(AtomicBool::new(after_response)),
             timeouts,
         }
     }
@@ -204,9 +286,77 @@ mod tests {
         clock.sleep_until(clock.now() + TIMEOUTS.header_read)
     }
 
+    /// Serves a stream of two chunks at `/stream` and `ok` at `/plain`;
+    /// returns the address and what stops it.
+    async fn streaming_server() -> (std::net::SocketAddr, CancellationToken) {
+        use axum::routing::get;
+        let events = || {
+            let chunks = [":\n\n", "event: next\ndata: 1\n\n"]
+                .map(|chunk| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(chunk)));
+            handoff::body(futures_util::stream::iter(chunks))
+        };
+        let router = Router::new()
+            .route("/stream", get(move || async move { events() }))
+            .route("/plain", get(|| async { "ok" }));
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = tcp.local_addr().unwrap();
+        let listener = LimitedListener::new(tcp, crate::limits::ConnectionLimit::new(8, 0));
+        let stop = CancellationToken::new();
+        tokio::spawn(serve(listener, router, TIMEOUTS, stop.clone()));
+        (address, stop)
+    }
+
+    /// Sends `request` and reads until `end` is read or the server closes.
+    async fn exchange(socket: &mut tokio::net::TcpStream, request: &str, end: &str) -> String {
+        use tokio::io::AsyncReadExt;
+        socket.write_all(request.as_bytes()).await.unwrap();
+        let mut text = Vec::new();
+        while !String::from_utf8_lossy(&text).ends_with(end) {
+            let mut buf = [0u8; 1024];
+            match socket.read(&mut buf).await.unwrap() {
+                0 => break,
+                n => text.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8(text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_left_hyper_ends_as_a_chunked_body_and_the_connection_serves_again() {
+        let (address, stop) = streaming_server().await;
+        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+        let streamed = exchange(
+            &mut socket,
+            "GET /stream HTTP/1.1\r\nhost: a\r\n\r\n",
+            "0\r\n\r\n",
+        )
+        .await;
+        let (head, body) = streamed.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("transfer-encoding: chunked"), "{head}");
+        assert_eq!(
+            body,
+            "3\r\n:\n\n\r\n15\r\nevent: next\ndata: 1\n\n\r\n0\r\n\r\n"
+        );
+        let plain = exchange(&mut socket, "GET /plain HTTP/1.1\r\nhost: a\r\n\r\n", "ok").await;
+        assert!(plain.starts_with("HTTP/1.1 200"), "{plain}");
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn an_http_1_0_stream_stays_with_hyper() {
+        let (address, stop) = streaming_server().await;
+        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+        let streamed = exchange(&mut socket, "GET /stream HTTP/1.0\r\n\r\n", "\u{0}").await;
+        let (head, body) = streamed.split_once("\r\n\r\n").unwrap();
+        assert!(!head.contains("chunked"), "{head}");
+        assert_eq!(body, ":\n\nevent: next\ndata: 1\n\n");
+        stop.cancel();
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_new_connection_has_the_header_timeout_from_its_start() {
-        let clock = HeadClock::new(Arc::new(AtomicU64::new(0)), TIMEOUTS);
+        let clock = HeadClock::new(Arc::new(AtomicU64::new(0)), TIMEOUTS, false);
         let mut deadline = arm(&clock);
         tokio::time::advance(Duration::from_millis(4_900)).await;
         assert!(!is_ready(&mut deadline));
@@ -217,7 +367,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn between_requests_a_connection_may_be_idle_longer() {
         let read = Arc::new(AtomicU64::new(0));
-        let clock = HeadClock::new(read.clone(), TIMEOUTS);
+        let clock = HeadClock::new(read.clone(), TIMEOUTS, false);
         drop(arm(&clock));
         read.fetch_add(100, Ordering::Relaxed);
         let mut idle = arm(&clock);
@@ -230,7 +380,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_first_byte_of_the_next_request_starts_its_header_timeout() {
         let read = Arc::new(AtomicU64::new(0));
-        let clock = HeadClock::new(read.clone(), TIMEOUTS);
+        let clock = HeadClock::new(read.clone(), TIMEOUTS, false);
         drop(arm(&clock));
         let mut deadline = arm(&clock);
         tokio::time::advance(Duration::from_secs(30)).await;

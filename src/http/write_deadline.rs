@@ -33,6 +33,11 @@ impl<S> WriteDeadline<S> {
             armed: false,
         }
     }
+
+    /// The connection it wraps.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
 }
 
 impl<S> WriteDeadline<S> {

@@ -66,7 +66,7 @@ pub(super) fn subscribe(
         shutdown: gated_future(Box::pin(state.shutdown.clone().cancelled_owned())),
         opened: false,
     };
-    streamed(framing, Body::from_stream(events))
+    streamed(framing, super::handoff::body(events))
 }
 
 /// A response of one result: a query's or mutation's, or a request error.

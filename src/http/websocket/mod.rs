@@ -84,7 +84,13 @@ pub(super) async fn upgrade(
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(MAX_BODY_BYTES)
         .max_frame_size(MAX_BODY_BYTES)
-        .on_upgrade(move |socket| connection.serve(socket))
+        .on_upgrade(move |socket| {
+            // Its own task: the upgrade's task holds a dead copy of the
+            // socket and the handshake's state beside what it runs, and
+            // ends here instead of living as long as the connection.
+            tokio::spawn(connection.serve(socket));
+            std::future::ready(())
+        })
 }
 
 /// The first GraphQL WebSocket subprotocol the client offers that is served
@@ -171,8 +177,9 @@ impl Connection {
         // subscriber does not keep a timer it no longer needs.
         let mut init_deadline = Some(Box::pin(tokio::time::sleep(state.limits.ws_init_timeout)));
         let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
-        // Kept between batches: most are one event, and need no allocation.
-        let mut batch = Vec::new();
+        // Kept between batches: most are one event, and need no allocation;
+        // room for one is all an idle connection keeps.
+        let mut batch = Vec::with_capacity(1);
         // Set at shutdown while mutations still wait for their answer: the
         // connection closes once they are sent.
         let mut stopping = false;
@@ -256,7 +263,9 @@ impl Connection {
                     }
                 }
             }
-            match send_within(to_client, &mut batch, keepalive).await {
+            let sent = send_within(to_client, &mut batch, keepalive).await;
+            batch.shrink_to(1);
+            match sent {
                 Sent::Yes => {}
                 Sent::Failed => return None,
                 Sent::Stuck => {

@@ -72,8 +72,9 @@ pub(super) struct Operations {
     running: HashMap<String, AbortHandle>,
     /// The subscriptions' events.
     events: EventStreams<Tag, Box<AnyObject>>,
-    /// Mutations waiting for their answer.
-    answering: FuturesUnordered<Answering>,
+    /// Mutations waiting for their answer; made for the first (most
+    /// connections have none, and it allocates).
+    answering: Option<FuturesUnordered<Answering>>,
     /// Frames to send before anything else: the `complete` after a
     /// waiting mutation's answer.
     queued: VecDeque<Message>,
@@ -94,14 +95,16 @@ impl Operations {
             rate,
             running: HashMap::new(),
             events: EventStreams::default(),
-            answering: FuturesUnordered::new(),
+            answering: None,
             queued: VecDeque::new(),
         }
     }
 
     /// Whether a mutation is still waiting for its answer.
     pub(super) fn answering(&self) -> bool {
-        !self.answering.is_empty()
+        self.answering
+            .as_ref()
+            .is_some_and(|answering| !answering.is_empty())
     }
 
     /// Whether `connection_init` came.
@@ -215,7 +218,8 @@ impl Operations {
                     Poll::Pending => {
                         let (abort, registration) = AbortHandle::new_pair();
                         self.running.insert(id.clone(), abort);
-                        self.answering.push(Box::pin(async move {
+                        let answering = self.answering.get_or_insert_with(FuturesUnordered::new);
+                        answering.push(Box::pin(async move {
                             let response = Abortable::new(run, registration).await.ok()?;
                             Some(Answered {
                                 id,
@@ -278,7 +282,9 @@ impl Operations {
         if let Some(frame) = self.queued.pop_front() {
             return Poll::Ready(frame);
         }
-        while let Poll::Ready(Some(answered)) = self.answering.poll_next_unpin(cx) {
+        while let Some(answering) = self.answering.as_mut()
+            && let Poll::Ready(Some(answered)) = answering.poll_next_unpin(cx)
+        {
             // None: the client stopped it.
             if let Some(answered) = answered {
                 self.running.remove(&answered.id);

@@ -165,7 +165,11 @@ pub(crate) fn complete(id_json: &str) -> String {
 
 /// `text` as a JSON string.
 pub(crate) fn json_string(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
+    let mut json = serde_json::to_string(text).unwrap_or_default();
+    // serde_json starts at 128 bytes; a subscription keeps its id's for
+    // its whole life.
+    json.shrink_to_fit();
+    json
 }
 
 #[cfg(test)]

@@ -1,0 +1,346 @@
+//! A response streamed over HTTP/1.1 leaves hyper once its head is out:
+//! the server takes the socket back and writes the rest of the chunked
+//! body itself (`finish`), so an idle subscriber keeps no HTTP parser, read
+//! and write buffers (8 KiB each in hyper) or request state, only its
+//! stream and socket. Once the stream ends, hyper serves the connection
+//! again.
+
+use axum::body::{Body, Bytes};
+use futures_util::stream::{BoxStream, Stream, StreamExt};
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+/// A streamed body once it has left hyper.
+pub(super) type Handed = BoxStream<'static, Result<Bytes, Infallible>>;
+
+tokio::task_local! {
+    /// The connection whose task is polling: set by the server around
+    /// hyper's connection, read by a streamed body when hyper first polls it.
+    pub(super) static CONNECTION: Arc<Handoff>;
+}
+
+/// Where a connection's streamed body is (`Handoff::state`): with hyper
+/// (0), handed over, or handed over with everything before it written.
+const HANDED: u8 = 1;
+const HEAD_WRITTEN: u8 = 2;
+
+/// One connection's hand-over, shared by its task, its requests' bodies
+/// and its socket.
+#[derive(Default)]
+pub(super) struct Handoff {
+    /// Whether the request being answered may leave hyper: HTTP/1.1 (whose
+    /// streamed body hyper frames as chunks) and not `HEAD`.
+    eligible: AtomicBool,
+    /// Whether the connection may carry another request after it.
+    keep_alive: AtomicBool,
+    state: AtomicU8,
+    body: Mutex<Option<Handed>>,
+}
+
+impl Handoff {
+    /// Notes what `request`, the connection's next, allows.
+    pub(super) fn admit<B>(&self, request: &axum::http::Request<B>) {
+        let eligible = request.version() == axum::http::Version::HTTP_11
+            && request.method() != axum::http::Method::HEAD;
+        let close = request
+            .headers()
+            .get(axum::http::header::CONNECTION)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value
+                    .split(',')
+                    .any(|token| token.trim().eq_ignore_ascii_case("close"))
+            });
+        self.eligible.store(eligible, Ordering::Relaxed);
+        self.keep_alive.store(!close, Ordering::Relaxed);
+    }
+
+    /// Takes `body` from hyper, if the request allows it.
+    fn hand(&self, body: Handed) -> Result<(), Handed> {
+        if !self.eligible.load(Ordering::Relaxed) {
+            return Err(body);
+        }
+        *self
+            .body
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(body);
+        self.state.store(HANDED, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The body handed over, once hyper has written everything before it;
+    /// and whether the connection may carry another request after it.
+    pub(super) fn take(&self) -> Option<(Handed, bool)> {
+        if self.state.load(Ordering::Relaxed) != HEAD_WRITTEN {
+            return None;
+        }
+        let body = self
+            .body
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()?;
+        Some((body, self.keep_alive.load(Ordering::Relaxed)))
+    }
+}
+
+/// A response body of `stream`'s chunks that leaves hyper when the server
+/// allows it (`CONNECTION`), and else streams through hyper. Its bytes go
+/// out as they are: no layer may change a streamed body (compress it).
+pub(super) fn body<S>(stream: S) -> Body
+where
+    S: Stream<Item = Result<Bytes, Infallible>> + Send + 'static,
+{
+    Body::from_stream(Leaving {
+        stream: Some(stream.boxed()),
+        asked: false,
+    })
+}
+
+/// A body that hands its stream over when hyper first polls it.
+struct Leaving {
+    /// `None` once handed over: hyper is then dropped without polling
+    /// this again.
+    stream: Option<Handed>,
+    /// Whether it asked its connection to take it.
+    asked: bool,
+}
+
+impl Stream for Leaving {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if !self.asked {
+            self.asked = true;
+            if let (Ok(connection), Some(stream)) =
+                (CONNECTION.try_with(Arc::clone), self.stream.take())
+            {
+                match connection.hand(stream) {
+                    Ok(()) => return Poll::Pending,
+                    Err(stream) => self.stream = Some(stream),
+                }
+            }
+        }
+        match self.stream.as_mut() {
+            Some(stream) => stream.poll_next_unpin(cx),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// A connection's socket as hyper sees it: a flush after the body was
+/// handed over means hyper has written everything it held (it flushes
+/// the socket only once its own buffer is empty).
+pub(super) struct Watched<S> {
+    inner: S,
+    handoff: Arc<Handoff>,
+}
+
+impl<S> Watched<S> {
+    pub(super) fn new(inner: S, handoff: Arc<Handoff>) -> Self {
+        Self { inner, handoff }
+    }
+
+    pub(super) fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = polled {
+            let state = &self.handoff.state;
+            let _ =
+                state.compare_exchange(HANDED, HEAD_WRITTEN, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// How a stream written by `finish` ended.
+#[derive(Debug, PartialEq)]
+pub(super) enum Finished {
+    /// The body ended; whether the client sent anything meanwhile (a
+    /// request it pipelined, which is not answered: the connection closes).
+    Ended { heard: bool },
+    /// The client left, or the socket failed.
+    Gone,
+}
+
+/// Writes `body` to `io` as the rest of a chunked HTTP/1.1 body, one chunk
+/// per item, then the last chunk. Meanwhile it reads only to learn that the
+/// client left, which ends the stream (and the subscription behind it).
+pub(super) async fn finish<S>(io: &mut S, mut body: Handed) -> Finished
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut heard = false;
+    loop {
+        let next = std::future::poll_fn(|cx| {
+            if client_left(io, cx, &mut heard) {
+                return Poll::Ready(None);
+            }
+            body.poll_next_unpin(cx).map(Some)
+        })
+        .await;
+        let written = match next {
+            None => return Finished::Gone,
+            Some(Some(Ok(bytes))) => {
+                let mut chunk = Vec::with_capacity(bytes.len() + 12);
+                chunk.extend_from_slice(format!("{:x}\r\n", bytes.len()).as_bytes());
+                chunk.extend_from_slice(&bytes);
+                chunk.extend_from_slice(b"\r\n");
+                io.write_all(&chunk).await
+            }
+            Some(None) => {
+                let last = io.write_all(b"0\r\n\r\n").await;
+                return match last.and(io.flush().await) {
+                    Ok(()) => Finished::Ended { heard },
+                    Err(_) => Finished::Gone,
+                };
+            }
+        };
+        if written.and(io.flush().await).is_err() {
+            return Finished::Gone;
+        }
+    }
+}
+
+/// Whether the client closed its side (or the socket failed); bytes it
+/// sends are read and dropped, and noted in `heard`.
+fn client_left<S: AsyncRead + Unpin>(io: &mut S, cx: &mut Context<'_>, heard: &mut bool) -> bool {
+    let mut scratch = [0u8; 256];
+    // Bounded, so that a client sending without end cannot hold the thread.
+    for _ in 0..16 {
+        let mut buf = ReadBuf::new(&mut scratch);
+        match Pin::new(&mut *io).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => return true,
+            Poll::Ready(Ok(())) => *heard = true,
+            Poll::Ready(Err(_)) => return true,
+            Poll::Pending => return false,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    fn chunks(items: &[&'static str]) -> Handed {
+        let items: Vec<_> = items
+            .iter()
+            .map(|item| Ok(Bytes::from_static(item.as_bytes())))
+            .collect();
+        futures_util::stream::iter(items).boxed()
+    }
+
+    #[tokio::test]
+    async fn a_handed_body_is_written_as_chunks_then_the_last_chunk() {
+        let (mut ours, mut theirs) = tokio::io::duplex(1024);
+        let body = chunks(&[":\n\n", "event: next\ndata: {}\n\n"]);
+        assert_eq!(
+            finish(&mut ours, body).await,
+            Finished::Ended { heard: false }
+        );
+        drop(ours);
+        let mut text = String::new();
+        theirs.read_to_string(&mut text).await.unwrap();
+        assert_eq!(
+            text,
+            "3\r\n:\n\n\r\n16\r\nevent: next\ndata: {}\n\n\r\n0\r\n\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_that_leaves_ends_the_stream() {
+        let (mut ours, theirs) = tokio::io::duplex(1024);
+        drop(theirs);
+        let never = futures_util::stream::pending().boxed();
+        assert_eq!(finish(&mut ours, never).await, Finished::Gone);
+    }
+
+    #[tokio::test]
+    async fn bytes_the_client_sends_meanwhile_are_noted() {
+        let (mut ours, mut theirs) = tokio::io::duplex(1024);
+        theirs.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        assert_eq!(
+            finish(&mut ours, chunks(&[])).await,
+            Finished::Ended { heard: true }
+        );
+    }
+
+    #[test]
+    fn a_body_is_taken_only_once_hyper_flushed_after_handing_it() {
+        let handoff = Arc::new(Handoff::default());
+        let request = axum::http::Request::post("/").body(()).unwrap();
+        handoff.admit(&request);
+        let (socket, _) = tokio::io::duplex(64);
+        let mut socket = Watched::new(socket, handoff.clone());
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(Pin::new(&mut socket).poll_flush(&mut cx).is_ready());
+        assert!(handoff.hand(chunks(&[])).is_ok());
+        assert!(handoff.take().is_none(), "taken before hyper flushed");
+        assert!(Pin::new(&mut socket).poll_flush(&mut cx).is_ready());
+        let (_, keep_alive) = handoff.take().expect("taken once flushed");
+        assert!(keep_alive);
+    }
+
+    #[test]
+    fn http_1_0_and_head_requests_stay_with_hyper_and_close_ends_keep_alive() {
+        let handoff = Handoff::default();
+        let mut old = axum::http::Request::post("/").body(()).unwrap();
+        *old.version_mut() = axum::http::Version::HTTP_10;
+        handoff.admit(&old);
+        assert!(handoff.hand(chunks(&[])).is_err());
+        handoff.admit(&axum::http::Request::head("/").body(()).unwrap());
+        assert!(handoff.hand(chunks(&[])).is_err());
+        let closing = axum::http::Request::post("/")
+            .header("connection", "keep-alive, Close")
+            .body(())
+            .unwrap();
+        handoff.admit(&closing);
+        assert!(handoff.hand(chunks(&[])).is_ok());
+        assert!(!handoff.keep_alive.load(Ordering::Relaxed));
+    }
+}
