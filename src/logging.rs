@@ -8,9 +8,18 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::Filter;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::Registry;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
+
+/// Set once spans are exported: only then does a request read its
+/// caller's `traceparent`.
+static EXPORTING: AtomicBool = AtomicBool::new(false);
 
 /// Ends trace export when dropped, sending the spans still queued.
 #[must_use = "dropping the guard stops trace export"]
@@ -32,8 +41,12 @@ impl Drop for Guard {
 /// `format` shapes the lines, and a collector at `otlp_endpoint` (its base
 /// URL, such as `http://otel-collector:4318`) receives the spans.
 pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<Guard> {
-    let filter = EnvFilter::try_from_env("LIKES_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let filter = line_filter(std::env::var("LIKES_LOG").ok().as_deref());
+    // Colours only for a person at a terminal: escape codes are noise in a
+    // collected log, and writing them costs every span and line.
+    let lines = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let lines = match format {
         LogFormat::Text => lines.boxed(),
         LogFormat::Json => lines
@@ -48,8 +61,9 @@ pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<Gu
     let export = traces.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("likes"))
-            .with_filter(EnvFilter::new("likes=info"))
+            .with_filter(Targets::new().with_target("likes", tracing::Level::INFO))
     });
+    EXPORTING.store(traces.is_some(), Ordering::Relaxed);
     tracing_subscriber::registry()
         .with(lines.with_filter(filter))
         .with(export)
@@ -73,6 +87,28 @@ fn tracer_provider(endpoint: &str) -> anyhow::Result<SdkTracerProvider> {
         .with_batch_exporter(exporter)
         .with_resource(resource.build())
         .build())
+}
+
+/// What lets log lines through: `LIKES_LOG` (default `info`). A filter of
+/// targets and levels only (`info`, `likes=debug,tower=warn`) is decided
+/// once per callsite; one with span or field directives (`[request]`,
+/// `{…}`) needs `EnvFilter`, which also looks every span up, under a lock
+/// all threads share, each time it is entered or left.
+fn line_filter(directives: Option<&str>) -> Box<dyn Filter<Registry> + Send + Sync> {
+    let directives = directives.unwrap_or("info");
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_:=,.-".contains(c);
+    if directives.chars().all(plain)
+        && let Ok(targets) = directives.parse::<Targets>()
+    {
+        return Box::new(targets);
+    }
+    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    Box::new(filter)
+}
+
+/// Whether spans are exported to a collector.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
 }
 
 /// Makes `span` a child of the trace named by the request's `traceparent`

@@ -69,6 +69,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         runs: options.runs,
         seconds: options.seconds,
         connections: options.connections,
+        log: "warn".into(),
     };
     for store in &options.stores {
         let mut results: BTreeMap<usize, Vec<Measured>> = BTreeMap::new();

@@ -26,6 +26,10 @@ pub struct Options {
     /// Connections the load tools keep open.
     #[arg(long, default_value_t = 64)]
     pub connections: usize,
+    /// The replica's log filter (`LIKES_LOG`): `info` is what an operator
+    /// runs by default, with a span for every request.
+    #[arg(long, default_value = "warn")]
+    pub log: String,
 }
 
 /// What a load tool saw.
@@ -43,7 +47,8 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let baseline = Baseline::start().await?;
     // The engine's cost against a bare handler: answered from memory.
     // Scenario 6 (`acks`) measures `--ack stored` against this.
-    let replica = Replica::start(&store, "ingest", &["--ack", "buffered"]).await?;
+    let replica =
+        Replica::start_logging(&store, "ingest", &["--ack", "buffered"], &options.log).await?;
     let acknowledged_before = replica.metric("likes_acknowledged_total").await?;
 
     // The persisted shape's hash is registered first, as a client's first
@@ -62,9 +67,12 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         }
     }
     let mut runs = Table::new(
-        "Ingestion by document shape: createLike over HTTP/1.1 keep-alive (wrk, a new liker \
-         each request), likes acknowledged (from /metrics) against a bare axum handler's \
-         requests on the same body, alternating",
+        &format!(
+            "Ingestion by document shape: createLike over HTTP/1.1 keep-alive (wrk, a new liker \
+             each request), likes acknowledged (from /metrics) against a bare axum handler's \
+             requests on the same body, alternating; LIKES_LOG={}",
+            options.log
+        ),
         &[
             "run",
             "shape",
@@ -74,6 +82,9 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
             "likes ÷ baseline",
         ],
     );
+    // With a span and its log context for every request, as an operator
+    // runs it, the service is held to less than with warnings only.
+    let target = if options.log == "warn" { 0.70 } else { 0.60 };
     let mut ratios = vec![Vec::new(); SHAPES.len()];
     let mut rates = vec![Vec::new(); SHAPES.len()];
     for run in 1..=options.runs {
@@ -100,7 +111,11 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     }
     runs.print();
     let mut summary = Table::new(
-        "Ingestion by document shape, medians (target: the worst ≥ 0.50, aiming for 0.70)",
+        &format!(
+            "Ingestion by document shape, medians (target: the worst ≥ {target:.2} with \
+             LIKES_LOG={})",
+            options.log
+        ),
         &["shape", "likes/s", "likes ÷ baseline", "range"],
     );
     let mut worst = f64::MAX;
@@ -120,7 +135,7 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     summary.row(vec![
         "worst shape".into(),
         String::new(),
-        format!("{worst:.2} (target ≥ 0.50)"),
+        format!("{worst:.2} (target ≥ {target:.2})"),
         String::new(),
     ]);
     summary.print();

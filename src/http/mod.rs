@@ -138,12 +138,19 @@ fn drop_unfit_request_id<B>(mut request: axum::http::Request<B>) -> axum::http::
 const REQUEST_ID: &str = "x-request-id";
 
 /// The span of one request: every log line within it names the request id.
+/// Its fields are written out for the log lines when it opens, for every
+/// request: only the id, unless spans are exported, when the trace also
+/// names the method and route. A request's status and latency are in
+/// `/metrics` (`requests`).
 fn request_span(request: &Request) -> tracing::Span {
     let id = request
         .headers()
         .get(REQUEST_ID)
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
+    if !crate::logging::exporting() {
+        return tracing::info_span!("request", request_id = %id);
+    }
     let span = tracing::info_span!(
         "request",
         otel.name = %format_args!("{} {}", request.method(), request.uri().path()),
@@ -152,9 +159,7 @@ fn request_span(request: &Request) -> tracing::Span {
         method = %request.method(),
         path = %request.uri().path(),
     );
-    if !span.is_disabled() {
-        crate::logging::join_callers_trace(&span, request.headers());
-    }
+    crate::logging::join_callers_trace(&span, request.headers());
     span
 }
 

@@ -16,7 +16,7 @@ mod own;
 
 use crate::model::TalkId;
 use chrono::{DateTime, Utc};
-use own::Own;
+use own::{Own, Unstored};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -26,17 +26,26 @@ use tokio::sync::watch;
 /// GraphQL layer (readers). Cheap to clone.
 #[derive(Clone)]
 pub struct Listener {
-    /// One sender per talk, held here for the process's life; its total is
-    /// `None` until the observer's first read sets the starting totals.
-    /// Receivers belong to subscriptions and are dropped when they end.
-    talks: Arc<HashMap<TalkId, watch::Sender<Count>>>,
+    /// One channel per talk, held here for the process's life.
+    talks: Arc<HashMap<TalkId, Talk>>,
     /// When the observer last read the store (set by the observer, read by
     /// `/metrics`); until then, when the listener was made.
     read_at: Arc<Mutex<Instant>>,
 }
 
+/// One talk's channel, and its likes acknowledged and not yet stored.
+struct Talk {
+    /// Its count is `None` until the observer's first read sets the
+    /// starting totals. Receivers belong to subscriptions and are dropped
+    /// when they end.
+    sender: watch::Sender<Count>,
+    /// Shared with the talk's subscriptions, which read it with the count.
+    unstored: Arc<Unstored>,
+}
+
 /// What one talk's channel holds: the published count, and this replica's
-/// likes it does not hold yet. Only a published change wakes subscribers.
+/// stored likes it does not hold yet. Only a published change wakes
+/// subscribers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Count {
     published: Option<Published>,
@@ -45,10 +54,11 @@ struct Count {
 
 impl Count {
     /// The published count with the total as this replica's readers see
-    /// it: with every like this replica acknowledged that it lacks.
-    fn read(&self) -> Option<Published> {
+    /// it: with every like this replica acknowledged that it lacks
+    /// (`unstored` of them not stored yet), read under the channel's lock.
+    fn read(&self, unstored: &Unstored) -> Option<Published> {
         self.published.map(|published| Published {
-            total: published.total + self.own.unseen(),
+            total: published.total + self.own.unseen(unstored.get()),
             ..published
         })
     }
@@ -138,6 +148,7 @@ pub struct Interest {
 /// One subscriber's view of one talk.
 pub struct Subscription {
     totals: watch::Receiver<Count>,
+    unstored: Arc<Unstored>,
     /// The total this subscriber last reported (or started from).
     last: Option<u64>,
     /// The audience this subscriber last reported (or saw on subscribing).
@@ -150,7 +161,13 @@ impl Listener {
     pub fn new(talks: impl IntoIterator<Item = TalkId>) -> Self {
         let talks = talks
             .into_iter()
-            .map(|talk| (talk, watch::Sender::new(Count::default())))
+            .map(|talk| {
+                let channel = Talk {
+                    sender: watch::Sender::new(Count::default()),
+                    unstored: Arc::default(),
+                };
+                (talk, channel)
+            })
             .collect();
         Self {
             talks: Arc::new(talks),
@@ -175,7 +192,7 @@ impl Listener {
     /// Publishes a talk's new total, which holds `own` of this replica's
     /// running total of the talk; ignored for talks outside the catalogue.
     pub fn publish(&self, talk: TalkId, total: u64, own: u64) {
-        if let Some(sender) = self.talks.get(&talk) {
+        if let Some(Talk { sender, .. }) = self.talks.get(&talk) {
             sender.send_if_modified(|current| {
                 current.own.published(own);
                 match &mut current.published {
@@ -202,7 +219,7 @@ impl Listener {
     /// Sets every talk's starting total, and how much of this replica's
     /// running total it holds (absent talks: zero).
     pub fn seed(&self, totals: &HashMap<TalkId, u64>, own: &HashMap<TalkId, u64>) {
-        for (talk, sender) in self.talks.iter() {
+        for (talk, Talk { sender, .. }) in self.talks.iter() {
             let at = |counts: &HashMap<TalkId, u64>| counts.get(talk).copied().unwrap_or(0);
             sender.send_if_modified(|current| {
                 current.own.seed(at(own));
@@ -217,17 +234,15 @@ impl Listener {
         self.talks
             .values()
             .next()
-            .is_none_or(|sender| sender.borrow().published.is_some())
+            .is_none_or(|talk| talk.sender.borrow().published.is_some())
     }
 
     /// A like of `talk` was acknowledged before being stored: this
-    /// replica's readers count it from now on. Wakes no subscriber.
+    /// replica's readers count it from now on. Wakes no subscriber and
+    /// takes no lock: one atomic add.
     pub fn acknowledged(&self, talk: TalkId) {
-        if let Some(sender) = self.talks.get(&talk) {
-            sender.send_if_modified(|current| {
-                current.own.acknowledged();
-                false
-            });
+        if let Some(channel) = self.talks.get(&talk) {
+            channel.unstored.acknowledged();
         }
     }
 
@@ -236,9 +251,11 @@ impl Listener {
     /// replica's likes of the talk. Wakes no subscriber: the next
     /// publication carries them.
     pub fn stored(&self, talk: TalkId, acknowledged: u64, running_total: u64) {
-        if let Some(sender) = self.talks.get(&talk) {
+        if let Some(Talk { sender, unstored }) = self.talks.get(&talk) {
             sender.send_if_modified(|current| {
-                current.own.stored(acknowledged, running_total);
+                // Both under the lock readers read them under.
+                unstored.stored(acknowledged);
+                current.own.stored(running_total);
                 false
             });
         }
@@ -247,7 +264,7 @@ impl Listener {
     /// Publishes every talk's audience over all replicas (absent talks have
     /// none); ignored until the totals are seeded.
     pub fn publish_audience(&self, watching: &HashMap<TalkId, u64>) {
-        for (talk, sender) in self.talks.iter() {
+        for (talk, Talk { sender, .. }) in self.talks.iter() {
             let count = watching.get(talk).copied().unwrap_or(0);
             sender.send_if_modified(|current| match &mut current.published {
                 Some(published) if published.watching != count => {
@@ -264,7 +281,8 @@ impl Listener {
     /// has read the store: the published total and every like this replica
     /// acknowledged that it does not hold yet.
     pub fn total(&self, talk: TalkId) -> Option<u64> {
-        let count = self.talks.get(&talk)?.borrow().read();
+        let channel = self.talks.get(&talk)?;
+        let count = channel.sender.borrow().read(&channel.unstored);
         count.map(|published| published.total)
     }
 
@@ -277,15 +295,17 @@ impl Listener {
     fn published(&self, talk: TalkId) -> Option<Published> {
         self.talks
             .get(&talk)
-            .and_then(|sender| sender.borrow().published)
+            .and_then(|channel| channel.sender.borrow().published)
     }
 
     /// Subscribes to a talk; `None` if the catalogue does not have it.
     pub fn subscribe(&self, talk: TalkId, interest: Interest) -> Option<Subscription> {
-        let mut totals = self.talks.get(&talk)?.subscribe();
-        let now = totals.borrow_and_update().read();
+        let channel = self.talks.get(&talk)?;
+        let mut totals = channel.sender.subscribe();
+        let now = totals.borrow_and_update().read(&channel.unstored);
         Some(Subscription {
             totals,
+            unstored: channel.unstored.clone(),
             last: now.map(|published| published.total),
             watching: now.map(|published| published.watching),
             interest,
@@ -297,7 +317,7 @@ impl Listener {
         let mut audience: Vec<_> = self
             .talks
             .iter()
-            .map(|(talk, sender)| (*talk, sender.receiver_count() as u64))
+            .map(|(talk, channel)| (*talk, channel.sender.receiver_count() as u64))
             .filter(|(_, count)| *count > 0)
             .collect();
         audience.sort_unstable();
@@ -306,14 +326,15 @@ impl Listener {
 
     /// Live subscriptions over all talks.
     pub fn all_subscribers(&self) -> usize {
-        self.talks.values().map(watch::Sender::receiver_count).sum()
+        let counts = self.talks.values().map(|talk| talk.sender.receiver_count());
+        counts.sum()
     }
 
     /// Live subscriptions to a talk.
     pub fn subscribers(&self, talk: TalkId) -> usize {
         self.talks
             .get(&talk)
-            .map_or(0, |sender| sender.receiver_count())
+            .map_or(0, |channel| channel.sender.receiver_count())
     }
 }
 
@@ -326,7 +347,7 @@ impl Subscription {
     pub async fn next(&mut self) -> Option<Delta> {
         loop {
             if let Some(since) = self.interest.since {
-                let now = self.totals.borrow_and_update().read();
+                let now = self.totals.borrow_and_update().read(&self.unstored);
                 if let Some(published) = now
                     && published.total >= since
                 {
@@ -337,7 +358,7 @@ impl Subscription {
                 continue;
             }
             self.totals.changed().await.ok()?;
-            let Some(published) = self.totals.borrow_and_update().read() else {
+            let Some(published) = self.totals.borrow_and_update().read(&self.unstored) else {
                 continue;
             };
             let before = self.last.unwrap_or(published.start);

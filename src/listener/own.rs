@@ -1,14 +1,15 @@
 //! One talk's likes taken by this replica that its published total may not
-//! hold yet, as plain data: those acknowledged and not yet stored, this
-//! replica's running total in the store as its flushes read it back, and
-//! how much of that running total the published total holds. Readers on
-//! this replica add the difference, so they read their own writes. No I/O.
+//! hold yet: those acknowledged and not yet stored (`Unstored`, counted up
+//! without a lock, once per like), this replica's running total in the
+//! store as its flushes read it back, and how much of that running total
+//! the published total holds (`Own`). Readers on this replica add the
+//! difference, so they read their own writes. No I/O.
 
-/// This replica's own likes of one talk, against the published total.
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// This replica's stored likes of one talk, against the published total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Own {
-    /// Acknowledged before being stored (`--ack buffered`), not stored yet.
-    unstored: u64,
     /// This replica's running total in the store, as its last flush of the
     /// talk read it back.
     stored: u64,
@@ -25,16 +26,9 @@ impl Own {
         self.published = self.published.max(running_total);
     }
 
-    /// A like was acknowledged before being stored.
-    pub(super) fn acknowledged(&mut self) {
-        self.unstored += 1;
-    }
-
-    /// A flush committed: `acknowledged` of its likes had been acknowledged
-    /// already (each now stored, or found stored), and the store holds
-    /// `running_total` of this replica's likes of the talk.
-    pub(super) fn stored(&mut self, acknowledged: u64, running_total: u64) {
-        self.unstored = self.unstored.saturating_sub(acknowledged);
+    /// A flush committed: the store holds `running_total` of this
+    /// replica's likes of the talk.
+    pub(super) fn stored(&mut self, running_total: u64) {
         self.stored = self.stored.max(running_total);
     }
 
@@ -44,10 +38,37 @@ impl Own {
         self.published = self.published.max(running_total);
     }
 
-    /// Acknowledged likes, stored or not, the published total does not
-    /// hold yet.
-    pub(super) fn unseen(&self) -> u64 {
-        (self.stored + self.unstored).saturating_sub(self.published)
+    /// Acknowledged likes, stored or not (`unstored` of them not yet), the
+    /// published total does not hold yet.
+    pub(super) fn unseen(&self, unstored: u64) -> u64 {
+        (self.stored + unstored).saturating_sub(self.published)
+    }
+}
+
+/// Likes of one talk acknowledged before being stored (`--ack buffered`)
+/// and not stored yet. Counted up by every like without a lock; counted
+/// down, and read, only where `Own` is written or read under its lock, so
+/// a reader never sees a like both stored and unstored, nor neither.
+#[derive(Debug, Default)]
+pub(super) struct Unstored(AtomicU64);
+
+impl Unstored {
+    /// A like was acknowledged before being stored.
+    pub(super) fn acknowledged(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A flush committed `acknowledged` likes that had been acknowledged
+    /// already (each now stored, or found stored).
+    pub(super) fn stored(&self, acknowledged: u64) {
+        let _ = (self.0).fetch_update(Ordering::AcqRel, Ordering::Acquire, |unstored| {
+            Some(unstored.saturating_sub(acknowledged))
+        });
+    }
+
+    /// How many there are now.
+    pub(super) fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
     }
 }
 
@@ -60,11 +81,21 @@ mod tests {
     struct Talk {
         total: u64,
         own: Own,
+        unstored: Unstored,
     }
 
     impl Talk {
         fn read(&self) -> u64 {
-            self.total + self.own.unseen()
+            self.total + self.own.unseen(self.unstored.get())
+        }
+        fn acknowledged(&self) {
+            self.unstored.acknowledged();
+        }
+        /// A flush stored `acknowledged` likes acknowledged before, and the
+        /// running total is then `running`.
+        fn stored(&mut self, acknowledged: u64, running: u64) {
+            self.unstored.stored(acknowledged);
+            self.own.stored(running);
         }
         /// The observer publishes `growth`, `own` of it this replica's,
         /// whose running total is then `running`.
@@ -81,9 +112,9 @@ mod tests {
             ..Talk::default()
         };
         talk.own.seed(4);
-        talk.own.acknowledged();
+        talk.acknowledged();
         assert_eq!(talk.read(), 11);
-        talk.own.stored(1, 5);
+        talk.stored(1, 5);
         assert_eq!(talk.read(), 11);
         talk.publish(3, 5);
         assert_eq!(talk.read(), 13, "2 from others");
@@ -92,12 +123,12 @@ mod tests {
     #[test]
     fn a_total_read_before_its_flush_is_noted_counts_the_like_once() {
         let mut talk = Talk::default();
-        talk.own.acknowledged();
-        talk.own.acknowledged();
+        talk.acknowledged();
+        talk.acknowledged();
         // The observer read the commit before the storer heard back.
         talk.publish(2, 2);
         assert_eq!(talk.read(), 2);
-        talk.own.stored(2, 2);
+        talk.stored(2, 2);
         assert_eq!(talk.read(), 2);
     }
 
@@ -105,11 +136,11 @@ mod tests {
     fn a_replayed_flush_reads_back_what_the_unanswered_try_stored() {
         let mut talk = Talk::default();
         for _ in 0..3 {
-            talk.own.acknowledged();
+            talk.acknowledged();
         }
         // The first try committed but its answer was lost; the replay finds
         // all three stored and reads the running total back.
-        talk.own.stored(3, 3);
+        talk.stored(3, 3);
         assert_eq!(talk.read(), 3);
         talk.publish(3, 3);
         assert_eq!(talk.read(), 3);
@@ -121,7 +152,7 @@ mod tests {
         let mut talk = Talk::default();
         talk.own.seed(7);
         assert_eq!(talk.read(), 0, "history is in the published total");
-        talk.own.stored(0, 8);
+        talk.stored(0, 8);
         assert_eq!(talk.read(), 1);
     }
 
@@ -131,9 +162,9 @@ mod tests {
         // case where the count comes back down.
         let mut talk = Talk::default();
         talk.own.seed(2);
-        talk.own.acknowledged();
+        talk.acknowledged();
         assert_eq!(talk.read(), 1);
-        talk.own.stored(1, 2);
+        talk.stored(1, 2);
         assert_eq!(talk.read(), 0);
     }
 
@@ -151,7 +182,7 @@ mod tests {
         for round in 0..50u64 {
             let taken = round % 4;
             for _ in 0..taken {
-                talk.own.acknowledged();
+                talk.acknowledged();
                 check(&talk);
             }
             let early = round % 3 == 0;
@@ -160,13 +191,17 @@ mod tests {
                 check(&talk);
             }
             running += taken;
-            talk.own.stored(taken, running);
+            talk.stored(taken, running);
             check(&talk);
             if !early {
                 talk.publish(taken + round % 2, running);
                 check(&talk);
             }
         }
-        assert_eq!(talk.own.unseen(), 0, "everything published");
+        assert_eq!(
+            talk.own.unseen(talk.unstored.get()),
+            0,
+            "everything published"
+        );
     }
 }

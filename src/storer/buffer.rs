@@ -39,7 +39,10 @@ pub const RECENT_IDS: usize = 65_536;
 #[derive(Debug)]
 pub struct Buffer {
     pending: VecDeque<Like>,
-    /// Ids of every like pending or in flight.
+    /// Ids of the likes pending or in flight that a retry can name again
+    /// (those with a `clientMutationId`). Any other id is random and new,
+    /// so looking it up, or keeping it, would be work per like for
+    /// nothing.
     ids: HashSet<LikeId>,
     in_flight: usize,
     /// When the oldest like in flight was accepted (a batch is handed out
@@ -85,10 +88,11 @@ impl Buffer {
         if self.closed {
             return Err(Refusal::Closed);
         }
-        if self.ids.contains(&like.id) {
+        let named = like.id.is_named();
+        if named && self.ids.contains(&like.id) {
             return Ok(Accepted::Held);
         }
-        if self.recent_ids.contains(&like.id) {
+        if named && self.recent_ids.contains(&like.id) {
             return Ok(Accepted::Stored);
         }
         let size = held_bytes(&like);
@@ -96,7 +100,9 @@ impl Buffer {
             return Err(Refusal::Full);
         }
         self.bytes += size;
-        self.ids.insert(like.id);
+        if named {
+            self.ids.insert(like.id);
+        }
         self.pending.push_back(like);
         Ok(Accepted::New)
     }
@@ -122,9 +128,12 @@ impl Buffer {
             self.in_flight_since = None;
         }
         for like in stored {
-            self.ids.remove(&like.id);
             self.bytes -= held_bytes(like);
-            if like.id.is_named() && self.recent_ids.insert(like.id) {
+            if !like.id.is_named() {
+                continue;
+            }
+            self.ids.remove(&like.id);
+            if self.recent_ids.insert(like.id) {
                 self.recent.push_back(like.id);
                 if self.recent.len() > RECENT_IDS
                     && let Some(oldest) = self.recent.pop_front()
@@ -281,6 +290,7 @@ mod tests {
             ..like(2)
         };
         buffer.push(unnamed.clone()).unwrap();
+        assert!(buffer.ids.is_empty(), "a random id is new: not looked up");
         let batch = buffer.take(10);
         buffer.forget_stored(&batch);
         assert_eq!(
