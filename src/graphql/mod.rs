@@ -147,3 +147,12 @@ impl Endpoint {
         }
     }
 }
+
+/// `text` as a JSON string, at its exact length: plans and WebSocket
+/// operations keep theirs for their whole lives (serde_json starts at 128
+/// bytes).
+pub(crate) fn json_string(text: &str) -> String {
+    let mut json = serde_json::to_string(text).unwrap_or_default();
+    json.shrink_to_fit();
+    json
+}

@@ -8,6 +8,7 @@ use super::plan::{
     Call, Condition, Kind, Operation, Planned, Selection, Shape, Slot, Template, Variable,
 };
 use crate::graphql::errors::Location;
+use crate::graphql::json_string;
 use crate::graphql::schema::{Schema, literal};
 use apollo_compiler::ast::{OperationType, Type, Value};
 use apollo_compiler::executable::{self, DirectiveList, ExecutableDocument, Field, SelectionSet};
@@ -162,11 +163,11 @@ impl<'s> Planner<'s> {
         for (key, occurrences) in keys {
             let first = occurrences[0].0;
             let kind = match first.name.as_str() {
-                "__typename" => Kind::Typename(json(type_name).into()),
+                "__typename" => Kind::Typename(json_string(type_name).into()),
                 name => Kind::Field(self.call(type_name, name, &occurrences, max_age)?),
             };
             fields.push(Planned {
-                key_json: format!("{}:", json(key)).into(),
+                key_json: format!("{}:", json_string(key)).into(),
                 key: key.to_owned(),
                 location: location(first, self.document),
                 kind,
@@ -282,9 +283,4 @@ fn shape(ty: &Type, object: bool) -> Shape {
             Shape::NonNull(Box::new(Shape::List(Box::new(shape(item, object)))))
         }
     }
-}
-
-/// `text` as a JSON string.
-fn json(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
 }

@@ -158,7 +158,7 @@ impl Operations {
                 }
                 match self.rate.as_ref().map(Limiter::check) {
                     Some(Err(wait)) => {
-                        let json = protocol::json_string(&id);
+                        let json = crate::graphql::json_string(&id);
                         self.refuse(&json, &over_operation_rate(wait), out);
                     }
                     _ => self.start(id.into_owned(), &request, endpoint, out).await,
@@ -168,7 +168,7 @@ impl Operations {
             ClientMessage::Complete { id } => {
                 let stopped = self.stop(&id);
                 if stopped && self.protocol == Protocol::Legacy {
-                    out.push(frame(protocol::complete(&protocol::json_string(&id))));
+                    out.push(frame(protocol::complete(&crate::graphql::json_string(&id))));
                 }
                 Ok(())
             }
@@ -187,7 +187,7 @@ impl Operations {
         endpoint: &Arc<Endpoint>,
         out: &mut Vec<Message>,
     ) {
-        let id_json = protocol::json_string(&id);
+        let id_json = crate::graphql::json_string(&id);
         let address = Some(self.address);
         let refused = match endpoint.ready(request) {
             Ok(ready) if ready.kind() == OperationType::Subscription => {

@@ -163,15 +163,6 @@ pub(crate) fn complete(id_json: &str) -> String {
     format!(r#"{{"type":"complete","id":{id_json}}}"#)
 }
 
-/// `text` as a JSON string.
-pub(crate) fn json_string(text: &str) -> String {
-    let mut json = serde_json::to_string(text).unwrap_or_default();
-    // serde_json starts at 128 bytes; a subscription keeps its id's for
-    // its whole life.
-    json.shrink_to_fit();
-    json
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
