@@ -295,6 +295,32 @@ pub async fn a_like_twice_in_one_batch_is_stored_once(backend: &Backend) {
     );
 }
 
+pub async fn a_named_like_retried_later_and_a_replayed_random_one_are_stored_once(
+    backend: &Backend,
+) {
+    let store = backend.store().await;
+    let random = Like {
+        id: LikeId::for_request(TalkId(1), "liker-r", None),
+        ..like(1, 1)
+    };
+    let first = vec![like(1, 0), random.clone()];
+    store.flush(batch("a", NOW, first.clone())).await.unwrap();
+    // The client retries its mutation a second later: a new like value
+    // with the same (named) id. The random one comes again only in a
+    // replay of its flush, unchanged.
+    let retried = Like {
+        created_at: Utc.timestamp_opt(NOW + 1, 0).unwrap(),
+        ..like(1, 0)
+    };
+    let report = store
+        .flush(batch("b", NOW + 1, vec![retried, random, like(1, 2)]))
+        .await
+        .unwrap();
+    assert_eq!((report.inserted, report.duplicates), (1, 2));
+    assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 3);
+    assert_eq!(timeline_sums(store.as_ref(), &[1]).await[&TalkId(1)], 3);
+}
+
 /// Limits so small that 60 likes over 3 talks need several commits on
 /// every backend, whatever it counts per row.
 fn tiny_limits() -> StoreOptions {

@@ -2,7 +2,9 @@
 //! (layout 0, likes keyed by 36 characters of text) is rewritten on open
 //! without losing or doubling a like, a layout 1 file gains the audience
 //! table and keeps its likes, a layout 2 file gains a timeline counted from
-//! its likes, and a file from a newer build is refused untouched.
+//! its likes, a layout 3 file (every id under one index) is rewritten
+//! keyed by creation time, and a file from a newer build is refused
+//! untouched.
 
 use chrono::{TimeZone, Utc};
 use likes::model::{Like, LikeId, Second, ServerId, TalkId};
@@ -111,7 +113,7 @@ async fn a_layout_0_file_is_rewritten_keeping_every_like_once() {
         SqliteStore::open(&path, &options)
     );
     let (store, other) = (store.unwrap(), other.unwrap());
-    assert_eq!(user_version(&path), 3);
+    assert_eq!(user_version(&path), 4);
     assert_eq!(other.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
@@ -187,7 +189,7 @@ async fn a_layout_1_file_gains_the_audience_table_and_keeps_its_likes() {
         .unwrap();
 
     let store = SqliteStore::open(&path, &options).await.unwrap();
-    assert_eq!(user_version(&path), 3);
+    assert_eq!(user_version(&path), 4);
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
     let server = ServerId::new("a").unwrap();
@@ -241,7 +243,7 @@ async fn a_layout_2_file_gains_a_timeline_counted_from_its_likes() {
         .unwrap();
 
     let store = SqliteStore::open(&path, &options).await.unwrap();
-    assert_eq!(user_version(&path), 3);
+    assert_eq!(user_version(&path), 4);
     assert_eq!(
         timeline(&store, &[1, 2]).await,
         expected,
@@ -269,6 +271,86 @@ async fn a_layout_2_file_gains_a_timeline_counted_from_its_likes() {
     assert_eq!(timeline(&again, &[1, 2]).await, expected, "counted once");
 }
 
+/// Layout 3's `Likes` and timeline, as the builds that wrote it created them.
+const LAYOUT_3: &str = "
+CREATE TABLE Likes (
+    Id        BLOB    NOT NULL UNIQUE CHECK (typeof(Id) = 'blob' AND length(Id) = 16),
+    SessionId INTEGER NOT NULL,
+    Uuid      TEXT    NOT NULL,
+    ServerId  TEXT    NOT NULL,
+    CreatedAt INTEGER NOT NULL
+);
+CREATE INDEX LikesBySession ON Likes (SessionId, CreatedAt);
+CREATE TABLE LikeTimeline (
+    SessionId INTEGER NOT NULL,
+    Start     INTEGER NOT NULL,
+    ServerId  TEXT    NOT NULL,
+    Likes     INTEGER NOT NULL,
+    PRIMARY KEY (SessionId, Start, ServerId)
+) WITHOUT ROWID;
+INSERT INTO LikeTimeline VALUES (1, 1790000000, 'old', 25), (2, 1790000000, 'old', 25);
+PRAGMA user_version = 3;
+";
+
+#[tokio::test]
+async fn a_layout_3_file_is_rewritten_keyed_by_time_keeping_every_like_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layout-3.db");
+    // Half the likes named by a clientMutationId, half with random ids.
+    let mut likes = likes();
+    for like in likes.iter_mut().skip(25) {
+        like.id = LikeId::for_request(like.talk, &like.liker, None);
+    }
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(LAYOUT_3).unwrap();
+    for like in &likes {
+        conn.execute(
+            "INSERT INTO Likes VALUES (?1, ?2, ?3, 'old', ?4)",
+            params![
+                like.id.0.as_bytes().as_slice(),
+                like.talk.0,
+                like.liker,
+                like.created_at.timestamp_micros()
+            ],
+        )
+        .unwrap();
+    }
+    drop(conn);
+
+    let store = SqliteStore::open(&path, &StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(user_version(&path), 4);
+    let mut ids = exported_ids(&store).await;
+    ids.sort();
+    let mut expected: Vec<String> = likes.iter().map(|like| like.id.to_string()).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "every like survives once");
+    assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
+    assert_eq!(
+        timeline(&store, &[1, 2]).await,
+        BTreeMap::from([((1, 1_790_000_000), 25), ((2, 1_790_000_000), 25)]),
+        "the timeline is kept, not counted again"
+    );
+
+    // A retried mutation of an old named like (a new value, made later),
+    // and a replayed flush of an old random one, are both duplicates.
+    let retried = Like {
+        created_at: Utc::now(),
+        ..likes[0].clone()
+    };
+    let report = store
+        .flush(FlushBatch {
+            server: ServerId::new("new").unwrap(),
+            second: 1_790_000_001,
+            likes: Arc::new(vec![retried, likes[30].clone()]),
+        })
+        .await
+        .unwrap();
+    assert_eq!((report.inserted, report.duplicates), (0, 2));
+    assert_eq!(exported_ids(&store).await.len(), 50);
+}
+
 #[tokio::test]
 async fn a_file_from_a_newer_build_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
@@ -284,7 +366,7 @@ async fn a_file_from_a_newer_build_is_refused_untouched() {
         .expect("a newer layout is refused")
         .to_string();
     assert!(
-        error.contains("has layout 7, newer than this build's 3"),
+        error.contains("has layout 7, newer than this build's 4"),
         "{error}"
     );
     let tables: Vec<String> = Connection::open(&path)

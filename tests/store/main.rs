@@ -86,6 +86,7 @@ macro_rules! conformance {
             check!(storing_the_same_batch_twice_stores_it_once);
             check!(a_batch_mixing_new_and_stored_likes_counts_only_the_new);
             check!(a_like_twice_in_one_batch_is_stored_once);
+            check!(a_named_like_retried_later_and_a_replayed_random_one_are_stored_once);
             check!(flushes_in_the_same_second_add_up_in_one_bucket);
             check!(each_server_owns_its_own_buckets_and_totals);
             check!(a_flush_reads_back_its_servers_running_totals_even_when_replayed);

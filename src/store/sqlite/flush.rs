@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 
 /// A flush's size in the units of `CommitLimits`, for when limits are set
 /// (SQLite has none of its own): the cells of this file's rows, counted the
-/// way Spanner counts its own. A like writes 5 columns, plus 2 in the
-/// unique index on `Id` and 3 in `LikesBySession`; a talk's bucket and
+/// way Spanner counts its own. A like writes 5 columns, plus 3 in
+/// `LikesBySession` and, when its id is named, 2 in `LikesByNamedId`
+/// (counted for every like: a bound); a talk's bucket and
 /// totals rows, 4 and 3 columns; a timeline row, 4.
 pub(super) const WRITE_COST: WriteCost = WriteCost {
     mutations_per_like: 5 + 2 + 3,
@@ -38,14 +39,13 @@ pub(super) fn flush_chunk(
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO Likes (Id, SessionId, Uuid, ServerId, CreatedAt)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (Id) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
         )?;
-        // In id order, each page of the id index is visited once per
-        // flush rather than once per like, which matters once the index
-        // outgrows SQLite's page cache (see BENCHMARKS.md).
-        let mut by_id: Vec<&Like> = likes.iter().collect();
-        by_id.sort_unstable_by_key(|like| like.id);
-        for like in by_id {
+        // In key order (a batch is nearly so already), the rows append to
+        // the end of the table's last pages.
+        let mut by_key: Vec<&Like> = likes.iter().collect();
+        by_key.sort_by_key(|like| (like.created_at, like.id));
+        for like in by_key {
             let inserted = insert.execute(params![
                 like.id.0.as_bytes().as_slice(),
                 like.talk.0,

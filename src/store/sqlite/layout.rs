@@ -11,23 +11,30 @@ use std::time::Duration;
 /// The file layout these tables make, kept in SQLite's `user_version`.
 /// 0 is a file without one: empty, or written before layouts were numbered,
 /// when `Likes` was a `WITHOUT ROWID` table keyed by its id as 36
-/// characters of text. 1 had no `LikeAudiences`; 2 had no `LikeTimeline`.
-const LAYOUT: i64 = 3;
+/// characters of text. 1 had no `LikeAudiences`; 2 had no `LikeTimeline`;
+/// 1 to 3 kept `Likes` as a rowid table with a unique index on every id.
+const LAYOUT: i64 = 4;
 
 /// `Likes` in `LAYOUT`. It mirrors `schema.sql` (the Spanner DDL) but for
-/// one difference: a rowid table, so rows are appended in flush order, with
-/// the id's 16 bytes under a unique index. Random ids then touch only that
-/// compact index, not the whole rows (see BENCHMARKS.md).
+/// its keys. Rows are keyed by (creation time, id), so each flush appends
+/// to the end of the table rather than landing in random pages of an id
+/// index. Only a named id (UUID v5, from a `clientMutationId`: its 7th
+/// byte is 0x50 to 0x5f) can come again in a later like, so only those
+/// are indexed by id alone. A random id comes again only in a replayed
+/// flush, with its creation time: the key refuses it.
 const LIKES: &str = "
 CREATE TABLE IF NOT EXISTS Likes (
-    -- the UUID's 16 bytes; the check stops an older build, which writes
-    -- text ids, from storing a like twice
-    Id        BLOB    NOT NULL UNIQUE CHECK (typeof(Id) = 'blob' AND length(Id) = 16),
+    -- the UUID's 16 bytes; the check stops a build older than layout 1,
+    -- which writes text ids, from storing a like twice
+    Id        BLOB    NOT NULL CHECK (typeof(Id) = 'blob' AND length(Id) = 16),
     SessionId INTEGER NOT NULL,
     Uuid      TEXT    NOT NULL,
     ServerId  TEXT    NOT NULL,
-    CreatedAt INTEGER NOT NULL -- microseconds since the Unix epoch, UTC
-);
+    CreatedAt INTEGER NOT NULL, -- microseconds since the Unix epoch, UTC
+    PRIMARY KEY (CreatedAt, Id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS LikesByNamedId ON Likes (Id)
+    WHERE substr(Id, 7, 1) BETWEEN x'50' AND x'5f';
 ";
 
 /// The rest of the `schema.sql` mirror.
@@ -76,20 +83,28 @@ INSERT INTO LikeTimeline (SessionId, Start, ServerId, Likes)
     FROM Likes GROUP BY SessionId, Start, ServerId;
 ";
 
-/// Moves layout 0's `Likes` aside (its index goes, to be built again
-/// once the rows are in), for `LIKES` to take its name.
-const SET_LAYOUT_0_ASIDE: &str = "
-DROP INDEX LikesBySession;
-ALTER TABLE Likes RENAME TO LikesLayout0;
+/// Moves an older layout's `Likes` aside (its index goes, to be built
+/// again once the rows are in), for `LIKES` to take its name.
+const SET_OLD_LIKES_ASIDE: &str = "
+DROP INDEX IF EXISTS LikesBySession;
+ALTER TABLE Likes RENAME TO LikesBefore;
 ";
 
-/// Copies layout 0's likes into the new `Likes`, keeping every row and id.
-/// Read in the old key's order (text ids sort as their bytes do), the rows
-/// fill the new id index in order: 3 million likes take seconds.
+/// Copies layout 0's likes into the new `Likes`, keeping every row and id,
+/// in the new key's order.
 const COPY_LAYOUT_0: &str = "
 INSERT INTO Likes (Id, SessionId, Uuid, ServerId, CreatedAt)
-    SELECT unhex(Id, '-'), SessionId, Uuid, ServerId, CreatedAt FROM LikesLayout0;
-DROP TABLE LikesLayout0;
+    SELECT unhex(Id, '-'), SessionId, Uuid, ServerId, CreatedAt FROM LikesBefore
+    ORDER BY CreatedAt, 1;
+DROP TABLE LikesBefore;
+";
+
+/// Copies the likes of layouts 1 to 3 (ids already as bytes), the same way.
+const COPY_LAYOUT_1_TO_3: &str = "
+INSERT INTO Likes (Id, SessionId, Uuid, ServerId, CreatedAt)
+    SELECT Id, SessionId, Uuid, ServerId, CreatedAt FROM LikesBefore
+    ORDER BY CreatedAt, Id;
+DROP TABLE LikesBefore;
 ";
 
 /// How long opening waits for another process bringing the file to
@@ -138,15 +153,19 @@ fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     if layout(&tx, path)? == LAYOUT {
         return Ok(());
     }
-    // Layouts 1 and 2 only lack tables that `OTHERS` creates.
+    // Layouts 1 and 2 also lack tables that `OTHERS` creates.
     let had_timeline = has_table(&tx, "LikeTimeline")?;
-    let has_layout_0_likes = layout(&tx, path)? == 0 && has_table(&tx, "Likes")?;
-    if has_layout_0_likes {
-        tx.execute_batch(SET_LAYOUT_0_ASIDE).map_err(classify)?;
+    let copy = match (layout(&tx, path)?, has_table(&tx, "Likes")?) {
+        (_, false) => None,
+        (0, true) => Some(COPY_LAYOUT_0),
+        (_, true) => Some(COPY_LAYOUT_1_TO_3),
+    };
+    if copy.is_some() {
+        tx.execute_batch(SET_OLD_LIKES_ASIDE).map_err(classify)?;
     }
     tx.execute_batch(LIKES).map_err(classify)?;
-    if has_layout_0_likes {
-        tx.execute_batch(COPY_LAYOUT_0).map_err(|e| {
+    if let Some(copy) = copy {
+        tx.execute_batch(copy).map_err(|e| {
             StoreError::Internal(format!(
                 "rewriting the likes of SQLite file {} into layout {LAYOUT}: {e}",
                 path.display()
