@@ -16,7 +16,7 @@ use super::HttpState;
 use super::error::EdgeError;
 use super::gate::{Gate, Gated, gated_future};
 use super::written;
-use crate::graphql::{GraphQLError, Ready};
+use crate::graphql::Ready;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -125,8 +125,7 @@ impl Stream for Events {
             framing.open(&mut out);
         }
         if let Poll::Ready(Some(())) = this.shutdown.poll_next_gated(cx) {
-            let error = EdgeError::Restarting;
-            let errors = serde_json::to_vec(&[GraphQLError::new(error.code(), error.message())])
+            let errors = serde_json::to_vec(&[EdgeError::Restarting.graphql()])
                 .unwrap_or_else(|_| b"[]".to_vec());
             framing.failed(&mut out, &errors);
             framing.close(&mut out);
