@@ -213,7 +213,6 @@ fn client_left<S: AsyncRead + Unpin>(io: &mut S, cx: &mut Context<'_>, heard: &m
 mod tests {
     use super::*;
     use crate::http::write_deadline::WriteDeadline;
-    use tokio::io::AsyncReadExt;
 
     fn chunks(items: &[&'static str]) -> Handed {
         let items: Vec<_> = items
@@ -221,23 +220,6 @@ mod tests {
             .map(|item| Ok(Bytes::from_static(item.as_bytes())))
             .collect();
         futures_util::stream::iter(items).boxed()
-    }
-
-    #[tokio::test]
-    async fn a_handed_body_is_written_as_chunks_then_the_last_chunk() {
-        let (mut ours, mut theirs) = tokio::io::duplex(1024);
-        let body = chunks(&[":\n\n", "event: next\ndata: {}\n\n"]);
-        assert_eq!(
-            finish(&mut ours, body).await,
-            Finished::Ended { heard: false }
-        );
-        drop(ours);
-        let mut text = String::new();
-        theirs.read_to_string(&mut text).await.unwrap();
-        assert_eq!(
-            text,
-            "3\r\n:\n\n\r\n16\r\nevent: next\ndata: {}\n\n\r\n0\r\n\r\n"
-        );
     }
 
     #[tokio::test]
