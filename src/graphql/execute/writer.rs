@@ -179,12 +179,11 @@ impl<'r, 'a> Writer<'r, 'a> {
             Kind::Field(call) => call,
         };
         let Some(field) = object_type.fields.get(call.index) else {
-            self.error(
+            return self.fail(
                 internal("a planned field is not declared"),
                 planned.location,
                 at,
             );
-            return Err(Nulled);
         };
         let value = match self.args(call) {
             Ok(args) => (field.resolve)(object, &args, self.env),
@@ -211,25 +210,18 @@ impl<'r, 'a> Writer<'r, 'a> {
         let start = out.len();
         let written = match value {
             Out::Null if non_null => {
-                self.error(internal("a non-null field resolved to null"), location, at);
-                Err(Nulled)
+                self.fail(internal("a non-null field resolved to null"), location, at)
             }
             Out::Null => {
                 out.extend_from_slice(b"null");
                 Ok(())
             }
-            Out::Error(error) => {
-                self.error(*error, location, at);
-                Err(Nulled)
-            }
-            Out::Later(_) => {
-                self.error(
-                    internal("only a mutation's root field may wait"),
-                    location,
-                    at,
-                );
-                Err(Nulled)
-            }
+            Out::Error(error) => self.fail(*error, location, at),
+            Out::Later(_) => self.fail(
+                internal("only a mutation's root field may wait"),
+                location,
+                at,
+            ),
             value => self.complete(value, inner, call, location, at, out),
         };
         match written {
@@ -282,14 +274,11 @@ impl<'r, 'a> Writer<'r, 'a> {
                 let _ = serde_json::to_writer(&mut *out, text.as_ref());
                 Ok(())
             }
-            _ => {
-                self.error(
-                    internal("a resolver's value does not fit its type"),
-                    location,
-                    at,
-                );
-                Err(Nulled)
-            }
+            _ => self.fail(
+                internal("a resolver's value does not fit its type"),
+                location,
+                at,
+            ),
         }
     }
 
@@ -306,8 +295,7 @@ impl<'r, 'a> Writer<'r, 'a> {
                         Code::BadUserInput,
                         "the argument \"if\" of @skip and @include must not be null",
                     );
-                    self.error(error, None, at);
-                    return Err(Nulled);
+                    return self.fail(error, None, at);
                 }
             }
         }
@@ -377,9 +365,16 @@ impl<'r, 'a> Writer<'r, 'a> {
         }))
     }
 
-    fn error(&mut self, error: GraphQLError, location: Option<Location>, at: &Path<'_>) {
+    /// Records `error` of the value at `at`, which is then null.
+    fn fail<T>(
+        &mut self,
+        error: GraphQLError,
+        location: Option<Location>,
+        at: &Path<'_>,
+    ) -> Result<T, Nulled> {
         let mut error = error.located(location);
         error.path = at.segments();
         self.errors.push(error);
+        Err(Nulled)
     }
 }
