@@ -192,7 +192,8 @@ impl<'r, 'a> Writer<'r, 'a> {
         Ok(Some((value, call)))
     }
 
-    /// Writes `value` at a position of `shape`: a failure below a nullable
+    /// Writes `value` at a position of `shape`: a leaf, an object's
+    /// selection, or a list of positions. A failure below a nullable
     /// position makes it null; below a non-null one, it goes up.
     fn position(
         &mut self,
@@ -208,43 +209,20 @@ impl<'r, 'a> Writer<'r, 'a> {
             other => (false, other),
         };
         let start = out.len();
-        let written = match value {
-            Out::Null if non_null => {
+        let written = match (inner, value, &call.selection) {
+            (_, Out::Null, _) if non_null => {
                 self.fail(internal("a non-null field resolved to null"), location, at)
             }
-            Out::Null => {
+            (_, Out::Null, _) => {
                 out.extend_from_slice(b"null");
                 Ok(())
             }
-            Out::Error(error) => self.fail(*error, location, at),
-            Out::Later(_) => self.fail(
+            (_, Out::Error(error), _) => self.fail(*error, location, at),
+            (_, Out::Later(_), _) => self.fail(
                 internal("only a mutation's root field may wait"),
                 location,
                 at,
             ),
-            value => self.complete(value, inner, call, location, at, out),
-        };
-        match written {
-            Err(Nulled) if !non_null => {
-                out.truncate(start);
-                out.extend_from_slice(b"null");
-                Ok(())
-            }
-            written => written,
-        }
-    }
-
-    /// Writes a non-null `value` of a nullable `shape`.
-    fn complete(
-        &mut self,
-        value: Out<'_>,
-        shape: &'r Shape,
-        call: &'r Call,
-        location: Option<Location>,
-        at: &Path<'_>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Nulled> {
-        match (shape, value, &call.selection) {
             (Shape::Object, Out::Object(object), Some((type_index, selection))) => {
                 self.selection(selection, *type_index, object.as_ref(), at, out)
             }
@@ -279,6 +257,14 @@ impl<'r, 'a> Writer<'r, 'a> {
                 location,
                 at,
             ),
+        };
+        match written {
+            Err(Nulled) if !non_null => {
+                out.truncate(start);
+                out.extend_from_slice(b"null");
+                Ok(())
+            }
+            written => written,
         }
     }
 
