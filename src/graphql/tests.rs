@@ -262,29 +262,6 @@ async fn with_introspection_off_schema_and_type_are_refused_and_typename_is_not(
 }
 
 #[tokio::test]
-async fn a_subscription_may_select_its_one_root_field_twice_under_one_key() {
-    let replica = Replica::start().await;
-    let ready = |query: &str| {
-        let request = Request {
-            query: Some(query.into()),
-            ..Request::default()
-        };
-        replica
-            .endpoint
-            .ready(&request)
-            .map(|_| ())
-            .map_err(|refused| codes(std::str::from_utf8(&refused.body).unwrap()))
-    };
-    let merged = "subscription { ...R likeAdded(sessionId: 1, since: 0) { likes } } fragment R on Subscription { likeAdded(sessionId: 1, since: 0) { total } }";
-    assert_eq!(ready(merged), Ok(()));
-    let two = "subscription { likeAdded(sessionId: 1) { likes } ...R } fragment R on Subscription { b: likeAdded(sessionId: 1) { total } }";
-    assert_eq!(
-        ready(two),
-        Err((false, vec!["GRAPHQL_VALIDATION_FAILED".into()]))
-    );
-}
-
-#[tokio::test]
 async fn subscriptions_plan_alike_only_with_the_same_document_and_variables() {
     let replica = Replica::start().await;
     let plan = |query: &'static str, talk: i32| {

@@ -7,32 +7,46 @@ use crate::graphql::{Code, GraphQLError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// Why the edge refused a request or closed a connection.
-#[derive(Debug, Clone, PartialEq)]
+/// Why the edge refused a request or closed a connection; what the client
+/// is told is its `Display` (the HTTP body's message, the close frame's
+/// reason).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub(crate) enum EdgeError {
     /// The request or message is not GraphQL over HTTP or WebSocket.
+    #[error("{0}")]
     BadRequest(String),
     /// The body or message exceeds the size limit.
+    #[error("messages are limited to {0} bytes")]
     PayloadTooLarge(usize),
     /// The body did not arrive within `--body-read-timeout`.
+    #[error("the request body did not arrive in time")]
     BodyTimeout,
     /// A POST whose body is not `application/json`.
+    #[error("POST a JSON body (content-type: application/json)")]
     UnsupportedMediaType,
     /// The client accepts none of the media types served.
+    #[error("accept application/graphql-response+json or application/json")]
     NotAcceptable,
     /// The method does not suit the operation (a mutation over GET).
+    #[error("{0}")]
     MethodNotAllowed(&'static str),
     /// A browser page from a site not on the allow-list.
+    #[error("Forbidden: this origin may not use the API")]
     ForbiddenOrigin,
     /// An operation before the connection was acknowledged.
+    #[error("Unauthorized")]
     Unauthorized,
     /// No `connection_init` in time.
+    #[error("Connection initialisation timeout")]
     InitTimeout,
     /// A `subscribe` under an id still in use.
+    #[error("Subscriber for {0} already exists")]
     SubscriberExists(String),
     /// A second `connection_init`.
+    #[error("Too many initialisation requests")]
     TooManyInitialisations,
     /// The server is shutting down; reconnect.
+    #[error("server restarting")]
     Restarting,
 }
 
@@ -85,30 +99,9 @@ impl EdgeError {
         }
     }
 
-    /// What the client is told: the HTTP body's message, and the close
-    /// frame's reason (at most 123 bytes).
-    pub(crate) fn message(&self) -> String {
-        match self {
-            Self::BadRequest(message) => message.clone(),
-            Self::PayloadTooLarge(limit) => format!("messages are limited to {limit} bytes"),
-            Self::UnsupportedMediaType => {
-                "POST a JSON body (content-type: application/json)".into()
-            }
-            Self::NotAcceptable => {
-                "accept application/graphql-response+json or application/json".into()
-            }
-            Self::MethodNotAllowed(message) => (*message).into(),
-            Self::ForbiddenOrigin => "Forbidden: this origin may not use the API".into(),
-            Self::Unauthorized => "Unauthorized".into(),
-            Self::InitTimeout => "Connection initialisation timeout".into(),
-            Self::BodyTimeout => "the request body did not arrive in time".into(),
-            Self::SubscriberExists(id) => {
-                let reason = format!("Subscriber for {id} already exists");
-                fit_reason(reason)
-            }
-            Self::TooManyInitialisations => "Too many initialisation requests".into(),
-            Self::Restarting => "server restarting".into(),
-        }
+    /// As a GraphQL error.
+    pub(crate) fn graphql(&self) -> GraphQLError {
+        GraphQLError::new(self.code(), self.to_string())
     }
 }
 
@@ -163,8 +156,7 @@ pub(crate) fn fit_reason(mut reason: String) -> String {
 
 impl IntoResponse for EdgeError {
     fn into_response(self) -> Response {
-        let error = GraphQLError::new(self.code(), self.message());
-        let body = serde_json::json!({ "errors": [error] }).to_string();
+        let body = serde_json::json!({ "errors": [self.graphql()] }).to_string();
         let mut response = (
             self.status(),
             [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
@@ -199,7 +191,7 @@ mod tests {
         let long = format!("{}é{}", "x".repeat(122), "y".repeat(200));
         assert_eq!(fit_reason(long), "x".repeat(122));
         let id = "é".repeat(100);
-        let reason = EdgeError::SubscriberExists(id).message();
+        let reason = fit_reason(EdgeError::SubscriberExists(id).to_string());
         assert!(reason.len() <= MAX_CLOSE_REASON && reason.starts_with("Subscriber for é"));
     }
 

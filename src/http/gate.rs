@@ -8,7 +8,6 @@
 //! finds none.
 
 use futures_util::task::AtomicWaker;
-use futures_util::{Stream, StreamExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
@@ -80,35 +79,11 @@ impl Gate {
     }
 }
 
-/// A stream polled only after its own waker fired (and at first).
-pub(super) struct Gated<S> {
-    inner: S,
-    gate: Gate,
-}
-
-impl<S: Stream + Unpin> Gated<S> {
-    pub(super) fn new(inner: S) -> Self {
-        Self {
-            inner,
-            gate: Gate::default(),
-        }
-    }
-
-    pub(super) fn poll_next_gated(&mut self, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let inner = &mut self.inner;
-        self.gate.poll(cx, |cx| inner.poll_next_unpin(cx))
-    }
-}
-
-/// A future polled only after its own waker fired (and at first).
-pub(super) fn gated_future<F: Future + Unpin>(future: F) -> Gated<futures_util::stream::Once<F>> {
-    Gated::new(futures_util::stream::once(future))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures_util::task::noop_waker_ref;
+    use futures_util::{Stream, StreamExt};
     use std::pin::Pin;
     use std::sync::atomic::AtomicUsize;
 
@@ -135,20 +110,22 @@ mod tests {
 
     #[test]
     fn a_gated_stream_is_polled_only_after_its_waker_fired() {
+        let mut gate = Gate::default();
         let (polls, ready, waker) = (
             Arc::default(),
             Arc::default(),
             Arc::<AtomicWaker>::default(),
         );
-        let mut gated = Gated::new(Counting {
+        let mut counting = Counting {
             polls: Arc::clone(&polls),
             ready: Arc::clone(&ready),
             waker: Arc::clone(&waker),
-        });
+        };
         let mut cx = Context::from_waker(noop_waker_ref());
-        assert!(gated.poll_next_gated(&mut cx).is_pending());
+        let mut poll = |gate: &mut Gate| gate.poll(&mut cx, |cx| counting.poll_next_unpin(cx));
+        assert!(poll(&mut gate).is_pending());
         for _ in 0..10 {
-            assert!(gated.poll_next_gated(&mut cx).is_pending());
+            assert!(poll(&mut gate).is_pending());
         }
         assert_eq!(
             polls.load(Ordering::Relaxed),
@@ -157,10 +134,10 @@ mod tests {
         );
         ready.store(true, Ordering::Relaxed);
         waker.wake();
-        assert_eq!(gated.poll_next_gated(&mut cx), Poll::Ready(Some(())));
+        assert_eq!(poll(&mut gate), Poll::Ready(Some(())));
         // After an item it is polled once more, as it may have another.
-        assert!(gated.poll_next_gated(&mut cx).is_pending());
-        assert!(gated.poll_next_gated(&mut cx).is_pending());
+        assert!(poll(&mut gate).is_pending());
+        assert!(poll(&mut gate).is_pending());
         assert_eq!(polls.load(Ordering::Relaxed), 3);
     }
 

@@ -8,7 +8,6 @@
 use axum::body::{Body, Bytes};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use std::convert::Infallible;
-use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -86,6 +85,18 @@ impl Handoff {
             .take()?;
         Some((body, self.keep_alive.load(Ordering::Relaxed)))
     }
+
+    /// hyper flushed the socket, which it does only once its own buffer
+    /// is empty: a body handed over before it now has everything before it
+    /// written.
+    pub(super) fn flushed(&self) {
+        let _ = (self.state).compare_exchange(
+            HANDED,
+            HEAD_WRITTEN,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
 }
 
 /// A response body of `stream`'s chunks that leaves hyper when the server
@@ -129,70 +140,6 @@ impl Stream for Leaving {
             Some(stream) => stream.poll_next_unpin(cx),
             None => Poll::Pending,
         }
-    }
-}
-
-/// A connection's socket as hyper sees it: a flush after the body was
-/// handed over means hyper has written everything it held (it flushes
-/// the socket only once its own buffer is empty).
-pub(super) struct Watched<S> {
-    inner: S,
-    handoff: Arc<Handoff>,
-}
-
-impl<S> Watched<S> {
-    pub(super) fn new(inner: S, handoff: Arc<Handoff>) -> Self {
-        Self { inner, handoff }
-    }
-
-    pub(super) fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let polled = Pin::new(&mut self.inner).poll_flush(cx);
-        if let Poll::Ready(Ok(())) = polled {
-            let state = &self.handoff.state;
-            let _ =
-                state.compare_exchange(HANDED, HEAD_WRITTEN, Ordering::Relaxed, Ordering::Relaxed);
-        }
-        polled
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -265,7 +212,7 @@ fn client_left<S: AsyncRead + Unpin>(io: &mut S, cx: &mut Context<'_>, heard: &m
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncReadExt;
+    use crate::http::write_deadline::WriteDeadline;
 
     fn chunks(items: &[&'static str]) -> Handed {
         let items: Vec<_> = items
@@ -273,23 +220,6 @@ mod tests {
             .map(|item| Ok(Bytes::from_static(item.as_bytes())))
             .collect();
         futures_util::stream::iter(items).boxed()
-    }
-
-    #[tokio::test]
-    async fn a_handed_body_is_written_as_chunks_then_the_last_chunk() {
-        let (mut ours, mut theirs) = tokio::io::duplex(1024);
-        let body = chunks(&[":\n\n", "event: next\ndata: {}\n\n"]);
-        assert_eq!(
-            finish(&mut ours, body).await,
-            Finished::Ended { heard: false }
-        );
-        drop(ours);
-        let mut text = String::new();
-        theirs.read_to_string(&mut text).await.unwrap();
-        assert_eq!(
-            text,
-            "3\r\n:\n\n\r\n16\r\nevent: next\ndata: {}\n\n\r\n0\r\n\r\n"
-        );
     }
 
     #[tokio::test]
@@ -316,7 +246,8 @@ mod tests {
         let request = axum::http::Request::post("/").body(()).unwrap();
         handoff.admit(&request);
         let (socket, _) = tokio::io::duplex(64);
-        let mut socket = Watched::new(socket, handoff.clone());
+        let mut socket = WriteDeadline::new(socket, std::time::Duration::from_secs(5));
+        socket.watch(Some(handoff.clone()));
         let mut cx = Context::from_waker(std::task::Waker::noop());
         assert!(Pin::new(&mut socket).poll_flush(&mut cx).is_ready());
         assert!(handoff.hand(chunks(&[])).is_ok());

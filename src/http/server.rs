@@ -10,7 +10,7 @@
 //! lives as long as its client reads; once its head is out, it leaves
 //! hyper for a task of its own (`handoff`). Routing is `http::router`'s.
 
-use super::handoff::{self, Handoff, Watched};
+use super::handoff::{self, Handoff};
 use super::write_deadline::WriteDeadline;
 use crate::limits::connections::{CountedStream, Peer};
 use crate::limits::{LimitedListener, Timeouts};
@@ -77,7 +77,7 @@ type Socket = WriteDeadline<CountedStream>;
 /// the rest.
 async fn serve_connection(
     server: Arc<Server>,
-    socket: Socket,
+    mut socket: Socket,
     peer: std::net::SocketAddr,
     after_response: bool,
 ) {
@@ -87,6 +87,7 @@ async fn serve_connection(
         server.timeouts,
         after_response,
     );
+    socket.watch(Some(handoff.clone()));
     let admitted = handoff.clone();
     let service =
         server
@@ -100,10 +101,7 @@ async fn serve_connection(
     let mut connection = hyper::server::conn::http1::Builder::new()
         .timer(clock)
         .header_read_timeout(server.timeouts.header_read)
-        .serve_connection(
-            TokioIo::new(Watched::new(socket, handoff.clone())),
-            TowerToHyperService::new(service),
-        )
+        .serve_connection(TokioIo::new(socket), TowerToHyperService::new(service))
         .with_upgrades();
     let mut stopping = std::pin::pin!(server.stop.cancelled());
     let mut shutting_down = false;
@@ -129,7 +127,8 @@ async fn serve_connection(
                 return;
             };
             let keep_alive = keep_alive && parts.read_buf.is_empty();
-            let socket = parts.io.into_inner().into_inner();
+            let mut socket = parts.io.into_inner();
+            socket.watch(None);
             let streamed = stream_then_serve(server.clone(), socket, peer, body, keep_alive);
             server.connections.spawn(streamed);
         }

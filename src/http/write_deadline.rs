@@ -2,10 +2,14 @@
 //! is being sent for `limit` gets a `TimedOut` error, which ends the
 //! connection. A client that stops reading a long response, a streamed
 //! subscription or a WebSocket cannot hold its connection, and what was
-//! queued for it, forever. Reads are passed through untouched.
+//! queued for it, forever. Reads are passed through untouched. While hyper
+//! serves the connection, its flushes are told to the connection's
+//! `Handoff`.
 
+use super::handoff::Handoff;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -21,6 +25,8 @@ pub(crate) struct WriteDeadline<S> {
     waiting: Option<Pin<Box<Sleep>>>,
     /// Whether `waiting` is armed for the current wait.
     armed: bool,
+    /// The hand-over of the request hyper is serving, if it serves one.
+    handoff: Option<Arc<Handoff>>,
 }
 
 impl<S> WriteDeadline<S> {
@@ -31,7 +37,13 @@ impl<S> WriteDeadline<S> {
             limit,
             waiting: None,
             armed: false,
+            handoff: None,
         }
+    }
+
+    /// Tells `handoff` of every flush from now on (`None`: no more).
+    pub(super) fn watch(&mut self, handoff: Option<Arc<Handoff>>) {
+        self.handoff = handoff;
     }
 
     /// The connection it wraps.
@@ -43,7 +55,7 @@ impl<S> WriteDeadline<S> {
 impl<S> WriteDeadline<S> {
     /// What a write that returned `polled` means: progress disarms the
     /// deadline; waiting arms it, or fails once it has passed.
-    fn watch<T>(
+    fn deadline<T>(
         &mut self,
         cx: &mut Context<'_>,
         polled: Poll<io::Result<T>>,
@@ -85,7 +97,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.watch(cx, polled)
+        self.deadline(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -94,7 +106,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.watch(cx, polled)
+        self.deadline(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -103,12 +115,15 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let polled = Pin::new(&mut self.inner).poll_flush(cx);
-        self.watch(cx, polled)
+        if let (Poll::Ready(Ok(())), Some(handoff)) = (&polled, &self.handoff) {
+            handoff.flushed();
+        }
+        self.deadline(cx, polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let polled = Pin::new(&mut self.inner).poll_shutdown(cx);
-        self.watch(cx, polled)
+        self.deadline(cx, polled)
     }
 }
 

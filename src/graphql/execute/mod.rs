@@ -139,23 +139,18 @@ impl Endpoint {
     ) -> Result<Subscription, Response> {
         let (env, operation) = (self.env(address, slots), ready.operation());
         let root = &self.schema.objects[operation.root_type];
-        let (planned, call, subscribe) = match operation.root.fields.first() {
-            Some(
-                planned @ Planned {
-                    kind: Kind::Field(call),
-                    ..
-                },
-            ) => {
-                match root
-                    .fields
-                    .get(call.index)
-                    .and_then(|field| field.subscribe)
-                {
-                    Some(subscribe) => (planned, call, subscribe),
-                    None => return Err(Response::error(internal("not a subscription field"))),
-                }
-            }
-            _ => return Err(Response::error(internal("a subscription without a field"))),
+        let Some(
+            planned @ Planned {
+                kind: Kind::Field(call),
+                ..
+            },
+        ) = operation.root.fields.first()
+        else {
+            return Err(Response::error(internal("a subscription without a field")));
+        };
+        let Some(subscribe) = (root.fields.get(call.index)).and_then(|field| field.subscribe)
+        else {
+            return Err(Response::error(internal("not a subscription field")));
         };
         let selected = call.selection.as_ref().map(|(type_index, selection)| {
             let event = &self.schema.objects[*type_index];

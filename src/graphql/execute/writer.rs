@@ -179,12 +179,11 @@ impl<'r, 'a> Writer<'r, 'a> {
             Kind::Field(call) => call,
         };
         let Some(field) = object_type.fields.get(call.index) else {
-            self.error(
+            return self.fail(
                 internal("a planned field is not declared"),
                 planned.location,
                 at,
             );
-            return Err(Nulled);
         };
         let value = match self.args(call) {
             Ok(args) => (field.resolve)(object, &args, self.env),
@@ -193,7 +192,8 @@ impl<'r, 'a> Writer<'r, 'a> {
         Ok(Some((value, call)))
     }
 
-    /// Writes `value` at a position of `shape`: a failure below a nullable
+    /// Writes `value` at a position of `shape`: a leaf, an object's
+    /// selection, or a list of positions. A failure below a nullable
     /// position makes it null; below a non-null one, it goes up.
     fn position(
         &mut self,
@@ -209,50 +209,20 @@ impl<'r, 'a> Writer<'r, 'a> {
             other => (false, other),
         };
         let start = out.len();
-        let written = match value {
-            Out::Null if non_null => {
-                self.error(internal("a non-null field resolved to null"), location, at);
-                Err(Nulled)
+        let written = match (inner, value, &call.selection) {
+            (_, Out::Null, _) if non_null => {
+                self.fail(internal("a non-null field resolved to null"), location, at)
             }
-            Out::Null => {
+            (_, Out::Null, _) => {
                 out.extend_from_slice(b"null");
                 Ok(())
             }
-            Out::Error(error) => {
-                self.error(*error, location, at);
-                Err(Nulled)
-            }
-            Out::Later(_) => {
-                self.error(
-                    internal("only a mutation's root field may wait"),
-                    location,
-                    at,
-                );
-                Err(Nulled)
-            }
-            value => self.complete(value, inner, call, location, at, out),
-        };
-        match written {
-            Err(Nulled) if !non_null => {
-                out.truncate(start);
-                out.extend_from_slice(b"null");
-                Ok(())
-            }
-            written => written,
-        }
-    }
-
-    /// Writes a non-null `value` of a nullable `shape`.
-    fn complete(
-        &mut self,
-        value: Out<'_>,
-        shape: &'r Shape,
-        call: &'r Call,
-        location: Option<Location>,
-        at: &Path<'_>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Nulled> {
-        match (shape, value, &call.selection) {
+            (_, Out::Error(error), _) => self.fail(*error, location, at),
+            (_, Out::Later(_), _) => self.fail(
+                internal("only a mutation's root field may wait"),
+                location,
+                at,
+            ),
             (Shape::Object, Out::Object(object), Some((type_index, selection))) => {
                 self.selection(selection, *type_index, object.as_ref(), at, out)
             }
@@ -282,14 +252,19 @@ impl<'r, 'a> Writer<'r, 'a> {
                 let _ = serde_json::to_writer(&mut *out, text.as_ref());
                 Ok(())
             }
-            _ => {
-                self.error(
-                    internal("a resolver's value does not fit its type"),
-                    location,
-                    at,
-                );
-                Err(Nulled)
+            _ => self.fail(
+                internal("a resolver's value does not fit its type"),
+                location,
+                at,
+            ),
+        };
+        match written {
+            Err(Nulled) if !non_null => {
+                out.truncate(start);
+                out.extend_from_slice(b"null");
+                Ok(())
             }
+            written => written,
         }
     }
 
@@ -306,8 +281,7 @@ impl<'r, 'a> Writer<'r, 'a> {
                         Code::BadUserInput,
                         "the argument \"if\" of @skip and @include must not be null",
                     );
-                    self.error(error, None, at);
-                    return Err(Nulled);
+                    return self.fail(error, None, at);
                 }
             }
         }
@@ -377,9 +351,16 @@ impl<'r, 'a> Writer<'r, 'a> {
         }))
     }
 
-    fn error(&mut self, error: GraphQLError, location: Option<Location>, at: &Path<'_>) {
+    /// Records `error` of the value at `at`, which is then null.
+    fn fail<T>(
+        &mut self,
+        error: GraphQLError,
+        location: Option<Location>,
+        at: &Path<'_>,
+    ) -> Result<T, Nulled> {
         let mut error = error.located(location);
         error.path = at.segments();
         self.errors.push(error);
+        Err(Nulled)
     }
 }

@@ -2,13 +2,15 @@
 //! request cannot ask for unbounded work: nesting (checked by the parser),
 //! aliases, directives per field and introspection when it is off (on the
 //! written document, before validation), then depth and complexity (on the
-//! validated one, fragments expanded, counting stops past the limit). The
-//! written document is also held to the one rule of the spec that
-//! apollo-compiler does not check: an input object names each field once.
+//! validated one, fragments expanded, counting stops past the limit, in the
+//! walk that also applies `rules` on variables). The written document is
+//! also held to the one rule of the spec that apollo-compiler does not
+//! check: an input object names each field once.
 
 use crate::graphql::errors::{Code, GraphQLError};
-use apollo_compiler::ast::{self, Definition, Value};
+use apollo_compiler::ast::{self, Argument, Definition, InputValueDefinition, Value};
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
+use apollo_compiler::{Name, Node, Schema};
 
 /// Deepest nesting of selection sets the parser follows inside an
 /// operation's or a fragment's own (fragments not expanded; list and
@@ -109,54 +111,99 @@ fn repeated_field(value: &Value) -> Option<&apollo_compiler::Name> {
     }
 }
 
-/// Depth and complexity of each operation of a validated document.
-pub(super) fn check_size(document: &ExecutableDocument) -> Result<(), GraphQLError> {
+/// Depth and complexity of each operation of a validated document, then
+/// the spec's rule on variables whose default is `null` (`rules`): one walk
+/// of each operation, fragments expanded.
+pub(super) fn check_operations(
+    document: &ExecutableDocument,
+    schema: &Schema,
+) -> Result<(), GraphQLError> {
+    let mut misplaced = None;
     for operation in document.operations.iter() {
-        let mut size = Size::default();
-        size.measure(document, &operation.selection_set, 1);
-        if size.depth > MAX_DEPTH {
+        let mut walk = Walk {
+            document,
+            schema,
+            nulls: (operation.variables.iter())
+                .filter(|v| !v.ty.is_non_null() && v.default_value.as_deref() == Some(&Value::Null))
+                .map(|v| &v.name)
+                .collect(),
+            depth: 0,
+            fields: 0,
+            misplaced: None,
+        };
+        walk.set(&operation.selection_set, 1);
+        if walk.depth > MAX_DEPTH {
             return Err(refused(format!(
                 "operations are limited to a depth of {MAX_DEPTH} fields"
             )));
         }
-        if size.fields > MAX_COMPLEXITY {
+        if walk.fields > MAX_COMPLEXITY {
             return Err(refused(format!(
                 "operations are limited to {MAX_COMPLEXITY} fields, fragments expanded"
             )));
         }
+        misplaced = misplaced.or(walk.misplaced);
     }
-    Ok(())
+    misplaced.map_or(Ok(()), Err)
 }
 
-/// An operation's size: its deepest chain of fields and how many it
-/// selects, `__typename` included. Measuring stops past the limits, so a
-/// fragment spread a million times costs no more.
-#[derive(Default)]
-struct Size {
+/// One operation's walk: its deepest chain of fields and how many it
+/// selects, `__typename` included (the walk stops past the limits, so a
+/// fragment spread a million times costs no more), and the first of its
+/// variables whose default is `null` where a non-null value is expected.
+pub(super) struct Walk<'d> {
+    pub(super) document: &'d ExecutableDocument,
+    pub(super) schema: &'d Schema,
+    /// The operation's variables whose default is `null`.
+    pub(super) nulls: Vec<&'d Name>,
     depth: usize,
     fields: usize,
+    misplaced: Option<GraphQLError>,
 }
 
-impl Size {
-    fn measure(&mut self, document: &ExecutableDocument, set: &SelectionSet, depth: usize) {
+impl Walk<'_> {
+    fn set(&mut self, set: &SelectionSet, depth: usize) {
         for selection in &set.selections {
             if self.depth > MAX_DEPTH || self.fields > MAX_COMPLEXITY {
                 return;
+            }
+            for directive in selection.directives().iter() {
+                if let Some(definition) = self.schema.directive_definitions.get(&directive.name) {
+                    self.arguments(&directive.arguments, &definition.arguments);
+                }
             }
             match selection {
                 Selection::Field(field) => {
                     self.fields += 1;
                     self.depth = self.depth.max(depth);
-                    self.measure(document, &field.selection_set, depth + 1);
+                    self.arguments(&field.arguments, &field.definition.arguments);
+                    self.set(&field.selection_set, depth + 1);
                 }
                 Selection::FragmentSpread(spread) => {
-                    if let Some(fragment) = document.fragments.get(&spread.fragment_name) {
-                        self.measure(document, &fragment.selection_set, depth);
+                    if let Some(fragment) = self.document.fragments.get(&spread.fragment_name) {
+                        self.set(&fragment.selection_set, depth);
                     }
                 }
-                Selection::InlineFragment(inline) => {
-                    self.measure(document, &inline.selection_set, depth)
-                }
+                Selection::InlineFragment(inline) => self.set(&inline.selection_set, depth),
+            }
+        }
+    }
+
+    /// Checks the arguments `given` against those `declared`.
+    fn arguments(&mut self, given: &[Node<Argument>], declared: &[Node<InputValueDefinition>]) {
+        if self.nulls.is_empty() || self.misplaced.is_some() {
+            return;
+        }
+        for argument in given {
+            if let Some(declared) = declared.iter().find(|d| d.name == argument.name)
+                && let Err(error) = self.null_in(
+                    &argument.value,
+                    &declared.ty,
+                    declared.default_value.is_some(),
+                )
+            {
+                self.misplaced = Some(error);
+                return;
             }
         }
     }

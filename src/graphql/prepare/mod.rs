@@ -99,8 +99,7 @@ fn plans(text: &str, schema: &Schema) -> Result<Vec<Operation>, Vec<GraphQLError
             Valid::assume_valid(invalid.partial)
         }
     };
-    limits::check_size(&document).map_err(|e| vec![e])?;
-    rules::null_defaults(&document, &schema.apollo).map_err(|e| vec![e])?;
+    limits::check_operations(&document, &schema.apollo).map_err(|e| vec![e])?;
     let operations = document.operations.iter().map(|definition| {
         planner::operation(schema, &document, definition).map_err(|error| {
             tracing::error!(%error, "a validated document could not be planned");

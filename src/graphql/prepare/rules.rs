@@ -2,16 +2,17 @@
 //! and so from graphql-js, corrected on the documents it builds: a
 //! subscription may select its one root field several times under one
 //! response key, and may skip others (the spec collects fields, then counts
-//! response keys), and a
-//! variable whose default is `null` is not allowed where a non-null value
-//! is expected (only a non-null default makes a nullable variable fit there).
+//! response keys), and a variable whose default is `null` is not allowed
+//! where a non-null value is expected (only a non-null default makes a
+//! nullable variable fit there; checked in the walk of `limits`).
 
+use super::limits::Walk;
 use super::planner::location;
 use crate::graphql::errors::{Code, GraphQLError};
 use apollo_compiler::ast::{OperationType, Type, Value};
 use apollo_compiler::executable::{DirectiveList, ExecutableDocument, Selection, SelectionSet};
 use apollo_compiler::schema::ExtendedType;
-use apollo_compiler::{Name, Node, Schema};
+use apollo_compiler::{Name, Node};
 
 /// How apollo-compiler words its refusals of a subscription's root, which
 /// follow a newer draft than the October 2021 spec: it counts root fields
@@ -73,79 +74,16 @@ pub(super) fn one_root_field(document: &ExecutableDocument) -> bool {
         })
 }
 
-/// Refuses a variable with a `null` default where a non-null value is
-/// expected and the place has no default of its own.
-pub(super) fn null_defaults(
-    document: &ExecutableDocument,
-    schema: &Schema,
-) -> Result<(), GraphQLError> {
-    for operation in document.operations.iter() {
-        let nulls: Vec<&Name> = (operation.variables.iter())
-            .filter(|v| !v.ty.is_non_null() && v.default_value.as_deref() == Some(&Value::Null))
-            .map(|v| &v.name)
-            .collect();
-        if !nulls.is_empty() {
-            let check = Check {
-                document,
-                schema,
-                nulls,
-            };
-            check.set(&operation.selection_set)?;
-        }
-    }
-    Ok(())
-}
-
-struct Check<'d> {
-    document: &'d ExecutableDocument,
-    schema: &'d Schema,
-    nulls: Vec<&'d Name>,
-}
-
-impl Check<'_> {
-    fn set(&self, set: &SelectionSet) -> Result<(), GraphQLError> {
-        for selection in &set.selections {
-            for directive in selection.directives().iter() {
-                let Some(definition) = self.schema.directive_definitions.get(&directive.name)
-                else {
-                    continue;
-                };
-                for argument in &directive.arguments {
-                    if let Some(declared) = definition.argument_by_name(&argument.name) {
-                        self.value(
-                            &argument.value,
-                            &declared.ty,
-                            declared.default_value.is_some(),
-                        )?;
-                    }
-                }
-            }
-            match selection {
-                Selection::Field(field) => {
-                    for argument in &field.arguments {
-                        if let Some(declared) = field.definition.argument_by_name(&argument.name) {
-                            self.value(
-                                &argument.value,
-                                &declared.ty,
-                                declared.default_value.is_some(),
-                            )?;
-                        }
-                    }
-                    self.set(&field.selection_set)?;
-                }
-                Selection::FragmentSpread(spread) => {
-                    if let Some(fragment) = self.document.fragments.get(&spread.fragment_name) {
-                        self.set(&fragment.selection_set)?;
-                    }
-                }
-                Selection::InlineFragment(inline) => self.set(&inline.selection_set)?,
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks `value`, at a place of type `ty` with a default or not.
-    fn value(&self, value: &Node<Value>, ty: &Type, defaulted: bool) -> Result<(), GraphQLError> {
+impl Walk<'_> {
+    /// Refuses `value`, at a place of type `ty` with a default or not, if it
+    /// holds a variable whose default is `null` where a non-null value is
+    /// expected and the place has no default of its own.
+    pub(super) fn null_in(
+        &self,
+        value: &Node<Value>,
+        ty: &Type,
+        defaulted: bool,
+    ) -> Result<(), GraphQLError> {
         match &**value {
             Value::Variable(name)
                 if ty.is_non_null() && !defaulted && self.nulls.contains(&name) =>
@@ -160,7 +98,7 @@ impl Check<'_> {
             }
             Value::List(items) => items
                 .iter()
-                .try_for_each(|item| self.value(item, ty.item_type(), false)),
+                .try_for_each(|item| self.null_in(item, ty.item_type(), false)),
             Value::Object(fields) => {
                 let Some(ExtendedType::InputObject(input)) =
                     self.schema.types.get(ty.inner_named_type())
@@ -170,7 +108,9 @@ impl Check<'_> {
                 fields
                     .iter()
                     .try_for_each(|(name, value)| match input.fields.get(name) {
-                        Some(field) => self.value(value, &field.ty, field.default_value.is_some()),
+                        Some(field) => {
+                            self.null_in(value, &field.ty, field.default_value.is_some())
+                        }
                         None => Ok(()),
                     })
             }

@@ -131,6 +131,8 @@ pub(crate) struct Object {
     pub(crate) name: &'static str,
     /// Its fields, in order.
     pub(crate) fields: Vec<Field>,
+    /// How long a GET answer may cache the fields `with` adds, in seconds.
+    max_age: u32,
 }
 
 impl Object {
@@ -139,7 +141,15 @@ impl Object {
         Self {
             name,
             fields: Vec::new(),
+            max_age: 0,
         }
+    }
+
+    /// The fields `with` adds from now on may be cached for `seconds` in
+    /// GET answers (at first, never).
+    pub(crate) fn cached(mut self, seconds: u32) -> Self {
+        self.max_age = seconds;
+        self
     }
 
     /// Adds field `name`, resolved by `resolve` from objects of type `T`,
@@ -184,10 +194,11 @@ impl Object {
         this
     }
 
-    /// Adds field `name`, without arguments and never cached, resolved by
-    /// `resolve` from objects of type `T`.
+    /// Adds field `name`, without arguments, resolved by `resolve` from
+    /// objects of type `T`; cached as `cached` said.
     pub(crate) fn with<T: Any>(self, name: &'static str, resolve: ResolveFn<T>) -> Self {
-        self.field(name, PLAIN, resolve)
+        let max_age = self.max_age;
+        self.field(name, (&[], max_age), resolve)
     }
 
     /// The field `name`, with its index.
@@ -197,14 +208,6 @@ impl Object {
             .enumerate()
             .find(|(_, field)| field.name == name)
     }
-}
-
-/// No arguments; never cached.
-pub(crate) const PLAIN: (&[InputValue], u32) = (&[], 0);
-
-/// No arguments; cached for `seconds`.
-pub(crate) const fn cached(seconds: u32) -> (&'static [InputValue], u32) {
-    (&[], seconds)
 }
 
 /// An input object type, by the fields its readers read.

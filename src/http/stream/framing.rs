@@ -111,38 +111,3 @@ impl Framing {
         out
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_event_stream_is_next_events_then_complete() {
-        let body = Framing::EventStream.once(br#"{"data":{"a":1}}"#);
-        assert_eq!(
-            String::from_utf8(body).unwrap(),
-            ":\n\nevent: next\ndata: {\"data\":{\"a\":1}}\n\nevent: complete\ndata:\n\n"
-        );
-        let mut beat = Vec::new();
-        Framing::EventStream.keepalive(&mut beat);
-        assert_eq!(beat, b":\n\n");
-    }
-
-    #[test]
-    fn a_multipart_body_is_payload_parts_then_the_closing_delimiter() {
-        let head = "\r\nContent-Type: application/json; charset=utf-8\r\n\r\n";
-        let mut body = Vec::new();
-        Framing::Multipart.open(&mut body);
-        Framing::Multipart.result(&mut body, |out| out.extend_from_slice(b"{\"data\":1}"));
-        Framing::Multipart.keepalive(&mut body);
-        Framing::Multipart.failed(&mut body, b"[{\"message\":\"x\"}]");
-        Framing::Multipart.close(&mut body);
-        assert_eq!(
-            String::from_utf8(body).unwrap(),
-            format!(
-                "\r\n---{head}{{\"payload\":{{\"data\":1}}}}\r\n---{head}{{}}\r\n---\
-                 {head}{{\"payload\":null,\"errors\":[{{\"message\":\"x\"}}]}}\r\n-----\r\n"
-            )
-        );
-    }
-}

@@ -14,13 +14,13 @@ pub(crate) use framing::Framing;
 
 use super::HttpState;
 use super::error::EdgeError;
-use super::gate::{Gate, Gated, gated_future};
+use super::gate::Gate;
 use super::written;
-use crate::graphql::{GraphQLError, Ready};
+use crate::graphql::Ready;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use futures_util::stream::{BoxStream, Once, Stream, StreamExt};
+use futures_util::stream::{BoxStream, Stream, StreamExt};
 use std::convert::Infallible;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -63,7 +63,10 @@ pub(super) fn subscribe(
         events: Some(subscription.events),
         gate: Gate::default(),
         keepalives,
-        shutdown: gated_future(Box::pin(state.shutdown.clone().cancelled_owned())),
+        shutdown: (
+            Gate::default(),
+            Box::pin(state.shutdown.clone().cancelled_owned()),
+        ),
         opened: false,
     };
     streamed(framing, super::handoff::body(events))
@@ -104,8 +107,9 @@ struct Events {
     gate: Gate,
     /// Ticks when nothing was sent for a keep-alive interval.
     keepalives: Interval,
-    /// Fires when the server shuts down.
-    shutdown: Gated<Once<Pin<Box<WaitForCancellationFutureOwned>>>>,
+    /// Fires when the server shuts down; polled only once it woke the
+    /// connection.
+    shutdown: (Gate, Pin<Box<WaitForCancellationFutureOwned>>),
     /// Whether the body's opening went out.
     opened: bool,
 }
@@ -124,9 +128,9 @@ impl Stream for Events {
             this.opened = true;
             framing.open(&mut out);
         }
-        if let Poll::Ready(Some(())) = this.shutdown.poll_next_gated(cx) {
-            let error = EdgeError::Restarting;
-            let errors = serde_json::to_vec(&[GraphQLError::new(error.code(), error.message())])
+        let (gate, shutdown) = &mut this.shutdown;
+        if gate.poll(cx, |cx| shutdown.as_mut().poll(cx)).is_ready() {
+            let errors = serde_json::to_vec(&[EdgeError::Restarting.graphql()])
                 .unwrap_or_else(|_| b"[]".to_vec());
             framing.failed(&mut out, &errors);
             framing.close(&mut out);

@@ -287,7 +287,7 @@ impl Connection {
                 CloseCode::InternalError.into(),
                 "The handshake is not completed.".into(),
             ),
-            (_, error) => (error.close_code().into(), error.message()),
+            (_, error) => (error.close_code().into(), error.to_string()),
         }
     }
 }

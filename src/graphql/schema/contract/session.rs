@@ -2,13 +2,14 @@
 //! the catalogue and the listener's published totals (its timeline is in
 //! `timeline`).
 
-use super::super::types::{Env, Object, Out, cached};
+use super::super::types::{Env, Object, Out};
 use super::{Root, clamp};
 use crate::catalogue::Talk;
 use crate::graphql::errors::{Code, GraphQLError};
 use crate::graphql::input::InputValue;
 use crate::graphql::services::Services;
 use crate::model::TalkId;
+use chrono::{DateTime, FixedOffset};
 
 /// How long GET answers about the catalogue may be cached, in seconds.
 const CATALOGUE_MAX_AGE: u32 = 60;
@@ -44,11 +45,12 @@ impl Session {
         })
     }
 
-    fn about<'a>(&self, env: &Env<'a>) -> Result<&'a Talk, GraphQLError> {
-        env.services
-            .catalogue
-            .get(self.talk)
-            .ok_or_else(GraphQLError::internal)
+    /// What `out` makes of the talk in the catalogue.
+    fn about<'a>(&self, env: &Env<'a>, out: impl FnOnce(&'a Talk) -> Out<'a>) -> Out<'a> {
+        match env.services.catalogue.get(self.talk) {
+            Some(talk) => out(talk),
+            None => GraphQLError::internal().into(),
+        }
     }
 }
 
@@ -64,7 +66,7 @@ pub(super) fn query() -> Object {
                 Out::or_null(found, Out::object)
             },
         )
-        .field("sessions", cached(CATALOGUE_MAX_AGE), |_: &Root, _, env| {
+        .field("sessions", (&[], CATALOGUE_MAX_AGE), |_: &Root, _, env| {
             let talks = env.services.catalogue.ids();
             Out::List(talks.map(|talk| Out::object(Session { talk })).collect())
         })
@@ -80,69 +82,46 @@ pub(super) fn not_read_yet() -> Out<'static> {
     .into()
 }
 
-/// The `Session` type.
+/// The `Session` type: what the catalogue says, and the live counts.
 pub(super) fn session() -> Object {
     Object::new("Session")
-        .field(
-            "id",
-            cached(CATALOGUE_MAX_AGE),
-            |session: &Session, _, _| Out::Str(format!("Session:{}", session.talk).into()),
-        )
-        .field(
-            "sessionId",
-            cached(CATALOGUE_MAX_AGE),
-            |session: &Session, _, _| Out::Int(session.talk.0.into()),
-        )
-        .field(
-            "title",
-            cached(CATALOGUE_MAX_AGE),
-            |session: &Session, _, env| {
-                let title = session.about(env).map(|talk| talk.title.as_str());
-                title.map(|title| Out::Str(title.into())).into()
-            },
-        )
-        .field(
-            "liked",
-            cached(COUNT_MAX_AGE),
-            |session: &Session, _, env| match env.services.listener.total(session.talk) {
-                Some(total) => Out::Int(clamp(total).into()),
-                None => not_read_yet(),
-            },
-        )
-        .field(
-            "watching",
-            cached(COUNT_MAX_AGE),
-            |session: &Session, _, env| match env.services.listener.watching(session.talk) {
-                Some(watching) => Out::Int(clamp(watching).into()),
-                None => not_read_yet(),
-            },
-        )
-        .field(
-            "startTime",
-            cached(CATALOGUE_MAX_AGE),
-            |session: &Session, _, env| {
-                let start = session.about(env).map(|talk| talk.start_time);
-                start
-                    .map(|time| Out::or_null(time, |time| Out::Str(time.to_rfc3339().into())))
-                    .into()
-            },
-        )
-        .field(
-            "endTime",
-            cached(CATALOGUE_MAX_AGE),
-            |session: &Session, _, env| {
-                let end = session.about(env).map(|talk| talk.end_time);
-                end.map(|time| Out::or_null(time, |time| Out::Str(time.to_rfc3339().into())))
-                    .into()
-            },
-        )
-        .field(
-            "room",
-            cached(CATALOGUE_MAX_AGE),
-            |session: &Session, _, env| {
-                let room = session.about(env).map(|talk| talk.room.as_deref());
-                room.map(|room| Out::or_null(room, |room| Out::Str(room.into())))
-                    .into()
-            },
-        )
+        .cached(CATALOGUE_MAX_AGE)
+        .with("id", |session: &Session, _, _| {
+            Out::Str(format!("Session:{}", session.talk).into())
+        })
+        .with("sessionId", |session: &Session, _, _| {
+            Out::Int(session.talk.0.into())
+        })
+        .with("title", |session: &Session, _, env| {
+            session.about(env, |talk| Out::str(&talk.title))
+        })
+        .with("startTime", |session: &Session, _, env| {
+            session.about(env, |talk| time(talk.start_time))
+        })
+        .with("endTime", |session: &Session, _, env| {
+            session.about(env, |talk| time(talk.end_time))
+        })
+        .with("room", |session: &Session, _, env| {
+            session.about(env, |talk| Out::or_null(talk.room.as_deref(), Out::str))
+        })
+        .cached(COUNT_MAX_AGE)
+        .with("liked", |session: &Session, _, env| {
+            count(env.services.listener.total(session.talk))
+        })
+        .with("watching", |session: &Session, _, env| {
+            count(env.services.listener.watching(session.talk))
+        })
+}
+
+/// A time of the catalogue, in RFC 3339.
+fn time(time: Option<DateTime<FixedOffset>>) -> Out<'static> {
+    Out::or_null(time, |time| Out::Str(time.to_rfc3339().into()))
+}
+
+/// A live count, once the observer has read it.
+fn count(count: Option<u64>) -> Out<'static> {
+    match count {
+        Some(count) => Out::Int(clamp(count).into()),
+        None => not_read_yet(),
+    }
 }

@@ -2,7 +2,7 @@
 //! type, cut from the timelines the observer keeps (`crate::timeline`), so
 //! answering reads no store.
 
-use super::super::types::{Args, Env, Object, Out, cached};
+use super::super::types::{Args, Env, Object, Out};
 use super::clamp;
 use super::session::{COUNT_MAX_AGE, Session, not_read_yet};
 use crate::graphql::errors::GraphQLError;
@@ -40,17 +40,12 @@ fn resolve<'a>(session: &'a Session, args: &Args<'_>, env: &Env<'a>) -> Out<'a> 
 /// The `LikeInterval` type.
 pub(super) fn like_interval() -> Object {
     Object::new("LikeInterval")
-        .field(
-            "start",
-            cached(COUNT_MAX_AGE),
-            |interval: &Interval, _, _| {
-                let start = DateTime::from_timestamp(interval.start, 0).unwrap_or_default();
-                Out::Str(start.to_rfc3339_opts(SecondsFormat::Secs, true).into())
-            },
-        )
-        .field(
-            "likes",
-            cached(COUNT_MAX_AGE),
-            |interval: &Interval, _, _| Out::Int(clamp(interval.likes).into()),
-        )
+        .cached(COUNT_MAX_AGE)
+        .with("start", |interval: &Interval, _, _| {
+            let start = DateTime::from_timestamp(interval.start, 0).unwrap_or_default();
+            Out::Str(start.to_rfc3339_opts(SecondsFormat::Secs, true).into())
+        })
+        .with("likes", |interval: &Interval, _, _| {
+            Out::Int(clamp(interval.likes).into())
+        })
 }
