@@ -3,6 +3,8 @@
 use crate::helpers::{ServerProcess, Subscriber, assert_acknowledged, eventually, like, liked};
 use likes::model::TalkId;
 use likes::store::{LikeStore, SqliteStore, StoreOptions};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[tokio::test]
@@ -167,9 +169,12 @@ async fn every_like_acknowledged_while_sigterm_arrives_is_stored() {
     let unlimited = ["--rate-per-liker", "off", "--rate-per-address", "off"];
     let server = ServerProcess::start(&db, "replica-a", &unlimited).await;
     let url = server.url.clone();
+    // Counted as they come, so SIGTERM arrives under load however busy the
+    // machine is.
+    let so_far = Arc::new(AtomicU64::new(0));
     let senders: Vec<_> = (0..4)
         .map(|sender| {
-            let url = url.clone();
+            let (url, so_far) = (url.clone(), so_far.clone());
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 let mut acknowledged = 0u64;
@@ -191,6 +196,7 @@ async fn every_like_acknowledged_while_sigterm_arrives_is_stored() {
                     };
                     if answer["data"]["createLike"]["like"]["id"].is_string() {
                         acknowledged += 1;
+                        so_far.fetch_add(1, Ordering::Relaxed);
                     } else {
                         assert_eq!(
                             answer["errors"][0]["extensions"]["code"], "UNAVAILABLE",
@@ -202,7 +208,14 @@ async fn every_like_acknowledged_while_sigterm_arrives_is_stored() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let loaded = tokio::time::timeout(Duration::from_secs(60), async {
+        while so_far.load(Ordering::Relaxed) <= 200 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    loaded
+        .await
+        .expect("200 likes acknowledged within a minute");
     let status = server.terminate().await;
     assert!(status.success(), "exit status {status}");
     let mut acknowledged = 0;
