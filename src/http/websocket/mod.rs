@@ -177,13 +177,16 @@ impl Connection {
         // subscriber does not keep a timer it no longer needs.
         let mut init_deadline = Some(Box::pin(tokio::time::sleep(state.limits.ws_init_timeout)));
         let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
-        // Kept between batches: most are one event, and need no allocation;
-        // room for one is all an idle connection keeps.
-        let mut batch = Vec::with_capacity(1);
         // Set at shutdown while mutations still wait for their answer: the
         // connection closes once they are sent.
         let mut stopping = false;
         loop {
+            // Made for each batch and freed once it is sent: an idle
+            // connection keeps none, and no allocation is resized while
+            // the like it acknowledges waits in the buffer (a resized one
+            // moves, leaving a gap that the like fills, and at thousands of
+            // likes a second the heap grows by the gaps).
+            let mut batch = Vec::new();
             if stopping && !self.operations.answering() {
                 return Some(End::Close(EdgeError::Restarting));
             }
@@ -263,9 +266,7 @@ impl Connection {
                     }
                 }
             }
-            let sent = send_within(to_client, &mut batch, keepalive).await;
-            batch.shrink_to(1);
-            match sent {
+            match send_within(to_client, &mut batch, keepalive).await {
                 Sent::Yes => {}
                 Sent::Failed => return None,
                 Sent::Stuck => {
