@@ -148,11 +148,14 @@ impl Endpoint {
     }
 }
 
-/// `text` as a JSON string, at its exact length: plans and WebSocket
-/// operations keep theirs for their whole lives (serde_json starts at 128
-/// bytes).
+/// `text` as a JSON string, at its exact length when nothing in it needs
+/// escaping: plans and WebSocket operations keep theirs for their whole
+/// lives (serde_json starts at 128 bytes). Written into room made for it
+/// rather than shrunk after: a shrunk allocation leaves a gap beside it
+/// that a long-lived one fills, and the heap grows around it.
 pub(crate) fn json_string(text: &str) -> String {
-    let mut json = serde_json::to_string(text).unwrap_or_default();
-    json.shrink_to_fit();
-    json
+    let mut json = Vec::with_capacity(text.len() + 2);
+    // Writing a `str` to a `Vec` cannot fail, and is UTF-8.
+    let _ = serde_json::to_writer(&mut json, text);
+    String::from_utf8(json).unwrap_or_default()
 }

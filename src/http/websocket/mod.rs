@@ -23,15 +23,17 @@ use futures_util::{SinkExt, StreamExt};
 use operations::{End, Operations};
 use protocol::Protocol;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// Read buffer per connection: enough for a typical client message (a
-/// subscribe is about 200 bytes; the buffer grows for a longer one), and
-/// small so an idle subscriber costs little (the library default is 128 KiB).
-const READ_BUFFER_BYTES: usize = 512;
+/// subscribe is about 200 bytes; the buffer grows to hold a longer one,
+/// read this much at a time), and small so an idle subscriber costs little
+/// (the library default is 128 KiB).
+const READ_BUFFER_BYTES: usize = 256;
 
 /// Messages sent together are written together up to this many bytes
 /// (they are flushed after each batch in any case; the buffer is not
@@ -146,14 +148,16 @@ impl Connection {
                 code,
                 reason: fit_reason(reason).into(),
             };
-            send_within(
+            // Boxed, as the close below: they run once, at the end, and
+            // an idle connection's task would keep their room all its life.
+            Box::pin(send_within(
                 &mut to_client,
                 &mut vec![Message::Close(Some(frame))],
                 keepalive,
-            )
+            ))
             .await;
         }
-        let _ = tokio::time::timeout(keepalive, to_client.close()).await;
+        let _ = Box::pin(tokio::time::timeout(keepalive, to_client.close())).await;
     }
 
     /// The connection's loop; what ends it, if the server tells the
@@ -177,13 +181,16 @@ impl Connection {
         // subscriber does not keep a timer it no longer needs.
         let mut init_deadline = Some(Box::pin(tokio::time::sleep(state.limits.ws_init_timeout)));
         let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
-        // Kept between batches: most are one event, and need no allocation;
-        // room for one is all an idle connection keeps.
-        let mut batch = Vec::with_capacity(1);
         // Set at shutdown while mutations still wait for their answer: the
         // connection closes once they are sent.
         let mut stopping = false;
         loop {
+            // Made for each batch and freed once it is sent: an idle
+            // connection keeps none, and no allocation is resized while
+            // the like it acknowledges waits in the buffer (a resized one
+            // moves, leaving a gap that the like fills, and at thousands of
+            // likes a second the heap grows by the gaps).
+            let mut batch = Vec::new();
             if stopping && !self.operations.answering() {
                 return Some(End::Close(EdgeError::Restarting));
             }
@@ -263,9 +270,7 @@ impl Connection {
                     }
                 }
             }
-            let sent = send_within(to_client, &mut batch, keepalive).await;
-            batch.shrink_to(1);
-            match sent {
+            match send_within(to_client, &mut batch, keepalive).await {
                 Sent::Yes => {}
                 Sent::Failed => return None,
                 Sent::Stuck => {
@@ -328,7 +333,9 @@ enum Sent {
 
 /// Sends messages together (taking them out of `messages`), flushed once,
 /// giving up when the client does not take them within `limit`: a client
-/// that stops reading must not hold its task forever.
+/// that stops reading must not hold its task forever. Most sends finish at
+/// once and keep nothing in the connection's task: only one that has to
+/// wait makes (and boxes) the deadline's timer.
 async fn send_within(
     to_client: &mut (impl futures_util::Sink<Message> + Unpin),
     messages: &mut Vec<Message>,
@@ -337,27 +344,45 @@ async fn send_within(
     if messages.is_empty() {
         return Sent::Yes;
     }
-    let send = async {
-        for message in messages.drain(..) {
-            to_client.feed(message).await?;
-        }
-        to_client.flush().await
-    };
-    let mut send = std::pin::pin!(send);
-    // Most sends finish at once: the deadline's timer is set only for one
-    // that has to wait.
-    let at_once = std::future::poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await;
-    let sent = match at_once {
+    let mut next = 0;
+    let mut send = std::future::poll_fn(|cx| poll_send(cx, to_client, messages, &mut next));
+    let sent = match std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut send).poll(cx))).await {
         Poll::Ready(sent) => sent,
-        Poll::Pending => match tokio::time::timeout(limit, send).await {
+        Poll::Pending => match Box::pin(tokio::time::timeout(limit, send)).await {
             Ok(sent) => sent,
             Err(_) => return Sent::Stuck,
         },
     };
-    match sent {
-        Ok(()) => Sent::Yes,
-        Err(_) => Sent::Failed,
+    if sent { Sent::Yes } else { Sent::Failed }
+}
+
+/// Feeds `messages[*next..]` to the client, then flushes; whether all
+/// went out (`false`: the connection is broken). `messages` is empty once
+/// this is ready.
+fn poll_send<S: futures_util::Sink<Message> + Unpin>(
+    cx: &mut std::task::Context<'_>,
+    to_client: &mut S,
+    messages: &mut Vec<Message>,
+    next: &mut usize,
+) -> Poll<bool> {
+    let mut to_client = Pin::new(to_client);
+    while *next < messages.len() {
+        let fed = match to_client.as_mut().poll_ready(cx) {
+            Poll::Ready(Ok(())) => {
+                let message = std::mem::replace(&mut messages[*next], Message::Ping(Bytes::new()));
+                *next += 1;
+                to_client.as_mut().start_send(message).is_ok()
+            }
+            Poll::Ready(Err(_)) => false,
+            Poll::Pending => return Poll::Pending,
+        };
+        if !fed {
+            messages.clear();
+            return Poll::Ready(false);
+        }
     }
+    messages.clear();
+    to_client.poll_flush(cx).map(|flushed| flushed.is_ok())
 }
 
 /// Counts an open WebSocket in `/metrics` for as long as it lives, however

@@ -17,7 +17,6 @@ use axum::extract::ws::Message;
 use futures_util::StreamExt;
 use futures_util::future::{Abortable, BoxFuture};
 use futures_util::stream::{AbortHandle, FuturesUnordered};
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -68,16 +67,22 @@ pub(super) struct Operations {
     /// limit.
     rate: Option<Limiter>,
     /// The subscriptions and waiting mutations running, by id; aborting
-    /// one ends it without an answer.
-    running: HashMap<String, AbortHandle>,
+    /// one ends it without an answer. A list: most connections run one,
+    /// which a map would give room for four.
+    running: Vec<(String, AbortHandle)>,
     /// The subscriptions' events.
     events: EventStreams<Tag, Box<AnyObject>>,
     /// Mutations waiting for their answer; made for the first (most
-    /// connections have none, and it allocates).
-    answering: Option<FuturesUnordered<Answering>>,
-    /// Frames to send before anything else: the `complete` after a
-    /// waiting mutation's answer.
-    queued: VecDeque<Message>,
+    /// connections have none).
+    waiting: Option<Box<Waiting>>,
+}
+
+/// A connection's mutations waiting for their answer.
+#[derive(Default)]
+struct Waiting {
+    answering: FuturesUnordered<Answering>,
+    /// The `complete` after an answer sent, sent before anything else.
+    complete: Option<Message>,
 }
 
 impl Operations {
@@ -93,18 +98,17 @@ impl Operations {
             slots,
             initialised: false,
             rate,
-            running: HashMap::new(),
+            running: Vec::new(),
             events: EventStreams::default(),
-            answering: None,
-            queued: VecDeque::new(),
+            waiting: None,
         }
     }
 
     /// Whether a mutation is still waiting for its answer.
     pub(super) fn answering(&self) -> bool {
-        self.answering
+        self.waiting
             .as_ref()
-            .is_some_and(|answering| !answering.is_empty())
+            .is_some_and(|waiting| !waiting.answering.is_empty())
     }
 
     /// Whether `connection_init` came.
@@ -145,7 +149,7 @@ impl Operations {
                 Err(End::Close(EdgeError::Unauthorized))
             }
             ClientMessage::Subscribe { id, request } => {
-                if self.running.contains_key(id.as_ref()) {
+                if self.running(&id).is_some() {
                     match self.protocol {
                         Protocol::TransportWs => {
                             return Err(End::Close(EdgeError::SubscriberExists(id.into_owned())));
@@ -199,7 +203,7 @@ impl Operations {
                             plan: subscription.plan,
                         });
                         let (events, abort) = events::tagged(tag, subscription.events);
-                        self.running.insert(id, abort);
+                        self.run_as(id, abort);
                         self.events.push(events);
                         return;
                     }
@@ -217,9 +221,9 @@ impl Operations {
                     Poll::Ready(response) => self.answer(&id_json, &response, out),
                     Poll::Pending => {
                         let (abort, registration) = AbortHandle::new_pair();
-                        self.running.insert(id.clone(), abort);
-                        let answering = self.answering.get_or_insert_with(FuturesUnordered::new);
-                        answering.push(Box::pin(async move {
+                        self.run_as(id.clone(), abort);
+                        let waiting = self.waiting.get_or_insert_default();
+                        waiting.answering.push(Box::pin(async move {
                             let response = Abortable::new(run, registration).await.ok()?;
                             Some(Answered {
                                 id,
@@ -258,9 +262,28 @@ impl Operations {
         protocol::message(self.protocol.next(), id_json, utf8(body))
     }
 
+    /// Where operation `id` is in `running`, if it runs.
+    fn running(&self, id: &str) -> Option<usize> {
+        self.running.iter().position(|(running, _)| running == id)
+    }
+
+    /// Notes operation `id` running, stopped by `abort`.
+    fn run_as(&mut self, id: String, abort: AbortHandle) {
+        if self.running.capacity() == 0 {
+            self.running.reserve_exact(1);
+        }
+        self.running.push((id, abort));
+    }
+
+    /// Forgets operation `id`; what stops it, if it ran.
+    fn forget(&mut self, id: &str) -> Option<AbortHandle> {
+        let index = self.running(id)?;
+        Some(self.running.swap_remove(index).1)
+    }
+
     /// Stops subscription `id`; whether one was running.
     fn stop(&mut self, id: &str) -> bool {
-        match self.running.remove(id) {
+        match self.forget(id) {
             Some(abort) => {
                 abort.abort();
                 true
@@ -279,18 +302,17 @@ impl Operations {
         endpoint: &Endpoint,
         answers_only: bool,
     ) -> Poll<Message> {
-        if let Some(frame) = self.queued.pop_front() {
-            return Poll::Ready(frame);
+        if let Some(complete) = self.waiting.as_mut().and_then(|w| w.complete.take()) {
+            return Poll::Ready(complete);
         }
-        while let Some(answering) = self.answering.as_mut()
-            && let Poll::Ready(Some(answered)) = answering.poll_next_unpin(cx)
+        while let Some(waiting) = self.waiting.as_mut()
+            && let Poll::Ready(Some(answered)) = waiting.answering.poll_next_unpin(cx)
         {
             // None: the client stopped it.
             if let Some(answered) = answered {
-                self.running.remove(&answered.id);
+                waiting.complete = Some(frame(protocol::complete(&answered.id_json)));
+                self.forget(&answered.id);
                 let next = self.next(&answered.id_json, &answered.response.body);
-                self.queued
-                    .push_back(frame(protocol::complete(&answered.id_json)));
                 return Poll::Ready(frame(next));
             }
         }
@@ -309,7 +331,7 @@ impl Operations {
                 })
             }
             None => {
-                self.running.remove(&tag.id);
+                self.forget(&tag.id);
                 frame(protocol::complete(&tag.id_json))
             }
         })
