@@ -152,7 +152,7 @@ pub struct ServeArgs {
     pub ws_init_timeout: Duration,
 
     /// Time between WebSocket pings to each client; a client silent for more
-    /// than two of them, or not reading for one, is disconnected.
+    /// than two of them is disconnected.
     #[arg(long, value_name = "DURATION", env = "LIKES_WS_KEEPALIVE", default_value = "25s", value_parser = humantime::parse_duration)]
     pub ws_keepalive: Duration,
 

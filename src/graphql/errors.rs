@@ -6,6 +6,7 @@
 //! where they happen.
 
 use serde::Serialize;
+use std::time::Duration;
 
 /// Every `extensions.code` a client sees, written as its name in
 /// SCREAMING_SNAKE_CASE (`GRAPHQL_PARSE_FAILED`).
@@ -140,9 +141,10 @@ impl GraphQLError {
         Self::new(Code::Internal, "internal error")
     }
 
-    /// This error, suggesting a wait of `seconds` before retrying.
-    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
-        self.extensions.retry_after_seconds = Some(seconds);
+    /// This error, suggesting a wait of `wait` before retrying, in whole
+    /// seconds rounded up, at least 1.
+    pub(crate) fn retry_after(mut self, wait: Duration) -> Self {
+        self.extensions.retry_after_seconds = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
         self
     }
 

@@ -84,7 +84,7 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Router {
     let layers = tower::ServiceBuilder::new()
         // Outermost: every answer is counted by route and outcome (the
         // request SLIs), CORS preflights included.
-        .layer(requests::RecordLayer)
+        .layer(tower::layer::layer_fn(|inner| requests::Record { inner }))
         // Then every request has an `x-request-id` (the caller's if it fits
         // in a log line, or a new UUID) before its span opens, and the
         // answer carries it back.

@@ -50,9 +50,7 @@ impl<S> WriteDeadline<S> {
     pub(crate) fn get_ref(&self) -> &S {
         &self.inner
     }
-}
 
-impl<S> WriteDeadline<S> {
     /// What a write that returned `polled` means: progress disarms the
     /// deadline; waiting arms it, or fails once it has passed.
     fn deadline<T>(

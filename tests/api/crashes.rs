@@ -292,7 +292,9 @@ async fn with_ack_stored_three_replicas_on_spanner_lose_nothing_acknowledged_whe
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
-    loaded.await.expect("150 likes acknowledged within a minute");
+    loaded
+        .await
+        .expect("150 likes acknowledged within a minute");
     let killed = replicas.remove(1);
     let status = killed.signal("KILL").await;
     assert_eq!(status.code(), None, "killed by a signal: {status}");

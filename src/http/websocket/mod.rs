@@ -26,7 +26,6 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
 use tokio::time::Instant;
 
 /// Read buffer per connection: enough for a typical client message (a
@@ -136,7 +135,6 @@ impl Connection {
         mut from_client: futures_util::stream::SplitStream<WebSocket>,
     ) {
         let _open = OpenWebSocket::new();
-        let keepalive = self.state.limits.ws_keepalive;
         let ending = if self.forbidden {
             Some(End::Close(EdgeError::ForbiddenOrigin))
         } else {
@@ -150,14 +148,9 @@ impl Connection {
             };
             // Boxed, as the close below: they run once, at the end, and
             // an idle connection's task would keep their room all its life.
-            Box::pin(send_within(
-                &mut to_client,
-                &mut vec![Message::Close(Some(frame))],
-                keepalive,
-            ))
-            .await;
+            Box::pin(send(&mut to_client, &mut vec![Message::Close(Some(frame))])).await;
         }
-        let _ = Box::pin(tokio::time::timeout(keepalive, to_client.close())).await;
+        let _ = Box::pin(to_client.close()).await;
     }
 
     /// The connection's loop; what ends it, if the server tells the
@@ -242,7 +235,7 @@ impl Connection {
                         // would keep that room for its whole life.
                         let received = Box::pin(self.operations.receive(text, endpoint, &mut batch));
                         if let Err(end) = received.await {
-                            send_within(to_client, &mut batch, keepalive).await;
+                            send(to_client, &mut batch).await;
                             return Some(end);
                         }
                     }
@@ -270,13 +263,8 @@ impl Connection {
                     }
                 }
             }
-            match send_within(to_client, &mut batch, keepalive).await {
-                Sent::Yes => {}
-                Sent::Failed => return None,
-                Sent::Stuck => {
-                    tracing::debug!("dropping a WebSocket whose client stopped reading");
-                    return None;
-                }
+            if !send(to_client, &mut batch).await {
+                return None;
             }
         }
     }
@@ -322,38 +310,16 @@ enum Woke {
     Ping,
 }
 
-/// Whether messages reached the socket.
-enum Sent {
-    Yes,
-    /// The connection is broken.
-    Failed,
-    /// The client has not read for a whole keepalive interval.
-    Stuck,
-}
-
-/// Sends messages together (taking them out of `messages`), flushed once,
-/// giving up when the client does not take them within `limit`: a client
-/// that stops reading must not hold its task forever. Most sends finish at
-/// once and keep nothing in the connection's task: only one that has to
-/// wait makes (and boxes) the deadline's timer.
-async fn send_within(
+/// Sends messages together (taking them out of `messages`), flushed once;
+/// whether they reached the socket. A client that stops reading fails the
+/// send once the connection's write deadline (`--write-timeout`) passes.
+async fn send(
     to_client: &mut (impl futures_util::Sink<Message> + Unpin),
     messages: &mut Vec<Message>,
-    limit: Duration,
-) -> Sent {
-    if messages.is_empty() {
-        return Sent::Yes;
-    }
+) -> bool {
     let mut next = 0;
-    let mut send = std::future::poll_fn(|cx| poll_send(cx, to_client, messages, &mut next));
-    let sent = match std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut send).poll(cx))).await {
-        Poll::Ready(sent) => sent,
-        Poll::Pending => match Box::pin(tokio::time::timeout(limit, send)).await {
-            Ok(sent) => sent,
-            Err(_) => return Sent::Stuck,
-        },
-    };
-    if sent { Sent::Yes } else { Sent::Failed }
+    messages.is_empty()
+        || std::future::poll_fn(|cx| poll_send(cx, to_client, messages, &mut next)).await
 }
 
 /// Feeds `messages[*next..]` to the client, then flushes; whether all

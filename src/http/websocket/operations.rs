@@ -34,7 +34,7 @@ pub(super) enum End {
 fn over_operation_rate(wait: std::time::Duration) -> Response {
     let message = "too many operations on this connection; slow down";
     let error = GraphQLError::new(Code::RateLimited, message);
-    Response::error(error.retry_after(wait.as_secs_f64().ceil().max(1.0) as u64))
+    Response::error(error.retry_after(wait))
 }
 
 /// What frames one subscription's events.

@@ -15,6 +15,7 @@ use crate::storer::{NotStored, Receipt, Refusal};
 use crate::telemetry as names;
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::time::Duration;
 
 /// `createLike`'s argument.
 const INPUT: InputValue = InputValue("input");
@@ -106,12 +107,12 @@ fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<Out<'static>, GraphQL
                     Code::Unavailable,
                     "too many likes are waiting to be stored; try again shortly",
                 )
-                .retry_after(2),
+                .retry_after(Duration::from_secs(2)),
             ),
             Refusal::Closed => refuse(
                 "shutting_down",
                 GraphQLError::new(Code::Unavailable, "this server is shutting down; try again")
-                    .retry_after(1),
+                    .retry_after(Duration::from_secs(1)),
             ),
         })?;
     let payload = CreateLikePayload {
@@ -138,7 +139,7 @@ fn refuse_unstored(not_stored: NotStored, named: bool) -> GraphQLError {
     } else {
         "a retry is another like: send a clientMutationId to retry safely"
     };
-    let (reason, message, retry_after_secs) = match not_stored {
+    let (reason, message, retry_after) = match not_stored {
         NotStored::Late(bound) => (
             "not_stored_yet",
             format!(
@@ -146,18 +147,18 @@ fn refuse_unstored(not_stored: NotStored, named: bool) -> GraphQLError {
                  and may still be stored: {retry}",
                 bound.as_secs_f64()
             ),
-            2,
+            Duration::from_secs(2),
         ),
         NotStored::Stopped => (
             "shutting_down",
             format!(
                 "this server stopped before it could store the like; it may have been stored: {retry}"
             ),
-            1,
+            Duration::from_secs(1),
         ),
     };
     metrics::counter!(names::REFUSED, "reason" => reason).increment(1);
-    GraphQLError::new(Code::Unavailable, message).retry_after(retry_after_secs)
+    GraphQLError::new(Code::Unavailable, message).retry_after(retry_after)
 }
 
 /// `CreateLikeInput`'s fields, coerced already: `uuid`, `sessionId`,
@@ -187,13 +188,8 @@ fn check_rates(
             };
             let message = format!("too many likes from this {whose}; slow down");
             let error = GraphQLError::new(Code::RateLimited, message);
-            (reason, error.retry_after(whole_seconds(wait)))
+            (reason, error.retry_after(wait))
         })
-}
-
-/// A wait rounded up to whole seconds, at least 1.
-fn whole_seconds(wait: std::time::Duration) -> u64 {
-    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 fn validate(uuid: &str, client_mutation_id: Option<&str>) -> Result<(), GraphQLError> {

@@ -78,7 +78,7 @@ pub(super) fn not_read_yet() -> Out<'static> {
         Code::Unavailable,
         "the talks' totals have not been read from the store yet",
     )
-    .retry_after(1)
+    .retry_after(std::time::Duration::from_secs(1))
     .into()
 }
 
