@@ -51,7 +51,8 @@ impl Accepts {
         let mut framing: Option<(f32, Framing)> = None;
         for item in accept.split(',') {
             let mut parts = item.split(';');
-            let name = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let name = parts.next().unwrap_or_default().trim();
+            let is = |media: &str| name.eq_ignore_ascii_case(media);
             let (mut weight, mut subscription_spec) = (1.0, false);
             for param in parts {
                 let (key, value) = param.split_once('=').unwrap_or((param, ""));
@@ -64,22 +65,22 @@ impl Accepts {
                 continue;
             }
             // Among equal weights: the spec's own type, then JSON, then HTML.
-            let (rank, kind) = match name.as_str() {
-                "application/graphql-response+json" => (3, MediaType::GraphQLResponse),
-                "application/json" | "application/*" | "*/*" => (2, MediaType::Json),
-                "text/html" if html => (1, MediaType::Html),
-                "text/event-stream" | "multipart/mixed" => {
-                    let kind = match name.as_str() {
-                        "text/event-stream" => Framing::EventStream,
-                        _ if subscription_spec => Framing::Multipart,
-                        _ => continue,
-                    };
-                    if framing.is_none_or(|(w, _)| weight > w) {
-                        framing = Some((weight, kind));
-                    }
-                    continue;
+            let (rank, kind) = if is("application/graphql-response+json") {
+                (3, MediaType::GraphQLResponse)
+            } else if is("application/json") || is("application/*") || is("*/*") {
+                (2, MediaType::Json)
+            } else if html && is("text/html") {
+                (1, MediaType::Html)
+            } else {
+                let kind = match () {
+                    _ if is("text/event-stream") => Framing::EventStream,
+                    _ if is("multipart/mixed") && subscription_spec => Framing::Multipart,
+                    _ => continue,
+                };
+                if framing.is_none_or(|(w, _)| weight > w) {
+                    framing = Some((weight, kind));
                 }
-                _ => continue,
+                continue;
             };
             if media.is_none_or(|(w, r, _)| (weight, rank) > (w, r)) {
                 media = Some((weight, rank, kind));

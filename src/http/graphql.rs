@@ -230,7 +230,10 @@ fn respond(
     body: Vec<u8>,
     cache: Option<Option<String>>,
 ) -> Response {
-    let mut headers = HeaderMap::with_capacity(8);
+    // Written into the response's own headers: a map of its own would be
+    // made and then copied.
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),
@@ -242,5 +245,5 @@ fn respond(
         headers.insert(header::CACHE_CONTROL, value);
         headers.insert(header::VARY, HeaderValue::from_static("accept"));
     }
-    (status, headers, body).into_response()
+    response
 }

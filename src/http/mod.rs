@@ -2,7 +2,7 @@
 //! streamed over HTTP as SSE or multipart in `stream`, WebSocket upgrades
 //! with either subprotocol in `websocket`, GraphiQL for a browser),
 //! `/healthz`, `/readyz` and `/metrics`, each in a span with its
-//! request id. It checks a browser's `Origin` and answers CORS, and finds
+//! request id (`stamp`). It checks a browser's `Origin` and answers CORS, and finds
 //! the client's address for rate limits; what it refuses is an `EdgeError`.
 //! GraphQL semantics live in `crate::graphql`; the conference page at `/`
 //! and GraphiQL's page and files are `assets`. `server`
@@ -20,6 +20,7 @@ mod graphql;
 mod handoff;
 pub(crate) mod requests;
 mod server;
+mod stamp;
 mod stream;
 mod websocket;
 mod write_deadline;
@@ -45,7 +46,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 /// Largest request body, and WebSocket message, accepted, in bytes.
@@ -87,9 +87,8 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Router {
         .layer(tower::layer::layer_fn(|inner| requests::Record { inner }))
         // Then every request has an `x-request-id` (the caller's if it fits
         // in a log line, or a new UUID) before its span opens, and the
-        // answer carries it back.
-        .layer(tower::util::MapRequestLayer::new(drop_unfit_request_id))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // answer carries it back, with CORS's `Vary`.
+        .layer(stamp::StampLayer)
         // Failures are logged where they are understood (readiness, flushes);
         // a line per 503 probe during a store outage would drown them.
         .layer(
@@ -97,7 +96,6 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Router {
                 .make_span_with(request_span)
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
-        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(cors(&state.access));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -109,34 +107,6 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Router {
         .with_state(state)
 }
 
-/// Longest request id kept from a caller, in bytes: a W3C trace id, a
-/// UUID or a load balancer's id fits.
-const MAX_REQUEST_ID_BYTES: usize = 128;
-
-/// Removes a caller's `x-request-id` unless it is one value of 1 to 128
-/// printable ASCII characters (no spaces), so what is echoed and logged is
-/// bounded; the request is then given a new one.
-fn drop_unfit_request_id<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
-    let mut ids = request.headers().get_all(REQUEST_ID).iter();
-    let fit = match (ids.next(), ids.next()) {
-        (None, _) => return request,
-        (Some(id), None) => {
-            let id = id.as_bytes();
-            !id.is_empty()
-                && id.len() <= MAX_REQUEST_ID_BYTES
-                && id.iter().all(u8::is_ascii_graphic)
-        }
-        (Some(_), Some(_)) => false,
-    };
-    if !fit {
-        request.headers_mut().remove(REQUEST_ID);
-    }
-    request
-}
-
-/// The request id header.
-const REQUEST_ID: &str = "x-request-id";
-
 /// The span of one request: every log line within it names the request id.
 /// Its fields are written out for the log lines when it opens, for every
 /// request: only the id, unless spans are exported, when the trace also
@@ -145,7 +115,7 @@ const REQUEST_ID: &str = "x-request-id";
 fn request_span(request: &Request) -> tracing::Span {
     let id = request
         .headers()
-        .get(REQUEST_ID)
+        .get(stamp::REQUEST_ID)
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
     if !crate::logging::exporting() {
@@ -163,7 +133,8 @@ fn request_span(request: &Request) -> tracing::Span {
     span
 }
 
-/// CORS answers for the listed origins (none besides the service's own by default).
+/// CORS answers for the listed origins (none besides the service's own by
+/// default). Their `Vary` is `stamp`'s, on every answer.
 fn cors(access: &Access) -> CorsLayer {
     let origins = access.allowed_origins.clone();
     CorsLayer::new()
@@ -173,6 +144,7 @@ fn cors(access: &Access) -> CorsLayer {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::ACCEPT])
         .max_age(Duration::from_secs(3600))
+        .vary(Vec::<header::HeaderName>::new())
 }
 
 /// Whether a browser's page may use the API: its `Origin` is this site's,

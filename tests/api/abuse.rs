@@ -140,6 +140,23 @@ async fn cors_answers_follow_the_allow_list() {
             .get("access-control-allow-origin")
             .is_none()
     );
+    // Every answer varies with the CORS request headers (a cache must not
+    // give one origin's answer to another); a GET's with Accept too.
+    let cors_vary = "origin, access-control-request-method, access-control-request-headers";
+    let healthz = format!("http://{}/healthz", app.addr);
+    let plain = app.client.get(healthz).send().await.unwrap();
+    for answer in [&allowed, &refused, &plain] {
+        let varies: Vec<_> = answer.headers().get_all("vary").iter().collect();
+        assert_eq!(varies, [cors_vary], "{:?}", answer.headers());
+    }
+    let get = app.client.get(app.url());
+    let get = get
+        .query(&[("query", "{ __typename }")])
+        .send()
+        .await
+        .unwrap();
+    let varies: Vec<_> = get.headers().get_all("vary").iter().collect();
+    assert_eq!(varies, ["accept", cors_vary], "{:?}", get.headers());
 }
 
 #[tokio::test]
