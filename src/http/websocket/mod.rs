@@ -121,52 +121,47 @@ impl Connection {
     /// ended: 1012 (service restart) on shutdown, which GraphQL WebSocket
     /// clients answer by reconnecting; the protocol's codes (`EdgeError`);
     /// 1009 for a message over the size limit; 1002 for malformed
-    /// WebSocket traffic. The socket is split before the connection's
-    /// future is made: an argument of an `async fn` keeps its room in the
-    /// future after it has moved, and each idle subscriber's task would
-    /// carry a dead copy of the socket.
-    fn serve(self: Box<Self>, socket: WebSocket) -> impl Future<Output = ()> + Send {
-        let (to_client, from_client) = socket.split();
-        self.serve_split(to_client, from_client)
-    }
-
-    async fn serve_split(
-        mut self: Box<Self>,
-        mut to_client: futures_util::stream::SplitSink<WebSocket, Message>,
-        mut from_client: futures_util::stream::SplitStream<WebSocket>,
-    ) {
-        let _open = OpenWebSocket::new();
-        let keepalive = self.state.limits.ws_keepalive;
-        let ending = if self.forbidden {
-            Some(End::Close(EdgeError::ForbiddenOrigin))
-        } else {
-            self.run(&mut to_client, &mut from_client).await
-        };
-        if let Some(End::Close(error)) = ending {
-            let (code, reason) = self.close(&error);
-            let frame = CloseFrame {
-                code,
-                reason: fit_reason(reason).into(),
+    /// WebSocket traffic. The socket is not split, since its halves would
+    /// share it behind a lock taken for every read and write; and it is
+    /// used where the future holds it: an argument of an `async fn` keeps
+    /// its room in the future after it has moved, and each idle
+    /// subscriber's task would carry a dead copy of it.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` keeps the socket twice"
+    )]
+    fn serve(mut self: Box<Self>, mut socket: WebSocket) -> impl Future<Output = ()> + Send {
+        async move {
+            let _open = OpenWebSocket::new();
+            let keepalive = self.state.limits.ws_keepalive;
+            let ending = if self.forbidden {
+                Some(End::Close(EdgeError::ForbiddenOrigin))
+            } else {
+                self.run(&mut socket).await
             };
-            // Boxed, as the close below: they run once, at the end, and
-            // an idle connection's task would keep their room all its life.
-            Box::pin(send_within(
-                &mut to_client,
-                &mut vec![Message::Close(Some(frame))],
-                keepalive,
-            ))
-            .await;
+            if let Some(End::Close(error)) = ending {
+                let (code, reason) = self.close(&error);
+                let frame = CloseFrame {
+                    code,
+                    reason: fit_reason(reason).into(),
+                };
+                // Boxed, as the close below: they run once, at the end,
+                // and an idle connection's task would keep their room all
+                // its life.
+                Box::pin(send_within(
+                    &mut socket,
+                    &mut vec![Message::Close(Some(frame))],
+                    keepalive,
+                ))
+                .await;
+            }
+            let _ = Box::pin(tokio::time::timeout(keepalive, socket.close())).await;
         }
-        let _ = Box::pin(tokio::time::timeout(keepalive, to_client.close())).await;
     }
 
     /// The connection's loop; what ends it, if the server tells the
     /// client (`None`: the client left, or stopped answering).
-    async fn run(
-        &mut self,
-        to_client: &mut (impl futures_util::Sink<Message> + Unpin),
-        from_client: &mut (impl futures_util::Stream<Item = Result<Message, axum::Error>> + Unpin),
-    ) -> Option<End> {
+    async fn run(&mut self, socket: &mut WebSocket) -> Option<End> {
         let state = self.state.clone();
         let endpoint = &state.graphql;
         let keepalive = state.limits.ws_keepalive;
@@ -205,7 +200,7 @@ impl Connection {
                         shutdown = None;
                         return Poll::Ready(Woke::Shutdown);
                     }
-                    if let Poll::Ready(message) = from_client.poll_next_unpin(cx) {
+                    if let Poll::Ready(message) = socket.poll_next_unpin(cx) {
                         return Poll::Ready(Woke::Message(message));
                     }
                     if let Some(deadline) = init_deadline.as_mut()
@@ -242,7 +237,7 @@ impl Connection {
                         // would keep that room for its whole life.
                         let received = Box::pin(self.operations.receive(text, endpoint, &mut batch));
                         if let Err(end) = received.await {
-                            send_within(to_client, &mut batch, keepalive).await;
+                            send_within(socket, &mut batch, keepalive).await;
                             return Some(end);
                         }
                     }
@@ -270,7 +265,7 @@ impl Connection {
                     }
                 }
             }
-            match send_within(to_client, &mut batch, keepalive).await {
+            match send_within(socket, &mut batch, keepalive).await {
                 Sent::Yes => {}
                 Sent::Failed => return None,
                 Sent::Stuck => {
