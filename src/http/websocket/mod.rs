@@ -19,7 +19,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, StreamExt};
 use operations::{End, Operations};
 use protocol::Protocol;
 use std::net::IpAddr;
@@ -193,7 +193,7 @@ impl Connection {
                 init_deadline = None;
             }
             let woke = std::future::poll_fn(|cx| {
-                others.poll(cx, |cx| {
+                let other = others.poll(cx, |cx| {
                     if let Some(signal) = shutdown.as_mut()
                         && signal.as_mut().poll(cx).is_ready()
                     {
@@ -209,61 +209,54 @@ impl Connection {
                         return Poll::Ready(Woke::InitTimeout);
                     }
                     pings.poll_tick(cx).map(|_| Woke::Ping)
-                })
+                });
+                if other.is_ready() {
+                    return other;
+                }
+                let first = std::task::ready!(self.operations.poll_frame(cx, endpoint, stopping));
+                Poll::Ready(feed(cx, socket, first, &mut batch, |cx| {
+                    self.operations.poll_frame(cx, endpoint, stopping)
+                }))
             });
-            tokio::select! {
-                woke = woke => match woke {
-                    Woke::Shutdown => {
-                        if !self.operations.answering() {
-                            return Some(End::Close(EdgeError::Restarting));
-                        }
-                        stopping = true;
+            match woke.await {
+                Woke::Shutdown => {
+                    if !self.operations.answering() {
+                        return Some(End::Close(EdgeError::Restarting));
                     }
-                    Woke::Message(message) => {
-                        heard = Instant::now();
-                        let received: Bytes = match message {
-                            None | Some(Ok(Message::Close(_))) => return None,
-                            Some(Err(error)) => return Some(End::Close(read_error(&error))),
-                            Some(Ok(Message::Text(text))) => text.into(),
-                            Some(Ok(Message::Binary(bytes))) => bytes,
-                            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                        };
-                        let Ok(text) = std::str::from_utf8(&received) else {
-                            let error = EdgeError::BadRequest("a message is not UTF-8".into());
-                            return Some(End::Close(error));
-                        };
-                        // Boxed: running an operation takes more room than
-                        // anything else here, and an idle subscriber's task
-                        // would keep that room for its whole life.
-                        let received = Box::pin(self.operations.receive(text, endpoint, &mut batch));
-                        if let Err(end) = received.await {
-                            send_within(socket, &mut batch, keepalive).await;
-                            return Some(end);
-                        }
-                    }
-                    Woke::InitTimeout => return Some(End::Close(EdgeError::InitTimeout)),
-                    Woke::Ping => {
-                        if heard.elapsed() > 2 * keepalive {
-                            tracing::debug!("dropping a WebSocket whose client stopped answering");
-                            return None;
-                        }
-                        batch.push(Message::Ping(Default::default()));
-                    }
-                },
-                first = std::future::poll_fn(|cx| self.operations.poll_frame(cx, endpoint, stopping)) => {
-                    batch.push(first);
-                    // What else is ready goes out with it.
-                    while batch.len() < MAX_FRAMES_PER_WRITE {
-                        let ready = std::future::poll_fn(|cx| {
-                            Poll::Ready(self.operations.poll_frame(cx, endpoint, stopping))
-                        })
-                        .await;
-                        match ready {
-                            Poll::Ready(frame) => batch.push(frame),
-                            Poll::Pending => break,
-                        }
+                    stopping = true;
+                }
+                Woke::Message(message) => {
+                    heard = Instant::now();
+                    let received: Bytes = match message {
+                        None | Some(Ok(Message::Close(_))) => return None,
+                        Some(Err(error)) => return Some(End::Close(read_error(&error))),
+                        Some(Ok(Message::Text(text))) => text.into(),
+                        Some(Ok(Message::Binary(bytes))) => bytes,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    };
+                    let Ok(text) = std::str::from_utf8(&received) else {
+                        let error = EdgeError::BadRequest("a message is not UTF-8".into());
+                        return Some(End::Close(error));
+                    };
+                    // Boxed: running an operation takes more room than
+                    // anything else here, and an idle subscriber's task
+                    // would keep that room for its whole life.
+                    let received = Box::pin(self.operations.receive(text, endpoint, &mut batch));
+                    if let Err(end) = received.await {
+                        send_within(socket, &mut batch, keepalive).await;
+                        return Some(end);
                     }
                 }
+                Woke::InitTimeout => return Some(End::Close(EdgeError::InitTimeout)),
+                Woke::Ping => {
+                    if heard.elapsed() > 2 * keepalive {
+                        tracing::debug!("dropping a WebSocket whose client stopped answering");
+                        return None;
+                    }
+                    batch.push(Message::Ping(Default::default()));
+                }
+                Woke::Fed => {}
+                Woke::Broken => return None,
             }
             match send_within(socket, &mut batch, keepalive).await {
                 Sent::Yes => {}
@@ -315,6 +308,49 @@ enum Woke {
     InitTimeout,
     /// Time to ping the client.
     Ping,
+    /// Frames to send (events, answers) were handed to the socket, to be
+    /// flushed; any its buffer had no room for are in the batch.
+    Fed,
+    /// The socket broke while frames were handed to it.
+    Broken,
+}
+
+/// Hands `first`, and then what `next` has ready, to the socket, which
+/// copies each into its buffer, up to `MAX_FRAMES_PER_WRITE` frames: an
+/// event needs no batch of its own (one allocation per event and
+/// subscriber). A frame the buffer has no room for goes to `batch`, which
+/// waits for the client.
+fn feed(
+    cx: &mut std::task::Context<'_>,
+    socket: &mut WebSocket,
+    first: Message,
+    batch: &mut Vec<Message>,
+    mut next: impl FnMut(&mut std::task::Context<'_>) -> Poll<Message>,
+) -> Woke {
+    let mut socket = Pin::new(socket);
+    let mut frame = first;
+    for fed in 1.. {
+        match socket.as_mut().poll_ready(cx) {
+            Poll::Ready(Ok(())) => {
+                if socket.as_mut().start_send(frame).is_err() {
+                    return Woke::Broken;
+                }
+            }
+            Poll::Ready(Err(_)) => return Woke::Broken,
+            Poll::Pending => {
+                batch.push(frame);
+                break;
+            }
+        }
+        if fed == MAX_FRAMES_PER_WRITE {
+            break;
+        }
+        match next(cx) {
+            Poll::Ready(more) => frame = more,
+            Poll::Pending => break,
+        }
+    }
+    Woke::Fed
 }
 
 /// Whether messages reached the socket.
@@ -326,9 +362,10 @@ enum Sent {
     Stuck,
 }
 
-/// Sends messages together (taking them out of `messages`), flushed once,
-/// giving up when the client does not take them within `limit`: a client
-/// that stops reading must not hold its task forever. Most sends finish at
+/// Sends messages together (taking them out of `messages`) and flushes
+/// them with what the socket holds already (`feed`'s), giving up when the
+/// client does not take them within `limit`: a client that stops reading
+/// must not hold its task forever. Most sends finish at
 /// once and keep nothing in the connection's task: only one that has to
 /// wait makes (and boxes) the deadline's timer.
 async fn send_within(
@@ -336,9 +373,6 @@ async fn send_within(
     messages: &mut Vec<Message>,
     limit: Duration,
 ) -> Sent {
-    if messages.is_empty() {
-        return Sent::Yes;
-    }
     let mut next = 0;
     let mut send = std::future::poll_fn(|cx| poll_send(cx, to_client, messages, &mut next));
     let sent = match std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut send).poll(cx))).await {
