@@ -54,6 +54,9 @@ impl<P, E> Written<P, E> {
 struct Recent<P, E> {
     kept: Vec<Written<P, E>>,
     next: usize,
+    /// The one found or kept last, looked at first: a publication's
+    /// subscribers come one after another.
+    used: usize,
 }
 
 impl<P, E> Default for Recent<P, E> {
@@ -61,16 +64,21 @@ impl<P, E> Default for Recent<P, E> {
         Self {
             kept: Vec::new(),
             next: 0,
+            used: 0,
         }
     }
 }
 
 impl<P: PartialEq, E: PartialEq> Recent<P, E> {
     /// Where the response for `plan` and `event` is kept, if it is.
-    fn find(&self, plan: &Arc<P>, event: &E) -> Option<usize> {
-        self.kept.iter().position(|written| {
+    fn find(&mut self, plan: &Arc<P>, event: &E) -> Option<usize> {
+        let is_it = |written: &Written<P, E>| {
             written.event == *event && (Arc::ptr_eq(&written.plan, plan) || *written.plan == **plan)
-        })
+        };
+        if !self.kept.get(self.used).is_some_and(is_it) {
+            self.used = self.kept.iter().position(is_it)?;
+        }
+        Some(self.used)
     }
 
     fn keep(&mut self, written: Written<P, E>) -> &mut Written<P, E> {
@@ -83,6 +91,7 @@ impl<P: PartialEq, E: PartialEq> Recent<P, E> {
             self.next = (at + 1) % KEPT;
             at
         };
+        self.used = at;
         &mut self.kept[at]
     }
 }
@@ -167,7 +176,7 @@ mod tests {
     }
 
     fn found<'a>(
-        recent: &'a Recent<String, u32>,
+        recent: &'a mut Recent<String, u32>,
         plan: &Arc<String>,
         event: u32,
     ) -> Option<&'a str> {
@@ -180,15 +189,15 @@ mod tests {
         let mut recent = Recent::default();
         let plan = Arc::new("likes total".to_owned());
         recent.keep(written(&plan, 1, "one"));
-        assert_eq!(found(&recent, &plan, 1), Some("one"));
+        assert_eq!(found(&mut recent, &plan, 1), Some("one"));
         assert_eq!(
-            found(&recent, &Arc::new("likes total".to_owned()), 1),
+            found(&mut recent, &Arc::new("likes total".to_owned()), 1),
             Some("one"),
             "another subscriber's equal plan"
         );
-        assert_eq!(found(&recent, &plan, 2), None, "another event");
+        assert_eq!(found(&mut recent, &plan, 2), None, "another event");
         assert_eq!(
-            found(&recent, &Arc::new("total".to_owned()), 1),
+            found(&mut recent, &Arc::new("total".to_owned()), 1),
             None,
             "another plan"
         );
@@ -203,12 +212,12 @@ mod tests {
         }
         recent.keep(written(&plan, 99, "99"));
         assert_eq!(recent.kept.len(), KEPT);
-        assert_eq!(found(&recent, &plan, 0), None);
-        assert_eq!(found(&recent, &plan, 1), Some("1"));
-        assert_eq!(found(&recent, &plan, 99), Some("99"));
+        assert_eq!(found(&mut recent, &plan, 0), None);
+        assert_eq!(found(&mut recent, &plan, 1), Some("1"));
+        assert_eq!(found(&mut recent, &plan, 99), Some("99"));
         recent.keep(written(&plan, 100, "100"));
-        assert_eq!(found(&recent, &plan, 1), None);
-        assert_eq!(found(&recent, &plan, 2), Some("2"));
+        assert_eq!(found(&mut recent, &plan, 1), None);
+        assert_eq!(found(&mut recent, &plan, 2), Some("2"));
     }
 
     #[test]
