@@ -2,10 +2,12 @@
 //! subscribers that get the same one. A publication wakes every subscriber
 //! of a talk with the same event, and most of them run the same operation
 //! with the same variables: without this, each of thousands would write
-//! the same JSON again. Only the frame around it (the operation's id) is
-//! each connection's own.
+//! the same JSON again. The WebSocket frame around it (the operation's id)
+//! is kept too, for the subscribers whose operation has the same id (the
+//! first one's: a client numbering its operations has "1").
 
 use crate::graphql::{AnyObject, Endpoint, LikeEvent, Ready};
+use axum::extract::ws::Utf8Bytes;
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -19,12 +21,42 @@ struct Written<P, E> {
     plan: Arc<P>,
     event: E,
     response: Box<str>,
+    /// The frame around it for the first operation it was framed for, with
+    /// that operation's message type and id.
+    frame: Option<(&'static str, Box<str>, Utf8Bytes)>,
+}
+
+impl<P, E> Written<P, E> {
+    /// The frame `frame` makes of the response for an operation whose
+    /// messages are of type `kind`, with id `id`: kept if the first one
+    /// framed had the same.
+    fn framed(
+        &mut self,
+        kind: &'static str,
+        id: &str,
+        frame: impl FnOnce(&str) -> String,
+    ) -> Utf8Bytes {
+        match &self.frame {
+            Some((framed_kind, framed_id, bytes)) if *framed_kind == kind && **framed_id == *id => {
+                bytes.clone()
+            }
+            Some(_) => frame(&self.response).into(),
+            None => {
+                let bytes = Utf8Bytes::from(frame(&self.response));
+                self.frame = Some((kind, id.into(), bytes.clone()));
+                bytes
+            }
+        }
+    }
 }
 
 /// The responses written last on this thread; the oldest is replaced.
 struct Recent<P, E> {
     kept: Vec<Written<P, E>>,
     next: usize,
+    /// The one found or kept last, looked at first: a publication's
+    /// subscribers come one after another.
+    used: usize,
 }
 
 impl<P, E> Default for Recent<P, E> {
@@ -32,28 +64,35 @@ impl<P, E> Default for Recent<P, E> {
         Self {
             kept: Vec::new(),
             next: 0,
+            used: 0,
         }
     }
 }
 
 impl<P: PartialEq, E: PartialEq> Recent<P, E> {
-    fn find(&self, plan: &Arc<P>, event: &E) -> Option<&str> {
-        self.kept
-            .iter()
-            .find(|written| {
-                written.event == *event
-                    && (Arc::ptr_eq(&written.plan, plan) || *written.plan == **plan)
-            })
-            .map(|written| &*written.response)
+    /// Where the response for `plan` and `event` is kept, if it is.
+    fn find(&mut self, plan: &Arc<P>, event: &E) -> Option<usize> {
+        let is_it = |written: &Written<P, E>| {
+            written.event == *event && (Arc::ptr_eq(&written.plan, plan) || *written.plan == **plan)
+        };
+        if !self.kept.get(self.used).is_some_and(is_it) {
+            self.used = self.kept.iter().position(is_it)?;
+        }
+        Some(self.used)
     }
 
-    fn keep(&mut self, written: Written<P, E>) {
-        if self.kept.len() < KEPT {
+    fn keep(&mut self, written: Written<P, E>) -> &mut Written<P, E> {
+        let at = if self.kept.len() < KEPT {
             self.kept.push(written);
+            self.kept.len() - 1
         } else {
-            self.kept[self.next] = written;
-            self.next = (self.next + 1) % KEPT;
-        }
+            let at = self.next;
+            self.kept[at] = written;
+            self.next = (at + 1) % KEPT;
+            at
+        };
+        self.used = at;
+        &mut self.kept[at]
     }
 }
 
@@ -73,18 +112,46 @@ pub(super) fn with_response<R>(
         return use_it(&write(endpoint, plan, event));
     };
     RECENT.with_borrow_mut(|recent| {
-        if let Some(response) = recent.find(plan, like) {
-            return use_it(response);
-        }
-        let response = write(endpoint, plan, event);
-        let answer = use_it(&response);
-        recent.keep(Written {
+        use_it(&recent_or_written(recent, endpoint, plan, event, like).response)
+    })
+}
+
+/// The WebSocket frame `frame` makes of the response `plan` writes for
+/// `event`, in a message of type `kind` for operation `id`: made now, or
+/// shared with another subscriber that got the same on this thread.
+pub(super) fn frame(
+    endpoint: &Endpoint,
+    plan: &Arc<Ready<'static>>,
+    event: &AnyObject,
+    (kind, id): (&'static str, &str),
+    frame: impl FnOnce(&str) -> String,
+) -> Utf8Bytes {
+    let Some(like) = event.downcast_ref::<LikeEvent>() else {
+        return frame(&write(endpoint, plan, event)).into();
+    };
+    RECENT.with_borrow_mut(|recent| {
+        recent_or_written(recent, endpoint, plan, event, like).framed(kind, id, frame)
+    })
+}
+
+/// What this thread kept for `plan` and `event` (`like`), written now if
+/// nothing.
+fn recent_or_written<'a>(
+    recent: &'a mut Recent<Ready<'static>, LikeEvent>,
+    endpoint: &Endpoint,
+    plan: &Arc<Ready<'static>>,
+    event: &AnyObject,
+    like: &LikeEvent,
+) -> &'a mut Written<Ready<'static>, LikeEvent> {
+    match recent.find(plan, like) {
+        Some(at) => &mut recent.kept[at],
+        None => recent.keep(Written {
             plan: plan.clone(),
             event: *like,
-            response,
-        });
-        answer
-    })
+            response: write(endpoint, plan, event),
+            frame: None,
+        }),
+    }
 }
 
 /// The response written afresh.
@@ -104,7 +171,17 @@ mod tests {
             plan: plan.clone(),
             event,
             response: response.into(),
+            frame: None,
         }
+    }
+
+    fn found<'a>(
+        recent: &'a mut Recent<String, u32>,
+        plan: &Arc<String>,
+        event: u32,
+    ) -> Option<&'a str> {
+        let at = recent.find(plan, &event)?;
+        Some(&recent.kept[at].response)
     }
 
     #[test]
@@ -112,15 +189,15 @@ mod tests {
         let mut recent = Recent::default();
         let plan = Arc::new("likes total".to_owned());
         recent.keep(written(&plan, 1, "one"));
-        assert_eq!(recent.find(&plan, &1), Some("one"));
+        assert_eq!(found(&mut recent, &plan, 1), Some("one"));
         assert_eq!(
-            recent.find(&Arc::new("likes total".to_owned()), &1),
+            found(&mut recent, &Arc::new("likes total".to_owned()), 1),
             Some("one"),
             "another subscriber's equal plan"
         );
-        assert_eq!(recent.find(&plan, &2), None, "another event");
+        assert_eq!(found(&mut recent, &plan, 2), None, "another event");
         assert_eq!(
-            recent.find(&Arc::new("total".to_owned()), &1),
+            found(&mut recent, &Arc::new("total".to_owned()), 1),
             None,
             "another plan"
         );
@@ -135,11 +212,34 @@ mod tests {
         }
         recent.keep(written(&plan, 99, "99"));
         assert_eq!(recent.kept.len(), KEPT);
-        assert_eq!(recent.find(&plan, &0), None);
-        assert_eq!(recent.find(&plan, &1), Some("1"));
-        assert_eq!(recent.find(&plan, &99), Some("99"));
+        assert_eq!(found(&mut recent, &plan, 0), None);
+        assert_eq!(found(&mut recent, &plan, 1), Some("1"));
+        assert_eq!(found(&mut recent, &plan, 99), Some("99"));
         recent.keep(written(&plan, 100, "100"));
-        assert_eq!(recent.find(&plan, &1), None);
-        assert_eq!(recent.find(&plan, &2), Some("2"));
+        assert_eq!(found(&mut recent, &plan, 1), None);
+        assert_eq!(found(&mut recent, &plan, 2), Some("2"));
+    }
+
+    #[test]
+    fn a_frame_is_shared_by_the_operations_with_the_first_ones_id() {
+        let plan = Arc::new("likes".to_owned());
+        let mut kept = written(&plan, 1, "{}");
+        let mut framings = 0;
+        let mut frame = |id: &str| {
+            let made = kept.framed("next", id, |response| {
+                framings += 1;
+                format!("{id}:{response}")
+            });
+            made.as_str().to_owned()
+        };
+        assert_eq!(frame("1"), "1:{}");
+        assert_eq!(frame("1"), "1:{}");
+        assert_eq!(frame("a"), "a:{}");
+        assert_eq!(frame("a"), "a:{}");
+        assert_eq!(frame("1"), "1:{}");
+        assert_eq!(
+            framings, 3,
+            "framed once for \"1\", each time for another id"
+        );
     }
 }

@@ -8,6 +8,7 @@
 mod events;
 mod operations;
 mod protocol;
+mod send;
 
 use super::error::{CloseCode, EdgeError, fit_reason};
 use super::gate::Gate;
@@ -19,9 +20,10 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, StreamExt};
 use operations::{End, Operations};
 use protocol::Protocol;
+use send::send;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -120,46 +122,41 @@ impl Connection {
     /// ended: 1012 (service restart) on shutdown, which GraphQL WebSocket
     /// clients answer by reconnecting; the protocol's codes (`EdgeError`);
     /// 1009 for a message over the size limit; 1002 for malformed
-    /// WebSocket traffic. The socket is split before the connection's
-    /// future is made: an argument of an `async fn` keeps its room in the
-    /// future after it has moved, and each idle subscriber's task would
-    /// carry a dead copy of the socket.
-    fn serve(self: Box<Self>, socket: WebSocket) -> impl Future<Output = ()> + Send {
-        let (to_client, from_client) = socket.split();
-        self.serve_split(to_client, from_client)
-    }
-
-    async fn serve_split(
-        mut self: Box<Self>,
-        mut to_client: futures_util::stream::SplitSink<WebSocket, Message>,
-        mut from_client: futures_util::stream::SplitStream<WebSocket>,
-    ) {
-        let _open = OpenWebSocket::new();
-        let ending = if self.forbidden {
-            Some(End::Close(EdgeError::ForbiddenOrigin))
-        } else {
-            self.run(&mut to_client, &mut from_client).await
-        };
-        if let Some(End::Close(error)) = ending {
-            let (code, reason) = self.close(&error);
-            let frame = CloseFrame {
-                code,
-                reason: fit_reason(reason).into(),
+    /// WebSocket traffic. The socket is not split, since its halves would
+    /// share it behind a lock taken for every read and write; and it is
+    /// used where the future holds it: an argument of an `async fn` keeps
+    /// its room in the future after it has moved, and each idle
+    /// subscriber's task would carry a dead copy of it.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` keeps the socket twice"
+    )]
+    fn serve(mut self: Box<Self>, mut socket: WebSocket) -> impl Future<Output = ()> + Send {
+        async move {
+            let _open = OpenWebSocket::new();
+            let ending = if self.forbidden {
+                Some(End::Close(EdgeError::ForbiddenOrigin))
+            } else {
+                self.run(&mut socket).await
             };
-            // Boxed, as the close below: they run once, at the end, and
-            // an idle connection's task would keep their room all its life.
-            Box::pin(send(&mut to_client, &mut vec![Message::Close(Some(frame))])).await;
+            if let Some(End::Close(error)) = ending {
+                let (code, reason) = self.close(&error);
+                let frame = CloseFrame {
+                    code,
+                    reason: fit_reason(reason).into(),
+                };
+                // Boxed, as the close below: they run once, at the end,
+                // and an idle connection's task would keep their room all
+                // its life.
+                Box::pin(send(&mut socket, &mut vec![Message::Close(Some(frame))])).await;
+            }
+            let _ = Box::pin(socket.close()).await;
         }
-        let _ = Box::pin(to_client.close()).await;
     }
 
     /// The connection's loop; what ends it, if the server tells the
     /// client (`None`: the client left, or stopped answering).
-    async fn run(
-        &mut self,
-        to_client: &mut (impl futures_util::Sink<Message> + Unpin),
-        from_client: &mut (impl futures_util::Stream<Item = Result<Message, axum::Error>> + Unpin),
-    ) -> Option<End> {
+    async fn run(&mut self, socket: &mut WebSocket) -> Option<End> {
         let state = self.state.clone();
         let endpoint = &state.graphql;
         let keepalive = state.limits.ws_keepalive;
@@ -191,14 +188,14 @@ impl Connection {
                 init_deadline = None;
             }
             let woke = std::future::poll_fn(|cx| {
-                others.poll(cx, |cx| {
+                let other = others.poll(cx, |cx| {
                     if let Some(signal) = shutdown.as_mut()
                         && signal.as_mut().poll(cx).is_ready()
                     {
                         shutdown = None;
                         return Poll::Ready(Woke::Shutdown);
                     }
-                    if let Poll::Ready(message) = from_client.poll_next_unpin(cx) {
+                    if let Poll::Ready(message) = socket.poll_next_unpin(cx) {
                         return Poll::Ready(Woke::Message(message));
                     }
                     if let Some(deadline) = init_deadline.as_mut()
@@ -207,63 +204,56 @@ impl Connection {
                         return Poll::Ready(Woke::InitTimeout);
                     }
                     pings.poll_tick(cx).map(|_| Woke::Ping)
-                })
+                });
+                if other.is_ready() {
+                    return other;
+                }
+                let first = std::task::ready!(self.operations.poll_frame(cx, endpoint, stopping));
+                Poll::Ready(feed(cx, socket, first, &mut batch, |cx| {
+                    self.operations.poll_frame(cx, endpoint, stopping)
+                }))
             });
-            tokio::select! {
-                woke = woke => match woke {
-                    Woke::Shutdown => {
-                        if !self.operations.answering() {
-                            return Some(End::Close(EdgeError::Restarting));
-                        }
-                        stopping = true;
+            match woke.await {
+                Woke::Shutdown => {
+                    if !self.operations.answering() {
+                        return Some(End::Close(EdgeError::Restarting));
                     }
-                    Woke::Message(message) => {
-                        heard = Instant::now();
-                        let received: Bytes = match message {
-                            None | Some(Ok(Message::Close(_))) => return None,
-                            Some(Err(error)) => return Some(End::Close(read_error(&error))),
-                            Some(Ok(Message::Text(text))) => text.into(),
-                            Some(Ok(Message::Binary(bytes))) => bytes,
-                            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                        };
-                        let Ok(text) = std::str::from_utf8(&received) else {
-                            let error = EdgeError::BadRequest("a message is not UTF-8".into());
-                            return Some(End::Close(error));
-                        };
-                        // Boxed: running an operation takes more room than
-                        // anything else here, and an idle subscriber's task
-                        // would keep that room for its whole life.
-                        let received = Box::pin(self.operations.receive(text, endpoint, &mut batch));
-                        if let Err(end) = received.await {
-                            send(to_client, &mut batch).await;
-                            return Some(end);
-                        }
-                    }
-                    Woke::InitTimeout => return Some(End::Close(EdgeError::InitTimeout)),
-                    Woke::Ping => {
-                        if heard.elapsed() > 2 * keepalive {
-                            tracing::debug!("dropping a WebSocket whose client stopped answering");
-                            return None;
-                        }
-                        batch.push(Message::Ping(Default::default()));
-                    }
-                },
-                first = std::future::poll_fn(|cx| self.operations.poll_frame(cx, endpoint, stopping)) => {
-                    batch.push(first);
-                    // What else is ready goes out with it.
-                    while batch.len() < MAX_FRAMES_PER_WRITE {
-                        let ready = std::future::poll_fn(|cx| {
-                            Poll::Ready(self.operations.poll_frame(cx, endpoint, stopping))
-                        })
-                        .await;
-                        match ready {
-                            Poll::Ready(frame) => batch.push(frame),
-                            Poll::Pending => break,
-                        }
+                    stopping = true;
+                }
+                Woke::Message(message) => {
+                    heard = Instant::now();
+                    let received: Bytes = match message {
+                        None | Some(Ok(Message::Close(_))) => return None,
+                        Some(Err(error)) => return Some(End::Close(read_error(&error))),
+                        Some(Ok(Message::Text(text))) => text.into(),
+                        Some(Ok(Message::Binary(bytes))) => bytes,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    };
+                    let Ok(text) = std::str::from_utf8(&received) else {
+                        let error = EdgeError::BadRequest("a message is not UTF-8".into());
+                        return Some(End::Close(error));
+                    };
+                    // Boxed: running an operation takes more room than
+                    // anything else here, and an idle subscriber's task
+                    // would keep that room for its whole life.
+                    let received = Box::pin(self.operations.receive(text, endpoint, &mut batch));
+                    if let Err(end) = received.await {
+                        send(socket, &mut batch).await;
+                        return Some(end);
                     }
                 }
+                Woke::InitTimeout => return Some(End::Close(EdgeError::InitTimeout)),
+                Woke::Ping => {
+                    if heard.elapsed() > 2 * keepalive {
+                        tracing::debug!("dropping a WebSocket whose client stopped answering");
+                        return None;
+                    }
+                    batch.push(Message::Ping(Default::default()));
+                }
+                Woke::Fed => {}
+                Woke::Broken => return None,
             }
-            if !send(to_client, &mut batch).await {
+            if !send(socket, &mut batch).await {
                 return None;
             }
         }
@@ -308,47 +298,49 @@ enum Woke {
     InitTimeout,
     /// Time to ping the client.
     Ping,
+    /// Frames to send (events, answers) were handed to the socket, to be
+    /// flushed; any its buffer had no room for are in the batch.
+    Fed,
+    /// The socket broke while frames were handed to it.
+    Broken,
 }
 
-/// Sends messages together (taking them out of `messages`), flushed once;
-/// whether they reached the socket. A client that stops reading fails the
-/// send once the connection's write deadline (`--write-timeout`) passes.
-async fn send(
-    to_client: &mut (impl futures_util::Sink<Message> + Unpin),
-    messages: &mut Vec<Message>,
-) -> bool {
-    let mut next = 0;
-    messages.is_empty()
-        || std::future::poll_fn(|cx| poll_send(cx, to_client, messages, &mut next)).await
-}
-
-/// Feeds `messages[*next..]` to the client, then flushes; whether all
-/// went out (`false`: the connection is broken). `messages` is empty once
-/// this is ready.
-fn poll_send<S: futures_util::Sink<Message> + Unpin>(
+/// Hands `first`, and then what `next` has ready, to the socket, which
+/// copies each into its buffer, up to `MAX_FRAMES_PER_WRITE` frames: an
+/// event needs no batch of its own (one allocation per event and
+/// subscriber). A frame the buffer has no room for goes to `batch`, which
+/// waits for the client.
+fn feed(
     cx: &mut std::task::Context<'_>,
-    to_client: &mut S,
-    messages: &mut Vec<Message>,
-    next: &mut usize,
-) -> Poll<bool> {
-    let mut to_client = Pin::new(to_client);
-    while *next < messages.len() {
-        let fed = match to_client.as_mut().poll_ready(cx) {
+    socket: &mut WebSocket,
+    first: Message,
+    batch: &mut Vec<Message>,
+    mut next: impl FnMut(&mut std::task::Context<'_>) -> Poll<Message>,
+) -> Woke {
+    let mut socket = Pin::new(socket);
+    let mut frame = first;
+    for fed in 1.. {
+        match socket.as_mut().poll_ready(cx) {
             Poll::Ready(Ok(())) => {
-                let message = std::mem::replace(&mut messages[*next], Message::Ping(Bytes::new()));
-                *next += 1;
-                to_client.as_mut().start_send(message).is_ok()
+                if socket.as_mut().start_send(frame).is_err() {
+                    return Woke::Broken;
+                }
             }
-            Poll::Ready(Err(_)) => false,
-            Poll::Pending => return Poll::Pending,
-        };
-        if !fed {
-            messages.clear();
-            return Poll::Ready(false);
+            Poll::Ready(Err(_)) => return Woke::Broken,
+            Poll::Pending => {
+                batch.push(frame);
+                break;
+            }
+        }
+        if fed == MAX_FRAMES_PER_WRITE {
+            break;
+        }
+        match next(cx) {
+            Poll::Ready(more) => frame = more,
+            Poll::Pending => break,
         }
     }
-    messages.clear();
-    to_client.poll_flush(cx).map(|flushed| flushed.is_ok())
+    Woke::Fed
 }
 
 /// Counts an open WebSocket in `/metrics` for as long as it lives, however

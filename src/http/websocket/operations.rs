@@ -322,13 +322,14 @@ impl Operations {
         let (tag, event) = std::task::ready!(self.events.poll_next(cx));
         Poll::Ready(match event {
             Some(event) => {
-                written::with_response(endpoint, &tag.plan, event.as_ref(), |response| {
-                    frame(protocol::message(
-                        self.protocol.next(),
-                        &tag.id_json,
-                        response,
-                    ))
-                })
+                let kind = self.protocol.next();
+                Message::Text(written::frame(
+                    endpoint,
+                    &tag.plan,
+                    event.as_ref(),
+                    (kind, &tag.id_json),
+                    |response| protocol::message(kind, &tag.id_json, response),
+                ))
             }
             None => {
                 self.forget(&tag.id);
