@@ -286,9 +286,16 @@ async function run(cleanup) {
     one.page.on('requestfailed', closed);
     const button = one.likeButton(fast.title);
     const note = one.page.getByRole('article', { name: fast.title, exact: true }).locator('.note');
+    // Every text the note takes, in order, however fast the answer comes.
+    await note.evaluate((element) => {
+      element.shown = [];
+      new MutationObserver((records) => {
+        for (const record of records) for (const node of record.addedNodes) element.shown.push(node.textContent);
+      }).observe(element, { childList: true });
+    });
     await button.click();
-    // Before the like can be stored (the linger alone is 200 ms), the tap shows.
-    const first = await note.textContent();
+    // Before the like is stored (the linger alone is 200 ms), the tap shows.
+    const first = await note.evaluate((element) => element.shown[0]);
     if (first !== '+1 sending') throw new Error(`right after a tap the note says "${first}", not "+1 sending"`);
     for (let i = 1; i < 30; i += 1) await button.click();
     await Promise.all([
