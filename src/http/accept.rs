@@ -72,10 +72,12 @@ impl Accepts {
             } else if html && is("text/html") {
                 (1, MediaType::Html)
             } else {
-                let kind = match () {
-                    _ if is("text/event-stream") => Framing::EventStream,
-                    _ if is("multipart/mixed") && subscription_spec => Framing::Multipart,
-                    _ => continue,
+                let kind = if is("text/event-stream") {
+                    Framing::EventStream
+                } else if is("multipart/mixed") && subscription_spec {
+                    Framing::Multipart
+                } else {
+                    continue;
                 };
                 if framing.is_none_or(|(w, _)| weight > w) {
                     framing = Some((weight, kind));

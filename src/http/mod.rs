@@ -88,7 +88,7 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Router {
         // Then every request has an `x-request-id` (the caller's if it fits
         // in a log line, or a new UUID) before its span opens, and the
         // answer carries it back, with CORS's `Vary`.
-        .layer(stamp::StampLayer)
+        .layer(tower::layer::layer_fn(|inner| stamp::Stamp { inner }))
         // Failures are logged where they are understood (readiness, flushes);
         // a line per 503 probe during a store outage would drown them.
         .layer(

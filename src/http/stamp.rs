@@ -23,22 +23,11 @@ const CORS_VARY: HeaderValue = HeaderValue::from_static(
     "origin, access-control-request-method, access-control-request-headers",
 );
 
-/// The layer that stamps requests and answers.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct StampLayer;
-
-impl<S> tower::Layer<S> for StampLayer {
-    type Service = Stamp<S>;
-
-    fn layer(&self, inner: S) -> Stamp<S> {
-        Stamp { inner }
-    }
-}
-
-/// `StampLayer`'s service around `S`.
+/// What stamps the requests to `S` and its answers, as a layer of its own
+/// (`tower::layer::layer_fn`).
 #[derive(Debug, Clone)]
 pub(crate) struct Stamp<S> {
-    inner: S,
+    pub(crate) inner: S,
 }
 
 impl<S, B, R> tower::Service<Request<B>> for Stamp<S>
@@ -54,13 +43,11 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let id = match fitting_id(&request) {
-            Fit::One(id) => id.clone(),
-            fit => {
+        let id = match kept_id(&request) {
+            Some(id) => id.clone(),
+            None => {
+                // Replaces whatever ids the caller sent.
                 let id = new_id();
-                if fit == Fit::Unfit {
-                    request.headers_mut().remove(REQUEST_ID);
-                }
                 request.headers_mut().insert(REQUEST_ID, id.clone());
                 id
             }
@@ -72,31 +59,18 @@ where
     }
 }
 
-/// What a request's `x-request-id` headers are.
-#[derive(PartialEq)]
-enum Fit<'a> {
-    /// None.
-    Absent,
-    /// One value of 1 to 128 printable ASCII characters (no spaces).
-    One(&'a HeaderValue),
-    /// Anything else: several, empty, too long, or with other characters.
-    Unfit,
-}
-
-/// Whether a caller's request id is kept: echoed and logged, so bounded.
-fn fitting_id<B>(request: &Request<B>) -> Fit<'_> {
+/// The caller's request id, if it is kept: echoed and logged, so bounded
+/// to one value of 1 to 128 printable ASCII characters (no spaces).
+fn kept_id<B>(request: &Request<B>) -> Option<&HeaderValue> {
     let mut ids = request.headers().get_all(REQUEST_ID).iter();
-    match (ids.next(), ids.next()) {
-        (None, _) => Fit::Absent,
-        (Some(id), None) => {
-            let bytes = id.as_bytes();
-            let fits = !bytes.is_empty()
-                && bytes.len() <= MAX_REQUEST_ID_BYTES
-                && bytes.iter().all(u8::is_ascii_graphic);
-            if fits { Fit::One(id) } else { Fit::Unfit }
-        }
-        (Some(_), Some(_)) => Fit::Unfit,
-    }
+    let (id, None) = (ids.next()?, ids.next()) else {
+        return None;
+    };
+    let bytes = id.as_bytes();
+    let fits = !bytes.is_empty()
+        && bytes.len() <= MAX_REQUEST_ID_BYTES
+        && bytes.iter().all(u8::is_ascii_graphic);
+    fits.then_some(id)
 }
 
 /// A new request id, a random UUID: one allocation, shared by the request
@@ -151,19 +125,14 @@ mod tests {
 
     #[test]
     fn one_printable_id_of_at_most_128_bytes_fits() {
-        assert!(fitting_id(&request(&[])) == Fit::Absent);
-        assert!(
-            matches!(fitting_id(&request(&["req-42.a/b"])), Fit::One(id) if id == "req-42.a/b")
-        );
-        assert!(matches!(
-            fitting_id(&request(&[&"x".repeat(128)])),
-            Fit::One(_)
-        ));
+        assert_eq!(kept_id(&request(&[])), None);
+        assert_eq!(kept_id(&request(&["req-42.a/b"])).unwrap(), "req-42.a/b");
+        assert!(kept_id(&request(&[&"x".repeat(128)])).is_some());
         for unfit in [&["x".repeat(129)][..], &["has space".into()], &["".into()]] {
             let unfit: Vec<&str> = unfit.iter().map(String::as_str).collect();
-            assert!(fitting_id(&request(&unfit)) == Fit::Unfit, "{unfit:?}");
+            assert_eq!(kept_id(&request(&unfit)), None, "{unfit:?}");
         }
-        assert!(fitting_id(&request(&["one", "two"])) == Fit::Unfit);
+        assert_eq!(kept_id(&request(&["one", "two"])), None);
     }
 
     #[test]
