@@ -1,7 +1,7 @@
 //! One GraphQL WebSocket connection: the upgrade (either subprotocol,
 //! small buffers, the message size limit), its I/O loop (the client's
-//! messages to its `operations`, answers and events sent in
-//! batches, keepalive pings, a deadline for `connection_init`), and the
+//! messages to its `operations`, answers and events handed to the socket
+//! and flushed in batches by `send`, keepalive pings, a deadline for `connection_init`), and the
 //! close code that tells the client why it ended. The subprotocols'
 //! messages live in `protocol`.
 
@@ -20,12 +20,11 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::{Sink, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use operations::{End, Operations};
 use protocol::Protocol;
-use send::send;
+use send::{feed, send};
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use tokio::time::Instant;
@@ -40,9 +39,6 @@ const READ_BUFFER_BYTES: usize = 256;
 /// (they are flushed after each batch in any case; the buffer is not
 /// allocated up front).
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
-
-/// Most messages written together.
-const MAX_FRAMES_PER_WRITE: usize = 16;
 
 /// Whether the client asks for `graphql-transport-ws` (before any other
 /// subprotocol served here).
@@ -209,9 +205,10 @@ impl Connection {
                     return other;
                 }
                 let first = std::task::ready!(self.operations.poll_frame(cx, endpoint, stopping));
-                Poll::Ready(feed(cx, socket, first, &mut batch, |cx| {
+                let fed = feed(cx, socket, first, &mut batch, |cx| {
                     self.operations.poll_frame(cx, endpoint, stopping)
-                }))
+                });
+                Poll::Ready(if fed { Woke::Fed } else { Woke::Broken })
             });
             match woke.await {
                 Woke::Shutdown => {
@@ -303,44 +300,6 @@ enum Woke {
     Fed,
     /// The socket broke while frames were handed to it.
     Broken,
-}
-
-/// Hands `first`, and then what `next` has ready, to the socket, which
-/// copies each into its buffer, up to `MAX_FRAMES_PER_WRITE` frames: an
-/// event needs no batch of its own (one allocation per event and
-/// subscriber). A frame the buffer has no room for goes to `batch`, which
-/// waits for the client.
-fn feed(
-    cx: &mut std::task::Context<'_>,
-    socket: &mut WebSocket,
-    first: Message,
-    batch: &mut Vec<Message>,
-    mut next: impl FnMut(&mut std::task::Context<'_>) -> Poll<Message>,
-) -> Woke {
-    let mut socket = Pin::new(socket);
-    let mut frame = first;
-    for fed in 1.. {
-        match socket.as_mut().poll_ready(cx) {
-            Poll::Ready(Ok(())) => {
-                if socket.as_mut().start_send(frame).is_err() {
-                    return Woke::Broken;
-                }
-            }
-            Poll::Ready(Err(_)) => return Woke::Broken,
-            Poll::Pending => {
-                batch.push(frame);
-                break;
-            }
-        }
-        if fed == MAX_FRAMES_PER_WRITE {
-            break;
-        }
-        match next(cx) {
-            Poll::Ready(more) => frame = more,
-            Poll::Pending => break,
-        }
-    }
-    Woke::Fed
 }
 
 /// Counts an open WebSocket in `/metrics` for as long as it lives, however
