@@ -8,7 +8,8 @@
 //! and GraphiQL's page and files are `assets`. `server`
 //! accepts connections and cuts off slow ones (a peer that stops reading:
 //! `write_deadline`), and lets a streamed response leave hyper once its
-//! head is out (`handoff`); `gate` spares a subscriber's task needless
+//! head is out (`handoff`); `routes` sends a like past the router, in the
+//! same layers; `gate` spares a subscriber's task needless
 //! polls; `written` writes an event's response once for the subscribers
 //! that get the same; `requests` counts every request for the SLIs.
 

@@ -28,7 +28,11 @@ use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::cors::{Cors, CorsLayer};
 use tower_http::trace::{Trace, TraceLayer};
 
-/// The layers every request passes, outermost first.
+/// The layers every request passes. Outermost, every answer is counted by
+/// route and outcome (the request SLIs), CORS preflights included; then
+/// every request has an `x-request-id` (the caller's if it fits in a log
+/// line, or a new UUID) before its span opens, and the answer carries it
+/// back, with CORS's `Vary`; then the span; then CORS.
 #[derive(Clone)]
 pub(crate) struct Layers {
     pub(crate) trace: TraceLayer<SharedClassifier<ServerErrorsAsFailures>, super::RequestSpan>,
