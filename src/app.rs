@@ -31,7 +31,7 @@ pub struct App {
     storer: Storer,
     observer: Observer,
     listener: Listener,
-    router: axum::Router,
+    router: http::Routes,
     connections: ConnectionLimit,
     rate_limits: Arc<RateLimits>,
     /// Cancelled when shutdown begins; ends subscriptions and WebSockets.

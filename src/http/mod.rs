@@ -8,7 +8,8 @@
 //! and GraphiQL's page and files are `assets`. `server`
 //! accepts connections and cuts off slow ones (a peer that stops reading:
 //! `write_deadline`), and lets a streamed response leave hyper once its
-//! head is out (`handoff`); `gate` spares a subscriber's task needless
+//! head is out (`handoff`); `routes` sends a like past the router, in the
+//! same layers; `gate` spares a subscriber's task needless
 //! polls; `written` writes an event's response once for the subscribers
 //! that get the same; `requests` counts every request for the SLIs.
 
@@ -19,6 +20,7 @@ mod gate;
 mod graphql;
 mod handoff;
 pub(crate) mod requests;
+mod routes;
 mod server;
 mod stamp;
 mod stream;
@@ -36,17 +38,21 @@ use crate::limits::connections::Peer;
 use crate::limits::{Access, Limits};
 use crate::telemetry as names;
 use axum::Router;
+use axum::body::{Bytes, HttpBody};
 use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use metrics_exporter_prometheus::PrometheusHandle;
+use routes::Layers;
+pub(crate) use routes::Routes;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, MakeSpan, TraceLayer};
 
 /// Largest request body, and WebSocket message, accepted, in bytes.
 pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -77,34 +83,38 @@ pub(crate) struct HttpState {
 /// The service's routes, with the conference page unless it is off. The
 /// layers every request passes are applied once, as one stack: each layer
 /// added to a router separately is another boxed service cloned for every
-/// request.
-pub(crate) fn router(state: HttpState, page: &PageSource) -> Router {
+/// request. A like skips the router (`routes`).
+pub(crate) fn router(state: HttpState, page: &PageSource) -> Routes {
     requests::register();
     let state = Arc::new(state);
-    let layers = tower::ServiceBuilder::new()
-        // Outermost: every answer is counted by route and outcome (the
-        // request SLIs), CORS preflights included.
-        .layer(tower::layer::layer_fn(|inner| requests::Record { inner }))
-        // Then every request has an `x-request-id` (the caller's if it fits
-        // in a log line, or a new UUID) before its span opens, and the
-        // answer carries it back, with CORS's `Vary`.
-        .layer(tower::layer::layer_fn(|inner| stamp::Stamp { inner }))
+    let layers = Layers {
         // Failures are logged where they are understood (readiness, flushes);
         // a line per 503 probe during a store outage would drown them.
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
-        )
-        .layer(cors(&state.access));
-    Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        trace: TraceLayer::new_for_http()
+            .make_span_with(RequestSpan)
+            .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        cors: cors(&state.access),
+        route: None,
+    };
+    let router = Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post_routed))
         .merge(assets::routes(page, &state.access, crate::graphql::sdl()))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
-        .layer(layers)
-        .with_state(state)
+        .layer(layers.clone())
+        .with_state(state.clone());
+    Routes::new(router, layers, state)
+}
+
+/// Opens each request's span (`request_span`).
+#[derive(Clone, Copy)]
+pub(crate) struct RequestSpan;
+
+impl<B> MakeSpan<B> for RequestSpan {
+    fn make_span(&mut self, request: &Request<B>) -> tracing::Span {
+        request_span(request)
+    }
 }
 
 /// The span of one request: every log line within it names the request id.
@@ -112,7 +122,7 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Router {
 /// request: only the id, unless spans are exported, when the trace also
 /// names the method and route. A request's status and latency are in
 /// `/metrics` (`requests`).
-fn request_span(request: &Request) -> tracing::Span {
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let id = request
         .headers()
         .get(stamp::REQUEST_ID)
@@ -166,31 +176,38 @@ fn client_address(state: &HttpState, headers: &HeaderMap, peer: Peer) -> IpAddr 
     state.limits.client_ip.client_ip(headers, peer.0.ip())
 }
 
-async fn graphql_post(
+async fn graphql_post_routed(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     request: Request,
 ) -> Response {
+    graphql_post(&state, peer, request).await
+}
+
+/// Answers `POST /graphql` from `peer`, routed or not (`routes`).
+async fn graphql_post<B>(state: &Shared, peer: Peer, request: Request<B>) -> Response
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<axum::BoxError>,
+{
     let (parts, body) = request.into_parts();
-    if !origin_allowed(&state, &parts.headers) {
+    if !origin_allowed(state, &parts.headers) {
         return EdgeError::ForbiddenOrigin.into_response();
     }
-    let reading = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    let reading = Limited::new(body, MAX_BODY_BYTES).collect();
     let body = match tokio::time::timeout(state.limits.timeouts.body_read, reading).await {
-        Ok(Ok(body)) => body,
+        Ok(Ok(body)) => body.to_bytes(),
         Err(_) => return EdgeError::BodyTimeout.into_response(),
         Ok(Err(error)) => {
-            let too_large = std::error::Error::source(&error)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            return match too_large {
+            return match error.is::<LengthLimitError>() {
                 true => EdgeError::PayloadTooLarge(MAX_BODY_BYTES),
                 false => EdgeError::BadRequest(format!("reading the body failed: {error}")),
             }
             .into_response();
         }
     };
-    let address = client_address(&state, &parts.headers, peer);
-    graphql::post(&state, address, &parts.headers, &body)
+    let address = client_address(state, &parts.headers, peer);
+    graphql::post(state, address, &parts.headers, &body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }

@@ -72,12 +72,14 @@ pub(crate) fn register() {
     table();
 }
 
-/// What counts and times every request around `S`, as a layer of its own
-/// (`tower::layer::layer_fn`): a plain service, no boxing, so it costs a
-/// lookup and two atomic updates a request.
+/// What counts and times every request around `S`: a plain service, no
+/// boxing, so it costs a lookup and two atomic updates a request.
 #[derive(Debug, Clone)]
 pub(crate) struct Record<S> {
     pub(crate) inner: S,
+    /// The index in `ROUTES` of the route counted; `None`: the router's
+    /// matched path.
+    pub(crate) route: Option<usize>,
 }
 
 impl<S, B, R> tower::Service<Request<B>> for Record<S>
@@ -93,11 +95,11 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .and_then(|path| ROUTES.iter().position(|r| *r == path.as_str()))
-            .unwrap_or(ROUTES.len() - 1);
+        let route = self.route.unwrap_or_else(|| {
+            let matched = request.extensions().get::<MatchedPath>();
+            let route = matched.and_then(|path| ROUTES.iter().position(|r| *r == path.as_str()));
+            route.unwrap_or(ROUTES.len() - 1)
+        });
         Recorded {
             inner: self.inner.call(request),
             route,

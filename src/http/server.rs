@@ -8,18 +8,15 @@
 //! is sent to it for `write` is cut off (`write_deadline`); no other timer
 //! runs while a response streams, so a subscription streamed over HTTP
 //! lives as long as its client reads; once its head is out, it leaves
-//! hyper for a task of its own (`handoff`). Routing is `http::router`'s.
+//! hyper for a task of its own (`handoff`). Routing is `http::routes`'.
 
 use super::handoff::{self, Handoff};
+use super::routes::Routes;
 use super::write_deadline::WriteDeadline;
 use crate::limits::connections::{CountedStream, Peer};
 use crate::limits::{LimitedListener, Timeouts};
-use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
 use hyper::rt::{Sleep, Timer};
 use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -29,19 +26,18 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower::ServiceExt;
 
-/// Serves `router` on `listener` until `stop` is cancelled; then stops
+/// Serves `routes` on `listener` until `stop` is cancelled; then stops
 /// accepting and waits for the requests in progress (not for upgraded
 /// WebSockets, which end on the same signal themselves).
 pub(crate) async fn serve(
     mut listener: LimitedListener,
-    router: Router,
+    routes: Routes,
     timeouts: Timeouts,
     stop: CancellationToken,
 ) {
     let server = Arc::new(Server {
-        router,
+        routes,
         timeouts,
         stop,
         connections: TaskTracker::new(),
@@ -62,7 +58,7 @@ pub(crate) async fn serve(
 
 /// What every connection is served with.
 struct Server {
-    router: Router,
+    routes: Routes,
     timeouts: Timeouts,
     stop: CancellationToken,
     connections: TaskTracker,
@@ -88,20 +84,11 @@ async fn serve_connection(
         after_response,
     );
     socket.watch(Some(handoff.clone()));
-    let admitted = handoff.clone();
-    let service =
-        server
-            .router
-            .clone()
-            .map_request(move |mut request: axum::http::Request<Incoming>| {
-                admitted.admit(&request);
-                request.extensions_mut().insert(ConnectInfo(Peer(peer)));
-                request
-            });
+    let service = server.routes.connection(Peer(peer), handoff.clone());
     let mut connection = hyper::server::conn::http1::Builder::new()
         .timer(clock)
         .header_read_timeout(server.timeouts.header_read)
-        .serve_connection(TokioIo::new(socket), TowerToHyperService::new(service))
+        .serve_connection(TokioIo::new(socket), service)
         .with_upgrades();
     let mut stopping = std::pin::pin!(server.stop.cancelled());
     let mut shutting_down = false;
@@ -288,7 +275,7 @@ mod tests {
     /// Serves a stream of two chunks at `/stream` and `ok` at `/plain`;
     /// returns the address and what stops it.
     async fn streaming_server() -> (std::net::SocketAddr, CancellationToken) {
-        use axum::routing::get;
+        use axum::{Router, routing::get};
         let events = || {
             let chunks = [":\n\n", "event: next\ndata: 1\n\n"]
                 .map(|chunk| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(chunk)));
@@ -301,7 +288,7 @@ mod tests {
         let address = tcp.local_addr().unwrap();
         let listener = LimitedListener::new(tcp, crate::limits::ConnectionLimit::new(8, 0));
         let stop = CancellationToken::new();
-        tokio::spawn(serve(listener, router, TIMEOUTS, stop.clone()));
+        tokio::spawn(serve(listener, router.into(), TIMEOUTS, stop.clone()));
         (address, stop)
     }
 

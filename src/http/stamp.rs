@@ -23,8 +23,7 @@ const CORS_VARY: HeaderValue = HeaderValue::from_static(
     "origin, access-control-request-method, access-control-request-headers",
 );
 
-/// What stamps the requests to `S` and its answers, as a layer of its own
-/// (`tower::layer::layer_fn`).
+/// What stamps the requests to `S` and its answers.
 #[derive(Debug, Clone)]
 pub(crate) struct Stamp<S> {
     pub(crate) inner: S,

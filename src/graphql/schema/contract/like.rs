@@ -24,6 +24,9 @@ const CLIENT_MUTATION_ID: InputValue = InputValue("clientMutationId");
 /// `CreateLikeInput.uuid`.
 const UUID: InputValue = InputValue("uuid");
 
+/// What a `Like`'s id starts with, before its UUID.
+const LIKE_ID_PREFIX: &str = "Like:";
+
 /// One like.
 pub(crate) struct LikeNode {
     id: LikeId,
@@ -58,7 +61,9 @@ pub(super) fn input() -> InputObject {
 pub(super) fn like() -> Object {
     Object::new("Like")
         .with("id", |like: &LikeNode, _, _| {
-            Out::Str(format!("Like:{}", like.id).into())
+            let mut uuid = uuid::Uuid::encode_buffer();
+            let uuid = like.id.0.hyphenated().encode_lower(&mut uuid);
+            Out::Str([LIKE_ID_PREFIX, uuid].concat().into())
         })
         .with("session", |like: &LikeNode, _, _| {
             Out::Borrowed(&like.session)

@@ -1,0 +1,187 @@
+//! What serves a connection's requests. Every request passes one stack of
+//! layers (`Layers`: the request SLIs, the request id, the span, CORS).
+//! A like, `POST /graphql`, goes through that stack straight to its
+//! handler; everything else goes to the router, whose routes each have the
+//! same stack. The router would clone a boxed route and box two futures
+//! for every request: per like, that is a sixth of the service's own work.
+
+use super::Shared;
+use super::handoff::Handoff;
+use super::requests::Record;
+use super::stamp::Stamp;
+use crate::limits::connections::Peer;
+use axum::Router;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Method, Request, header};
+use axum::response::Response;
+use futures_util::future::{BoxFuture, Either};
+use hyper::body::Incoming;
+use pin_project_lite::pin_project;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use tower::{Layer, ServiceExt};
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::cors::{Cors, CorsLayer};
+use tower_http::trace::{Trace, TraceLayer};
+
+/// The layers every request passes. Outermost, every answer is counted by
+/// route and outcome (the request SLIs), CORS preflights included; then
+/// every request has an `x-request-id` (the caller's if it fits in a log
+/// line, or a new UUID) before its span opens, and the answer carries it
+/// back, with CORS's `Vary`; then the span; then CORS.
+#[derive(Clone)]
+pub(crate) struct Layers {
+    pub(crate) trace: TraceLayer<SharedClassifier<ServerErrorsAsFailures>, super::RequestSpan>,
+    pub(crate) cors: CorsLayer,
+    /// The route the SLIs count, when it is not the router's matched path.
+    pub(crate) route: Option<usize>,
+}
+
+/// A service inside `Layers`.
+pub(crate) type Layered<S> =
+    Record<Stamp<Trace<Cors<S>, SharedClassifier<ServerErrorsAsFailures>, super::RequestSpan>>>;
+
+impl<S> Layer<S> for Layers {
+    type Service = Layered<S>;
+
+    fn layer(&self, inner: S) -> Layered<S> {
+        let inner = Stamp {
+            inner: self.trace.layer(self.cors.layer(inner)),
+        };
+        Record {
+            inner,
+            route: self.route,
+        }
+    }
+}
+
+/// The router, and what a like takes instead of it.
+#[derive(Clone)]
+pub(crate) struct Routes {
+    router: Router,
+    likes: Option<(Layers, Shared)>,
+}
+
+impl From<Router> for Routes {
+    fn from(router: Router) -> Self {
+        Self {
+            router,
+            likes: None,
+        }
+    }
+}
+
+impl Routes {
+    /// `router`, with `POST /graphql` served in `layers` beside it.
+    pub(crate) fn new(router: Router, layers: Layers, state: Shared) -> Self {
+        let route = super::requests::ROUTES
+            .iter()
+            .position(|r| *r == "/graphql");
+        let layers = Layers { route, ..layers };
+        Self {
+            router,
+            likes: Some((layers, state)),
+        }
+    }
+
+    /// The service of one connection from `peer`.
+    pub(super) fn connection(&self, peer: Peer, handoff: Arc<Handoff>) -> Connection {
+        let likes = self.likes.as_ref().map(|(layers, state)| {
+            let state = state.clone();
+            layers.layer(PostGraphql { state, peer })
+        });
+        Connection {
+            router: self.router.clone(),
+            likes,
+            peer,
+            handoff,
+        }
+    }
+}
+
+/// A connection's service, for hyper.
+pub(super) struct Connection {
+    router: Router,
+    likes: Option<Layered<PostGraphql>>,
+    peer: Peer,
+    handoff: Arc<Handoff>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for Connection {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<
+        TopLevel<tower::util::Oneshot<Layered<PostGraphql>, Request<Incoming>>>,
+        tower::util::Oneshot<Router, Request<Incoming>>,
+    >;
+
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
+        self.handoff.admit(&request);
+        if let Some(likes) = &self.likes
+            && request.method() == Method::POST
+            && request.uri().path() == "/graphql"
+        {
+            let inner = likes.clone().oneshot(request);
+            return Either::Left(TopLevel { inner });
+        }
+        request.extensions_mut().insert(ConnectInfo(self.peer));
+        Either::Right(self.router.clone().oneshot(request))
+    }
+}
+
+/// `POST /graphql`'s handler as a service.
+#[derive(Clone)]
+pub(crate) struct PostGraphql {
+    state: Shared,
+    peer: Peer,
+}
+
+impl tower::Service<Request<Incoming>> for PostGraphql {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        let (state, peer) = (self.state.clone(), self.peer);
+        Box::pin(async move { Ok(super::graphql_post(&state, peer, request).await) })
+    }
+}
+
+pin_project! {
+    /// An answer finished as the router finishes its routes' answers: the
+    /// body as the router's, a `Content-Length` when its size is known.
+    pub(crate) struct TopLevel<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F, B> Future for TopLevel<F>
+where
+    F: Future<Output = Result<Response<B>, Infallible>>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Ok(answer) = ready!(self.project().inner.poll(cx));
+        let mut answer = answer.map(Body::new);
+        let size = answer.body().size_hint().exact();
+        if let Some(size) = size
+            && !answer.headers().contains_key(header::CONTENT_LENGTH)
+        {
+            let length = HeaderValue::from(size);
+            answer.headers_mut().insert(header::CONTENT_LENGTH, length);
+        }
+        Poll::Ready(Ok(answer))
+    }
+}
