@@ -222,12 +222,15 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
                 .map(|memory| format!("{} / {}", mib(memory.before), mib(memory.idle))),
         )
     });
-    row("RSS per idle subscriber (target ≤ 16 KiB)", &|m| {
-        or_dash(m.memory.as_ref().map(|memory| {
-            let grown = memory.idle.saturating_sub(memory.before) as f64;
-            format!("{:.1} KiB", grown / options.subscribers as f64)
-        }))
-    });
+    row(
+        "RSS per idle subscriber (target: WebSocket ≤ 4 KiB, SSE ≤ 6 KiB)",
+        &|m| {
+            or_dash(m.memory.as_ref().map(|memory| {
+                let grown = memory.idle.saturating_sub(memory.before) as f64;
+                format!("{:.1} KiB", grown / options.subscribers as f64)
+            }))
+        },
+    );
     row("likes sent", &|m| {
         or_dash(m.sent.map(|sent| count(sent as f64)))
     });
