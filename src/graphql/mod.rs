@@ -24,7 +24,7 @@ pub(crate) use execute::Response;
 pub(crate) use request::Request;
 pub(crate) use schema::SchemaError;
 pub use schema::sdl;
-pub(crate) use schema::{AnyObject, LikeAdded, LikeEvent};
+pub(crate) use schema::{AnyObject, LikeEvent};
 pub(crate) use services::{Services, SubscriptionSlots};
 
 use execute::Variables;

@@ -13,7 +13,7 @@ mod types;
 
 use crate::graphql::input::InputValue;
 pub(crate) use coerce::{Place, coerce, literal};
-pub(crate) use contract::{LikeAdded, LikeEvent, Root};
+pub(crate) use contract::{LikeEvent, Root};
 pub(crate) use types::{AnyObject, Args, Env, Events, Object, Out};
 
 use apollo_compiler::ast::DirectiveDefinition;

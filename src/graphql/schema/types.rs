@@ -8,6 +8,7 @@ use super::Schema;
 use crate::graphql::errors::GraphQLError;
 use crate::graphql::input::{Input, InputValue};
 use crate::graphql::services::{Services, SubscriptionSlots};
+use futures_util::stream::BoxStream;
 use std::any::Any;
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -217,8 +218,8 @@ pub(crate) struct InputObject {
     pub(crate) fields: &'static [InputValue],
 }
 
-/// The events of a subscription: `likeAdded`'s, the one subscription field.
-pub(crate) type Events = super::contract::LikeAdded;
+/// The items of a subscription, each an object of the field's type.
+pub(crate) type Events = BoxStream<'static, Box<AnyObject>>;
 
 /// Starts a subscription, given the names of the fields its document
 /// selects on each event: its events, or why it cannot start.

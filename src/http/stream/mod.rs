@@ -16,11 +16,11 @@ use super::HttpState;
 use super::error::EdgeError;
 use super::gate::Gate;
 use super::written;
-use crate::graphql::{LikeAdded, Ready};
+use crate::graphql::Ready;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use futures_util::stream::{Stream, StreamExt};
+use futures_util::stream::{BoxStream, Stream, StreamExt};
 use std::convert::Infallible;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -101,7 +101,7 @@ struct Events {
     plan: Arc<Ready<'static>>,
     /// The subscription's events; `None` once the stream ended. Dropping
     /// them (with the body, when the client leaves) ends the subscription.
-    events: Option<LikeAdded>,
+    events: Option<BoxStream<'static, Box<crate::graphql::AnyObject>>>,
     /// The events are polled only once they woke the connection: it polls
     /// the body again after writing each one.
     gate: Gate,
@@ -141,7 +141,7 @@ impl Stream for Events {
             Poll::Ready(Some(event)) => {
                 let endpoint = &this.state.graphql;
                 framing.result(&mut out, |out| {
-                    written::with_response(endpoint, &this.plan, &event, |response| {
+                    written::with_response(endpoint, &this.plan, event.as_ref(), |response| {
                         out.extend_from_slice(response.as_bytes());
                     });
                 });

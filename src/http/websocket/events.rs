@@ -1,28 +1,44 @@
 //! The events of a connection's subscriptions: each tagged with the
-//! subscription it belongs to (`T`: what frames them), merged into one
-//! stream, and stopped by the connection dropping them.
+//! subscription it belongs to (`T`: what frames them), stoppable, and
+//! merged into one stream.
 
 use crate::http::gate::Gate;
 use futures_util::StreamExt;
-use futures_util::stream::{SelectAll, Stream};
+use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll, Stream};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// The events of the subscriptions run here (`S`, each one's stream). Most
-/// connections run one: it is polled without `SelectAll`'s wake-up
-/// bookkeeping (nor its allocations, made only for a second subscription).
-/// Starting another moves both to `SelectAll`, which polls only the woken
-/// ones; the two are never both in use. They are polled only once one of
-/// them woke the connection (or one started): it wakes for each event, and
-/// looks for more after each.
-pub(super) struct EventStreams<T, S> {
-    one: Option<Tagged<T, S>>,
-    many: Option<SelectAll<Tagged<T, S>>>,
+/// One subscription's events, stoppable by the client.
+pub(super) type Events<T, E> = Abortable<Tagged<T, E>>;
+
+/// `events` tagged with `tag`, and what stops them.
+pub(super) fn tagged<T, E>(
+    tag: Arc<T>,
+    events: BoxStream<'static, E>,
+) -> (Events<T, E>, AbortHandle) {
+    let (abort, registration) = AbortHandle::new_pair();
+    let tagged = Tagged {
+        tag,
+        events: Some(events),
+    };
+    (Abortable::new(tagged, registration), abort)
+}
+
+/// The events of the subscriptions run here. Most connections run one: it
+/// is polled without `SelectAll`'s wake-up bookkeeping (nor its
+/// allocations, made only for a second subscription). Starting another
+/// moves both to `SelectAll`, which polls only the woken ones; the two are
+/// never both in use. They are polled only once one of them woke the
+/// connection (or one started): it wakes for each event, and looks for
+/// more after each.
+pub(super) struct EventStreams<T, E> {
+    one: Option<Events<T, E>>,
+    many: Option<SelectAll<Events<T, E>>>,
     gate: Gate,
 }
 
-impl<T, S> Default for EventStreams<T, S> {
+impl<T, E> Default for EventStreams<T, E> {
     fn default() -> Self {
         Self {
             one: None,
@@ -32,13 +48,8 @@ impl<T, S> Default for EventStreams<T, S> {
     }
 }
 
-impl<T, S: Stream + Unpin> EventStreams<T, S> {
-    /// Runs `events`, each tagged with `tag`.
-    pub(super) fn push(&mut self, tag: Arc<T>, events: S) {
-        let events = Tagged {
-            tag,
-            events: Some(events),
-        };
+impl<T, E> EventStreams<T, E> {
+    pub(super) fn push(&mut self, events: Events<T, E>) {
         self.gate.open();
         if self.one.is_none() && self.many_len() == 0 {
             self.one = Some(events);
@@ -51,27 +62,13 @@ impl<T, S: Stream + Unpin> EventStreams<T, S> {
         many.push(events);
     }
 
-    /// Drops the events tagged as `is_it` says: they end silently.
-    pub(super) fn stop(&mut self, is_it: impl Fn(&T) -> bool) {
-        if self.one.as_ref().is_some_and(|one| is_it(&one.tag)) {
-            self.one = None;
-        }
-        if let Some(many) = self.many.as_mut() {
-            let kept = std::mem::take(many).into_iter();
-            *many = kept.filter(|events| !is_it(&events.tag)).collect();
-            // The others wait with the old set's wakers: polled again, they
-            // wait with the new one's.
-            self.gate.open();
-        }
-    }
-
     /// How many run in `SelectAll`.
     fn many_len(&self) -> usize {
         self.many.as_ref().map_or(0, SelectAll::len)
     }
 
     /// The next event of any of them; `Pending` when there is none.
-    pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(Arc<T>, Option<S::Item>)> {
+    pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(Arc<T>, Option<E>)> {
         let (one, many) = (&mut self.one, &mut self.many);
         self.gate.poll(cx, |cx| {
             if let Some(events) = one.as_mut() {
@@ -95,14 +92,14 @@ impl<T, S: Stream + Unpin> EventStreams<T, S> {
 
 /// One subscription's events, each with what frames it, and then `None`
 /// for its end.
-struct Tagged<T, S> {
+pub(super) struct Tagged<T, E> {
     tag: Arc<T>,
     /// `None` once ended.
-    events: Option<S>,
+    events: Option<BoxStream<'static, E>>,
 }
 
-impl<T, S: Stream + Unpin> Stream for Tagged<T, S> {
-    type Item = (Arc<T>, Option<S::Item>);
+impl<T, E> Stream for Tagged<T, E> {
+    type Item = (Arc<T>, Option<E>);
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -120,23 +117,18 @@ impl<T, S: Stream + Unpin> Stream for Tagged<T, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures_util::stream::BoxStream;
     use futures_util::task::noop_waker_ref;
 
-    type Streams = EventStreams<String, BoxStream<'static, i32>>;
+    type Streams = EventStreams<String, i32>;
 
-    fn subscribe(streams: &mut Streams, id: &str, likes: &[i32], ends: bool) {
+    fn subscription(id: &str, likes: &[i32], ends: bool) -> (Events<String, i32>, AbortHandle) {
         let events = futures_util::stream::iter(likes.to_vec());
         let events = if ends {
             events.boxed()
         } else {
             events.chain(futures_util::stream::pending()).boxed()
         };
-        streams.push(Arc::new(id.to_owned()), events);
-    }
-
-    fn stop(streams: &mut Streams, id: &str) {
-        streams.stop(|tag| tag == id);
+        tagged(Arc::new(id.to_owned()), events)
     }
 
     /// Everything ready now, as (id, likes); `None` likes for an end.
@@ -159,7 +151,8 @@ mod tests {
     #[test]
     fn one_subscription_or_many_every_event_and_end_comes_out_once() {
         let mut streams = EventStreams::default();
-        subscribe(&mut streams, "a", &[1, 2], true);
+        let (a, _a) = subscription("a", &[1, 2], true);
+        streams.push(a);
         assert!(streams.one.is_some() && streams.many.is_none());
         assert_eq!(
             ready(&mut streams),
@@ -167,35 +160,32 @@ mod tests {
         );
         assert!(streams.one.is_none(), "an ended subscription is dropped");
 
-        subscribe(&mut streams, "b", &[3], false);
+        let (b, stop_b) = subscription("b", &[3], false);
+        streams.push(b);
         assert!(streams.one.is_some());
-        subscribe(&mut streams, "c", &[4], false);
+        let (c, _c) = subscription("c", &[4], false);
+        streams.push(c);
         assert!(streams.one.is_none() && streams.many_len() == 2);
         let mut both = ready(&mut streams);
         both.sort();
         assert_eq!(both, seen(&[("b", Some(3)), ("c", Some(4))]));
 
-        stop(&mut streams, "b");
+        stop_b.abort();
         assert_eq!(
             ready(&mut streams),
             seen(&[]),
             "a stopped one ends silently"
         );
         assert_eq!(streams.many_len(), 1);
-        subscribe(&mut streams, "d", &[5], false);
+        let (d, stop_d) = subscription("d", &[5], false);
+        streams.push(d);
         assert_eq!(
             streams.many_len(),
             2,
             "with one in SelectAll, a new one joins it"
         );
         assert_eq!(ready(&mut streams), seen(&[("d", Some(5))]));
-        stop(&mut streams, "d");
+        stop_d.abort();
         assert_eq!(ready(&mut streams), seen(&[]));
-        assert_eq!(streams.many_len(), 1);
-        stop(&mut streams, "c");
-        assert_eq!(streams.many_len(), 0, "a stopped one is dropped at once");
-        subscribe(&mut streams, "e", &[6], false);
-        stop(&mut streams, "e");
-        assert!(streams.one.is_none() && streams.many_len() == 0);
     }
 }

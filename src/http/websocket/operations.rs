@@ -5,10 +5,10 @@
 //! writes frames for the connection to send and says when the connection
 //! must end; it does no I/O itself.
 
-use super::events::EventStreams;
+use super::events::{self, EventStreams};
 use super::protocol::{self, ClientMessage, Protocol};
 use crate::graphql::{
-    Code, Endpoint, GraphQLError, LikeAdded, OperationType, Ready, Response, SubscriptionSlots,
+    AnyObject, Code, Endpoint, GraphQLError, OperationType, Ready, Response, SubscriptionSlots,
 };
 use crate::http::EdgeError;
 use crate::http::written;
@@ -66,13 +66,12 @@ pub(super) struct Operations {
     /// The rate at which this connection may start operations; `None`: no
     /// limit.
     rate: Option<Limiter>,
-    /// The subscriptions and waiting mutations running, by id, with what
-    /// stops a mutation without an answer (a subscription is stopped by
-    /// dropping its events). A list: most connections run one, which a map
-    /// would give room for four.
-    running: Vec<(String, Option<AbortHandle>)>,
+    /// The subscriptions and waiting mutations running, by id; aborting
+    /// one ends it without an answer. A list: most connections run one,
+    /// which a map would give room for four.
+    running: Vec<(String, AbortHandle)>,
     /// The subscriptions' events.
-    events: EventStreams<Tag, LikeAdded>,
+    events: EventStreams<Tag, Box<AnyObject>>,
     /// Mutations waiting for their answer; made for the first (most
     /// connections have none).
     waiting: Option<Box<Waiting>>,
@@ -203,8 +202,9 @@ impl Operations {
                             id_json,
                             plan: subscription.plan,
                         });
-                        self.run_as(id, None);
-                        self.events.push(tag, subscription.events);
+                        let (events, abort) = events::tagged(tag, subscription.events);
+                        self.run_as(id, abort);
+                        self.events.push(events);
                         return;
                     }
                     Err(refused) => refused,
@@ -221,7 +221,7 @@ impl Operations {
                     Poll::Ready(response) => self.answer(&id_json, &response, out),
                     Poll::Pending => {
                         let (abort, registration) = AbortHandle::new_pair();
-                        self.run_as(id.clone(), Some(abort));
+                        self.run_as(id.clone(), abort);
                         let waiting = self.waiting.get_or_insert_default();
                         waiting.answering.push(Box::pin(async move {
                             let response = Abortable::new(run, registration).await.ok()?;
@@ -267,30 +267,29 @@ impl Operations {
         self.running.iter().position(|(running, _)| running == id)
     }
 
-    /// Notes operation `id` running: a mutation stopped by `abort`, or a
-    /// subscription.
-    fn run_as(&mut self, id: String, abort: Option<AbortHandle>) {
+    /// Notes operation `id` running, stopped by `abort`.
+    fn run_as(&mut self, id: String, abort: AbortHandle) {
         if self.running.capacity() == 0 {
             self.running.reserve_exact(1);
         }
         self.running.push((id, abort));
     }
 
-    /// Forgets operation `id`; what stops it, if it ran (`Some(None)`: a
-    /// subscription).
-    fn forget(&mut self, id: &str) -> Option<Option<AbortHandle>> {
+    /// Forgets operation `id`; what stops it, if it ran.
+    fn forget(&mut self, id: &str) -> Option<AbortHandle> {
         let index = self.running(id)?;
         Some(self.running.swap_remove(index).1)
     }
 
-    /// Stops operation `id`; whether one was running.
+    /// Stops subscription `id`; whether one was running.
     fn stop(&mut self, id: &str) -> bool {
         match self.forget(id) {
-            Some(Some(abort)) => abort.abort(),
-            Some(None) => self.events.stop(|tag| tag.id == id),
-            None => return false,
+            Some(abort) => {
+                abort.abort();
+                true
+            }
+            None => false,
         }
-        true
     }
 
     /// The next frame to send: a waiting mutation's answer (`next`, then
@@ -327,7 +326,7 @@ impl Operations {
                 Message::Text(written::frame(
                     endpoint,
                     &tag.plan,
-                    &event,
+                    event.as_ref(),
                     (kind, &tag.id_json),
                     |response| protocol::message(kind, &tag.id_json, response),
                 ))

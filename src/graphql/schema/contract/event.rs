@@ -1,19 +1,15 @@
 //! Live counts: `Subscription.likeAdded` and the `LikeEvent` type, from
 //! the listener's per-talk fan-out.
 
-use super::super::types::{Args, Env, Events, Object, Out};
+use super::super::types::{AnyObject, Args, Env, Events, Object, Out};
 use super::clamp;
 use super::session::{SESSION_ID, Session};
 use crate::graphql::errors::{Code, GraphQLError};
 use crate::graphql::input::Input;
 use crate::graphql::input::InputValue;
-use crate::listener::{Delta, Interest, PublishedAt, Subscription};
+use crate::listener::{Interest, PublishedAt};
 use crate::model::TalkId;
-use futures_util::Stream;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use tokio::sync::OwnedSemaphorePermit;
-use tokio_util::sync::ReusableBoxFuture;
+use futures_util::StreamExt;
 
 /// `likeAdded`'s `since`.
 const SINCE: InputValue = InputValue("since");
@@ -101,50 +97,21 @@ fn subscribe(args: &Args<'_>, env: &Env<'_>, selected: &[&str]) -> Result<Events
         .listener
         .subscribe(TalkId(session_id), interest)
         .ok_or_else(GraphQLError::internal)?;
-    Ok(LikeAdded {
-        session_id,
-        next: Some(ReusableBoxFuture::new(next_delta(subscription))),
-        _slot: slot,
-    })
-}
-
-/// One `likeAdded` subscription's events, polled by its connection as they
-/// come: one allocation for its life (the wait for the next delta, reused),
-/// none per event.
-pub(crate) struct LikeAdded {
-    session_id: i32,
-    /// The wait for the next delta, which holds the subscription between
-    /// waits; `None` once the listener is gone.
-    next: Option<ReusableBoxFuture<'static, (Option<Delta>, Subscription)>>,
-    /// The connection's subscription slot, freed with the events.
-    _slot: Option<OwnedSemaphorePermit>,
-}
-
-/// The next delta of `subscription`, and the subscription for the one after.
-async fn next_delta(mut subscription: Subscription) -> (Option<Delta>, Subscription) {
-    (subscription.next().await, subscription)
-}
-
-impl Stream for LikeAdded {
-    type Item = LikeEvent;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<LikeEvent>> {
-        let this = self.get_mut();
-        let Some(next) = this.next.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let (delta, subscription) = std::task::ready!(next.poll(cx));
-        let Some(delta) = delta else {
-            this.next = None;
-            return Poll::Ready(None);
-        };
-        next.set(next_delta(subscription));
-        Poll::Ready(Some(LikeEvent {
-            session_id: this.session_id,
-            likes: clamp(delta.likes),
-            total: clamp(delta.total),
-            watching: clamp(delta.watching),
-            published: delta.published_at,
-        }))
-    }
+    let events = futures_util::stream::unfold(
+        (subscription, slot),
+        move |(mut subscription, slot)| async move {
+            let delta = subscription.next().await?;
+            let event = LikeEvent {
+                session_id,
+                likes: clamp(delta.likes),
+                total: clamp(delta.total),
+                watching: clamp(delta.watching),
+                published: delta.published_at,
+            };
+            Some((event, (subscription, slot)))
+        },
+    );
+    Ok(events
+        .map(|event| Box::new(event) as Box<AnyObject>)
+        .boxed())
 }

@@ -9,7 +9,7 @@ mod like;
 mod session;
 mod timeline;
 
-pub(crate) use event::{LikeAdded, LikeEvent};
+pub(crate) use event::LikeEvent;
 
 use super::types::{InputObject, Object};
 
