@@ -157,6 +157,31 @@ async fn cors_answers_follow_the_allow_list() {
         .unwrap();
     let varies: Vec<_> = get.headers().get_all("vary").iter().collect();
     assert_eq!(varies, ["accept", cors_vary], "{:?}", get.headers());
+
+    // A like takes a way of its own past the router, through the same
+    // layers: the same CORS answer, `Vary`, request id and length.
+    let input = json!({ "uuid": "cors", "sessionId": 1 });
+    let like = json!({ "query": CREATE_LIKE, "variables": { "input": input } });
+    let post = app.client.post(app.url()).json(&like);
+    let post = post.header("origin", "https://conference.example");
+    let post = post.header("x-request-id", "like-1").send().await.unwrap();
+    assert_eq!(post.status(), 200);
+    let headers = post.headers().clone();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://conference.example"
+    );
+    let varies: Vec<_> = headers.get_all("vary").iter().collect();
+    assert_eq!(varies, [cors_vary], "{headers:?}");
+    assert_eq!(headers["x-request-id"], "like-1");
+    let body = post.bytes().await.unwrap();
+    assert_eq!(headers["content-length"], body.len().to_string().as_str());
+    let answer: Value = serde_json::from_slice(&body).unwrap();
+    assert!(answer["data"]["createLike"].is_object(), "{answer}");
+    // And a method /graphql does not take is still the router's to refuse.
+    let put = app.client.put(app.url()).json(&like).send().await.unwrap();
+    assert_eq!(put.status(), 405);
+    assert_eq!(put.headers()["allow"], "GET,HEAD,POST");
 }
 
 #[tokio::test]
