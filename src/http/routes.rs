@@ -2,8 +2,9 @@
 //! layers (`Layers`: the request SLIs, the request id, the span, CORS).
 //! A like, `POST /graphql`, goes through that stack straight to its
 //! handler; everything else goes to the router, whose routes each have the
-//! same stack. The router would clone a boxed route and box two futures
-//! for every request: per like, that is a sixth of the service's own work.
+//! same stack. The router would clone a boxed route, box two futures and
+//! fill three extensions for every request; likes, by far the most
+//! frequent, are spared that.
 
 use super::Shared;
 use super::handoff::Handoff;
