@@ -97,7 +97,10 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Routes {
         route: None,
     };
     let router = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post_routed))
+        .route(
+            requests::GRAPHQL,
+            get(graphql_get).post(graphql_post_routed),
+        )
         .merge(assets::routes(page, &state.access, crate::graphql::sdl()))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -107,40 +110,36 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Routes {
     Routes::new(router, layers, state)
 }
 
-/// Opens each request's span (`request_span`).
+/// Opens the span of each request: every log line within it names the
+/// request id.
+/// Its fields are written out for the log lines when it opens, for every
+/// request: only the id, unless spans are exported, when the trace also
+/// names the method and route. A request's status and latency are in
+/// `/metrics` (`requests`).
 #[derive(Clone, Copy)]
 pub(crate) struct RequestSpan;
 
 impl<B> MakeSpan<B> for RequestSpan {
     fn make_span(&mut self, request: &Request<B>) -> tracing::Span {
-        request_span(request)
+        let id = request
+            .headers()
+            .get(stamp::REQUEST_ID)
+            .and_then(|id| id.to_str().ok())
+            .unwrap_or_default();
+        if !crate::logging::exporting() {
+            return tracing::info_span!("request", request_id = %id);
+        }
+        let span = tracing::info_span!(
+            "request",
+            otel.name = %format_args!("{} {}", request.method(), request.uri().path()),
+            otel.kind = "server",
+            request_id = %id,
+            method = %request.method(),
+            path = %request.uri().path(),
+        );
+        crate::logging::join_callers_trace(&span, request.headers());
+        span
     }
-}
-
-/// The span of one request: every log line within it names the request id.
-/// Its fields are written out for the log lines when it opens, for every
-/// request: only the id, unless spans are exported, when the trace also
-/// names the method and route. A request's status and latency are in
-/// `/metrics` (`requests`).
-fn request_span<B>(request: &Request<B>) -> tracing::Span {
-    let id = request
-        .headers()
-        .get(stamp::REQUEST_ID)
-        .and_then(|id| id.to_str().ok())
-        .unwrap_or_default();
-    if !crate::logging::exporting() {
-        return tracing::info_span!("request", request_id = %id);
-    }
-    let span = tracing::info_span!(
-        "request",
-        otel.name = %format_args!("{} {}", request.method(), request.uri().path()),
-        otel.kind = "server",
-        request_id = %id,
-        method = %request.method(),
-        path = %request.uri().path(),
-    );
-    crate::logging::join_callers_trace(&span, request.headers());
-    span
 }
 
 /// CORS answers for the listed origins (none besides the service's own by

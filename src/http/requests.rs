@@ -16,9 +16,12 @@ use std::sync::OnceLock;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
+/// The GraphQL endpoint's path.
+pub(crate) const GRAPHQL: &str = "/graphql";
+
 /// The routes the router serves; a request that matches none is `other`.
 pub(crate) const ROUTES: [&str; 9] = [
-    "/graphql",
+    GRAPHQL,
     "/",
     "/assets/{file}",
     "/graphiql/{file}",

@@ -8,7 +8,7 @@
 
 use super::Shared;
 use super::handoff::Handoff;
-use super::requests::Record;
+use super::requests::{GRAPHQL, ROUTES, Record};
 use super::stamp::Stamp;
 use crate::limits::connections::Peer;
 use axum::Router;
@@ -64,9 +64,12 @@ impl<S> Layer<S> for Layers {
 #[derive(Clone)]
 pub(crate) struct Routes {
     router: Router,
+    /// `None` only for a router served as it is.
     likes: Option<(Layers, Shared)>,
 }
 
+/// A router served as it is, as the server's own tests serve one.
+#[cfg(test)]
 impl From<Router> for Routes {
     fn from(router: Router) -> Self {
         Self {
@@ -79,9 +82,7 @@ impl From<Router> for Routes {
 impl Routes {
     /// `router`, with `POST /graphql` served in `layers` beside it.
     pub(crate) fn new(router: Router, layers: Layers, state: Shared) -> Self {
-        let route = super::requests::ROUTES
-            .iter()
-            .position(|r| *r == "/graphql");
+        let route = ROUTES.iter().position(|r| *r == GRAPHQL);
         let layers = Layers { route, ..layers };
         Self {
             router,
@@ -124,7 +125,7 @@ impl hyper::service::Service<Request<Incoming>> for Connection {
         self.handoff.admit(&request);
         if let Some(likes) = &self.likes
             && request.method() == Method::POST
-            && request.uri().path() == "/graphql"
+            && request.uri().path() == GRAPHQL
         {
             let inner = likes.clone().oneshot(request);
             return Either::Left(TopLevel { inner });
