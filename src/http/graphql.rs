@@ -94,15 +94,13 @@ pub(crate) async fn get(
     query: Option<&str>,
 ) -> Result<Response, EdgeError> {
     let accepts = Accepts::of(headers, state.access.graphiql);
-    let media = match (&accepts.media, accepts.framing) {
-        (Ok(media), _) => Some(*media),
-        (Err(_), Some(_)) => None,
-        (Err(error), None) => return Err(error.clone()),
-    };
+    if accepts.media.is_err() && accepts.framing.is_none() {
+        return Err(EdgeError::NotAcceptable);
+    }
     let params: HashMap<Cow<'_, str>, Cow<'_, str>> = query
         .map(|query| form_urlencoded::parse(query.as_bytes()).collect())
         .unwrap_or_default();
-    if media == Some(MediaType::Html) {
+    if accepts.media == Ok(MediaType::Html) {
         return Ok(super::assets::graphiql());
     }
     if !params.contains_key("query") && !params.contains_key("extensions") {
