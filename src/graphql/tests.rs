@@ -22,11 +22,7 @@ struct Replica {
 }
 
 impl Replica {
-    async fn start() -> Self {
-        Self::with_totals(true).await
-    }
-
-    async fn with_totals(published: bool) -> Self {
+    async fn start(published: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = StoreUrl::Sqlite(dir.path().join("likes.db"));
         let options = StoreOptions {
@@ -75,16 +71,12 @@ impl Replica {
 
     /// Runs `query` with `variables`, as JSON.
     async fn ask(&self, query: &str, variables: Value) -> Value {
-        serde_json::from_str(&self.raw(query, variables).await).unwrap()
-    }
-
-    /// The answer's text, keys in the order written.
-    async fn raw(&self, query: &str, variables: Value) -> String {
-        answer(&self.endpoint, query, variables).await
+        serde_json::from_str(&answer(&self.endpoint, query, variables).await).unwrap()
     }
 }
 
-/// `endpoint`'s answer to `query` with `variables`, as text.
+/// `endpoint`'s answer to `query` with `variables`, as text, keys in the
+/// order written.
 async fn answer(endpoint: &Endpoint, query: &str, variables: Value) -> String {
     let variables = serde_json::value::to_raw_value(&variables).unwrap();
     let request = Request {
@@ -102,7 +94,7 @@ async fn answer(endpoint: &Endpoint, query: &str, variables: Value) -> String {
 #[tokio::test]
 async fn a_failed_field_nulls_the_nearest_nullable_field_above_it() {
     // Before the first read of the totals, `liked` (Int!) fails.
-    let replica = Replica::with_totals(false).await;
+    let replica = Replica::start(false).await;
     let answer = replica
         .ask("{ session(sessionId: 1) { id liked } }", json!({}))
         .await;
@@ -222,7 +214,7 @@ query($c: Boolean = true) { a: __typename @include(if: $c) }
 
 #[tokio::test]
 async fn every_document_of_the_table_is_answered_as_graphql_js_answers_it() {
-    let replica = Replica::start().await;
+    let replica = Replica::start(true).await;
     let cases: Vec<_> = (CASES.split("\n\n"))
         .map(|case| {
             let lines: Vec<&str> = case
@@ -235,14 +227,14 @@ async fn every_document_of_the_table_is_answered_as_graphql_js_answers_it() {
         .collect();
     assert_eq!(cases.len(), 5, "the table was not read");
     for (document, variables, expected) in cases {
-        let answer = replica.raw(document, variables).await;
+        let answer = answer(&replica.endpoint, document, variables).await;
         assert_eq!(answer, expected, "{document}");
     }
 }
 
 #[tokio::test]
 async fn with_introspection_off_schema_and_type_are_refused_and_typename_is_not() {
-    let replica = Replica::start().await;
+    let replica = Replica::start(true).await;
     let endpoint = Endpoint::new(replica.endpoint.services.clone(), false).unwrap();
     let ask = async |query: &str| answer(&endpoint, query, json!({})).await;
     for query in [
@@ -263,16 +255,15 @@ async fn with_introspection_off_schema_and_type_are_refused_and_typename_is_not(
 
 #[tokio::test]
 async fn subscriptions_plan_alike_only_with_the_same_document_and_variables() {
-    let replica = Replica::start().await;
+    let replica = Replica::start(true).await;
     let plan = |query: &'static str, talk: i32| {
         let endpoint = &replica.endpoint;
         async move {
             let variables = serde_json::value::to_raw_value(&json!({ "s": talk })).unwrap();
             let request = Request {
                 query: Some(query.into()),
-                operation_name: None,
                 variables: Some(&variables),
-                extensions: None,
+                ..Request::default()
             };
             let ready = endpoint.ready(&request).ok().unwrap();
             endpoint.subscribe(ready, None, None).ok().unwrap().plan

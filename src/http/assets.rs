@@ -10,7 +10,6 @@
 use crate::config::PageSource;
 use crate::limits::Access;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -84,7 +83,7 @@ fn graphiql_policy(nonce: &str) -> String {
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
     page: &PageSource,
     access: &Access,
-    sdl: &str,
+    sdl: &'static str,
 ) -> Router<S> {
     let mut router = Router::new();
     if *page != PageSource::Off {
@@ -96,15 +95,12 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
         router = router.route("/graphiql/{file}", get(file));
     }
     if access.graphiql && access.introspection {
-        let sdl = Bytes::from(sdl.to_owned());
-        let etag = etag(&sdl);
-        router = router.route(
-            SCHEMA_PATH,
-            get(move |headers: HeaderMap| {
-                let (etag, sdl) = (etag.clone(), sdl.clone());
-                async move { revalidated(&headers, &etag, "text/plain; charset=utf-8", sdl) }
-            }),
-        );
+        let etag = etag(sdl.as_bytes());
+        let schema = move |headers: HeaderMap| {
+            let answer = revalidated(&headers, &etag, "text/plain; charset=utf-8", sdl);
+            std::future::ready(answer)
+        };
+        router = router.route(SCHEMA_PATH, get(schema));
     }
     router.with_state(Arc::new(page.clone()))
 }

@@ -71,10 +71,10 @@ impl EdgeError {
     /// The WebSocket close code.
     pub(crate) fn close_code(&self) -> CloseCode {
         match self {
-            Self::BadRequest(_) | Self::UnsupportedMediaType | Self::NotAcceptable => {
-                CloseCode::BadRequest
-            }
-            Self::MethodNotAllowed(_) => CloseCode::BadRequest,
+            Self::BadRequest(_)
+            | Self::UnsupportedMediaType
+            | Self::NotAcceptable
+            | Self::MethodNotAllowed(_) => CloseCode::BadRequest,
             Self::PayloadTooLarge(_) => CloseCode::MessageTooBig,
             Self::ForbiddenOrigin => CloseCode::Forbidden,
             Self::Unauthorized => CloseCode::Unauthorized,
@@ -85,9 +85,9 @@ impl EdgeError {
         }
     }
 
-    /// The `extensions.code` of the HTTP body.
-    pub(crate) fn code(&self) -> Code {
-        match self {
+    /// As a GraphQL error, with the `extensions.code` of the HTTP body.
+    pub(crate) fn graphql(&self) -> GraphQLError {
+        let code = match self {
             Self::PayloadTooLarge(_) => Code::PayloadTooLarge,
             Self::BodyTimeout => Code::RequestTimeout,
             Self::ForbiddenOrigin => Code::ForbiddenOrigin,
@@ -96,12 +96,8 @@ impl EdgeError {
             Self::MethodNotAllowed(_) => Code::MethodNotAllowed,
             Self::Restarting => Code::Unavailable,
             _ => Code::BadRequest,
-        }
-    }
-
-    /// As a GraphQL error.
-    pub(crate) fn graphql(&self) -> GraphQLError {
-        GraphQLError::new(self.code(), self.to_string())
+        };
+        GraphQLError::new(code, self.to_string())
     }
 }
 
@@ -144,13 +140,7 @@ pub(crate) const MAX_CLOSE_REASON: usize = 123;
 
 /// `reason` cut to what a close frame carries, at a character boundary.
 pub(crate) fn fit_reason(mut reason: String) -> String {
-    if reason.len() > MAX_CLOSE_REASON {
-        let mut end = MAX_CLOSE_REASON;
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        reason.truncate(end);
-    }
+    reason.truncate(reason.floor_char_boundary(MAX_CLOSE_REASON));
     reason
 }
 
@@ -163,20 +153,15 @@ impl IntoResponse for EdgeError {
             body,
         )
             .into_response();
-        match self {
-            Self::MethodNotAllowed(_) => {
-                response
-                    .headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            }
+        let header = match self {
+            Self::MethodNotAllowed(_) => Some((header::ALLOW, "POST")),
             // The rest of the body may still be on its way: the connection
             // cannot carry another request.
-            Self::BodyTimeout => {
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            }
-            _ => {}
+            Self::BodyTimeout => Some((header::CONNECTION, "close")),
+            _ => None,
+        };
+        if let Some((name, value)) = header {
+            (response.headers_mut()).insert(name, HeaderValue::from_static(value));
         }
         response
     }

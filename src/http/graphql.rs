@@ -15,7 +15,7 @@ use super::stream;
 use super::{HttpState, MAX_BATCHED_OPERATIONS};
 use crate::graphql::{self, GraphQLError, OperationType, Request, Response as GraphQLResponse};
 use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -73,14 +73,8 @@ pub(crate) async fn post(
             }
         });
         let responses = futures_util::future::join_all(runs).await;
-        let mut answer = vec![b'['];
-        for (index, response) in responses.iter().enumerate() {
-            if index > 0 {
-                answer.push(b',');
-            }
-            answer.extend_from_slice(&response.body);
-        }
-        answer.push(b']');
+        let bodies: Vec<&[u8]> = responses.iter().map(|r| r.body.as_slice()).collect();
+        let answer = [b"[".as_slice(), &bodies.join(&b','), b"]"].concat();
         return Ok(respond(StatusCode::OK, media, answer, None));
     }
     let request: Request<'_> = serde_json::from_slice(text).map_err(not_graphql)?;
@@ -88,7 +82,7 @@ pub(crate) async fn post(
     if request.query.is_none() && request.extensions.is_none() {
         return Err(EdgeError::BadRequest("a request needs a query".into()));
     }
-    answer(state, address, &request, &accepts, Method::Post).await
+    answer(state, address, &request, &accepts, Method::POST).await
 }
 
 /// Answers a GET: a query in the URL's parameters (`query`,
@@ -100,15 +94,13 @@ pub(crate) async fn get(
     query: Option<&str>,
 ) -> Result<Response, EdgeError> {
     let accepts = Accepts::of(headers, state.access.graphiql);
-    let media = match (&accepts.media, accepts.framing) {
-        (Ok(media), _) => Some(*media),
-        (Err(_), Some(_)) => None,
-        (Err(error), None) => return Err(error.clone()),
-    };
+    if accepts.media.is_err() && accepts.framing.is_none() {
+        return Err(EdgeError::NotAcceptable);
+    }
     let params: HashMap<Cow<'_, str>, Cow<'_, str>> = query
         .map(|query| form_urlencoded::parse(query.as_bytes()).collect())
         .unwrap_or_default();
-    if media == Some(MediaType::Html) {
+    if accepts.media == Ok(MediaType::Html) {
         return Ok(super::assets::graphiql());
     }
     if !params.contains_key("query") && !params.contains_key("extensions") {
@@ -132,7 +124,7 @@ pub(crate) async fn get(
         extensions: json("extensions")?,
     };
     check(&request)?;
-    answer(state, address, &request, &accepts, Method::Get).await
+    answer(state, address, &request, &accepts, Method::GET).await
 }
 
 /// Refuses a request whose parameters are not of their types with 400.
@@ -140,14 +132,6 @@ fn check(request: &Request<'_>) -> Result<(), EdgeError> {
     request
         .check()
         .map_err(|error| EdgeError::BadRequest(error.message))
-}
-
-/// How a request came.
-#[derive(Clone, Copy, PartialEq)]
-enum Method {
-    Post,
-    /// Runs queries only, or subscribes in a streamed framing.
-    Get,
 }
 
 /// The request error of a subscription asked for as JSON.
@@ -172,16 +156,17 @@ async fn answer(
     let endpoint = &state.graphql;
     let json = |response: GraphQLResponse, max_age: u32| {
         let media = accepts.media.clone()?;
-        let cache = (method == Method::Get).then(|| {
+        let cache = (method == Method::GET).then(|| {
             (response.data && !response.errors && max_age > 0)
                 .then(|| format!("public, max-age={max_age}"))
         });
-        Ok(respond(
-            status(media, &response),
-            media,
-            response.body,
-            cache,
-        ))
+        // Under the spec's own media type, a request that did not run
+        // answers 400.
+        let status = match media {
+            MediaType::GraphQLResponse if !response.data => StatusCode::BAD_REQUEST,
+            _ => StatusCode::OK,
+        };
+        Ok(respond(status, media, response.body, cache))
     };
     let ready = match endpoint.ready(request) {
         Ok(ready) => ready,
@@ -195,12 +180,12 @@ async fn answer(
     match ready.kind() {
         OperationType::Subscription => match accepts.framing {
             Some(framing) => Ok(stream::subscribe(state, framing, ready, address)),
-            None if method == Method::Get => Err(EdgeError::MethodNotAllowed(
+            None if method == Method::GET => Err(EdgeError::MethodNotAllowed(
                 "a GET runs queries, or subscribes accepting text/event-stream",
             )),
             None => json(GraphQLResponse::error(not_streamed()), 0),
         },
-        OperationType::Mutation if method == Method::Get => Err(EdgeError::MethodNotAllowed(
+        OperationType::Mutation if method == Method::GET => Err(EdgeError::MethodNotAllowed(
             "a mutation must be POSTed; a GET runs queries only",
         )),
         _ => {
@@ -210,15 +195,6 @@ async fn answer(
                 None => json(response, ready.max_age()),
             }
         }
-    }
-}
-
-/// 200 for a response with `data`; under the spec's own media type, 400
-/// for one the request kept from running.
-fn status(media: MediaType, response: &GraphQLResponse) -> StatusCode {
-    match media {
-        MediaType::GraphQLResponse if !response.data => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
     }
 }
 

@@ -172,10 +172,8 @@ where
         let written = match next {
             None => return Finished::Gone,
             Some(Some(Ok(bytes))) => {
-                let mut chunk = Vec::with_capacity(bytes.len() + 12);
-                chunk.extend_from_slice(format!("{:x}\r\n", bytes.len()).as_bytes());
-                chunk.extend_from_slice(&bytes);
-                chunk.extend_from_slice(b"\r\n");
+                let size = format!("{:x}\r\n", bytes.len());
+                let chunk = [size.as_bytes(), &bytes, b"\r\n"].concat();
                 io.write_all(&chunk).await
             }
             Some(None) => {

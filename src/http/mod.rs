@@ -47,7 +47,6 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use metrics_exporter_prometheus::PrometheusHandle;
 use routes::Layers;
 pub(crate) use routes::Routes;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -170,11 +169,6 @@ fn origin_allowed(state: &HttpState, headers: &HeaderMap) -> bool {
     allowed
 }
 
-/// The client's address: the peer, or the trusted proxy's header.
-fn client_address(state: &HttpState, headers: &HeaderMap, peer: Peer) -> IpAddr {
-    state.limits.client_ip.client_ip(headers, peer.0.ip())
-}
-
 async fn graphql_post_routed(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<Peer>,
@@ -205,7 +199,7 @@ where
             .into_response();
         }
     };
-    let address = client_address(state, &parts.headers, peer);
+    let address = (state.limits.client_ip).client_ip(&parts.headers, peer.0.ip());
     graphql::post(state, address, &parts.headers, &body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
@@ -217,7 +211,7 @@ async fn graphql_get(
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Response {
-    let address = client_address(&state, request.headers(), peer);
+    let address = (state.limits.client_ip).client_ip(request.headers(), peer.0.ip());
     let allowed = origin_allowed(&state, request.headers());
     if request.headers().contains_key(header::UPGRADE) {
         // A graphql-transport-ws client is refused the protocol's way: the

@@ -7,7 +7,7 @@ mod writer;
 
 use super::errors::{Code, GraphQLError, MAX_ERRORS, PathSegment, bounded};
 use super::input::Input;
-use super::prepare::{Kind, Operation, Planned};
+use super::prepare::{Kind, Operation};
 use super::schema::{AnyObject, Place, Root, Schema, coerce};
 use super::{Endpoint, Ready, Subscription, SubscriptionSlots};
 use apollo_compiler::ast::OperationType;
@@ -104,11 +104,7 @@ pub(super) fn variables<'a>(
             ),
         }
     }
-    if errors.is_empty() {
-        Ok(coerced)
-    } else {
-        Err(errors)
-    }
+    errors.is_empty().then_some(coerced).ok_or(errors)
 }
 
 impl Endpoint {
@@ -139,13 +135,8 @@ impl Endpoint {
     ) -> Result<Subscription, Response> {
         let (env, operation) = (self.env(address, slots), ready.operation());
         let root = &self.schema.objects[operation.root_type];
-        let Some(
-            planned @ Planned {
-                kind: Kind::Field(call),
-                ..
-            },
-        ) = operation.root.fields.first()
-        else {
+        let planned = operation.root.fields.first();
+        let Some((planned, Kind::Field(call))) = planned.map(|p| (p, &p.kind)) else {
             return Err(Response::error(internal("a subscription without a field")));
         };
         let Some(subscribe) = (root.fields.get(call.index)).and_then(|field| field.subscribe)

@@ -358,9 +358,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         location: Option<Location>,
         at: &Path<'_>,
     ) -> Result<T, Nulled> {
-        let mut error = error.located(location);
-        error.path = at.segments();
-        self.errors.push(error);
+        self.errors.push(error.at(location, at.segments()));
         Err(Nulled)
     }
 }

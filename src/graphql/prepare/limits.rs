@@ -26,7 +26,8 @@ pub(crate) const MAX_ALIASES: usize = 30;
 /// Most directives on one field.
 pub(crate) const MAX_DIRECTIVES: usize = 4;
 
-fn refused(message: String) -> GraphQLError {
+/// A document refused by a limit or a rule of validation.
+pub(super) fn refused(message: String) -> GraphQLError {
     GraphQLError::new(Code::GraphqlValidationFailed, message)
 }
 

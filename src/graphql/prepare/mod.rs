@@ -103,7 +103,7 @@ fn plans(text: &str, schema: &Schema) -> Result<Vec<Operation>, Vec<GraphQLError
     let operations = document.operations.iter().map(|definition| {
         planner::operation(schema, &document, definition).map_err(|error| {
             tracing::error!(%error, "a validated document could not be planned");
-            vec![GraphQLError::new(Code::Internal, "internal error")]
+            vec![GraphQLError::internal()]
         })
     });
     operations.collect()

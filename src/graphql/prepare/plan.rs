@@ -31,7 +31,6 @@ pub(crate) struct Operation {
 pub(crate) struct Variable {
     /// Its name, without `$`.
     pub(crate) name: String,
-    /// Its type.
     pub(crate) ty: Type,
     /// Its default, a value of its type.
     pub(crate) default: Option<Input<'static>>,
@@ -113,7 +112,6 @@ pub(crate) struct Condition {
 /// CoerceArgumentValues sees it.
 #[derive(Debug)]
 pub(crate) struct Slot {
-    /// Its name.
     pub(crate) name: Box<str>,
     /// What the document gives it, if anything.
     pub(crate) value: Option<Template>,

@@ -6,9 +6,9 @@
 //! where a non-null value is expected (only a non-null default makes a
 //! nullable variable fit there; checked in the walk of `limits`).
 
-use super::limits::Walk;
+use super::limits::{Walk, refused};
 use super::planner::location;
-use crate::graphql::errors::{Code, GraphQLError};
+use crate::graphql::errors::GraphQLError;
 use apollo_compiler::ast::{OperationType, Type, Value};
 use apollo_compiler::executable::{DirectiveList, ExecutableDocument, Selection, SelectionSet};
 use apollo_compiler::schema::ExtendedType;
@@ -88,12 +88,9 @@ impl Walk<'_> {
             Value::Variable(name)
                 if ty.is_non_null() && !defaulted && self.nulls.contains(&name) =>
             {
-                let error = GraphQLError::new(
-                    Code::GraphqlValidationFailed,
-                    format!(
-                        "variable ${name}, whose default is null, is used where {ty} is expected"
-                    ),
-                );
+                let error = refused(format!(
+                    "variable ${name}, whose default is null, is used where {ty} is expected"
+                ));
                 Err(error.located(location(value, self.document)))
             }
             Value::List(items) => items

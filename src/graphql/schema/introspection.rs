@@ -27,7 +27,7 @@ pub(super) fn meta_fields(query: Object) -> Object {
         .field("__type", (&[NAME], 0), |_: &Root, args, env| {
             let name = args.get(&NAME).and_then(|name| name.as_str());
             let listed = name.and_then(|name| env.schema.listed.iter().find(|n| *n == name));
-            Out::or_null(listed, named)
+            listed.map_or(Out::Null, named)
         })
 }
 
@@ -41,13 +41,13 @@ pub(super) fn objects() -> Vec<Object> {
             Out::List(s.listed.iter().map(named).collect())
         })
         .with("queryType", |s: &Schema, _, _| {
-            Out::or_null(s.apollo.schema_definition.query.as_deref(), named)
+            (s.apollo.schema_definition.query.as_deref()).map_or(Out::Null, named)
         })
         .with("mutationType", |s: &Schema, _, _| {
-            Out::or_null(s.apollo.schema_definition.mutation.as_deref(), named)
+            (s.apollo.schema_definition.mutation.as_deref()).map_or(Out::Null, named)
         })
         .with("subscriptionType", |s: &Schema, _, _| {
-            Out::or_null(s.apollo.schema_definition.subscription.as_deref(), named)
+            (s.apollo.schema_definition.subscription.as_deref()).map_or(Out::Null, named)
         })
         .with("directives", |s: &Schema, _, _| {
             list(s.directives.iter().map(|d| &**d))
@@ -62,9 +62,8 @@ pub(super) fn objects() -> Vec<Object> {
             Out::Borrowed(v.ty.as_ref())
         })
         .with("defaultValue", |v: &InputValueDefinition, _, _| {
-            Out::or_null(v.default_value.as_ref(), |value| {
-                Out::Str(value.to_string().into())
-            })
+            let value = v.default_value.as_ref();
+            value.map_or(Out::Null, |value| Out::Str(value.to_string().into()))
         });
     let directive = named_item::<Directive>("__Directive")
         .with("locations", |d: &Directive, _, _| {
@@ -162,7 +161,7 @@ fn ty() -> Object {
         .with("specifiedByURL", |t: &Type, _, env| {
             let directive = definition(t, env).and_then(|d| d.directives().get("specifiedBy"));
             let url = directive.and_then(|d| d.specified_argument_by_name("url"));
-            Out::or_null(url.and_then(|url| url.as_str()), Out::str)
+            (url.and_then(|url| url.as_str())).map_or(Out::Null, Out::str)
         })
 }
 
@@ -225,7 +224,7 @@ fn deprecable<T: Item>(object: Object) -> Object {
                     .default_value
                     .as_ref()
             };
-            Out::or_null(given.or_else(default).and_then(|v| v.as_str()), Out::str)
+            (given.or_else(default).and_then(|v| v.as_str())).map_or(Out::Null, Out::str)
         })
 }
 
@@ -255,7 +254,7 @@ fn named(name: &Name) -> Out<'static> {
 }
 
 fn description(text: Option<&Node<str>>) -> Out<'_> {
-    Out::or_null(text, |text| Out::str(text))
+    text.map_or(Out::Null, |text| Out::str(text))
 }
 
 fn list<'a, T: Any + Send + Sync>(items: impl Iterator<Item = &'a T>) -> Out<'a> {

@@ -75,11 +75,6 @@ pub(crate) enum Out<'a> {
 pub type Later = futures_util::future::BoxFuture<'static, Out<'static>>;
 
 impl<'a> Out<'a> {
-    /// `value`, or `null` when absent.
-    pub(crate) fn or_null<T>(value: Option<T>, to_out: impl FnOnce(T) -> Self) -> Self {
-        value.map_or(Self::Null, to_out)
-    }
-
     /// A boxed object.
     pub(crate) fn object(value: impl Any + Send + Sync) -> Self {
         Self::Object(Box::new(value))
@@ -112,7 +107,6 @@ pub(crate) type ResolveFn<T> = for<'a> fn(&'a T, &Args<'_>, &Env<'a>) -> Out<'a>
 
 /// One field of an object type.
 pub(crate) struct Field {
-    /// Its GraphQL name.
     pub(crate) name: &'static str,
     /// The arguments its resolver reads.
     pub(crate) args: &'static [InputValue],
@@ -127,7 +121,6 @@ pub(crate) struct Field {
 
 /// An object type's resolvers.
 pub(crate) struct Object {
-    /// Its GraphQL name.
     pub(crate) name: &'static str,
     /// Its fields, in order.
     pub(crate) fields: Vec<Field>,
@@ -161,16 +154,13 @@ impl Object {
         (args, max_age): (&'static [InputValue], u32),
         resolve: ResolveFn<T>,
     ) -> Self {
-        let resolve: Resolve =
-            Box::new(
-                move |object, args, env| match (object as &dyn Any).downcast_ref::<T>() {
-                    Some(object) => resolve(object, args, env),
-                    None => {
-                        tracing::error!(field = name, "a resolver got an object of another type");
-                        GraphQLError::internal().into()
-                    }
-                },
-            );
+        let resolve: Resolve = Box::new(move |object, args, env| {
+            let Some(object) = object.downcast_ref::<T>() else {
+                tracing::error!(field = name, "a resolver got an object of another type");
+                return GraphQLError::internal().into();
+            };
+            resolve(object, args, env)
+        });
         self.fields.push(Field {
             name,
             args,
@@ -212,9 +202,7 @@ impl Object {
 
 /// An input object type, by the fields its readers read.
 pub(crate) struct InputObject {
-    /// Its GraphQL name.
     pub(crate) name: &'static str,
-    /// Its fields.
     pub(crate) fields: &'static [InputValue],
 }
 

@@ -75,7 +75,7 @@ pub(super) fn payload() -> Object {
     Object::new("CreateLikePayload")
         .with("clientMutationId", |payload: &CreateLikePayload, _, _| {
             let id = payload.client_mutation_id.as_deref();
-            Out::or_null(id, |id| Out::Str(Cow::Borrowed(id)))
+            id.map_or(Out::Null, |id| Out::Str(Cow::Borrowed(id)))
         })
         .with("like", |payload: &CreateLikePayload, _, _| {
             Out::Borrowed(&payload.like)

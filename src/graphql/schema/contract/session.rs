@@ -63,7 +63,7 @@ pub(super) fn query() -> Object {
             |_: &Root, args, env| {
                 let session_id = args.get(&SESSION_ID).and_then(|id| id.as_i32());
                 let found = session_id.and_then(|id| Session::find(env.services, id));
-                Out::or_null(found, Out::object)
+                found.map_or(Out::Null, Out::object)
             },
         )
         .field("sessions", (&[], CATALOGUE_MAX_AGE), |_: &Root, _, env| {
@@ -102,7 +102,7 @@ pub(super) fn session() -> Object {
             session.about(env, |talk| time(talk.end_time))
         })
         .with("room", |session: &Session, _, env| {
-            session.about(env, |talk| Out::or_null(talk.room.as_deref(), Out::str))
+            session.about(env, |talk| talk.room.as_deref().map_or(Out::Null, Out::str))
         })
         .cached(COUNT_MAX_AGE)
         .with("liked", |session: &Session, _, env| {
@@ -115,7 +115,7 @@ pub(super) fn session() -> Object {
 
 /// A time of the catalogue, in RFC 3339.
 fn time(time: Option<DateTime<FixedOffset>>) -> Out<'static> {
-    Out::or_null(time, |time| Out::Str(time.to_rfc3339().into()))
+    time.map_or(Out::Null, |time| Out::Str(time.to_rfc3339().into()))
 }
 
 /// A live count, once the observer has read it.
