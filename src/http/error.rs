@@ -161,7 +161,9 @@ impl IntoResponse for EdgeError {
             _ => None,
         };
         if let Some((name, value)) = header {
-            (response.headers_mut()).insert(name, HeaderValue::from_static(value));
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
         }
         response
     }

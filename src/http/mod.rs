@@ -199,7 +199,10 @@ where
             .into_response();
         }
     };
-    let address = (state.limits.client_ip).client_ip(&parts.headers, peer.0.ip());
+    let address = state
+        .limits
+        .client_ip
+        .client_ip(&parts.headers, peer.0.ip());
     graphql::post(state, address, &parts.headers, &body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
@@ -211,7 +214,10 @@ async fn graphql_get(
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Response {
-    let address = (state.limits.client_ip).client_ip(request.headers(), peer.0.ip());
+    let address = state
+        .limits
+        .client_ip
+        .client_ip(request.headers(), peer.0.ip());
     let allowed = origin_allowed(&state, request.headers());
     if request.headers().contains_key(header::UPGRADE) {
         // A graphql-transport-ws client is refused the protocol's way: the
