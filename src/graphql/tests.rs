@@ -147,14 +147,22 @@ fn a_document_is_prepared_once_and_found_again_by_its_hash() {
         mismatch.err().map(|e| e.extensions.code),
         Some(Code::BadRequest)
     );
-    assert_eq!(documents.len(), 1);
+    let other = "{ sessions { title } }";
+    let by_text = documents.get(&asked(Some(other), None), schema).unwrap();
+    let by_hash = documents.get(&asked(None, Some(sha256(other))), schema);
+    assert!(
+        Arc::ptr_eq(&by_text, &by_hash.unwrap()),
+        "sent without its hash"
+    );
+    assert_eq!(documents.len(), 4, "each by its text and by its hash");
 }
 
 #[test]
 fn a_flood_of_documents_seen_once_keeps_the_hot_ones_and_its_bound() {
     let schema = &Schema::new(true).unwrap();
-    // Room for about 40 documents of this size.
-    let documents = Documents::new(40 * 1300);
+    // Room for about 40 documents of this size, each kept by its text and
+    // by its hash.
+    let documents = Documents::new(2 * 40 * 1300);
     let hot = ["{ sessions { id } }", "{ sessions { title } }"];
     let mut kept = Vec::new();
     for text in hot {
@@ -175,7 +183,7 @@ fn a_flood_of_documents_seen_once_keeps_the_hot_ones_and_its_bound() {
             }
         }
     }
-    assert!(documents.len() <= 60, "{} kept", documents.len());
+    assert!(documents.len() <= 2 * 60, "{} kept", documents.len());
 }
 
 /// The code of each error of `answer`, and whether it has `data`.

@@ -3,8 +3,9 @@
 //! against the schema (without variables) where it follows the spec
 //! (`rules` where it does not), the limits on the validated document, and a
 //! plan per operation (`planner` makes a `plan`). Prepared documents
-//! are kept in a bounded, scan-resistant cache keyed by the SHA-256 of their
-//! text, which is also how automatic persisted queries find them.
+//! are kept in a bounded, scan-resistant cache by their text, and by the
+//! SHA-256 of their text, which is how automatic persisted queries find
+//! them: a request with the text is found without hashing it.
 
 mod limits;
 mod plan;
@@ -129,19 +130,38 @@ pub(crate) struct Asked<'a> {
     pub(crate) hash: Option<[u8; 32]>,
 }
 
-/// Prepared documents by the SHA-256 of their text, bounded by their
-/// estimated size. Its policy (S3-FIFO) admits a new document on trial,
-/// so a flood of documents seen once cannot push out the few that every
-/// client sends.
+/// Prepared documents by their text and by its SHA-256, bounded by their
+/// estimated size (each counted under both keys). Its policy (S3-FIFO)
+/// admits a new document on trial, so a flood of documents seen once
+/// cannot push out the few that every client sends.
 pub(crate) struct Documents {
-    cache: quick_cache::sync::Cache<[u8; 32], Arc<Prepared>, Weight>,
+    cache: quick_cache::sync::Cache<Key, Arc<Prepared>, Weight>,
+}
+
+/// What a prepared document is kept by; found by `Key<&str>`.
+#[derive(Hash, PartialEq, Eq)]
+enum Key<T = Box<str>> {
+    /// Its text.
+    Text(T),
+    /// The SHA-256 of its text.
+    Hash([u8; 32]),
+}
+
+impl quick_cache::Equivalent<Key> for Key<&str> {
+    fn equivalent(&self, key: &Key) -> bool {
+        match (self, key) {
+            (Key::Text(text), Key::Text(kept)) => **text == **kept,
+            (Key::Hash(hash), Key::Hash(kept)) => hash == kept,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone)]
 struct Weight;
 
-impl quick_cache::Weighter<[u8; 32], Arc<Prepared>> for Weight {
-    fn weight(&self, _: &[u8; 32], prepared: &Arc<Prepared>) -> u64 {
+impl quick_cache::Weighter<Key, Arc<Prepared>> for Weight {
+    fn weight(&self, _: &Key, prepared: &Arc<Prepared>) -> u64 {
         prepared.weight
     }
 }
@@ -158,9 +178,10 @@ impl Documents {
         }
     }
 
-    /// The prepared document `asked` names: found by its hash, or prepared
-    /// now and kept. A hash with no text that is not kept answers
-    /// `PERSISTED_QUERY_NOT_FOUND`, and the client sends the text next.
+    /// The prepared document `asked` names: found by its text or its hash,
+    /// or prepared now and kept. A hash with no text that is not kept
+    /// answers `PERSISTED_QUERY_NOT_FOUND`, and the client sends the text
+    /// next.
     pub(crate) fn get(
         &self,
         asked: &Asked<'_>,
@@ -168,6 +189,10 @@ impl Documents {
     ) -> Result<Arc<Prepared>, GraphQLError> {
         match (asked.text, asked.hash) {
             (Some(text), hash) => {
+                let by_text = self.cache.get(&Key::Text(text));
+                if let (Some(prepared), None) = (&by_text, hash) {
+                    return Ok(prepared.clone());
+                }
                 let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
                 if hash.is_some_and(|hash| hash != key) {
                     return Err(GraphQLError::new(
@@ -175,14 +200,18 @@ impl Documents {
                         "provided sha does not match query",
                     ));
                 }
-                if let Some(prepared) = self.cache.get(&key) {
-                    return Ok(prepared);
+                let by_hash = self.cache.get(&Key::<&str>::Hash(key));
+                let prepared = (by_text.clone().or_else(|| by_hash.clone()))
+                    .unwrap_or_else(|| Arc::new(prepare(text, schema)));
+                if by_text.is_none() {
+                    self.cache.insert(Key::Text(text.into()), prepared.clone());
                 }
-                let prepared = Arc::new(prepare(text, schema));
-                self.cache.insert(key, prepared.clone());
+                if by_hash.is_none() {
+                    self.cache.insert(Key::Hash(key), prepared.clone());
+                }
                 Ok(prepared)
             }
-            (None, Some(hash)) => self.cache.get(&hash).ok_or_else(|| {
+            (None, Some(hash)) => (self.cache.get(&Key::<&str>::Hash(hash))).ok_or_else(|| {
                 GraphQLError::new(Code::PersistedQueryNotFound, "PersistedQueryNotFound")
             }),
             (None, None) => Err(GraphQLError::new(
@@ -192,7 +221,7 @@ impl Documents {
         }
     }
 
-    /// How many documents are kept.
+    /// How many keys are kept: two a document.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.cache.len()
