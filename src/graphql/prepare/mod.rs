@@ -3,9 +3,10 @@
 //! against the schema (without variables) where it follows the spec
 //! (`rules` where it does not), the limits on the validated document, and a
 //! plan per operation (`planner` makes a `plan`). Prepared documents
-//! are kept in a bounded, scan-resistant cache by their text, and by the
-//! SHA-256 of their text, which is how automatic persisted queries find
-//! them: a request with the text is found without hashing it.
+//! are kept in a bounded, scan-resistant cache by their text as requests
+//! write it in JSON, and by the SHA-256 of their text, which is how
+//! automatic persisted queries find them: a request with the text is found
+//! without reading or hashing it.
 
 mod limits;
 mod plan;
@@ -23,6 +24,7 @@ use apollo_compiler::parser::Parser;
 use apollo_compiler::validation::{DiagnosticList, Valid};
 use limits::MAX_NESTING;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A document as prepared: its operations planned, or the errors that
@@ -124,13 +126,13 @@ fn coded(diagnostics: &DiagnosticList, code: Code) -> Vec<GraphQLError> {
 /// What a request gives to find its document: the text, and Apollo's
 /// `extensions.persistedQuery` hash.
 pub(crate) struct Asked<'a> {
-    /// The document's text.
+    /// The document's text as a JSON string, quotes and escapes included.
     pub(crate) text: Option<&'a str>,
     /// Its SHA-256, as the client computed it.
     pub(crate) hash: Option<[u8; 32]>,
 }
 
-/// Prepared documents by their text and by its SHA-256, bounded by their
+/// Prepared documents by their text (as JSON) and by its SHA-256, bounded by their
 /// estimated size (each counted under both keys). Its policy (S3-FIFO)
 /// admits a new document on trial, so a flood of documents seen once
 /// cannot push out the few that every client sends.
@@ -141,7 +143,7 @@ pub(crate) struct Documents {
 /// What a prepared document is kept by; found by `Key<&str>`.
 #[derive(Hash, PartialEq, Eq)]
 enum Key<T = Box<str>> {
-    /// Its text.
+    /// Its text as a JSON string, as requests write it.
     Text(T),
     /// The SHA-256 of its text.
     Hash([u8; 32]),
@@ -188,11 +190,13 @@ impl Documents {
         schema: &Schema,
     ) -> Result<Arc<Prepared>, GraphQLError> {
         match (asked.text, asked.hash) {
-            (Some(text), hash) => {
-                let by_text = self.cache.get(&Key::Text(text));
+            (Some(json), hash) => {
+                let by_text = self.cache.get(&Key::Text(json));
                 if let (Some(prepared), None) = (&by_text, hash) {
                     return Ok(prepared.clone());
                 }
+                let text: Cow<'_, str> = serde_json::from_str(json)
+                    .map_err(|_| GraphQLError::new(Code::BadRequest, "query must be a string"))?;
                 let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
                 if hash.is_some_and(|hash| hash != key) {
                     return Err(GraphQLError::new(
@@ -202,9 +206,9 @@ impl Documents {
                 }
                 let by_hash = self.cache.get(&Key::<&str>::Hash(key));
                 let prepared = (by_text.clone().or_else(|| by_hash.clone()))
-                    .unwrap_or_else(|| Arc::new(prepare(text, schema)));
+                    .unwrap_or_else(|| Arc::new(prepare(&text, schema)));
                 if by_text.is_none() {
-                    self.cache.insert(Key::Text(text.into()), prepared.clone());
+                    self.cache.insert(Key::Text(json.into()), prepared.clone());
                 }
                 if by_hash.is_none() {
                     self.cache.insert(Key::Hash(key), prepared.clone());
