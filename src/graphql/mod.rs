@@ -34,8 +34,9 @@ use schema::{Env, Events, Schema};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// Bytes of prepared documents kept (about a thousand of a typical size).
-const DOCUMENTS_KEPT_BYTES: u64 = 4 << 20;
+/// Bytes of prepared documents kept, each counted under its text and its
+/// hash: about a thousand of a typical size.
+const DOCUMENTS_KEPT_BYTES: u64 = 8 << 20;
 
 /// What answers GraphQL: the schema, the prepared documents, the services.
 pub(crate) struct Endpoint {

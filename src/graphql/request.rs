@@ -8,6 +8,7 @@ use super::errors::{Code, GraphQLError};
 use super::input::Input;
 use super::prepare::Asked;
 use serde::Deserialize;
+use serde::de::Error as _;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -15,9 +16,11 @@ use std::borrow::Cow;
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Request<'a> {
-    /// The document's text (absent when only a persisted hash is sent).
-    #[serde(borrow, default, deserialize_with = "text")]
-    pub(crate) query: Option<Cow<'a, str>>,
+    /// The document's text as the JSON writes it, a string with its quotes
+    /// and escapes (absent when only a persisted hash is sent): documents
+    /// are kept by it, so a known one is found without reading it.
+    #[serde(borrow, default, deserialize_with = "json_text")]
+    pub(crate) query: Option<&'a RawValue>,
     /// Which operation of the document to run.
     #[serde(borrow, default, deserialize_with = "text")]
     pub(crate) operation_name: Option<Cow<'a, str>>,
@@ -37,6 +40,21 @@ fn text<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     #[derive(Deserialize)]
     struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
     Ok(Option::<Text<'a>>::deserialize(deserializer)?.map(|text| text.0))
+}
+
+/// A JSON string as written; any other value is refused as reading a
+/// string refuses it.
+fn json_text<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'a RawValue>, D::Error> {
+    let Some(raw) = Option::<&RawValue>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if !raw.get().starts_with('"') {
+        let value: serde_json::Value = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+        String::deserialize(value).map_err(D::Error::custom)?;
+    }
+    Ok(Some(raw))
 }
 
 /// Apollo's automatic persisted query extension.
@@ -99,7 +117,7 @@ impl<'a> Request<'a> {
             _ => None,
         };
         Ok(Asked {
-            text: self.query.as_deref(),
+            text: self.query.map(RawValue::get),
             hash,
         })
     }

@@ -115,8 +115,14 @@ pub(crate) async fn get(
             .transpose()
             .map_err(|_| EdgeError::BadRequest(format!("{name} must be JSON")))
     };
+    // Written as a POST's JSON writes it, as documents are kept.
+    let query = params
+        .get("query")
+        .map(serde_json::value::to_raw_value)
+        .transpose()
+        .map_err(|_| EdgeError::BadRequest("query must be text".into()))?;
     let request = Request {
-        query: params.get("query").map(|q| Cow::Borrowed(q.as_ref())),
+        query: query.as_deref(),
         operation_name: params
             .get("operationName")
             .map(|n| Cow::Borrowed(n.as_ref())),

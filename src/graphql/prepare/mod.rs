@@ -3,8 +3,10 @@
 //! against the schema (without variables) where it follows the spec
 //! (`rules` where it does not), the limits on the validated document, and a
 //! plan per operation (`planner` makes a `plan`). Prepared documents
-//! are kept in a bounded, scan-resistant cache keyed by the SHA-256 of their
-//! text, which is also how automatic persisted queries find them.
+//! are kept in a bounded, scan-resistant cache by their text as requests
+//! write it in JSON, and by the SHA-256 of their text, which is how
+//! automatic persisted queries find them: a request with the text is found
+//! without reading or hashing it.
 
 mod limits;
 mod plan;
@@ -22,6 +24,7 @@ use apollo_compiler::parser::Parser;
 use apollo_compiler::validation::{DiagnosticList, Valid};
 use limits::MAX_NESTING;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A document as prepared: its operations planned, or the errors that
@@ -123,25 +126,44 @@ fn coded(diagnostics: &DiagnosticList, code: Code) -> Vec<GraphQLError> {
 /// What a request gives to find its document: the text, and Apollo's
 /// `extensions.persistedQuery` hash.
 pub(crate) struct Asked<'a> {
-    /// The document's text.
+    /// The document's text as a JSON string, quotes and escapes included.
     pub(crate) text: Option<&'a str>,
     /// Its SHA-256, as the client computed it.
     pub(crate) hash: Option<[u8; 32]>,
 }
 
-/// Prepared documents by the SHA-256 of their text, bounded by their
-/// estimated size. Its policy (S3-FIFO) admits a new document on trial,
-/// so a flood of documents seen once cannot push out the few that every
-/// client sends.
+/// Prepared documents by their text (as JSON) and by its SHA-256, bounded by their
+/// estimated size (each counted under both keys). Its policy (S3-FIFO)
+/// admits a new document on trial, so a flood of documents seen once
+/// cannot push out the few that every client sends.
 pub(crate) struct Documents {
-    cache: quick_cache::sync::Cache<[u8; 32], Arc<Prepared>, Weight>,
+    cache: quick_cache::sync::Cache<Key, Arc<Prepared>, Weight>,
+}
+
+/// What a prepared document is kept by; found by `Key<&str>`.
+#[derive(Hash, PartialEq, Eq)]
+enum Key<T = Box<str>> {
+    /// Its text as a JSON string, as requests write it.
+    Text(T),
+    /// The SHA-256 of its text.
+    Hash([u8; 32]),
+}
+
+impl quick_cache::Equivalent<Key> for Key<&str> {
+    fn equivalent(&self, key: &Key) -> bool {
+        match (self, key) {
+            (Key::Text(text), Key::Text(kept)) => **text == **kept,
+            (Key::Hash(hash), Key::Hash(kept)) => hash == kept,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone)]
 struct Weight;
 
-impl quick_cache::Weighter<[u8; 32], Arc<Prepared>> for Weight {
-    fn weight(&self, _: &[u8; 32], prepared: &Arc<Prepared>) -> u64 {
+impl quick_cache::Weighter<Key, Arc<Prepared>> for Weight {
+    fn weight(&self, _: &Key, prepared: &Arc<Prepared>) -> u64 {
         prepared.weight
     }
 }
@@ -158,16 +180,23 @@ impl Documents {
         }
     }
 
-    /// The prepared document `asked` names: found by its hash, or prepared
-    /// now and kept. A hash with no text that is not kept answers
-    /// `PERSISTED_QUERY_NOT_FOUND`, and the client sends the text next.
+    /// The prepared document `asked` names: found by its text or its hash,
+    /// or prepared now and kept. A hash with no text that is not kept
+    /// answers `PERSISTED_QUERY_NOT_FOUND`, and the client sends the text
+    /// next.
     pub(crate) fn get(
         &self,
         asked: &Asked<'_>,
         schema: &Schema,
     ) -> Result<Arc<Prepared>, GraphQLError> {
         match (asked.text, asked.hash) {
-            (Some(text), hash) => {
+            (Some(json), hash) => {
+                let by_text = self.cache.get(&Key::Text(json));
+                if let (Some(prepared), None) = (&by_text, hash) {
+                    return Ok(prepared.clone());
+                }
+                let text: Cow<'_, str> = serde_json::from_str(json)
+                    .map_err(|_| GraphQLError::new(Code::BadRequest, "query must be a string"))?;
                 let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
                 if hash.is_some_and(|hash| hash != key) {
                     return Err(GraphQLError::new(
@@ -175,14 +204,18 @@ impl Documents {
                         "provided sha does not match query",
                     ));
                 }
-                if let Some(prepared) = self.cache.get(&key) {
-                    return Ok(prepared);
+                let by_hash = self.cache.get(&Key::<&str>::Hash(key));
+                let prepared = (by_text.clone().or_else(|| by_hash.clone()))
+                    .unwrap_or_else(|| Arc::new(prepare(&text, schema)));
+                if by_text.is_none() {
+                    self.cache.insert(Key::Text(json.into()), prepared.clone());
                 }
-                let prepared = Arc::new(prepare(text, schema));
-                self.cache.insert(key, prepared.clone());
+                if by_hash.is_none() {
+                    self.cache.insert(Key::Hash(key), prepared.clone());
+                }
                 Ok(prepared)
             }
-            (None, Some(hash)) => self.cache.get(&hash).ok_or_else(|| {
+            (None, Some(hash)) => (self.cache.get(&Key::<&str>::Hash(hash))).ok_or_else(|| {
                 GraphQLError::new(Code::PersistedQueryNotFound, "PersistedQueryNotFound")
             }),
             (None, None) => Err(GraphQLError::new(
@@ -192,7 +225,7 @@ impl Documents {
         }
     }
 
-    /// How many documents are kept.
+    /// How many keys are kept: two a document.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.cache.len()
