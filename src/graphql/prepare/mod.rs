@@ -132,10 +132,10 @@ pub(crate) struct Asked<'a> {
     pub(crate) hash: Option<[u8; 32]>,
 }
 
-/// Prepared documents by their text (as JSON) and by its SHA-256, bounded by their
-/// estimated size (each counted under both keys). Its policy (S3-FIFO)
-/// admits a new document on trial, so a flood of documents seen once
-/// cannot push out the few that every client sends.
+/// Prepared documents by their text (as JSON) and by its SHA-256, bounded
+/// by their estimated size (each counted under both keys). Its policy
+/// (S3-FIFO) admits a new document on trial, so a flood of documents seen
+/// once cannot push out the few that every client sends.
 pub(crate) struct Documents {
     cache: quick_cache::sync::Cache<Key, Arc<Prepared>, Weight>,
 }
@@ -215,7 +215,7 @@ impl Documents {
                 }
                 Ok(prepared)
             }
-            (None, Some(hash)) => (self.cache.get(&Key::<&str>::Hash(hash))).ok_or_else(|| {
+            (None, Some(hash)) => self.cache.get(&Key::<&str>::Hash(hash)).ok_or_else(|| {
                 GraphQLError::new(Code::PersistedQueryNotFound, "PersistedQueryNotFound")
             }),
             (None, None) => Err(GraphQLError::new(

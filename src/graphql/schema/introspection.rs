@@ -41,13 +41,16 @@ pub(super) fn objects() -> Vec<Object> {
             Out::List(s.listed.iter().map(named).collect())
         })
         .with("queryType", |s: &Schema, _, _| {
-            (s.apollo.schema_definition.query.as_deref()).map_or(Out::Null, named)
+            let root = s.apollo.schema_definition.query.as_deref();
+            root.map_or(Out::Null, named)
         })
         .with("mutationType", |s: &Schema, _, _| {
-            (s.apollo.schema_definition.mutation.as_deref()).map_or(Out::Null, named)
+            let root = s.apollo.schema_definition.mutation.as_deref();
+            root.map_or(Out::Null, named)
         })
         .with("subscriptionType", |s: &Schema, _, _| {
-            (s.apollo.schema_definition.subscription.as_deref()).map_or(Out::Null, named)
+            let root = s.apollo.schema_definition.subscription.as_deref();
+            root.map_or(Out::Null, named)
         })
         .with("directives", |s: &Schema, _, _| {
             list(s.directives.iter().map(|d| &**d))
@@ -161,7 +164,7 @@ fn ty() -> Object {
         .with("specifiedByURL", |t: &Type, _, env| {
             let directive = definition(t, env).and_then(|d| d.directives().get("specifiedBy"));
             let url = directive.and_then(|d| d.specified_argument_by_name("url"));
-            (url.and_then(|url| url.as_str())).map_or(Out::Null, Out::str)
+            url.and_then(|url| url.as_str()).map_or(Out::Null, Out::str)
         })
 }
 
@@ -224,7 +227,8 @@ fn deprecable<T: Item>(object: Object) -> Object {
                     .default_value
                     .as_ref()
             };
-            (given.or_else(default).and_then(|v| v.as_str())).map_or(Out::Null, Out::str)
+            let reason = given.or_else(default).and_then(|v| v.as_str());
+            reason.map_or(Out::Null, Out::str)
         })
 }
 
