@@ -117,7 +117,7 @@ impl<'a> Request<'a> {
             _ => None,
         };
         Ok(Asked {
-            text: self.query.map(RawValue::get),
+            json: self.query.map(RawValue::get),
             hash,
         })
     }

@@ -108,14 +108,20 @@ async fn a_failed_field_nulls_the_nearest_nullable_field_above_it() {
     assert_eq!(answer["errors"][0]["path"], json!(["sessions", 0, "liked"]));
 }
 
-/// A request for `json`, a document's text as JSON writes it, or `hash`.
-fn asked(json: Option<&str>, hash: Option<[u8; 32]>) -> prepare::Asked<'_> {
-    prepare::Asked { text: json, hash }
-}
-
-/// `text` as a JSON string.
-fn json(text: &str) -> String {
-    serde_json::to_string(text).unwrap()
+/// The document of a request with `text` (written in JSON, as requests
+/// carry it) or `hash`.
+fn find(
+    documents: &Documents,
+    text: Option<&str>,
+    hash: Option<[u8; 32]>,
+    schema: &Schema,
+) -> Result<Arc<Prepared>, GraphQLError> {
+    let json = text.map(|text| serde_json::to_string(text).unwrap());
+    let asked = prepare::Asked {
+        json: json.as_deref(),
+        hash,
+    };
+    documents.get(&asked, schema)
 }
 
 fn sha256(text: &str) -> [u8; 32] {
@@ -128,31 +134,23 @@ fn a_document_is_prepared_once_and_found_again_by_its_hash() {
     let schema = &Schema::new(true).unwrap();
     let documents = Documents::new(1 << 20);
     let text = "{ sessions { id } }";
-    let not_found = documents.get(&asked(None, Some(sha256(text))), schema);
+    let not_found = find(&documents, None, Some(sha256(text)), schema);
     assert_eq!(
         not_found.err().map(|e| e.extensions.code),
         Some(Code::PersistedQueryNotFound)
     );
-    let first = documents
-        .get(&asked(Some(&json(text)), Some(sha256(text))), schema)
-        .unwrap();
-    let by_hash = documents
-        .get(&asked(None, Some(sha256(text))), schema)
-        .unwrap();
-    let by_text = documents
-        .get(&asked(Some(&json(text)), None), schema)
-        .unwrap();
+    let first = find(&documents, Some(text), Some(sha256(text)), schema).unwrap();
+    let by_hash = find(&documents, None, Some(sha256(text)), schema).unwrap();
+    let by_text = find(&documents, Some(text), None, schema).unwrap();
     assert!(Arc::ptr_eq(&first, &by_hash) && Arc::ptr_eq(&first, &by_text));
-    let mismatch = documents.get(&asked(Some(&json(text)), Some(sha256("{ a }"))), schema);
+    let mismatch = find(&documents, Some(text), Some(sha256("{ a }")), schema);
     assert_eq!(
         mismatch.err().map(|e| e.extensions.code),
         Some(Code::BadRequest)
     );
     let other = "{ sessions {\n title } }";
-    let by_text = documents
-        .get(&asked(Some(&json(other)), None), schema)
-        .unwrap();
-    let by_hash = documents.get(&asked(None, Some(sha256(other))), schema);
+    let by_text = find(&documents, Some(other), None, schema).unwrap();
+    let by_hash = find(&documents, None, Some(sha256(other)), schema);
     assert!(
         Arc::ptr_eq(&by_text, &by_hash.unwrap()),
         "sent without its hash"
@@ -170,23 +168,15 @@ fn a_flood_of_documents_seen_once_keeps_the_hot_ones_and_its_bound() {
     let mut kept = Vec::new();
     for text in hot {
         for _ in 0..3 {
-            kept.push(
-                documents
-                    .get(&asked(Some(&json(text)), None), schema)
-                    .unwrap(),
-            );
+            kept.push(find(&documents, Some(text), None, schema).unwrap());
         }
     }
     for n in 0..5_000 {
         let flood = format!("{{ sessions {{ id }} }} # {n}");
-        documents
-            .get(&asked(Some(&json(&flood)), None), schema)
-            .unwrap();
+        find(&documents, Some(&flood), None, schema).unwrap();
         if n % 50 == 0 {
             for (text, first) in hot.iter().zip([&kept[0], &kept[3]]) {
-                let again = documents
-                    .get(&asked(Some(&json(text)), None), schema)
-                    .unwrap();
+                let again = find(&documents, Some(text), None, schema).unwrap();
                 assert!(
                     Arc::ptr_eq(first, &again),
                     "{text} was prepared again after {n}"

@@ -111,6 +111,7 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Routes {
 
 /// Opens the span of each request: every log line within it names the
 /// request id.
+///
 /// Its fields are written out for the log lines when it opens, for every
 /// request: only the id, unless spans are exported, when the trace also
 /// names the method and route. A request's status and latency are in

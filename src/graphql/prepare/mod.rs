@@ -127,7 +127,7 @@ fn coded(diagnostics: &DiagnosticList, code: Code) -> Vec<GraphQLError> {
 /// `extensions.persistedQuery` hash.
 pub(crate) struct Asked<'a> {
     /// The document's text as a JSON string, quotes and escapes included.
-    pub(crate) text: Option<&'a str>,
+    pub(crate) json: Option<&'a str>,
     /// Its SHA-256, as the client computed it.
     pub(crate) hash: Option<[u8; 32]>,
 }
@@ -189,7 +189,7 @@ impl Documents {
         asked: &Asked<'_>,
         schema: &Schema,
     ) -> Result<Arc<Prepared>, GraphQLError> {
-        match (asked.text, asked.hash) {
+        match (asked.json, asked.hash) {
             (Some(json), hash) => {
                 let by_text = self.cache.get(&Key::Text(json));
                 if let (Some(prepared), None) = (&by_text, hash) {
