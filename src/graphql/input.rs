@@ -65,24 +65,6 @@ impl<'a> Input<'a> {
         }
     }
 
-    /// The same value, borrowing its strings from `self`.
-    pub(crate) fn borrowed(&self) -> Input<'_> {
-        match self {
-            Self::Null => Input::Null,
-            Self::Bool(b) => Input::Bool(*b),
-            Self::Int(n) => Input::Int(*n),
-            Self::Float(f) => Input::Float(*f),
-            Self::Str(text) => Input::Str(Cow::Borrowed(text)),
-            Self::List(items) => Input::List(items.iter().map(Input::borrowed).collect()),
-            Self::Object(fields) => Input::Object(
-                fields
-                    .iter()
-                    .map(|(name, value)| (Cow::Borrowed(name.as_ref()), value.borrowed()))
-                    .collect(),
-            ),
-        }
-    }
-
     /// The same value, owning its strings.
     pub(crate) fn into_owned(self) -> Input<'static> {
         match self {

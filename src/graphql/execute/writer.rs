@@ -10,6 +10,9 @@ use super::super::schema::{AnyObject, Args, Env, Object, Out, Root, Schema};
 use super::{DATA, Response, Variables, internal, write_errors};
 use std::borrow::Cow;
 
+/// Why a list of a non-null item type is refused.
+const NULL_ITEM: &str = "a list item of a non-null type must not be null";
+
 /// A non-null field failed: the nearest nullable field above is null.
 #[derive(Debug)]
 pub(super) struct Nulled;
@@ -37,6 +40,15 @@ impl Path<'_> {
         segments.push(segment);
         segments
     }
+}
+
+/// `selection`'s fields in `order` (as `Writer::order` gives it).
+fn in_order<'s>(
+    selection: &'s Selection,
+    order: Option<&[usize]>,
+) -> impl Iterator<Item = &'s Planned> {
+    let count = order.map_or(selection.fields.len(), <[usize]>::len);
+    (0..count).map(move |nth| &selection.fields[order.map_or(nth, |order| order[nth])])
 }
 
 /// Writes one response, collecting its errors.
@@ -90,14 +102,8 @@ impl<'r, 'a> Writer<'r, 'a> {
     ) -> Result<(), Nulled> {
         let object_type = &self.schema.objects[type_index];
         out.push(b'{');
-        // Without conditions, every field in order, with no list of them made.
-        let order = match selection.occurrences {
-            Some(_) => Some(self.order(selection, at)?),
-            None => None,
-        };
-        let count = order.as_ref().map_or(selection.fields.len(), Vec::len);
-        for nth in 0..count {
-            let planned = &selection.fields[order.as_ref().map_or(nth, |order| order[nth])];
+        let order = self.order(selection, at)?;
+        for (nth, planned) in in_order(selection, order.as_deref()).enumerate() {
             let at = Path::Key(at, &planned.key);
             if let Some((value, call)) =
                 self.resolve(planned, nth == 0, object_type, object, &at, out)?
@@ -110,10 +116,15 @@ impl<'r, 'a> Writer<'r, 'a> {
     }
 
     /// The indices of `selection`'s fields to write at `at`, in order: each
-    /// response key where its first included occurrence is.
-    fn order(&mut self, selection: &Selection, at: &Path<'_>) -> Result<Vec<usize>, Nulled> {
+    /// response key where its first included occurrence is. `None` without
+    /// conditions: every field, in order, with no list of them made.
+    fn order(
+        &mut self,
+        selection: &Selection,
+        at: &Path<'_>,
+    ) -> Result<Option<Vec<usize>>, Nulled> {
         let Some(occurrences) = &selection.occurrences else {
-            return Ok((0..selection.fields.len()).collect());
+            return Ok(None);
         };
         let mut order = Vec::with_capacity(selection.fields.len());
         for (index, conditions) in occurrences {
@@ -121,7 +132,7 @@ impl<'r, 'a> Writer<'r, 'a> {
                 order.push(*index);
             }
         }
-        Ok(order)
+        Ok(Some(order))
     }
 
     /// Writes a mutation's root fields, one after another: a field whose
@@ -134,8 +145,8 @@ impl<'r, 'a> Writer<'r, 'a> {
     ) -> Result<(), Nulled> {
         let object_type = &self.schema.objects[type_index];
         out.push(b'{');
-        for (nth, index) in self.order(selection, &Path::Root)?.into_iter().enumerate() {
-            let planned = &selection.fields[index];
+        let order = self.order(selection, &Path::Root)?;
+        for (nth, planned) in in_order(selection, order.as_deref()).enumerate() {
             let at = Path::Key(&Path::Root, &planned.key);
             let Some((value, call)) =
                 self.resolve(planned, nth == 0, object_type, &Root, &at, out)?
@@ -291,31 +302,30 @@ impl<'r, 'a> Writer<'r, 'a> {
     /// The arguments of `call`, as the spec's CoerceArgumentValues makes
     /// them from the plan and the variables; `Err` says which does not fit.
     pub(super) fn args(&self, call: &'r Call) -> Result<Args<'_>, String> {
-        let values = call
-            .args
-            .iter()
-            .map(|slot| Ok((&*slot.name, self.slot(slot)?)));
-        Ok(Args {
-            values: values.collect::<Result<_, String>>()?,
-        })
+        let mut values = Vec::with_capacity(call.args.len());
+        for slot in &call.args {
+            values.push((&*slot.name, self.slot(slot)?));
+        }
+        Ok(Args { values })
     }
 
     /// The value of an argument or input field: what the document gives,
     /// else its default; a non-null one must have a value, and not null.
-    fn slot(&self, slot: &'r Slot) -> Result<Option<Input<'_>>, String> {
+    /// A variable's value or a constant is borrowed, not copied.
+    fn slot(&self, slot: &'r Slot) -> Result<Option<Cow<'_, Input<'_>>>, String> {
         let value = match &slot.value {
             Some(template) => self.evaluate(template)?,
             None => None,
         };
         match value {
             None => match &slot.default {
-                Some(default) => Ok(Some(default.borrowed())),
+                Some(default) => Ok(Some(Cow::Borrowed(default))),
                 None if slot.non_null => {
                     Err(format!("{} of a non-null type was not given", slot.name))
                 }
                 None => Ok(None),
             },
-            Some(Input::Null) if slot.non_null => {
+            Some(value) if slot.non_null && *value == Input::Null => {
                 Err(format!("{} of a non-null type must not be null", slot.name))
             }
             value => Ok(value),
@@ -323,30 +333,29 @@ impl<'r, 'a> Writer<'r, 'a> {
     }
 
     /// A template's value; `None` for a variable the request did not give.
-    fn evaluate(&self, template: &'r Template) -> Result<Option<Input<'_>>, String> {
+    fn evaluate(&self, template: &'r Template) -> Result<Option<Cow<'_, Input<'_>>>, String> {
         Ok(Some(match template {
-            Template::Const(value) => value.borrowed(),
+            Template::Const(value) => Cow::Borrowed(value),
             Template::Variable(index) => match self.variables.get(*index) {
-                Some(Some(value)) => value.borrowed(),
+                Some(Some(value)) => Cow::Borrowed(value),
                 _ => return Ok(None),
             },
             Template::List(items, non_null) => {
                 let items = items.iter().map(|item| match self.evaluate(item)? {
-                    None | Some(Input::Null) if *non_null => {
-                        Err("a list item of a non-null type must not be null".to_owned())
-                    }
-                    item => Ok(item.unwrap_or(Input::Null)),
+                    None if *non_null => Err(NULL_ITEM.to_owned()),
+                    Some(item) if *non_null && *item == Input::Null => Err(NULL_ITEM.to_owned()),
+                    item => Ok(item.map_or(Input::Null, Cow::into_owned)),
                 });
-                Input::List(items.collect::<Result<_, _>>()?)
+                Cow::Owned(Input::List(items.collect::<Result<_, _>>()?))
             }
             Template::Object(fields) => {
                 let mut object = Vec::with_capacity(fields.len());
                 for field in fields {
                     if let Some(value) = self.slot(field)? {
-                        object.push((Cow::Borrowed(&*field.name), value));
+                        object.push((Cow::Borrowed(&*field.name), value.into_owned()));
                     }
                 }
-                Input::Object(object)
+                Cow::Owned(Input::Object(object))
             }
         }))
     }

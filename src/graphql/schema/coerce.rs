@@ -54,44 +54,48 @@ pub(crate) fn coerce<'a>(
         (Type::List(item) | Type::NonNullList(item), single) => {
             Ok(Input::List(vec![coerce(single, item, schema, at)?]))
         }
+        // The built-in scalars, known without looking them up.
+        (Type::Named(name) | Type::NonNullNamed(name), value) if is_built_in(name) => {
+            scalar(value, name).ok_or_else(|| format!("{at} is not a valid {name}"))
+        }
         (Type::Named(name) | Type::NonNullNamed(name), value) => match schema.types.get(name) {
             Some(ExtendedType::InputObject(input)) => {
                 let Input::Object(mut given) = value else {
                     return Err(format!("{at} must be an object of type {name}"));
                 };
-                if let Some((unknown, _)) = given
-                    .iter()
-                    .find(|(field, _)| !input.fields.contains_key(field.as_ref()))
-                {
-                    return Err(format!("{at} has no field \"{unknown}\" (type {name})"));
+                // Coerced where they are, then the defaults of those not given.
+                for (given_name, value) in &mut given {
+                    let Some(field) = input.fields.get(given_name.as_ref()) else {
+                        return Err(format!("{at} has no field \"{given_name}\" (type {name})"));
+                    };
+                    let at = Place::Field(at, given_name);
+                    *value = coerce(
+                        std::mem::replace(value, Input::Null),
+                        &field.ty,
+                        schema,
+                        &at,
+                    )?;
                 }
-                let mut coerced = Vec::with_capacity(input.fields.len());
                 for (field_name, field) in &input.fields {
-                    let at = Place::Field(at, field_name);
-                    match given
-                        .iter()
-                        .position(|(f, _)| f.as_ref() == field_name.as_str())
-                    {
-                        Some(index) => {
-                            let (name, value) = given.swap_remove(index);
-                            coerced.push((name, coerce(value, &field.ty, schema, &at)?));
+                    if given.iter().any(|(given, _)| given == field_name.as_str()) {
+                        continue;
+                    }
+                    match &field.default_value {
+                        Some(default) => given.push((
+                            Cow::Owned(field_name.to_string()),
+                            literal(default, &field.ty, schema),
+                        )),
+                        None if field.ty.is_non_null() => {
+                            let at = Place::Field(at, field_name);
+                            return Err(format!(
+                                "{at} of required type {} was not given",
+                                field.ty
+                            ));
                         }
-                        None => match &field.default_value {
-                            Some(default) => coerced.push((
-                                Cow::Owned(field_name.to_string()),
-                                literal(default, &field.ty, schema),
-                            )),
-                            None if field.ty.is_non_null() => {
-                                return Err(format!(
-                                    "{at} of required type {} was not given",
-                                    field.ty
-                                ));
-                            }
-                            None => {}
-                        },
+                        None => {}
                     }
                 }
-                Ok(Input::Object(coerced))
+                Ok(Input::Object(given))
             }
             Some(ExtendedType::Enum(values)) => match value {
                 Input::Str(text) if values.values.contains_key(text.as_ref()) => {
@@ -102,6 +106,11 @@ pub(crate) fn coerce<'a>(
             _ => scalar(value, name).ok_or_else(|| format!("{at} is not a valid {name}")),
         },
     }
+}
+
+/// Whether `name` is one of the spec's built-in scalars.
+fn is_built_in(name: &str) -> bool {
+    matches!(name, "Int" | "Float" | "String" | "Boolean" | "ID")
 }
 
 /// A built-in scalar's input coercion; other scalars take any value.

@@ -34,7 +34,7 @@ pub(crate) struct Env<'a> {
 /// argument the request left out (with no default) has no value.
 pub(crate) struct Args<'a> {
     /// Each argument's name and value.
-    pub(crate) values: Vec<(&'a str, Option<Input<'a>>)>,
+    pub(crate) values: Vec<(&'a str, Option<Cow<'a, Input<'a>>>)>,
 }
 
 impl<'a> Args<'a> {
@@ -42,7 +42,7 @@ impl<'a> Args<'a> {
     pub(crate) fn get(&self, argument: &InputValue) -> Option<&Input<'a>> {
         let found = self.values.iter().find(|(name, _)| *name == argument.0);
         debug_assert!(found.is_some(), "{} is not declared", argument.0);
-        found?.1.as_ref()
+        found?.1.as_deref()
     }
 }
 
