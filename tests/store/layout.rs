@@ -3,7 +3,8 @@
 //! without losing or doubling a like, a layout 1 file gains the audience
 //! table and keeps its likes, a layout 2 file gains a timeline counted from
 //! its likes, a layout 3 file (every id under one index) is rewritten
-//! keyed by creation time, and a file from a newer build is refused
+//! keyed by creation time, a layout 4 file loses its index by talk and
+//! keeps its table as it is, and a file from a newer build is refused
 //! untouched.
 
 use chrono::{TimeZone, Utc};
@@ -113,7 +114,7 @@ async fn a_layout_0_file_is_rewritten_keeping_every_like_once() {
         SqliteStore::open(&path, &options)
     );
     let (store, other) = (store.unwrap(), other.unwrap());
-    assert_eq!(user_version(&path), 4);
+    assert_eq!(user_version(&path), 5);
     assert_eq!(other.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
@@ -189,7 +190,7 @@ async fn a_layout_1_file_gains_the_audience_table_and_keeps_its_likes() {
         .unwrap();
 
     let store = SqliteStore::open(&path, &options).await.unwrap();
-    assert_eq!(user_version(&path), 4);
+    assert_eq!(user_version(&path), 5);
     assert_eq!(store.count_likes(TalkId(1)).await.unwrap(), 25);
     assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
     let server = ServerId::new("a").unwrap();
@@ -243,7 +244,7 @@ async fn a_layout_2_file_gains_a_timeline_counted_from_its_likes() {
         .unwrap();
 
     let store = SqliteStore::open(&path, &options).await.unwrap();
-    assert_eq!(user_version(&path), 4);
+    assert_eq!(user_version(&path), 5);
     assert_eq!(
         timeline(&store, &[1, 2]).await,
         expected,
@@ -320,7 +321,7 @@ async fn a_layout_3_file_is_rewritten_keyed_by_time_keeping_every_like_once() {
     let store = SqliteStore::open(&path, &StoreOptions::default())
         .await
         .unwrap();
-    assert_eq!(user_version(&path), 4);
+    assert_eq!(user_version(&path), 5);
     let mut ids = exported_ids(&store).await;
     ids.sort();
     let mut expected: Vec<String> = likes.iter().map(|like| like.id.to_string()).collect();
@@ -351,6 +352,61 @@ async fn a_layout_3_file_is_rewritten_keyed_by_time_keeping_every_like_once() {
     assert_eq!(exported_ids(&store).await.len(), 50);
 }
 
+/// Where `name`'s B-tree starts in the file at `path`, if it exists.
+fn root_page(path: &Path, name: &str) -> Option<i64> {
+    Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT rootpage FROM sqlite_schema WHERE name = ?1",
+            [name],
+            |row| row.get(0),
+        )
+        .ok()
+}
+
+#[tokio::test]
+async fn a_layout_4_file_loses_its_index_by_talk_and_keeps_its_likes_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layout-4.db");
+    let likes = likes();
+    let store = SqliteStore::open(&path, &StoreOptions::default())
+        .await
+        .unwrap();
+    let batch = FlushBatch {
+        server: ServerId::new("old").unwrap(),
+        second: 1_790_000_000,
+        likes: Arc::new(likes.clone()),
+    };
+    assert_eq!(store.flush(batch).await.unwrap().inserted, 50);
+    drop(store);
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE INDEX LikesBySession ON Likes (SessionId, CreatedAt);
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    let likes_root = root_page(&path, "Likes");
+    assert!(root_page(&path, "LikesBySession").is_some());
+
+    let store = SqliteStore::open(&path, &StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(user_version(&path), 5);
+    assert_eq!(
+        root_page(&path, "LikesBySession"),
+        None,
+        "the index is gone"
+    );
+    assert_eq!(
+        root_page(&path, "Likes"),
+        likes_root,
+        "the table is not copied"
+    );
+    assert_eq!(exported_ids(&store).await.len(), 50);
+    assert_eq!(store.count_likes(TalkId(2)).await.unwrap(), 25);
+}
+
 #[tokio::test]
 async fn a_file_from_a_newer_build_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
@@ -366,7 +422,7 @@ async fn a_file_from_a_newer_build_is_refused_untouched() {
         .expect("a newer layout is refused")
         .to_string();
     assert!(
-        error.contains("has layout 7, newer than this build's 4"),
+        error.contains("has layout 7, newer than this build's 5"),
         "{error}"
     );
     let tables: Vec<String> = Connection::open(&path)

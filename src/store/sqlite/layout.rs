@@ -12,11 +12,14 @@ use std::time::Duration;
 /// 0 is a file without one: empty, or written before layouts were numbered,
 /// when `Likes` was a `WITHOUT ROWID` table keyed by its id as 36
 /// characters of text. 1 had no `LikeAudiences`; 2 had no `LikeTimeline`;
-/// 1 to 3 kept `Likes` as a rowid table with a unique index on every id.
-const LAYOUT: i64 = 4;
+/// 1 to 3 kept `Likes` as a rowid table with a unique index on every id;
+/// 0 to 4 also indexed `Likes` by talk (`LikesBySession`), which no read
+/// of the service needs and every like paid for.
+const LAYOUT: i64 = 5;
 
 /// `Likes` in `LAYOUT`. It mirrors `schema.sql` (the Spanner DDL) but for
-/// its keys. Rows are keyed by (creation time, id), so each flush appends
+/// its keys, and has no index by talk: Spanner's serves its recount, which
+/// SQLite does not run. Rows are keyed by (creation time, id), so each flush appends
 /// to the end of the table rather than landing in random pages of an id
 /// index. Only a named id (UUID v5, from a `clientMutationId`: its 7th
 /// byte is 0x50 to 0x5f) can come again in a later like, so only those
@@ -39,7 +42,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS LikesByNamedId ON Likes (Id)
 
 /// The rest of the `schema.sql` mirror.
 const OTHERS: &str = "
-CREATE INDEX IF NOT EXISTS LikesBySession ON Likes (SessionId, CreatedAt);
+DROP INDEX IF EXISTS LikesBySession;
 CREATE TABLE IF NOT EXISTS LikeSummaryServers (
     Second    INTEGER NOT NULL,
     SessionId INTEGER NOT NULL,
@@ -83,8 +86,8 @@ INSERT INTO LikeTimeline (SessionId, Start, ServerId, Likes)
     FROM Likes GROUP BY SessionId, Start, ServerId;
 ";
 
-/// Moves an older layout's `Likes` aside (its index goes, to be built
-/// again once the rows are in), for `LIKES` to take its name.
+/// Moves an older layout's `Likes` aside, without its index by talk, for
+/// `LIKES` to take its name.
 const SET_OLD_LIKES_ASIDE: &str = "
 DROP INDEX IF EXISTS LikesBySession;
 ALTER TABLE Likes RENAME TO LikesBefore;
@@ -155,8 +158,9 @@ fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     }
     // Layouts 1 and 2 also lack tables that `OTHERS` creates.
     let had_timeline = has_table(&tx, "LikeTimeline")?;
+    // Layout 4's `Likes` is kept as it is; `OTHERS` drops its index.
     let copy = match (layout(&tx, path)?, has_table(&tx, "Likes")?) {
-        (_, false) => None,
+        (_, false) | (4.., true) => None,
         (0, true) => Some(COPY_LAYOUT_0),
         (_, true) => Some(COPY_LAYOUT_1_TO_3),
     };
