@@ -397,6 +397,31 @@ pub async fn a_replay_of_a_partly_stored_split_batch_counts_only_the_rest(backen
     assert_eq!(timeline_sums(&*store, &[1, 2, 3]).await, totals);
 }
 
+pub async fn a_replay_of_a_large_batch_with_stored_likes_among_new_ones_counts_only_the_new(
+    backend: &Backend,
+) {
+    // The first 40 likes stored before, then one in every 50: runs of
+    // stored likes, single ones among new ones, and runs of new ones,
+    // however a backend groups its rows.
+    let store = backend.open(StoreOptions::default()).await;
+    let likes: Vec<Like> = (0..300).map(|n| like(1 + (n % 3) as i32, n)).collect();
+    let stored: Vec<Like> = (likes.iter().enumerate())
+        .filter(|(n, _)| *n < 40 || n % 50 == 45)
+        .map(|(_, like)| like.clone())
+        .collect();
+    let first = store.flush(batch("a", NOW, stored)).await.unwrap();
+    assert_eq!((first.inserted, first.duplicates), (46, 0));
+    let report = store.flush(batch("a", NOW + 1, likes)).await.unwrap();
+    assert_eq!((report.inserted, report.duplicates), (254, 46));
+    let totals = store.totals().await.unwrap();
+    let expected = HashMap::from([(TalkId(1), 100), (TalkId(2), 100), (TalkId(3), 100)]);
+    assert_eq!(totals, expected);
+    assert_eq!(timeline_sums(&*store, &[1, 2, 3]).await, expected);
+    for talk in 1..=3 {
+        assert_eq!(store.count_likes(TalkId(talk)).await.unwrap(), 100);
+    }
+}
+
 pub async fn the_timeline_counts_each_like_once_in_the_slot_it_was_made_in(backend: &Backend) {
     let store = backend.store().await;
     // Made over three slots, flushed by two servers, some only later.

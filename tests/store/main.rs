@@ -95,6 +95,7 @@ macro_rules! conformance {
             check!(a_large_batch_is_stored_exactly);
             check!(a_batch_over_the_commit_limits_is_split_and_stored_exactly);
             check!(a_replay_of_a_partly_stored_split_batch_counts_only_the_rest);
+            check!(a_replay_of_a_large_batch_with_stored_likes_among_new_ones_counts_only_the_new);
             check!(a_fresh_store_is_empty_and_answers);
             check!(each_replica_s_audience_report_replaces_its_last);
             check!(the_timeline_counts_each_like_once_in_the_slot_it_was_made_in);
