@@ -10,9 +10,6 @@ use super::super::schema::{AnyObject, Args, Env, Object, Out, Root, Schema};
 use super::{DATA, Response, Variables, internal, write_errors};
 use std::borrow::Cow;
 
-/// Why a list of a non-null item type is refused.
-const NULL_ITEM: &str = "a list item of a non-null type must not be null";
-
 /// A non-null field failed: the nearest nullable field above is null.
 #[derive(Debug)]
 pub(super) struct Nulled;
@@ -341,10 +338,12 @@ impl<'r, 'a> Writer<'r, 'a> {
                 _ => return Ok(None),
             },
             Template::List(items, non_null) => {
-                let items = items.iter().map(|item| match self.evaluate(item)? {
-                    None if *non_null => Err(NULL_ITEM.to_owned()),
-                    Some(item) if *non_null && *item == Input::Null => Err(NULL_ITEM.to_owned()),
-                    item => Ok(item.map_or(Input::Null, Cow::into_owned)),
+                let items = items.iter().map(|item| {
+                    let item = self.evaluate(item)?;
+                    if *non_null && item.as_deref().is_none_or(|item| *item == Input::Null) {
+                        return Err("a list item of a non-null type must not be null".to_owned());
+                    }
+                    Ok(item.map_or(Input::Null, Cow::into_owned))
                 });
                 Cow::Owned(Input::List(items.collect::<Result<_, _>>()?))
             }

@@ -103,7 +103,8 @@ pub(crate) fn coerce<'a>(
                 }
                 _ => Err(format!("{at} is not a value of the enum {name}")),
             },
-            _ => scalar(value, name).ok_or_else(|| format!("{at} is not a valid {name}")),
+            // Other scalars take any value.
+            _ => Ok(value),
         },
     }
 }
@@ -113,7 +114,7 @@ fn is_built_in(name: &str) -> bool {
     matches!(name, "Int" | "Float" | "String" | "Boolean" | "ID")
 }
 
-/// A built-in scalar's input coercion; other scalars take any value.
+/// A built-in scalar's input coercion.
 fn scalar<'a>(value: Input<'a>, name: &str) -> Option<Input<'a>> {
     let integral = |f: f64| (f.fract() == 0.0 && f.abs() < 2f64.powi(53)).then_some(f as i64);
     match (name, value) {
@@ -127,8 +128,7 @@ fn scalar<'a>(value: Input<'a>, name: &str) -> Option<Input<'a>> {
         | ("Boolean", value @ Input::Bool(_)) => Some(value),
         ("ID", Input::Int(n)) => Some(Input::Str(Cow::Owned(n.to_string()))),
         ("ID", Input::Float(f)) => integral(f).map(|n| Input::Str(Cow::Owned(n.to_string()))),
-        ("Int" | "Float" | "String" | "Boolean" | "ID", _) => None,
-        (_, value) => Some(value),
+        _ => None,
     }
 }
 
