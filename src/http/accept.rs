@@ -45,8 +45,14 @@ pub(crate) struct Accepts {
 impl Accepts {
     /// Reads `headers`' `Accept`; `html` if GraphiQL may be answered.
     pub(crate) fn of(headers: &HeaderMap, html: bool) -> Self {
-        let accept = headers.get(header::ACCEPT).and_then(|a| a.to_str().ok());
-        let accept = accept.unwrap_or("application/json");
+        let Some(accept) = headers.get(header::ACCEPT) else {
+            return Self {
+                media: Ok(MediaType::Json),
+                framing: None,
+                prefers_stream: false,
+            };
+        };
+        let accept = accept.to_str().unwrap_or("application/json");
         let mut media: Option<(f32, u8, MediaType)> = None;
         let mut framing: Option<(f32, Framing)> = None;
         for item in accept.split(',') {

@@ -14,9 +14,9 @@ use super::error::EdgeError;
 use super::stream;
 use super::{HttpState, MAX_BATCHED_OPERATIONS};
 use crate::graphql::{self, GraphQLError, OperationType, Request, Response as GraphQLResponse};
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -212,9 +212,8 @@ fn respond(
     body: Vec<u8>,
     cache: Option<Option<String>>,
 ) -> Response {
-    // Written into the response's own headers: a map of its own would be
-    // made and then copied.
-    let mut response = (status, body).into_response();
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

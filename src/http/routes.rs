@@ -14,7 +14,7 @@ use crate::limits::connections::Peer;
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Method, Request, header};
+use axum::http::{Method, Request, header};
 use axum::response::Response;
 use futures_util::future::{BoxFuture, Either};
 use hyper::body::Incoming;
@@ -33,7 +33,8 @@ use tower_http::trace::{Trace, TraceLayer};
 /// route and outcome (the request SLIs), CORS preflights included; then
 /// every request has an `x-request-id` (the caller's if it fits in a log
 /// line, or a new UUID) before its span opens, and the answer carries it
-/// back, with CORS's `Vary`; then the span; then CORS.
+/// back, with CORS's `Vary`; then the span; then CORS, for a request that
+/// names an `Origin` or is a preflight (`Cross`).
 #[derive(Clone)]
 pub(crate) struct Layers {
     pub(crate) trace: TraceLayer<SharedClassifier<ServerErrorsAsFailures>, super::RequestSpan>,
@@ -44,18 +45,46 @@ pub(crate) struct Layers {
 
 /// A service inside `Layers`.
 pub(crate) type Layered<S> =
-    Record<Stamp<Trace<Cors<S>, SharedClassifier<ServerErrorsAsFailures>, super::RequestSpan>>>;
+    Record<Stamp<Trace<Cross<S>, SharedClassifier<ServerErrorsAsFailures>, super::RequestSpan>>>;
 
 impl<S> Layer<S> for Layers {
     type Service = Layered<S>;
 
     fn layer(&self, inner: S) -> Layered<S> {
         let inner = Stamp {
-            inner: self.trace.layer(self.cors.layer(inner)),
+            inner: self.trace.layer(Cross(self.cors.layer(inner))),
         };
         Record {
             inner,
             route: self.route,
+        }
+    }
+}
+
+/// CORS, for the requests it answers: a preflight, or one that names an
+/// `Origin` (as a browser's does). Any other, from an app or a script, it
+/// would pass through untouched, and so it goes straight in.
+#[derive(Clone)]
+pub(crate) struct Cross<S>(Cors<S>);
+
+impl<S, B, R> tower::Service<Request<B>> for Cross<S>
+where
+    S: tower::Service<Request<B>, Response = Response<R>>,
+    R: Default,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = Either<tower_http::cors::ResponseFuture<S::Future>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        if request.method() == Method::OPTIONS || request.headers().contains_key(header::ORIGIN) {
+            Either::Left(self.0.call(request))
+        } else {
+            Either::Right(self.0.get_mut().call(request))
         }
     }
 }
@@ -158,8 +187,8 @@ impl tower::Service<Request<Incoming>> for PostGraphql {
 }
 
 pin_project! {
-    /// An answer finished as the router finishes its routes' answers: the
-    /// body as the router's, a `Content-Length` when its size is known.
+    /// An answer with the router's body type; hyper writes its
+    /// `Content-Length` from the body's exact size.
     pub(crate) struct TopLevel<F> {
         #[pin]
         inner: F,
@@ -176,14 +205,6 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Ok(answer) = ready!(self.project().inner.poll(cx));
-        let mut answer = answer.map(Body::new);
-        let size = answer.body().size_hint().exact();
-        if let Some(size) = size
-            && !answer.headers().contains_key(header::CONTENT_LENGTH)
-        {
-            let length = HeaderValue::from(size);
-            answer.headers_mut().insert(header::CONTENT_LENGTH, length);
-        }
-        Poll::Ready(Ok(answer))
+        Poll::Ready(Ok(answer.map(Body::new)))
     }
 }
