@@ -144,8 +144,11 @@ impl<'de> Visitor<'de> for InputVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // Borrowed unless escaped: a plain `Cow` would always be copied.
+        #[derive(serde::Deserialize)]
+        struct Name<'a>(#[serde(borrow)] Cow<'a, str>);
         let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(0));
-        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Name(name)) = map.next_key()? {
             let value = map.next_value()?;
             fields.push((name, value));
         }
