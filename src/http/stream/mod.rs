@@ -14,7 +14,7 @@ use super::gate::Gate;
 use super::written;
 use crate::graphql::Ready;
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use std::convert::Infallible;
@@ -73,7 +73,6 @@ pub(super) fn once(framing: Framing, result: &[u8]) -> Response {
 /// A 200 of `framing`'s type with `body`, never cached nor buffered.
 fn streamed(framing: Framing, body: Body) -> Response {
     let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
