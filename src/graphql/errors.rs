@@ -1,9 +1,6 @@
-//! How failures look to GraphQL clients. Every `extensions.code` a client
-//! can see, from the engine or the edge, is a `Code`; every error sent is a
-//! `GraphQLError`, whether it came from a resolver (which the executor
-//! places at its field), from preparing the document (parse, validation,
-//! limits) or from the request's variables. Internal causes are logged
-//! where they happen.
+//! How failures look to GraphQL clients: every `extensions.code`, from the
+//! engine or the edge, is a `Code`; every error sent is a `GraphQLError`.
+//! Internal causes are logged where they happen.
 
 use serde::Serialize;
 use std::time::Duration;
@@ -49,14 +46,12 @@ pub(crate) enum Code {
     MethodNotAllowed,
 }
 
-/// Most errors one response carries: past it, the first ones and one that
-/// says how many more there were. A document with a thousand faults gets a
-/// short answer, and a cached document's errors stay small.
+/// Most errors one response carries (the last one counts the rest), so a
+/// document with a thousand faults gets, and keeps in the cache, a short one.
 pub(crate) const MAX_ERRORS: usize = 20;
 
-/// `errors` within `MAX_ERRORS`: the first `MAX_ERRORS - 1`, then one with
-/// the next one's code that counts the rest. Bounding bounded errors
-/// changes nothing.
+/// `errors` within `MAX_ERRORS`: the first ones, then one with the next
+/// one's code that counts the rest.
 pub(crate) fn bounded(mut errors: Vec<GraphQLError>) -> Vec<GraphQLError> {
     if errors.len() <= MAX_ERRORS {
         return errors;
@@ -141,8 +136,7 @@ impl GraphQLError {
         Self::new(Code::Internal, "internal error")
     }
 
-    /// This error, suggesting a wait of `wait` before retrying, in whole
-    /// seconds rounded up, at least 1.
+    /// This error, suggesting a retry after `wait` (whole seconds, at least 1).
     pub(crate) fn retry_after(mut self, wait: Duration) -> Self {
         self.extensions.retry_after_seconds = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
         self

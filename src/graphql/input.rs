@@ -6,8 +6,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
-/// An argument or an input object's field, by its GraphQL name; checked
-/// against the schema at start-up.
+/// An argument or an input object's field, by name (checked at start-up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct InputValue(pub(crate) &'static str);
 

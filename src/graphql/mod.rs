@@ -1,12 +1,8 @@
 //! The GraphQL API: one engine for every operation from every transport.
 //! The schema is declared once (`schema`); each distinct document is
-//! prepared once (parsed and validated by apollo-compiler, held to the
-//! server's limits, planned) and kept by its hash, which also serves
-//! persisted queries (`prepare`); running a prepared operation only coerces
-//! the request's variables and calls the resolvers, introspection's
-//! included, writing the JSON as it goes (`execute`). Transports read
-//! requests (`request`) and frame the responses; beyond its cache of
-//! documents this module holds no state.
+//! prepared once and kept by its text and hash (`prepare`); running it
+//! coerces the variables and writes the JSON as it goes (`execute`).
+//! Transports read `request`s; beyond the documents' cache, no state.
 
 mod errors;
 mod execute;
@@ -45,11 +41,9 @@ pub(crate) struct Endpoint {
     services: Services,
 }
 
-/// A request's operation, found and with its variables coerced: ready to
-/// run or to subscribe.
+/// A request's operation, found, its variables coerced: ready to run.
 pub(crate) struct Ready<'a> {
     prepared: Arc<Prepared>,
-    /// The operation's index among the document's.
     index: usize,
     variables: Variables<'a>,
 }
@@ -94,8 +88,7 @@ pub(crate) struct Subscription {
     pub(crate) events: Events,
 }
 
-/// Equal operations run the same operation of the same prepared document with
-/// the same variables: they write the same response for the same event.
+/// Equal: the same operation of the same document, the same variables.
 impl PartialEq for Ready<'_> {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.prepared, &other.prepared)
@@ -120,8 +113,7 @@ impl Endpoint {
         &self.services
     }
 
-    /// Finds `request`'s document (prepared now if it is new) and its
-    /// operation, and coerces its variables; a request error otherwise.
+    /// `request`'s operation, prepared if new, its variables coerced.
     pub(crate) fn ready<'a>(&self, request: &'a Request<'_>) -> Result<Ready<'a>, Response> {
         request.check().map_err(Response::error)?;
         let asked = request.asked().map_err(Response::error)?;
@@ -149,11 +141,9 @@ impl Endpoint {
     }
 }
 
-/// `text` as a JSON string, at its exact length when nothing in it needs
-/// escaping: plans and WebSocket operations keep theirs for their whole
-/// lives (serde_json starts at 128 bytes). Written into room made for it
-/// rather than shrunk after: a shrunk allocation leaves a gap beside it
-/// that a long-lived one fills, and the heap grows around it.
+/// `text` as a JSON string, allocated at its exact length when nothing
+/// needs escaping (not shrunk after: that leaves gaps in the heap), as
+/// plans and WebSocket operations keep theirs for their whole lives.
 pub(crate) fn json_string(text: &str) -> String {
     let mut json = Vec::with_capacity(text.len() + 2);
     // Writing a `str` to a `Vec` cannot fail, and is UTF-8.

@@ -1,6 +1,5 @@
 //! What the engine's resolvers use, handed in by the app: the service's
-//! parts (`Services`), and a WebSocket connection's allowance of
-//! subscriptions.
+//! parts, and a WebSocket connection's allowance of subscriptions.
 
 use crate::catalogue::Catalogue;
 use crate::limits::RateLimits;
@@ -44,8 +43,7 @@ impl SubscriptionSlots {
         }
     }
 
-    /// A permit for one more subscription, held until it ends; `None` when
-    /// the connection holds its allowance already.
+    /// A permit for one more subscription, held until it ends, if allowed.
     pub(crate) fn take(&self) -> Option<OwnedSemaphorePermit> {
         self.slots.clone().try_acquire_owned().ok()
     }

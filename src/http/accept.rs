@@ -1,7 +1,5 @@
 //! What a client accepts, read once from its `Accept` header: the media
-//! type to answer with (GraphQL over HTTP's JSON types, or GraphiQL's page
-//! for a browser) and the streamed framing it takes, if any, with which of
-//! the two it prefers for a single result.
+//! type to answer with, the streamed framing it takes, and which it prefers.
 
 use super::error::EdgeError;
 use super::stream::Framing;

@@ -1,11 +1,7 @@
 //! The files compiled into the binary: the conference page at `/`
-//! (`web/dist`, made by `npm run build` in `web/`; a folder can stand in
-//! for it while the page is being worked on) and GraphiQL, for a browser
-//! that opens `/graphql` (`web/dist-graphiql`, made by `npm run
-//! build:graphiql` from pinned packages), with the schema's SDL, which
-//! GraphiQL reads instead of introspecting. Whether GraphiQL is served
-//! (`access.graphiql`) and when `/graphql` answers with its page (a browser
-//! asking for `text/html`) is decided by the `graphql` module.
+//! (`web/dist`, from `npm run build`; a folder can stand in for it) and
+//! GraphiQL (`web/dist-graphiql`, from `npm run build:graphiql`) with the
+//! schema's SDL, which it reads instead of introspecting.
 
 use crate::config::PageSource;
 use crate::limits::Access;
@@ -46,8 +42,7 @@ const FILES: [(&str, &str, &[u8]); 5] = [
     ),
 ];
 
-/// Each file's `ETag`, computed on first use: GraphiQL's script is over a
-/// megabyte.
+/// Each file's `ETag`, computed on first use.
 static ETAGS: LazyLock<[String; 5]> = LazyLock::new(|| FILES.map(|(_, _, body)| etag(body)));
 
 /// GraphiQL's page, served at `/graphql`, with `NONCE` in place of each
@@ -64,11 +59,9 @@ const PAGE_POLICY: &str = "default-src 'self'; connect-src 'self'; \
      img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
      form-action 'none'";
 
-/// GraphiQL allows only this origin's script and styles, plus the `<style>`
-/// elements its dialogs add, which carry the response's nonce; connections
-/// only to this origin (POSTs and the WebSocket to `/graphql`). The styles
-/// carry their fonts and icons as `data:` URLs. CodeMirror and React set
-/// element styles through the DOM, which `style-src` does not restrict.
+/// GraphiQL allows only this origin's script, styles and connections, the
+/// `<style>` of its dialogs (with the nonce), and `data:` fonts and icons;
+/// the element styles CodeMirror and React set are not `style-src`'s.
 fn graphiql_policy(nonce: &str) -> String {
     format!(
         "default-src 'self'; connect-src 'self'; img-src data:; font-src data:; \
@@ -77,9 +70,8 @@ fn graphiql_policy(nonce: &str) -> String {
     )
 }
 
-/// The page's routes unless it is off, and GraphiQL's unless it is; with
-/// GraphiQL the schema's SDL, unless introspection is off: it tells what
-/// introspection would, so it is hidden when introspection is.
+/// The page's routes unless it is off, GraphiQL's unless it is, and with
+/// GraphiQL the SDL unless introspection is off (it tells the same).
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
     page: &PageSource,
     access: &Access,
@@ -106,8 +98,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
 }
 
 /// One of the files, revalidated by its `ETag` on every load (the names
-/// carry no hash, so a new build must not be hidden by a cache); the
-/// page's from its folder if it has one.
+/// carry no hash); the page's from its folder if it has one.
 async fn file(State(page): State<Arc<PageSource>>, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
     let Some(index) = FILES.iter().position(|(file, _, _)| *file == path) else {
@@ -156,8 +147,7 @@ pub(crate) fn graphiql() -> Response {
     response
 }
 
-/// `body`, or 304 when the request's `If-None-Match` is its `etag`; to be
-/// revalidated on every use.
+/// `body`, or 304 when `If-None-Match` is its `etag`; revalidated always.
 fn revalidated(
     request: &HeaderMap,
     etag: &str,
@@ -180,8 +170,7 @@ fn revalidated(
     response
 }
 
-/// The headers every file carries: its type, not to be sniffed, and no
-/// referrer.
+/// The headers every file carries: its type, no sniffing, no referrer.
 fn protect(headers: &mut HeaderMap, content_type: &'static str) {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(

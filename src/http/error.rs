@@ -1,5 +1,4 @@
-//! Failures at the edge, outside GraphQL's own errors: one type for what
-//! is refused before a request reaches the engine or what ends a
+//! Failures at the edge: what is refused before the engine, or ends a
 //! WebSocket, mapped once to an HTTP status and a GraphQL-shaped body, and
 //! to a WebSocket close code and reason.
 
@@ -7,9 +6,8 @@ use crate::graphql::{Code, GraphQLError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// Why the edge refused a request or closed a connection; what the client
-/// is told is its `Display` (the HTTP body's message, the close frame's
-/// reason).
+/// Why the edge refused a request or closed a connection; its `Display` is
+/// what the client is told.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub(crate) enum EdgeError {
     /// The request or message is not GraphQL over HTTP or WebSocket.

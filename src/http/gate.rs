@@ -1,21 +1,16 @@
-//! Polling only what woke a subscriber's task. A WebSocket connection, or
-//! a subscription streamed over HTTP, wakes for every event it sends; the
-//! client's socket, the shutdown signal and the connection's timers, which
-//! share that task, are polled again only after their own wakers fired.
-//! Polling the shutdown signal takes a lock every subscriber shares, and
-//! reading the socket finds nothing new almost every time. A connection's
-//! events are gated too: it looks for more after each one it sends, and
-//! finds none.
+//! Polling only what woke a subscriber's task. It wakes for every event it
+//! sends; its socket, the shutdown signal (a lock all subscribers share),
+//! its timers and its events are polled again only after their own wakers
+//! fired, not to find nothing new each time.
 
 use futures_util::task::AtomicWaker;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
-/// Whether the thing behind a gate asked to be polled, and the task to
-/// wake when it does.
+/// Whether what is behind a gate asked to be polled, and the task to wake.
 struct Flag {
-    /// Set by its waker; it is at first.
+    /// Set by its waker, and at first.
     woken: AtomicBool,
     task: AtomicWaker,
 }
@@ -31,9 +26,8 @@ impl Wake for Flag {
     }
 }
 
-/// What lets a thing be polled only after its own waker fired (and at
-/// first): it is polled with a waker of its own, which marks it woken and
-/// wakes the task.
+/// Lets a thing be polled only after its own waker (which marks it woken
+/// and wakes the task) fired, and at first.
 pub(super) struct Gate {
     flag: Arc<Flag>,
     waker: Waker,
@@ -73,7 +67,7 @@ impl Gate {
         }
     }
 
-    /// Polls it next time, woken or not: it changed (something joined it).
+    /// Polls it next time, woken or not (something joined it).
     pub(super) fn open(&self) {
         self.flag.woken.store(true, Ordering::Release);
     }

@@ -1,9 +1,7 @@
 //! A response streamed over HTTP/1.1 leaves hyper once its head is out:
-//! the server takes the socket back and writes the rest of the chunked
-//! body itself (`finish`), so an idle subscriber keeps no HTTP parser, read
-//! and write buffers (8 KiB each in hyper) or request state, only its
-//! stream and socket. Once the stream ends, hyper serves the connection
-//! again.
+//! the server writes the rest of the chunked body itself (`finish`), so an
+//! idle subscriber keeps no parser, buffers (8 KiB each) or request state.
+//! Once the stream ends, hyper serves the connection again.
 
 use axum::body::{Body, Bytes};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
@@ -23,17 +21,15 @@ tokio::task_local! {
     pub(super) static CONNECTION: Arc<Handoff>;
 }
 
-/// Where a connection's streamed body is (`Handoff::state`): with hyper
-/// (0), handed over, or handed over with everything before it written.
+/// `Handoff::state`: with hyper (0), handed over, and written up to it.
 const HANDED: u8 = 1;
 const HEAD_WRITTEN: u8 = 2;
 
-/// One connection's hand-over, shared by its task, its requests' bodies
-/// and its socket.
+/// One connection's hand-over, shared by its task, bodies and socket.
 #[derive(Default)]
 pub(super) struct Handoff {
-    /// Whether the request being answered may leave hyper: HTTP/1.1 (whose
-    /// streamed body hyper frames as chunks) and not `HEAD`.
+    /// Whether the request's body may leave hyper: HTTP/1.1 (chunked), not
+    /// `HEAD`.
     eligible: AtomicBool,
     /// Whether the connection may carry another request after it.
     keep_alive: AtomicBool,
@@ -64,10 +60,7 @@ impl Handoff {
         if !self.eligible.load(Ordering::Relaxed) {
             return Err(body);
         }
-        *self
-            .body
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(body);
+        *self.body() = Some(body);
         self.state.store(HANDED, Ordering::Relaxed);
         Ok(())
     }
@@ -78,17 +71,18 @@ impl Handoff {
         if self.state.load(Ordering::Relaxed) != HEAD_WRITTEN {
             return None;
         }
-        let body = self
-            .body
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()?;
+        let body = self.body().take()?;
         Some((body, self.keep_alive.load(Ordering::Relaxed)))
     }
 
-    /// hyper flushed the socket, which it does only once its own buffer
-    /// is empty: a body handed over before it now has everything before it
-    /// written.
+    fn body(&self) -> std::sync::MutexGuard<'_, Option<Handed>> {
+        self.body
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// hyper flushed the socket, which it does only once its buffer is
+    /// empty: everything before a body handed over is written.
     pub(super) fn flushed(&self) {
         let _ = (self.state).compare_exchange(
             HANDED,
@@ -99,9 +93,8 @@ impl Handoff {
     }
 }
 
-/// A response body of `stream`'s chunks that leaves hyper when the server
-/// allows it (`CONNECTION`), and else streams through hyper. Its bytes go
-/// out as they are: no layer may change a streamed body (compress it).
+/// A body of `stream`'s chunks that leaves hyper when the connection allows
+/// (`CONNECTION`); its bytes go out as they are (no layer may compress it).
 pub(super) fn body<S>(stream: S) -> Body
 where
     S: Stream<Item = Result<Bytes, Infallible>> + Send + 'static,
@@ -114,8 +107,7 @@ where
 
 /// A body that hands its stream over when hyper first polls it.
 struct Leaving {
-    /// `None` once handed over: hyper is then dropped without polling
-    /// this again.
+    /// `None` once handed over.
     stream: Option<Handed>,
     /// Whether it asked its connection to take it.
     asked: bool,
@@ -146,16 +138,15 @@ impl Stream for Leaving {
 /// How a stream written by `finish` ended.
 #[derive(Debug, PartialEq)]
 pub(super) enum Finished {
-    /// The body ended; whether the client sent anything meanwhile (a
-    /// request it pipelined, which is not answered: the connection closes).
+    /// The body ended; whether the client sent anything meanwhile (then
+    /// the connection closes).
     Ended { heard: bool },
     /// The client left, or the socket failed.
     Gone,
 }
 
-/// Writes `body` to `io` as the rest of a chunked HTTP/1.1 body, one chunk
-/// per item, then the last chunk. Meanwhile it reads only to learn that the
-/// client left, which ends the stream (and the subscription behind it).
+/// Writes `body` to `io` as the rest of a chunked body, one chunk per item;
+/// it reads only to learn that the client left, which ends the stream.
 pub(super) async fn finish<S>(io: &mut S, mut body: Handed) -> Finished
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -191,7 +182,7 @@ where
 }
 
 /// Whether the client closed its side (or the socket failed); bytes it
-/// sends are read and dropped, and noted in `heard`.
+/// sends are dropped and noted in `heard`.
 fn client_left<S: AsyncRead + Unpin>(io: &mut S, cx: &mut Context<'_>, heard: &mut bool) -> bool {
     let mut scratch = [0u8; 256];
     // Bounded, so that a client sending without end cannot hold the thread.

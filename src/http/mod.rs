@@ -1,17 +1,8 @@
-//! HTTP routes: `/graphql` (GraphQL over HTTP in `graphql`, subscriptions
-//! streamed over HTTP as SSE or multipart in `stream`, WebSocket upgrades
-//! with either subprotocol in `websocket`, GraphiQL for a browser),
-//! `/healthz`, `/readyz` and `/metrics`, each in a span with its
-//! request id (`stamp`). It checks a browser's `Origin` and answers CORS, and finds
-//! the client's address for rate limits; what it refuses is an `EdgeError`.
-//! GraphQL semantics live in `crate::graphql`; the conference page at `/`
-//! and GraphiQL's page and files are `assets`. `server`
-//! accepts connections and cuts off slow ones (a peer that stops reading:
-//! `write_deadline`), and lets a streamed response leave hyper once its
-//! head is out (`handoff`); `routes` sends a like past the router, in the
-//! same layers; `gate` spares a subscriber's task needless
-//! polls; `written` writes an event's response once for the subscribers
-//! that get the same; `requests` counts every request for the SLIs.
+//! The HTTP edge: `/graphql` (over HTTP in `graphql`, streamed in `stream`,
+//! WebSockets in `websocket`, GraphiQL), `/healthz`, `/readyz`, `/metrics`
+//! and the page (`assets`). It checks `Origin`, answers CORS, finds the
+//! client's address; what it refuses is an `EdgeError`. GraphQL semantics
+//! live in `crate::graphql`; `server` serves the connections.
 
 mod accept;
 mod assets;
@@ -60,12 +51,10 @@ const MAX_BATCHED_OPERATIONS: usize = 10;
 /// The handlers' shared state.
 type Shared = Arc<HttpState>;
 
-/// What the handlers share, behind one `Arc` (`Shared`): handlers and
-/// middleware take it for every request, and one reference count is cheaper
-/// than one per field.
+/// What the handlers share, behind one `Arc` (`Shared`): one reference
+/// count per request rather than one per field.
 pub(crate) struct HttpState {
-    /// Answers GraphQL; its services serve `/readyz` (the buffer's room)
-    /// and `/metrics` (buffer, subscribers, lag).
+    /// Answers GraphQL; its services also serve `/readyz` and `/metrics`.
     pub(crate) graphql: Arc<Endpoint>,
     /// Open connections, for `/metrics`.
     pub(crate) connections: ConnectionLimit,
@@ -79,10 +68,9 @@ pub(crate) struct HttpState {
     pub(crate) shutdown: CancellationToken,
 }
 
-/// The service's routes, with the conference page unless it is off. The
-/// layers every request passes are applied once, as one stack: each layer
-/// added to a router separately is another boxed service cloned for every
-/// request. A like skips the router (`routes`).
+/// The service's routes, with the conference page unless it is off; the
+/// layers are one stack (each layer added apart is a boxed service cloned
+/// per request). A like skips the router (`routes`).
 pub(crate) fn router(state: HttpState, page: &PageSource) -> Routes {
     requests::register();
     let state = Arc::new(state);
@@ -109,13 +97,8 @@ pub(crate) fn router(state: HttpState, page: &PageSource) -> Routes {
     Routes::new(router, layers, state)
 }
 
-/// Opens the span of each request: every log line within it names the
-/// request id.
-///
-/// Its fields are written out for the log lines when it opens, for every
-/// request: only the id, unless spans are exported, when the trace also
-/// names the method and route. A request's status and latency are in
-/// `/metrics` (`requests`).
+/// Opens each request's span, naming its id (and, when spans are exported,
+/// its method and route; status and latency are in `/metrics`).
 #[derive(Clone, Copy)]
 pub(crate) struct RequestSpan;
 
@@ -142,8 +125,7 @@ impl<B> MakeSpan<B> for RequestSpan {
     }
 }
 
-/// CORS answers for the listed origins (none besides the service's own by
-/// default). Their `Vary` is `stamp`'s, on every answer.
+/// CORS answers for the listed origins (`Vary` is `stamp`'s).
 fn cors(access: &Access) -> CorsLayer {
     let origins = access.allowed_origins.clone();
     CorsLayer::new()
@@ -156,9 +138,8 @@ fn cors(access: &Access) -> CorsLayer {
         .vary(Vec::<header::HeaderName>::new())
 }
 
-/// Whether a browser's page may use the API: its `Origin` is this site's,
-/// or on the allow-list (no likes sent by other sites' pages, no cross-site
-/// WebSocket hijacking). Checked before any GraphQL runs.
+/// Whether a browser's page may use the API: its `Origin` is this site's or
+/// on the allow-list (no likes from other sites, no WebSocket hijacking).
 fn origin_allowed(state: &HttpState, headers: &HeaderMap) -> bool {
     let allowed = state
         .access
@@ -221,9 +202,7 @@ async fn graphql_get(
         .client_ip(request.headers(), peer.0.ip());
     let allowed = origin_allowed(&state, request.headers());
     if request.headers().contains_key(header::UPGRADE) {
-        // A graphql-transport-ws client is refused the protocol's way: the
-        // socket opens and closes at once with 4403, which the page's client
-        // can see, before any message is read.
+        // graphql-transport-ws refuses the protocol's way: a close with 4403.
         if allowed || websocket::offers_current_protocol(request.headers()) {
             return websocket::upgrade(state, address, request, allowed).await;
         }
@@ -236,9 +215,8 @@ async fn graphql_get(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Ready when this process can take likes: it is not shutting down and its
-/// buffer has room. The store is shared by every replica, so its failures
-/// are never a reason to leave the load balancer (they show in `/metrics`).
+/// Ready when this process can take likes: not shutting down, room in its
+/// buffer. The store, shared by every replica, is no reason to leave.
 async fn readyz(State(state): State<Shared>) -> Response {
     let storer = &state.graphql.services().storer;
     if state.shutdown.is_cancelled() || storer.closed() {

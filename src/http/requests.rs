@@ -1,11 +1,7 @@
-//! The request SLIs: every HTTP request is counted and timed by its route
-//! and outcome (`likes_http_requests_total`,
-//! `likes_http_request_duration_seconds`). Each (route, outcome) series is
-//! registered with the router, so it reads 0 before the first request; the
-//! handles are looked up once, not per request. A request is timed to its
-//! response's head: a subscription streamed over HTTP counts once, as
-//! quick as its start, and its life (minutes, hours) is no latency; its
-//! events' delivery is measured by `likes_ack_to_push_seconds`.
+//! The request SLIs: every HTTP request counted and timed, to its response's
+//! head (a streamed subscription's life is no latency), by route and outcome
+//! (`likes_http_requests_total`, `likes_http_request_duration_seconds`).
+//! Every series is registered at 0 with the router; handles are found once.
 
 use crate::telemetry as names;
 use axum::extract::MatchedPath;
@@ -75,13 +71,12 @@ pub(crate) fn register() {
     table();
 }
 
-/// What counts and times every request around `S`: a plain service, no
-/// boxing, so it costs a lookup and two atomic updates a request.
+/// What counts and times every request to `S` (no boxing: a lookup and two
+/// atomic updates a request).
 #[derive(Debug, Clone)]
 pub(crate) struct Record<S> {
     pub(crate) inner: S,
-    /// The index in `ROUTES` of the route counted; `None`: the router's
-    /// matched path.
+    /// The index in `ROUTES` of the route; `None`: the matched path's.
     pub(crate) route: Option<usize>,
 }
 

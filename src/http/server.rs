@@ -1,14 +1,8 @@
-//! The HTTP/1.1 server: accepts connections from the `LimitedListener`,
-//! serves each with hyper (upgrades to WebSocket included), and closes the
-//! ones too slow to be a client. A new connection has `header_read` to send
-//! its first request's head; between requests a connection may stay idle for
-//! `idle`, and from the first byte of the next request it again has
-//! `header_read` for the head. Reading a body within `body_read` is the
-//! handler's part (`http::graphql_post`). A peer that takes no byte of what
-//! is sent to it for `write` is cut off (`write_deadline`); no other timer
-//! runs while a response streams, so a subscription streamed over HTTP
-//! lives as long as its client reads; once its head is out, it leaves
-//! hyper for a task of its own (`handoff`). Routing is `http::routes`'.
+//! The HTTP/1.1 server: serves each connection from the `LimitedListener`
+//! with hyper, and cuts off the too slow: a request's head must come within
+//! `header_read` (of its first byte; a connection may idle `idle` between
+//! requests), and a peer must take what is sent within `write`
+//! (`write_deadline`). A streamed response leaves hyper (`handoff`).
 
 use super::handoff::{self, Handoff};
 use super::routes::Routes;
@@ -27,9 +21,8 @@ use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Serves `routes` on `listener` until `stop` is cancelled; then stops
-/// accepting and waits for the requests in progress (not for upgraded
-/// WebSockets, which end on the same signal themselves).
+/// Serves `routes` on `listener` until `stop` is cancelled, then waits for
+/// the requests in progress (WebSockets end on the same signal themselves).
 pub(crate) async fn serve(
     mut listener: LimitedListener,
     routes: Routes,
@@ -68,9 +61,7 @@ struct Server {
 type Socket = WriteDeadline<CountedStream>;
 
 /// Serves one connection with hyper, `after_response` if it has answered a
-/// request already. A subscription streamed over it leaves hyper once its
-/// head is written (`handoff`): this task ends, and a small one streams
-/// the rest.
+/// request already; a body handed off is streamed by a task of its own.
 async fn serve_connection(
     server: Arc<Server>,
     mut socket: Socket,
@@ -122,9 +113,8 @@ async fn serve_connection(
     }
 }
 
-/// Writes the rest of a streamed body that left hyper, then serves the
-/// connection again if it may carry another request. Boxed: it and
-/// `serve_connection` start each other.
+/// Writes the rest of a body that left hyper, then serves the connection
+/// again if it may. Boxed: it and `serve_connection` start each other.
 fn stream_then_serve(
     server: Arc<Server>,
     mut socket: Socket,
@@ -146,24 +136,20 @@ fn stream_then_serve(
     })
 }
 
-/// hyper's timer for one connection. hyper arms its head deadline whenever
-/// it waits for a request: `header_read` from then. While the connection is
-/// idle after a response (no byte read since the deadline was armed), the
-/// deadline is `idle` instead; the first byte brings it back to
-/// `header_read` from that byte.
+/// hyper's timer for one connection: the head deadline hyper arms is `idle`
+/// while no byte was read after a response, then `header_read` from the
+/// first byte.
 #[derive(Clone)]
 struct HeadClock {
     /// Bytes read from the connection, counted by its stream.
     read: Arc<AtomicU64>,
-    /// Set once the first request's deadline is armed: the first request
-    /// gets no idle allowance.
+    /// Set once the first request's deadline is armed (it has no idle).
     started: Arc<AtomicBool>,
     timeouts: Timeouts,
 }
 
 impl HeadClock {
-    /// A connection's clock; `after_response` if it answered a request
-    /// before (its next request's head may come after `idle`).
+    /// A connection's clock; `after_response` if it answered a request.
     fn new(read: Arc<AtomicU64>, timeouts: Timeouts, after_response: bool) -> Self {
         Self {
             read,
@@ -201,9 +187,8 @@ impl Timer for HeadClock {
 }
 
 pin_project_lite::pin_project! {
-    /// One head deadline: idle until the connection reads a byte, if
-    /// `idle_since` is set, then `header_read` from that byte. hyper boxes
-    /// it; the sleep lives inside, so arming one costs one allocation.
+    /// One head deadline: idle until a byte is read, if `idle_since`, then
+    /// `header_read`. The sleep lives inside: one allocation per arming.
     struct HeadDeadline {
         #[pin]
         sleep: tokio::time::Sleep,

@@ -1,7 +1,6 @@
-//! What every request and answer is stamped with, in one layer: a request
-//! id (the caller's `x-request-id` if it fits a log line, or a new UUID)
-//! set on the request before its span opens and echoed on the answer; and
-//! CORS's `Vary` on every answer, made once rather than for each.
+//! One layer stamps every request with an id (the caller's `x-request-id`
+//! if it fits a log line, or a new UUID) before its span opens, and echoes
+//! it on the answer, with CORS's `Vary` (made once, not per answer).
 
 use axum::body::Bytes;
 use axum::http::header::VARY;
@@ -13,12 +12,10 @@ use std::task::{Context, Poll, ready};
 /// The request id header.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Longest request id kept from a caller, in bytes: a W3C trace id, a
-/// UUID or a load balancer's id fits.
+/// Longest request id kept from a caller, in bytes.
 const MAX_REQUEST_ID_BYTES: usize = 128;
 
-/// What CORS answers vary with, on every answer (an answer to one origin
-/// must not be cached for another): as `tower_http`'s CORS layer writes it.
+/// What CORS answers vary with, as `tower_http`'s CORS layer writes it.
 const CORS_VARY: HeaderValue = HeaderValue::from_static(
     "origin, access-control-request-method, access-control-request-headers",
 );
@@ -58,8 +55,8 @@ where
     }
 }
 
-/// The caller's request id, if it is kept: echoed and logged, so bounded
-/// to one value of 1 to 128 printable ASCII characters (no spaces).
+/// The caller's request id, if it is one value of 1 to 128 printable ASCII
+/// characters (it is echoed and logged).
 fn kept_id<B>(request: &Request<B>) -> Option<&HeaderValue> {
     let mut ids = request.headers().get_all(REQUEST_ID).iter();
     let (id, None) = (ids.next()?, ids.next()) else {
@@ -72,8 +69,7 @@ fn kept_id<B>(request: &Request<B>) -> Option<&HeaderValue> {
     fits.then_some(id)
 }
 
-/// A new request id, a random UUID: one allocation, shared by the request
-/// and its answer.
+/// A new request id, a random UUID shared by the request and its answer.
 fn new_id() -> HeaderValue {
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);

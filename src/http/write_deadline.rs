@@ -1,10 +1,7 @@
-//! A deadline on a connection's writes: a peer that takes no byte of what
-//! is being sent for `limit` gets a `TimedOut` error, which ends the
-//! connection. A client that stops reading a long response, a streamed
-//! subscription or a WebSocket cannot hold its connection, and what was
-//! queued for it, forever. Reads are passed through untouched. While hyper
-//! serves the connection, its flushes are told to the connection's
-//! `Handoff`.
+//! A deadline on a connection's writes: a peer that takes no byte for
+//! `limit` fails the write (`TimedOut`), so a client that stops reading
+//! cannot hold its connection, and what was queued for it, forever. Reads
+//! pass untouched; flushes are told to the connection's `Handoff`.
 
 use super::handoff::Handoff;
 use std::io;
@@ -15,22 +12,20 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-/// `inner`, whose writes fail once the peer has taken nothing for
-/// `limit`.
+/// `inner`, whose writes fail once the peer has taken nothing for `limit`.
 pub(crate) struct WriteDeadline<S> {
     inner: S,
     limit: Duration,
-    /// Set while a write waits: when it gives up. Allocated at the first
-    /// wait, so a connection that never waits costs no timer.
+    /// When a waiting write gives up; made at the first wait.
     waiting: Option<Pin<Box<Sleep>>>,
     /// Whether `waiting` is armed for the current wait.
     armed: bool,
-    /// The hand-over of the request hyper is serving, if it serves one.
+    /// The connection's hand-over, while hyper serves it.
     handoff: Option<Arc<Handoff>>,
 }
 
 impl<S> WriteDeadline<S> {
-    /// `inner` with writes given up after `limit` without progress.
+    /// `inner`, its writes given up after `limit` without progress.
     pub(crate) fn new(inner: S, limit: Duration) -> Self {
         Self {
             inner,
@@ -51,8 +46,8 @@ impl<S> WriteDeadline<S> {
         &self.inner
     }
 
-    /// What a write that returned `polled` means: progress disarms the
-    /// deadline; waiting arms it, or fails once it has passed.
+    /// `polled`, a write's result: progress disarms the deadline; waiting
+    /// arms it, or fails once it has passed.
     fn deadline<T>(
         &mut self,
         cx: &mut Context<'_>,

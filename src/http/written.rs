@@ -1,35 +1,28 @@
 //! An event's response, written once per worker thread for all the
-//! subscribers that get the same one. A publication wakes every subscriber
-//! of a talk with the same event, and most of them run the same operation
-//! with the same variables: without this, each of thousands would write
-//! the same JSON again. The WebSocket frame around it (the operation's id)
-//! is kept too, for the subscribers whose operation has the same id (the
-//! first one's: a client numbering its operations has "1").
+//! subscribers that get the same: a publication wakes a talk's thousands of
+//! subscribers, most with the same operation. The WebSocket frame around it
+//! is kept too, for those whose operation has the first one's id ("1").
 
 use crate::graphql::{AnyObject, Endpoint, LikeEvent, Ready};
 use axum::extract::ws::Utf8Bytes;
 use std::cell::RefCell;
 use std::sync::Arc;
 
-/// Responses kept per thread: one per talk and document in use at once,
-/// with room to spare (a miss only writes the response again).
+/// Responses kept per thread (a miss only writes the response again).
 const KEPT: usize = 16;
 
-/// One response written, and what it was written for (`P`, a plan;
-/// `E`, an event).
+/// One response, and the plan (`P`) and event (`E`) it was written for.
 struct Written<P, E> {
     plan: Arc<P>,
     event: E,
     response: Box<str>,
-    /// The frame around it for the first operation it was framed for, with
-    /// that operation's message type and id.
+    /// The first frame made of it, with its message type and id.
     frame: Option<(&'static str, Box<str>, Utf8Bytes)>,
 }
 
 impl<P, E> Written<P, E> {
-    /// The frame `frame` makes of the response for an operation whose
-    /// messages are of type `kind`, with id `id`: kept if the first one
-    /// framed had the same.
+    /// The frame `frame` makes of the response for messages of type `kind`
+    /// and id `id`: the one kept if it has the same.
     fn framed(
         &mut self,
         kind: &'static str,
@@ -54,8 +47,7 @@ impl<P, E> Written<P, E> {
 struct Recent<P, E> {
     kept: Vec<Written<P, E>>,
     next: usize,
-    /// The one found or kept last, looked at first: a publication's
-    /// subscribers come one after another.
+    /// The one found or kept last, looked at first.
     used: usize,
 }
 
@@ -100,8 +92,8 @@ thread_local! {
     static RECENT: RefCell<Recent<Ready<'static>, LikeEvent>> = RefCell::default();
 }
 
-/// Hands `use_it` the response `plan` writes for `event`: written now, or
-/// kept from another subscriber that got the same on this thread.
+/// Hands `use_it` the response `plan` writes for `event`, written now or
+/// kept from this thread's last subscribers.
 pub(super) fn with_response<R>(
     endpoint: &Endpoint,
     plan: &Arc<Ready<'static>>,
@@ -116,9 +108,9 @@ pub(super) fn with_response<R>(
     })
 }
 
-/// The WebSocket frame `frame` makes of the response `plan` writes for
-/// `event`, in a message of type `kind` for operation `id`: made now, or
-/// shared with another subscriber that got the same on this thread.
+/// The WebSocket frame `frame` makes, for a message of type `kind` and
+/// operation `id`, of the response `plan` writes for `event`: made now or
+/// kept from this thread's last subscribers.
 pub(super) fn frame(
     endpoint: &Endpoint,
     plan: &Arc<Ready<'static>>,
@@ -134,8 +126,7 @@ pub(super) fn frame(
     })
 }
 
-/// What this thread kept for `plan` and `event` (`like`), written now if
-/// nothing.
+/// What this thread kept for `plan` and `event` (`like`), or written now.
 fn recent_or_written<'a>(
     recent: &'a mut Recent<Ready<'static>, LikeEvent>,
     endpoint: &Endpoint,
@@ -156,9 +147,8 @@ fn recent_or_written<'a>(
 
 /// The response written afresh.
 fn write(endpoint: &Endpoint, plan: &Ready<'static>, event: &AnyObject) -> Box<str> {
+    // JSON, so UTF-8: else sent empty rather than broken.
     let out = endpoint.write_event(plan, event);
-    // The writer writes JSON, which is UTF-8; a response that were not
-    // would be sent empty rather than broken.
     String::from_utf8(out).unwrap_or_default().into_boxed_str()
 }
 

@@ -1,7 +1,5 @@
 //! Running a prepared operation: coerce the request's variables (here),
-//! then evaluate each field's conditions and arguments, call the declared
-//! resolvers and write the response's JSON as it goes (`writer`). Nothing
-//! is parsed or validated here.
+//! then call the resolvers and write the JSON as it goes (`writer`).
 
 mod writer;
 
@@ -15,9 +13,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use writer::{Path, Writer};
 
-/// A response's JSON, and whether it has a `data` entry (it has none when
-/// the request failed before execution: the GraphQL-over-HTTP spec then
-/// asks for a 4xx status).
+/// A response's JSON; without `data` when the request failed before
+/// execution (GraphQL over HTTP then asks for a 4xx).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Response {
     /// `{"data":…,"errors":[…]}`, or `{"errors":[…]}`.
@@ -41,8 +38,7 @@ impl Response {
         }
     }
 
-    /// The errors of a request error, as a JSON array; `None` for a
-    /// response with `data`.
+    /// A request error's errors, as a JSON array.
     pub(crate) fn request_errors(&self) -> Option<&[u8]> {
         (!self.data).then(|| {
             let end = self.body.len().saturating_sub(1);
@@ -59,12 +55,10 @@ impl Response {
 /// How a request error's body starts.
 const ERRORS: &[u8] = b"{\"errors\":";
 
-/// A request's variables, coerced to the operation's, by index; absent
-/// ones (without a default) are `None`.
+/// A request's variables, coerced, by index; `None` if absent.
 pub(crate) type Variables<'a> = Vec<Option<Input<'a>>>;
 
-/// Coerces `given` (the request's `variables`, an object) to `operation`'s
-/// variables: a request error says which does not fit and why.
+/// Coerces `given`, the request's `variables`, to `operation`'s.
 pub(super) fn variables<'a>(
     operation: &Operation,
     given: Input<'a>,
@@ -108,9 +102,7 @@ pub(super) fn variables<'a>(
 }
 
 impl Endpoint {
-    /// Runs a query or mutation for a client at `address` (mutation fields
-    /// one after another, each done, whatever it waits for, before the next
-    /// starts).
+    /// Runs a query or mutation for a client at `address`.
     pub(crate) async fn run(&self, ready: &Ready<'_>, address: Option<IpAddr>) -> Response {
         let (env, operation) = (self.env(address, None), ready.operation());
         let mut writer = Writer::new(&self.schema, &ready.variables, &env);
@@ -125,8 +117,7 @@ impl Endpoint {
     }
 
     /// Starts a subscription for a client at `address`, holding one of
-    /// `slots` while it lives: the events of its root field, or the request
-    /// error that kept it from starting.
+    /// `slots` while it lives.
     pub(crate) fn subscribe(
         &self,
         ready: Ready<'_>,
@@ -168,8 +159,7 @@ impl Endpoint {
         })
     }
 
-    /// The response for one `event` of a subscription, which answers its
-    /// root field: `{"data":{"likeAdded":{…}}}`.
+    /// The response for one `event` of a subscription.
     pub(crate) fn write_event(&self, plan: &Ready<'_>, event: &AnyObject) -> Vec<u8> {
         let (env, operation) = (self.env(None, None), plan.operation());
         let mut writer = Writer::new(&self.schema, &plan.variables, &env);

@@ -1,7 +1,6 @@
-//! Writing a response's JSON from a plan, with no value tree in between:
-//! each field's conditions and arguments evaluated, its resolver called,
-//! its value written. A field error nulls the nearest nullable field above
-//! it, as the spec says: what was written below that field is cut back.
+//! Writing a response's JSON from a plan, with no value tree in between. A
+//! field error nulls the nearest nullable field above it, as the spec says:
+//! what was written below that field is cut back.
 
 use super::super::errors::{Code, GraphQLError, Location, PathSegment};
 use super::super::input::Input;
@@ -14,8 +13,7 @@ use std::borrow::Cow;
 #[derive(Debug)]
 pub(super) struct Nulled;
 
-/// The path to the value being written, kept on the stack and written
-/// out only for an error.
+/// The path to the value being written, on the stack until an error.
 #[derive(Clone, Copy)]
 pub(super) enum Path<'p> {
     /// The response's `data`.
@@ -48,6 +46,12 @@ fn in_order<'s>(
     (0..count).map(move |nth| &selection.fields[order.map_or(nth, |order| order[nth])])
 }
 
+/// Appends `bytes`, a value written.
+fn put(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), Nulled> {
+    out.extend_from_slice(bytes);
+    Ok(())
+}
+
 /// Writes one response, collecting its errors.
 pub(super) struct Writer<'r, 'a> {
     schema: &'r Schema,
@@ -66,8 +70,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         }
     }
 
-    /// Closes `body`, which holds `{"data":` and what was `written` (`null`
-    /// if it failed), with the errors, if any.
+    /// Closes `body`, `{"data":` and what was `written`, with the errors.
     pub(super) fn finish(self, mut body: Vec<u8>, written: Result<(), Nulled>) -> Response {
         if written.is_err() {
             body.truncate(DATA.len());
@@ -86,9 +89,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         }
     }
 
-    /// Writes the fields of `selection` on `object`, of the type at
-    /// `type_index`, as a JSON object: each response key where its first
-    /// included occurrence is.
+    /// Writes `selection` on `object`, of type `type_index`, as an object.
     pub(super) fn selection(
         &mut self,
         selection: &'r Selection,
@@ -112,9 +113,8 @@ impl<'r, 'a> Writer<'r, 'a> {
         Ok(())
     }
 
-    /// The indices of `selection`'s fields to write at `at`, in order: each
-    /// response key where its first included occurrence is. `None` without
-    /// conditions: every field, in order, with no list of them made.
+    /// The indices of `selection`'s fields to write at `at`, each where its
+    /// first included occurrence is; `None` without conditions: all.
     fn order(
         &mut self,
         selection: &Selection,
@@ -132,8 +132,8 @@ impl<'r, 'a> Writer<'r, 'a> {
         Ok(Some(order))
     }
 
-    /// Writes a mutation's root fields, one after another: a field whose
-    /// resolver waits (`Out::Later`) is done before the next starts.
+    /// Writes a mutation's root fields: one that waits (`Out::Later`) is
+    /// done before the next starts.
     pub(super) async fn mutation(
         &mut self,
         selection: &'r Selection,
@@ -161,8 +161,7 @@ impl<'r, 'a> Writer<'r, 'a> {
     }
 
     /// Writes `planned`'s key (after a comma unless `first`) and resolves
-    /// it on `object`, at `at`: its value and call, or `None` for
-    /// `__typename`, written already.
+    /// it on `object`; `None` for `__typename`, written already.
     fn resolve<'o>(
         &mut self,
         planned: &'r Planned,
@@ -200,9 +199,8 @@ impl<'r, 'a> Writer<'r, 'a> {
         Ok(Some((value, call)))
     }
 
-    /// Writes `value` at a position of `shape`: a leaf, an object's
-    /// selection, or a list of positions. A failure below a nullable
-    /// position makes it null; below a non-null one, it goes up.
+    /// Writes `value` at a position of `shape`; a failure makes a nullable
+    /// position null, and goes up from a non-null one.
     fn position(
         &mut self,
         value: Out<'_>,
@@ -221,10 +219,7 @@ impl<'r, 'a> Writer<'r, 'a> {
             (_, Out::Null, _) if non_null => {
                 self.fail(internal("a non-null field resolved to null"), location, at)
             }
-            (_, Out::Null, _) => {
-                out.extend_from_slice(b"null");
-                Ok(())
-            }
+            (_, Out::Null, _) => put(out, b"null"),
             (_, Out::Error(error), _) => self.fail(*error, location, at),
             (_, Out::Later(_), _) => self.fail(
                 internal("only a mutation's root field may wait"),
@@ -248,14 +243,8 @@ impl<'r, 'a> Writer<'r, 'a> {
                 out.push(b']');
                 Ok(())
             }
-            (Shape::Leaf, Out::Bool(b), _) => {
-                out.extend_from_slice(if b { b"true" } else { b"false" });
-                Ok(())
-            }
-            (Shape::Leaf, Out::Int(n), _) => {
-                out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-                Ok(())
-            }
+            (Shape::Leaf, Out::Bool(b), _) => put(out, if b { b"true" } else { b"false" }),
+            (Shape::Leaf, Out::Int(n), _) => put(out, itoa::Buffer::new().format(n).as_bytes()),
             (Shape::Leaf, Out::Str(text), _) => {
                 let _ = serde_json::to_writer(&mut *out, text.as_ref());
                 Ok(())
@@ -269,16 +258,14 @@ impl<'r, 'a> Writer<'r, 'a> {
         match written {
             Err(Nulled) if !non_null => {
                 out.truncate(start);
-                out.extend_from_slice(b"null");
-                Ok(())
+                put(out, b"null")
             }
             written => written,
         }
     }
 
-    /// Whether an occurrence with `conditions` is in the response, given
-    /// the variables; a `null` given for a condition's variable (allowed
-    /// by its default) is an error of the object at `at`.
+    /// Whether an occurrence with `conditions` is in the response; a `null`
+    /// condition is an error of the object at `at`.
     fn included(&mut self, conditions: &[Condition], at: &Path<'_>) -> Result<bool, Nulled> {
         for condition in conditions {
             match self.variables.get(condition.variable) {
@@ -296,8 +283,7 @@ impl<'r, 'a> Writer<'r, 'a> {
         Ok(true)
     }
 
-    /// The arguments of `call`, as the spec's CoerceArgumentValues makes
-    /// them from the plan and the variables; `Err` says which does not fit.
+    /// The arguments of `call`, as the spec's CoerceArgumentValues makes them.
     pub(super) fn args(&self, call: &'r Call) -> Result<Args<'_>, String> {
         let mut values = Vec::with_capacity(call.args.len());
         for slot in &call.args {
@@ -306,9 +292,8 @@ impl<'r, 'a> Writer<'r, 'a> {
         Ok(Args { values })
     }
 
-    /// The value of an argument or input field: what the document gives,
-    /// else its default; a non-null one must have a value, and not null.
-    /// A variable's value or a constant is borrowed, not copied.
+    /// The value of an argument or input field, or its default; borrowed
+    /// where it can be.
     fn slot(&self, slot: &'r Slot) -> Result<Option<Cow<'_, Input<'_>>>, String> {
         let value = match &slot.value {
             Some(template) => self.evaluate(template)?,

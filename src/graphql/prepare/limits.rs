@@ -1,20 +1,16 @@
-//! The limits that refuse documents beyond the spec's rules, so a small
-//! request cannot ask for unbounded work: nesting (checked by the parser),
-//! aliases, directives per field and introspection when it is off (on the
-//! written document, before validation), then depth and complexity (on the
-//! validated one, fragments expanded, counting stops past the limit, in the
-//! walk that also applies `rules` on variables). The written document is
-//! also held to the one rule of the spec that apollo-compiler does not
-//! check: an input object names each field once.
+//! The limits that keep a small request from asking for unbounded work:
+//! nesting (the parser), aliases, directives and introspection (the written
+//! document, with the one rule apollo-compiler misses: an input object names
+//! each field once), then depth and complexity (the validated one, in the
+//! walk that also applies `rules` on variables).
 
 use crate::graphql::errors::{Code, GraphQLError};
 use apollo_compiler::ast::{self, Argument, Definition, InputValueDefinition, Value};
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
 use apollo_compiler::{Name, Node, Schema};
 
-/// Deepest nesting of selection sets the parser follows inside an
-/// operation's or a fragment's own (fragments not expanded; list and
-/// object values in arguments nest further).
+/// Deepest nesting of selection sets the parser follows (fragments not
+/// expanded).
 pub(crate) const MAX_NESTING: usize = 16;
 /// Deepest chain of fields, fragments expanded (the contract's deepest
 /// useful query is 4).
@@ -31,8 +27,8 @@ pub(super) fn refused(message: String) -> GraphQLError {
     GraphQLError::new(Code::GraphqlValidationFailed, message)
 }
 
-/// Aliases, directives per field, and introspection unless `introspection`,
-/// in the document as written (each fragment once).
+/// Aliases, directives per field, introspection unless `introspection` and
+/// repeated input fields, in the document as written.
 pub(super) fn check_written(
     document: &ast::Document,
     introspection: bool,
@@ -113,8 +109,7 @@ fn repeated_field(value: &Value) -> Option<&apollo_compiler::Name> {
 }
 
 /// Depth and complexity of each operation of a validated document, then
-/// the spec's rule on variables whose default is `null` (`rules`): one walk
-/// of each operation, fragments expanded.
+/// `rules` on variables whose default is `null`: one walk each.
 pub(super) fn check_operations(
     document: &ExecutableDocument,
     schema: &Schema,
@@ -148,10 +143,9 @@ pub(super) fn check_operations(
     misplaced.map_or(Ok(()), Err)
 }
 
-/// One operation's walk: its deepest chain of fields and how many it
-/// selects, `__typename` included (the walk stops past the limits, so a
-/// fragment spread a million times costs no more), and the first of its
-/// variables whose default is `null` where a non-null value is expected.
+/// One operation's walk, fragments expanded: its deepest chain of fields,
+/// how many it selects (it stops past the limits, so a fragment spread a
+/// million times costs no more), the first misplaced `null` default.
 pub(super) struct Walk<'d> {
     pub(super) document: &'d ExecutableDocument,
     pub(super) schema: &'d Schema,

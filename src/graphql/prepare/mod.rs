@@ -1,12 +1,8 @@
-//! Preparing documents once: parse (apollo-compiler, nesting limited),
-//! the limits on the written document, validation by apollo-compiler
-//! against the schema (without variables) where it follows the spec
-//! (`rules` where it does not), the limits on the validated document, and a
-//! plan per operation (`planner` makes a `plan`). Prepared documents
-//! are kept in a bounded, scan-resistant cache by their text as requests
-//! write it in JSON, and by the SHA-256 of their text, which is how
-//! automatic persisted queries find them: a request with the text is found
-//! without reading or hashing it.
+//! Preparing documents once: parse, `limits`, validation by apollo-compiler
+//! (corrected by `rules` where it departs from the spec), and a `plan` per
+//! operation (`planner`). They are kept in a bounded, scan-resistant cache
+//! by their text as requests write it in JSON (found without reading or
+//! hashing it) and by its SHA-256 (automatic persisted queries).
 
 mod limits;
 mod plan;
@@ -27,18 +23,15 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::sync::Arc;
 
-/// A document as prepared: its operations planned, or the errors that
-/// keep it from running. The same text always prepares the same way.
+/// A document as prepared; the same text always prepares the same way.
 pub(crate) struct Prepared {
-    /// Its operations planned, in document order, or the parse and
-    /// validation errors.
+    /// Its operations planned, in document order, or why they cannot run.
     pub(crate) outcome: Result<Vec<Operation>, Vec<GraphQLError>>,
     /// Estimated bytes held, for the cache's bound.
     weight: u64,
 }
 
-/// The index among `operations` of the one a request names, or of the
-/// only one when it names none.
+/// The index of the operation `name`d, or of the only one.
 pub(crate) fn operation(
     operations: &[Operation],
     name: Option<&str>,
@@ -78,8 +71,7 @@ fn plans(text: &str, schema: &Schema) -> Result<Vec<Operation>, Vec<GraphQLError
                 true => Code::GraphqlValidationFailed,
                 false => Code::GraphqlParseFailed,
             };
-            // The first syntax error, as graphql-js reports: those after it
-            // follow from it.
+            // The first syntax error, as graphql-js reports.
             let mut errors = coded(&invalid.errors, code);
             errors.truncate(1);
             errors
@@ -123,8 +115,7 @@ fn coded(diagnostics: &DiagnosticList, code: Code) -> Vec<GraphQLError> {
     errors.collect()
 }
 
-/// What a request gives to find its document: the text, and Apollo's
-/// `extensions.persistedQuery` hash.
+/// What a request gives to find its document.
 pub(crate) struct Asked<'a> {
     /// The document's text as a JSON string, quotes and escapes included.
     pub(crate) json: Option<&'a str>,
@@ -133,9 +124,8 @@ pub(crate) struct Asked<'a> {
 }
 
 /// Prepared documents by their text (as JSON) and by its SHA-256, bounded
-/// by their estimated size (each counted under both keys). Its policy
-/// (S3-FIFO) admits a new document on trial, so a flood of documents seen
-/// once cannot push out the few that every client sends.
+/// by their estimated size; S3-FIFO admits a new one on trial, so a flood
+/// seen once cannot push out the few every client sends.
 pub(crate) struct Documents {
     cache: quick_cache::sync::Cache<Key, Arc<Prepared>, Weight>,
 }
@@ -180,10 +170,8 @@ impl Documents {
         }
     }
 
-    /// The prepared document `asked` names: found by its text or its hash,
-    /// or prepared now and kept. A hash with no text that is not kept
-    /// answers `PERSISTED_QUERY_NOT_FOUND`, and the client sends the text
-    /// next.
+    /// The prepared document `asked` names, found or prepared now; an
+    /// unknown hash without text is `PERSISTED_QUERY_NOT_FOUND`.
     pub(crate) fn get(
         &self,
         asked: &Asked<'_>,

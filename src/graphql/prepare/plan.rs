@@ -1,9 +1,8 @@
-//! A prepared operation's plan: its variables, and the fields it selects,
-//! fragments expanded, fields of one response key merged, `@skip` and
-//! `@include` kept as conditions on variables, each field bound to its
-//! declaration and each argument a template of constants and variables.
-//! Made once per document (`planner`); running it only evaluates the
-//! conditions and templates (`graphql::execute`).
+//! A prepared operation's plan: its variables, and its fields, fragments
+//! expanded and merged by response key, `@skip`/`@include` kept as
+//! conditions on variables, each bound to its declaration, each argument a
+//! template. Made once (`planner`); running it evaluates only conditions
+//! and templates (`graphql::execute`).
 
 use crate::graphql::errors::Location;
 use crate::graphql::input::Input;
@@ -43,9 +42,8 @@ pub(crate) struct Variable {
 pub(crate) struct Selection {
     /// One per response key, in the order of their first occurrences.
     pub(crate) fields: Vec<Planned>,
-    /// When some occurrence has conditions: every occurrence, in document
-    /// order, by index in `fields`. A key is written where its first
-    /// included occurrence is (the spec's CollectFields).
+    /// When some occurrence has conditions: every occurrence, by index in
+    /// `fields`, in document order (the spec's CollectFields).
     pub(crate) occurrences: Option<Vec<(usize, Vec<Condition>)>>,
 }
 
@@ -56,7 +54,7 @@ pub(crate) struct Planned {
     pub(crate) key: String,
     /// The key written as JSON with its colon: `"key":`.
     pub(crate) key_json: Box<str>,
-    /// Where it is in the document (its first occurrence).
+    /// Where its first occurrence is.
     pub(crate) location: Option<Location>,
     /// What answers it.
     pub(crate) kind: Kind,
@@ -71,8 +69,7 @@ pub(crate) enum Kind {
     Field(Call),
 }
 
-/// A declared field's call: which field, with which arguments, and what
-/// is selected on its value.
+/// A declared field's call.
 #[derive(Debug)]
 pub(crate) struct Call {
     /// The field's index in its type.
@@ -81,8 +78,7 @@ pub(crate) struct Call {
     pub(crate) args: Vec<Slot>,
     /// The shape of its type.
     pub(crate) shape: Shape,
-    /// What is selected on it, for an object type: the type's index and
-    /// the selection.
+    /// For an object type: its index, and what is selected on it.
     pub(crate) selection: Option<(usize, Selection)>,
 }
 

@@ -1,13 +1,12 @@
-//! Planning a validated document (`plan`): for each operation, its
-//! variables with their defaults, and its selections collected as the
-//! spec's CollectFields does: fragments expanded, directives folded where
-//! they are constant and kept as conditions where they read a variable,
-//! fields of one response key merged, each bound to its declaration.
+//! Planning a validated document (`plan`): each operation's variables and
+//! its selections collected as the spec's CollectFields does, constant
+//! directives folded, those reading a variable kept as conditions.
 
 use super::plan::{
     Call, Condition, Kind, Operation, Planned, Selection, Shape, Slot, Template, Variable,
 };
 use crate::graphql::errors::Location;
+use crate::graphql::input::Input;
 use crate::graphql::json_string;
 use crate::graphql::schema::{Schema, literal};
 use apollo_compiler::ast::{OperationType, Type, Value};
@@ -56,8 +55,7 @@ pub(super) fn operation(
     })
 }
 
-/// A selected field with the response key it answers and the conditions
-/// on its occurrence.
+/// A selected field, its response key and conditions.
 type Occurrence<'d> = (&'d str, &'d Node<Field>, Vec<Condition>);
 
 /// The occurrences of one response key: each field and its conditions.
@@ -70,9 +68,8 @@ struct Planner<'s> {
 }
 
 impl<'s> Planner<'s> {
-    /// The fields of `set`, fragments expanded, each with the conditions of
-    /// the directives around it added to `inherited`; those skipped
-    /// whatever the variables are left out.
+    /// The fields of `set`, fragments expanded, each with its conditions
+    /// added to `inherited`; those always skipped left out.
     fn collect(
         &self,
         set: &'s SelectionSet,
@@ -132,9 +129,8 @@ impl<'s> Planner<'s> {
         Some(conditions)
     }
 
-    /// The planned selection on object type `type_name` of `collected`,
-    /// merging the fields of one response key; lowers `max_age` to the
-    /// least cache time of a field planned.
+    /// The selection on object type `type_name` of `collected`, merged by
+    /// response key; lowers `max_age` to each field's.
     fn selection(
         &self,
         type_name: &str,
@@ -232,10 +228,7 @@ impl<'s> Planner<'s> {
         match value {
             Value::Variable(name) => {
                 let index = self.variables.iter().position(|v| v.name == name.as_str());
-                index.map_or(
-                    Template::Const(crate::graphql::input::Input::Null),
-                    Template::Variable,
-                )
+                index.map_or(Template::Const(Input::Null), Template::Variable)
             }
             Value::List(items) if ty.is_list() && holds_variable(value) => {
                 let item = ty.item_type();
@@ -245,7 +238,7 @@ impl<'s> Planner<'s> {
             Value::Object(given) if holds_variable(value) => {
                 let named = ty.inner_named_type();
                 let Some(input) = self.schema.apollo.get_input_object(named) else {
-                    return Template::Const(crate::graphql::input::Input::Null);
+                    return Template::Const(Input::Null);
                 };
                 let fields = input.fields.values().map(|field| {
                     let value = given.iter().find(|(name, _)| *name == field.name);

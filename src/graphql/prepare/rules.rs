@@ -1,10 +1,8 @@
-//! Where apollo-compiler's validation differs from the October 2021 spec,
-//! and so from graphql-js, corrected on the documents it builds: a
-//! subscription may select its one root field several times under one
-//! response key, and may skip others (the spec collects fields, then counts
-//! response keys), and a variable whose default is `null` is not allowed
-//! where a non-null value is expected (only a non-null default makes a
-//! nullable variable fit there; checked in the walk of `limits`).
+//! Where apollo-compiler's validation departs from the October 2021 spec
+//! (and graphql-js): a subscription's one root field may be selected
+//! several times under one key, and others skipped; a variable whose
+//! default is `null` may not go where a non-null value is expected
+//! (checked in `limits`' walk).
 
 use super::limits::{Walk, refused};
 use super::planner::location;
@@ -15,9 +13,7 @@ use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Node};
 
 /// How apollo-compiler words its refusals of a subscription's root, which
-/// follow a newer draft than the October 2021 spec: it counts root fields
-/// before grouping them by response key, and refuses `@skip`/`@include`
-/// there.
+/// follow a newer draft: fields counted before grouping, no directives.
 pub(super) const SUBSCRIPTION_ROOT: [&str; 3] = [
     "can only have one root field",
     "can not have an introspection field as a root field",
@@ -25,10 +21,8 @@ pub(super) const SUBSCRIPTION_ROOT: [&str; 3] = [
 ];
 
 /// Whether every subscription of `document` has one root field as the
-/// October 2021 spec counts them (CollectFields without variable values):
-/// one response key, not an introspection field. `@skip(if: true)` and
-/// `@include(if: false)` leave a selection out, and so does
-/// `@include(if: $variable)`, which is not known to be true.
+/// spec counts them (CollectFields without variables: `@include(if: $v)`
+/// leaves a selection out): one response key, not introspection.
 pub(super) fn one_root_field(document: &ExecutableDocument) -> bool {
     fn collected(directives: &DirectiveList) -> bool {
         directives.iter().all(|directive| {
@@ -75,9 +69,8 @@ pub(super) fn one_root_field(document: &ExecutableDocument) -> bool {
 }
 
 impl Walk<'_> {
-    /// Refuses `value`, at a place of type `ty` with a default or not, if it
-    /// holds a variable whose default is `null` where a non-null value is
-    /// expected and the place has no default of its own.
+    /// Refuses `value`, at a place of type `ty` (`defaulted` or not), if it
+    /// puts a variable whose default is `null` where non-null is expected.
     pub(super) fn null_in(
         &self,
         value: &Node<Value>,

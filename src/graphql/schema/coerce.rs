@@ -1,9 +1,6 @@
 //! Input coercion, as the spec's CoerceVariableValues and input coercion
-//! say, against apollo-compiler's schema: `Int` in 32 bits, `ID` from a
-//! string or an integer, enum values by name, input objects with no unknown
-//! fields, every required one and their defaults, a single value where a
-//! list is expected. Also the constants of the schema and of documents
-//! (defaults, literal arguments) read into values of their types.
+//! say, against apollo-compiler's schema; also the constants of the schema
+//! and of documents (defaults, literal arguments) read into values.
 
 use crate::graphql::input::Input;
 use apollo_compiler::Schema;
@@ -12,8 +9,7 @@ use apollo_compiler::schema::ExtendedType;
 use std::borrow::Cow;
 use std::fmt;
 
-/// Where a value is, for error messages (`$input.uuid`); written out only
-/// when one is needed.
+/// Where a value is, for error messages (`$input.uuid`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Place<'p> {
     /// A variable.
@@ -34,8 +30,7 @@ impl fmt::Display for Place<'_> {
     }
 }
 
-/// Coerces `value` to type `ty`, as a variable's value is: `Err` says why
-/// it does not fit, naming the place by `at`.
+/// Coerces `value`, at `at`, to type `ty`; `Err` says why it does not fit.
 pub(crate) fn coerce<'a>(
     value: Input<'a>,
     ty: &Type,
@@ -132,10 +127,8 @@ fn scalar<'a>(value: Input<'a>, name: &str) -> Option<Input<'a>> {
     }
 }
 
-/// A constant of a validated document or of the schema (no variables), as
-/// a value of type `ty`: coerced as a variable's value is, so an `Int` where
-/// a `Float` or an `ID` is expected is one, a single value where a list is,
-/// a list, and input objects get their fields' defaults.
+/// A constant of a validated document or of the schema, as a value of type
+/// `ty`, coerced as a variable's value is.
 pub(crate) fn literal(value: &Value, ty: &Type, schema: &Schema) -> Input<'static> {
     coerce(constant(value), ty, schema, &Place::Variable("")).unwrap_or(Input::Null)
 }

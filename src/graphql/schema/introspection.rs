@@ -1,8 +1,6 @@
 //! Introspection, declared like any other type so the one executor answers
-//! it: `__schema` and `__type` on `Query`, and the types `__Schema`,
-//! `__Type`, `__Field`, `__InputValue`, `__EnumValue` and `__Directive`,
-//! whose resolvers read apollo-compiler's schema (built from the
-//! declarations). The enums `__TypeKind` and `__DirectiveLocation` are leaves.
+//! it: `__schema` and `__type` on `Query`, and the `__` types, whose
+//! resolvers read apollo-compiler's schema.
 
 use super::types::{Args, Env, Object, Out};
 use super::{Root, Schema};
@@ -12,6 +10,7 @@ use apollo_compiler::ast::{EnumValueDefinition, FieldDefinition, InputValueDefin
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Node};
 use std::any::Any;
+use std::borrow::Borrow;
 
 /// `__type`'s argument.
 const NAME: InputValue = InputValue("name");
@@ -26,8 +25,7 @@ pub(super) fn meta_fields(query: Object) -> Object {
         .with("__schema", |_: &Root, _, env| Out::Borrowed(env.schema))
         .field("__type", (&[NAME], 0), |_: &Root, args, env| {
             let name = args.get(&NAME).and_then(|name| name.as_str());
-            let listed = name.and_then(|name| env.schema.listed.iter().find(|n| *n == name));
-            listed.map_or(Out::Null, named)
+            maybe_named(name.and_then(|name| env.schema.listed.iter().find(|n| *n == name)))
         })
 }
 
@@ -41,16 +39,13 @@ pub(super) fn objects() -> Vec<Object> {
             Out::List(s.listed.iter().map(named).collect())
         })
         .with("queryType", |s: &Schema, _, _| {
-            let root = s.apollo.schema_definition.query.as_deref();
-            root.map_or(Out::Null, named)
+            maybe_named(s.apollo.schema_definition.query.as_deref())
         })
         .with("mutationType", |s: &Schema, _, _| {
-            let root = s.apollo.schema_definition.mutation.as_deref();
-            root.map_or(Out::Null, named)
+            maybe_named(s.apollo.schema_definition.mutation.as_deref())
         })
         .with("subscriptionType", |s: &Schema, _, _| {
-            let root = s.apollo.schema_definition.subscription.as_deref();
-            root.map_or(Out::Null, named)
+            maybe_named(s.apollo.schema_definition.subscription.as_deref())
         })
         .with("directives", |s: &Schema, _, _| {
             list(s.directives.iter().map(|d| &**d))
@@ -88,8 +83,7 @@ pub(super) fn objects() -> Vec<Object> {
     ]
 }
 
-/// `__Type`, whose objects are type references: a named type, a list or a
-/// non-null type of one.
+/// `__Type`, whose objects are type references.
 fn ty() -> Object {
     Object::new("__Type")
         .with("kind", |t: &Type, _, env| Out::str(kind(t, env)))
@@ -114,23 +108,17 @@ fn ty() -> Object {
             },
         )
         .with("interfaces", |t: &Type, _, env| match definition(t, env) {
-            Some(ExtendedType::Object(o)) => {
-                Out::List(o.implements_interfaces.iter().map(|i| named(i)).collect())
-            }
-            Some(ExtendedType::Interface(i)) => {
-                Out::List(i.implements_interfaces.iter().map(|i| named(i)).collect())
-            }
+            Some(ExtendedType::Object(o)) => all_named(o.implements_interfaces.iter()),
+            Some(ExtendedType::Interface(i)) => all_named(i.implements_interfaces.iter()),
             _ => Out::Null,
         })
         .with("possibleTypes", |t: &Type, _, env| {
             match definition(t, env) {
-                Some(ExtendedType::Union(union)) => {
-                    Out::List(union.members.iter().map(|m| named(m)).collect())
-                }
+                Some(ExtendedType::Union(union)) => all_named(union.members.iter()),
                 Some(ExtendedType::Interface(interface)) => {
                     let implementers = env.schema.apollo.implementers_map();
                     let objects = implementers.get(&interface.name).map(|i| i.objects.iter());
-                    Out::List(objects.into_iter().flatten().map(named).collect())
+                    all_named(objects.into_iter().flatten())
                 }
                 _ => Out::Null,
             }
@@ -255,6 +243,14 @@ fn kind(ty: &Type, env: &Env<'_>) -> &'static str {
 
 fn named(name: &Name) -> Out<'static> {
     Out::object(Type::Named(name.clone()))
+}
+
+fn maybe_named(name: Option<&Name>) -> Out<'static> {
+    name.map_or(Out::Null, named)
+}
+
+fn all_named<'a, N: Borrow<Name> + 'a>(names: impl Iterator<Item = &'a N>) -> Out<'static> {
+    Out::List(names.map(|name| named(name.borrow())).collect())
 }
 
 fn description(text: Option<&Node<str>>) -> Out<'_> {

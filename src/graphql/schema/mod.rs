@@ -1,10 +1,7 @@
-//! The schema: its SDL (`schema.graphql`, what GraphiQL reads and `likes
-//! schema` prints), which apollo-compiler parses and validates at start-up,
-//! and the resolvers of its fields (`contract` and `introspection`, in the
-//! terms of `types`). Every resolver, argument and input field read is then
-//! checked against what apollo-compiler built, built-in introspection types
-//! included, so the validator and the executor agree on every name. No
-//! service state.
+//! The schema: its SDL (`schema.graphql`), parsed and validated by
+//! apollo-compiler at start-up, and its resolvers (`contract`,
+//! `introspection`, in the terms of `types`), checked against what
+//! apollo-compiler built so the validator and executor agree on every name.
 
 mod coerce;
 mod contract;
@@ -23,9 +20,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node};
 use types::InputObject;
 
-/// The schema in GraphQL's schema language, as served and printed by
-/// `likes schema`. Built-in types and directives, and introspection, are
-/// left out, as GraphQL's printers do.
+/// The schema in GraphQL's schema language, without built-ins.
 const SDL: &str = include_str!("schema.graphql");
 
 /// The resolvers, and apollo-compiler's schema built from the SDL.
@@ -42,8 +37,7 @@ pub(crate) struct Schema {
     pub(crate) introspection: bool,
 }
 
-/// An SDL apollo-compiler does not accept, or resolvers that do not match
-/// the schema it built.
+/// An invalid SDL, or resolvers that do not match it.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SchemaError {
     /// The SDL is not a valid schema.
@@ -60,15 +54,13 @@ pub fn sdl() -> &'static str {
 }
 
 impl Schema {
-    /// The contract's schema, checked; introspection answered if
-    /// `introspection`.
+    /// The contract's schema, checked; introspection if `introspection`.
     pub(crate) fn new(introspection: bool) -> Result<Self, SchemaError> {
         let (objects, inputs) = declared();
         Self::build(SDL, objects, inputs, introspection)
     }
 
-    /// The schema of `sdl`, resolved by `objects` (introspection's
-    /// included), its input objects read as `inputs`.
+    /// The schema of `sdl`, resolved by `objects`, read as `inputs`.
     fn build(
         sdl: &str,
         objects: Vec<Object>,
@@ -109,8 +101,7 @@ impl Schema {
     }
 }
 
-/// The resolvers: the contract's object types (`Query` with introspection's
-/// fields) and introspection's, and the input objects.
+/// The resolvers, introspection's included, and the input objects.
 fn declared() -> (Vec<Object>, Vec<InputObject>) {
     let mut objects = contract::objects();
     let query = objects.remove(0);
@@ -119,10 +110,9 @@ fn declared() -> (Vec<Object>, Vec<InputObject>) {
     (objects, contract::inputs())
 }
 
-/// Every object type has a resolver for each of its fields and no other,
-/// each reading only arguments it has, and every input object the fields
-/// read; `__typename` and, on `Query`, `__schema` and `__type` are meta
-/// fields, not in the schema's type.
+/// Every object type has a resolver for each of its fields and no other
+/// (meta fields aside), each reading only arguments it has, and every input
+/// object has the fields read.
 fn check(
     apollo: &apollo_compiler::Schema,
     objects: &[Object],
@@ -165,10 +155,9 @@ fn check(
     Ok(())
 }
 
-/// The types introspection lists, in the order graphql-js's schema collects
-/// them: the declared ones in SDL order, each followed by what it references
-/// first, then the root types', the directives' and introspection's.
-/// Built-in scalars nothing references are left out, as the spec says.
+/// The types introspection lists, in graphql-js's order: the declared ones
+/// in SDL order, each followed by what it references first, then the root
+/// types', the directives' and introspection's (unreferenced scalars out).
 fn listed<'a>(
     apollo: &apollo_compiler::Schema,
     directives: &[Node<DirectiveDefinition>],
@@ -250,27 +239,23 @@ mod tests {
 
     #[test]
     fn a_misspelt_declaration_fails_at_start_up() {
+        let mismatch = |built| matches!(built, Err(SchemaError::Mismatch(_)));
         let unknown = SDL.replace("session: Session!", "session: Sesion!");
+        let built = build(&unknown, |_| {});
         assert!(
-            matches!(build(&unknown, |_| {}), Err(SchemaError::Invalid(_))),
+            matches!(built, Err(SchemaError::Invalid(_))),
             "an unknown type"
         );
         const MISSPELT: InputValue = InputValue("includeDeprecatd");
         let built = build(SDL, |o| field(o, "__Type", "fields").args = &[MISSPELT]);
-        assert!(
-            matches!(built, Err(SchemaError::Mismatch(_))),
-            "a misspelt argument"
-        );
+        assert!(mismatch(built), "a misspelt argument");
         let built = build(SDL, |o| {
             field(o, "__Field", "isDeprecated").name = "deprecated"
         });
-        assert!(
-            matches!(built, Err(SchemaError::Mismatch(_))),
-            "a misspelt field"
-        );
+        assert!(mismatch(built), "a misspelt field");
         let unresolved = SDL.replace("  room: String\n", "  room: String\n  floor: Int\n");
         assert!(
-            matches!(build(&unresolved, |_| {}), Err(SchemaError::Mismatch(_))),
+            mismatch(build(&unresolved, |_| {})),
             "a field without a resolver"
         );
     }

@@ -1,8 +1,6 @@
 //! How the schema's resolvers are declared: each object type's fields with
-//! the arguments they read, their cache hints and resolvers; input objects'
-//! fields; the subscription fields. Arguments and input fields are
-//! constants that resolvers read values by, so each name is written once.
-//! No service state: resolvers get that through `Env`.
+//! the arguments they read (constants, so each name is written once), cache
+//! hints and resolvers; input objects' fields; subscription fields.
 
 use super::Schema;
 use crate::graphql::errors::GraphQLError;
@@ -30,8 +28,7 @@ pub(crate) struct Env<'a> {
     pub(crate) slots: Option<&'a SubscriptionSlots>,
 }
 
-/// A field's arguments after coercion, by name, in declared order; an
-/// argument the request left out (with no default) has no value.
+/// A field's arguments after coercion, by name, in declared order.
 pub(crate) struct Args<'a> {
     /// Each argument's name and value.
     pub(crate) values: Vec<(&'a str, Option<Cow<'a, Input<'a>>>)>,
@@ -46,8 +43,7 @@ impl<'a> Args<'a> {
     }
 }
 
-/// What a field resolves to. Leaves must match the field's declared type;
-/// an object's fields are resolved by the type the field declares.
+/// What a field resolves to, which must match its declared type.
 pub(crate) enum Out<'a> {
     /// `null`.
     Null,
@@ -66,8 +62,7 @@ pub(crate) enum Out<'a> {
     /// The field failed (boxed: the other values are smaller).
     Error(Box<GraphQLError>),
     /// A mutation's root field that resolves once what it waits for is
-    /// done (`createLike` under `--ack stored`); the next root field starts
-    /// after it.
+    /// done (`createLike` under `--ack stored`).
     Later(Later),
 }
 
@@ -110,8 +105,7 @@ pub(crate) struct Field {
     pub(crate) name: &'static str,
     /// The arguments its resolver reads.
     pub(crate) args: &'static [InputValue],
-    /// How long a GET answer selecting it may be cached, in seconds; 0 for
-    /// never.
+    /// How long a GET answer selecting it may be cached, in seconds.
     pub(crate) max_age: u32,
     /// What computes it (on a subscription's root field: from each event).
     pub(crate) resolve: Resolve,
@@ -146,8 +140,7 @@ impl Object {
     }
 
     /// Adds field `name`, resolved by `resolve` from objects of type `T`,
-    /// reading `args`; GET answers selecting it may be cached for `max_age`
-    /// seconds.
+    /// reading `args`, cached for `max_age` seconds.
     pub(crate) fn field<T: Any>(
         mut self,
         name: &'static str,
@@ -172,7 +165,7 @@ impl Object {
     }
 
     /// Adds subscription root field `name`, reading `args`, started by
-    /// `subscribe`; each of its events answers it.
+    /// `subscribe`.
     pub(crate) fn subscription<T: Any + Send + Sync>(
         self,
         name: &'static str,
@@ -184,8 +177,7 @@ impl Object {
         this
     }
 
-    /// Adds field `name`, without arguments, resolved by `resolve` from
-    /// objects of type `T`; cached as `cached` said.
+    /// Adds field `name`, without arguments, cached as `cached` said.
     pub(crate) fn with<T: Any>(self, name: &'static str, resolve: ResolveFn<T>) -> Self {
         let max_age = self.max_age;
         self.field(name, (&[], max_age), resolve)
@@ -209,7 +201,6 @@ pub(crate) struct InputObject {
 /// The items of a subscription, each an object of the field's type.
 pub(crate) type Events = BoxStream<'static, Box<AnyObject>>;
 
-/// Starts a subscription, given the names of the fields its document
-/// selects on each event: its events, or why it cannot start.
+/// Starts a subscription, given the fields it selects on each event.
 pub(crate) type Subscribe =
     fn(&Args<'_>, &Env<'_>, &[&'static str]) -> Result<Events, GraphQLError>;

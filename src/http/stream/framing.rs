@@ -1,7 +1,5 @@
 //! How results are framed in a response that streams: graphql-sse's event
-//! stream (distinct connections mode) and Apollo's multipart subscriptions,
-//! which the `Accept` header chooses between (`http::accept`). Only bytes
-//! are written here.
+//! stream and Apollo's multipart subscriptions. Only bytes are written here.
 
 /// A streamed response's framing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +27,8 @@ impl Framing {
         }
     }
 
-    /// What opens the body: a comment, as some browsers show a stream
-    /// only once a byte of its body came; the first multipart delimiter.
+    /// What opens the body: a comment (some browsers show a stream only
+    /// once a byte came), or the first delimiter.
     pub(crate) fn open(self, out: &mut Vec<u8>) {
         match self {
             Self::EventStream => out.extend_from_slice(b":\n\n"),
@@ -38,10 +36,9 @@ impl Framing {
         }
     }
 
-    /// One result, the GraphQL response `write` appends: a `next` event
-    /// (compact JSON has no line break, so one `data` line holds it), or a
-    /// part with its `payload`. A part ends with the next delimiter, so a
-    /// client reads it as it arrives rather than with the one after.
+    /// One result, the response `write` appends: a `next` event (compact
+    /// JSON fits one `data` line), or a part with its `payload`, ending
+    /// with the next delimiter so it is read as it arrives.
     pub(crate) fn result(self, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
         match self {
             Self::EventStream => {
@@ -49,13 +46,11 @@ impl Framing {
                 write(out);
                 out.extend_from_slice(b"\n\n");
             }
-            Self::Multipart => {
-                out.extend_from_slice(PART_HEAD);
+            Self::Multipart => part(out, |out| {
                 out.extend_from_slice(b"{\"payload\":");
                 write(out);
                 out.push(b'}');
-                out.extend_from_slice(DELIMITER);
-            }
+            }),
         }
     }
 
@@ -63,37 +58,25 @@ impl Framing {
     pub(crate) fn keepalive(self, out: &mut Vec<u8>) {
         match self {
             Self::EventStream => out.extend_from_slice(b":\n\n"),
-            Self::Multipart => {
-                out.extend_from_slice(PART_HEAD);
-                out.extend_from_slice(b"{}");
-                out.extend_from_slice(DELIMITER);
-            }
+            Self::Multipart => part(out, |out| out.extend_from_slice(b"{}")),
         }
     }
 
-    /// Why the stream ends early, `errors` a JSON array: a `next` result
-    /// of those errors, or Apollo's transport error, `payload` null with
-    /// the errors beside it.
+    /// Why the stream ends early, `errors` a JSON array: a `next` result,
+    /// or Apollo's transport error (`payload` null, the errors beside it).
     pub(crate) fn failed(self, out: &mut Vec<u8>, errors: &[u8]) {
-        let write = |out: &mut Vec<u8>| {
-            out.extend_from_slice(b"{\"errors\":");
-            out.extend_from_slice(errors);
-            out.push(b'}');
+        let head: &[u8] = match self {
+            Self::EventStream => b"{\"errors\":",
+            Self::Multipart => b"{\"payload\":null,\"errors\":",
         };
+        let write = |out: &mut Vec<u8>| out.extend_from_slice(&[head, errors, b"}"].concat());
         match self {
             Self::EventStream => self.result(out, write),
-            Self::Multipart => {
-                out.extend_from_slice(PART_HEAD);
-                out.extend_from_slice(b"{\"payload\":null,\"errors\":");
-                out.extend_from_slice(errors);
-                out.push(b'}');
-                out.extend_from_slice(DELIMITER);
-            }
+            Self::Multipart => part(out, write),
         }
     }
 
-    /// The end: a `complete` event, or the closing delimiter (what follows
-    /// the last part's delimiter).
+    /// The end: a `complete` event, or the closing delimiter.
     pub(crate) fn close(self, out: &mut Vec<u8>) {
         match self {
             Self::EventStream => out.extend_from_slice(b"event: complete\ndata:\n\n"),
@@ -101,8 +84,7 @@ impl Framing {
         }
     }
 
-    /// A whole body of one result: a query's or mutation's, or a request
-    /// error.
+    /// A whole body of one result.
     pub(crate) fn once(self, result: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(result.len() + 96);
         self.open(&mut out);
@@ -110,4 +92,11 @@ impl Framing {
         self.close(&mut out);
         out
     }
+}
+
+/// A multipart part: its head, what `write` appends, the next delimiter.
+fn part(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    out.extend_from_slice(PART_HEAD);
+    write(out);
+    out.extend_from_slice(DELIMITER);
 }

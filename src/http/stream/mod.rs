@@ -1,12 +1,8 @@
-//! GraphQL results streamed over plain HTTP/1.1, one operation per
-//! request: graphql-sse's distinct connections mode and Apollo's multipart
-//! subscriptions (`framing`). A subscription runs through the same engine
-//! as over a WebSocket and is counted the same way (`likes_subscribers`,
-//! the connection caps); its body pulls an event only when the connection
-//! has written the last one, so a slow reader gets the listener's merged
-//! delta, and one that takes nothing is cut off by the server's write
-//! deadline. Keep-alives go out while no event does; on shutdown the
-//! client is told why and the stream ends properly.
+//! GraphQL results streamed over HTTP/1.1, one operation per request:
+//! graphql-sse's distinct connections mode and Apollo's multipart
+//! subscriptions (`framing`). The body pulls an event only once the last is
+//! written (a slow reader gets merged deltas); keep-alives fill the quiet,
+//! and on shutdown the client is told why.
 
 mod framing;
 
@@ -18,7 +14,7 @@ use super::gate::Gate;
 use super::written;
 use crate::graphql::Ready;
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use std::convert::Infallible;
@@ -35,17 +31,14 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 const MULTIPART_HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Starts `ready`, a subscription, for a client at `address` and streams
-/// its events; an error that keeps it from starting (an unknown talk) is
-/// the stream's one result.
+/// its events, or the error that kept it from starting.
 pub(super) fn subscribe(
     state: &Arc<HttpState>,
     framing: Framing,
     ready: Ready<'_>,
     address: IpAddr,
 ) -> Response {
-    // One subscription per request, on a connection that carries nothing
-    // else meanwhile: the caps on connections bound them, per client
-    // address and per process, as they bound WebSockets.
+    // One per connection: the caps on connections bound them.
     let subscription = match state.graphql.subscribe(ready, Some(address), None) {
         Ok(subscription) => subscription,
         Err(refused) => return once(framing, &refused.body),
@@ -77,11 +70,9 @@ pub(super) fn once(framing: Framing, result: &[u8]) -> Response {
     streamed(framing, Body::from(framing.once(result)))
 }
 
-/// A 200 of `framing`'s type with `body`, never cached nor buffered by a
-/// proxy.
+/// A 200 of `framing`'s type with `body`, never cached nor buffered.
 fn streamed(framing: Framing, body: Body) -> Response {
     let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -92,23 +83,17 @@ fn streamed(framing: Framing, body: Body) -> Response {
     response
 }
 
-/// One subscription's body: its events framed, keep-alives between them,
-/// and the end. Polled by the connection only when it has room to write.
+/// One subscription's body: its events framed, keep-alives, and the end.
 struct Events {
-    /// Writes each event's response.
     state: Arc<HttpState>,
     framing: Framing,
     plan: Arc<Ready<'static>>,
-    /// The subscription's events; `None` once the stream ended. Dropping
-    /// them (with the body, when the client leaves) ends the subscription.
+    /// `None` once the stream ended; dropping them ends the subscription.
     events: Option<BoxStream<'static, Box<crate::graphql::AnyObject>>>,
-    /// The events are polled only once they woke the connection: it polls
-    /// the body again after writing each one.
+    /// The events are polled only once they woke the connection.
     gate: Gate,
-    /// Ticks when nothing was sent for a keep-alive interval.
     keepalives: Interval,
-    /// Fires when the server shuts down; polled only once it woke the
-    /// connection.
+    /// Fires on shutdown; polled only once it woke the connection.
     shutdown: (Gate, Pin<Box<WaitForCancellationFutureOwned>>),
     /// Whether the body's opening went out.
     opened: bool,

@@ -1,9 +1,7 @@
 //! One GraphQL WebSocket connection: the upgrade (either subprotocol,
-//! small buffers, the message size limit), its I/O loop (the client's
-//! messages to its `operations`, answers and events handed to the socket
-//! and flushed in batches by `send`, keepalive pings, a deadline for `connection_init`), and the
-//! close code that tells the client why it ended. The subprotocols'
-//! messages live in `protocol`.
+//! small buffers, the size limit), its I/O loop (messages to `operations`,
+//! frames flushed in batches by `send`, pings, the `connection_init`
+//! deadline), and the close code that says why it ended.
 
 mod events;
 mod operations;
@@ -29,19 +27,14 @@ use std::sync::Arc;
 use std::task::Poll;
 use tokio::time::Instant;
 
-/// Read buffer per connection: enough for a typical client message (a
-/// subscribe is about 200 bytes; the buffer grows to hold a longer one,
-/// read this much at a time), and small so an idle subscriber costs little
-/// (the library default is 128 KiB).
+/// Read buffer per connection: a subscribe is about 200 bytes, and an idle
+/// subscriber should cost little (the library's default is 128 KiB).
 const READ_BUFFER_BYTES: usize = 256;
 
-/// Messages sent together are written together up to this many bytes
-/// (they are flushed after each batch in any case; the buffer is not
-/// allocated up front).
+/// Messages sent together are written together up to this many bytes.
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 
-/// Whether the client asks for `graphql-transport-ws` (before any other
-/// subprotocol served here).
+/// Whether the client asks first for `graphql-transport-ws`.
 pub(super) fn offers_current_protocol(headers: &HeaderMap) -> bool {
     headers.contains_key(header::UPGRADE)
         && requested_protocol(headers) == Some(Protocol::TransportWs)
@@ -59,13 +52,11 @@ pub(super) async fn upgrade(
     let Some(protocol) = requested_protocol(&parts.headers) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let forbidden = !allowed;
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    // Boxed, so that the upgrade's task holds it once, behind a pointer,
-    // and not again in the callback that starts it.
+    // Boxed: the upgrade's task holds it once, not again in the callback.
     let connection = Box::new(Connection {
         operations: Operations::new(
             protocol,
@@ -74,7 +65,7 @@ pub(super) async fn upgrade(
             state.limits.ws_operation_rate.limiter(),
         ),
         protocol,
-        forbidden,
+        forbidden: !allowed,
         state,
     });
     upgrade
@@ -84,16 +75,13 @@ pub(super) async fn upgrade(
         .max_message_size(MAX_BODY_BYTES)
         .max_frame_size(MAX_BODY_BYTES)
         .on_upgrade(move |socket| {
-            // Its own task: the upgrade's task holds a dead copy of the
-            // socket and the handshake's state beside what it runs, and
-            // ends here instead of living as long as the connection.
+            // Its own task: the upgrade's holds a dead copy of the socket.
             tokio::spawn(connection.serve(socket));
             std::future::ready(())
         })
 }
 
-/// The first GraphQL WebSocket subprotocol the client offers that is served
-/// here; `None` answers the upgrade with 400.
+/// The first subprotocol the client offers that is served here.
 fn requested_protocol(headers: &HeaderMap) -> Option<Protocol> {
     headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)?
@@ -114,15 +102,10 @@ struct Connection {
 
 impl Connection {
     /// Runs the connection until the client leaves, breaks the protocol,
-    /// stays silent, or the server shuts down, and tells the client why it
-    /// ended: 1012 (service restart) on shutdown, which GraphQL WebSocket
-    /// clients answer by reconnecting; the protocol's codes (`EdgeError`);
-    /// 1009 for a message over the size limit; 1002 for malformed
-    /// WebSocket traffic. The socket is not split, since its halves would
-    /// share it behind a lock taken for every read and write; and it is
-    /// used where the future holds it: an argument of an `async fn` keeps
-    /// its room in the future after it has moved, and each idle
-    /// subscriber's task would carry a dead copy of it.
+    /// stays silent, or the server shuts down, and closes with the code
+    /// that says why (`EdgeError`; 1012 on shutdown, so clients reconnect).
+    /// The socket is not split (its halves would share a lock), and not an
+    /// `async fn`'s argument, which would keep a dead copy in the future.
     #[expect(
         clippy::manual_async_fn,
         reason = "an `async fn` keeps the socket twice"
@@ -141,41 +124,33 @@ impl Connection {
                     code,
                     reason: fit_reason(reason).into(),
                 };
-                // Boxed, as the close below: they run once, at the end,
-                // and an idle connection's task would keep their room all
-                // its life.
+                // Boxed, as the close below: an idle connection's task
+                // would otherwise keep their room all its life.
                 Box::pin(send(&mut socket, &mut vec![Message::Close(Some(frame))])).await;
             }
             let _ = Box::pin(socket.close()).await;
         }
     }
 
-    /// The connection's loop; what ends it, if the server tells the
-    /// client (`None`: the client left, or stopped answering).
+    /// The connection's loop; what ends it (`None`: the client left, or
+    /// stopped answering).
     async fn run(&mut self, socket: &mut WebSocket) -> Option<End> {
         let state = self.state.clone();
         let endpoint = &state.graphql;
         let keepalive = state.limits.ws_keepalive;
         let opened = Instant::now();
         let mut heard = opened;
-        // The shutdown signal, the client's messages, the init deadline and
-        // the pings are polled together, and only after one of them woke
-        // the task: not again for every event sent.
+        // Polled only after one of them woke the task, not for every event.
         let mut others = Gate::default();
         let mut shutdown = Some(Box::pin(state.shutdown.clone().cancelled_owned()));
-        // Boxed and dropped once the client has initialised: an idle
-        // subscriber does not keep a timer it no longer needs.
+        // Dropped once the client has initialised.
         let mut init_deadline = Some(Box::pin(tokio::time::sleep(state.limits.ws_init_timeout)));
         let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
-        // Set at shutdown while mutations still wait for their answer: the
-        // connection closes once they are sent.
+        // At shutdown, while mutations still wait: close once they are sent.
         let mut stopping = false;
         loop {
-            // Made for each batch and freed once it is sent: an idle
-            // connection keeps none, and no allocation is resized while
-            // the like it acknowledges waits in the buffer (a resized one
-            // moves, leaving a gap that the like fills, and at thousands of
-            // likes a second the heap grows by the gaps).
+            // Per batch, freed once sent: an idle connection keeps none, and
+            // no allocation is resized (a gap the buffered likes would fill).
             let mut batch = Vec::new();
             if stopping && !self.operations.answering() {
                 return Some(End::Close(EdgeError::Restarting));
@@ -230,9 +205,8 @@ impl Connection {
                         let error = EdgeError::BadRequest("a message is not UTF-8".into());
                         return Some(End::Close(error));
                     };
-                    // Boxed: running an operation takes more room than
-                    // anything else here, and an idle subscriber's task
-                    // would keep that room for its whole life.
+                    // Boxed: the largest future here, which an idle
+                    // subscriber's task would keep all its life.
                     let received = Box::pin(self.operations.receive(text, endpoint, &mut batch));
                     if let Err(end) = received.await {
                         send(socket, &mut batch).await;
@@ -256,8 +230,7 @@ impl Connection {
         }
     }
 
-    /// The close code and reason for `error` in this connection's
-    /// protocol (the legacy one keeps its old codes).
+    /// The close code and reason for `error` (the legacy protocol's own).
     fn close(&self, error: &EdgeError) -> (u16, String) {
         match (self.protocol, error) {
             (Protocol::Legacy, EdgeError::BadRequest(reason)) => {
@@ -272,9 +245,8 @@ impl Connection {
     }
 }
 
-/// Why reading failed, as a close: axum does not expose tungstenite's
-/// error kinds; its capacity error reads "Space limit exceeded: Message too
-/// long: ...".
+/// Why reading failed, as a close; axum hides tungstenite's error kinds,
+/// but its capacity error reads "Space limit exceeded: ...".
 fn read_error(error: &axum::Error) -> EdgeError {
     let error = error.to_string();
     tracing::debug!(%error, "closing a WebSocket after a read error");
@@ -295,15 +267,13 @@ enum Woke {
     InitTimeout,
     /// Time to ping the client.
     Ping,
-    /// Frames to send (events, answers) were handed to the socket, to be
-    /// flushed; any its buffer had no room for are in the batch.
+    /// Frames were handed to the socket (or the batch), to be flushed.
     Fed,
     /// The socket broke while frames were handed to it.
     Broken,
 }
 
-/// Counts an open WebSocket in `/metrics` for as long as it lives, however
-/// its task ends.
+/// Counts an open WebSocket in `/metrics` while it lives.
 struct OpenWebSocket;
 
 impl OpenWebSocket {

@@ -1,9 +1,7 @@
 //! A connection's operations: the protocol's rules (initialisation, ids,
-//! what answers what), the operations it runs through the engine by id, and
-//! their events merged (`events`). A mutation that waits for its flush
-//! (`--ack stored`) is answered when it is done, while the others go on. It
-//! writes frames for the connection to send and says when the connection
-//! must end; it does no I/O itself.
+//! what answers what), the operations run by id, their events merged
+//! (`events`); a mutation that waits for its flush answers when done while
+//! the others go on. It writes frames and says when to end; no I/O.
 
 use super::events::{self, EventStreams};
 use super::protocol::{self, ClientMessage, Protocol};
@@ -45,8 +43,7 @@ pub(super) struct Tag {
     plan: Arc<Ready<'static>>,
 }
 
-/// A mutation answered after it waited, or nothing if the client stopped
-/// it first.
+/// A mutation answered after it waited; `None` if the client stopped it.
 type Answering = BoxFuture<'static, Option<Answered>>;
 
 /// What a mutation that waited answers.
@@ -63,17 +60,13 @@ pub(super) struct Operations {
     slots: SubscriptionSlots,
     /// Whether `connection_init` came (and was acknowledged).
     initialised: bool,
-    /// The rate at which this connection may start operations; `None`: no
-    /// limit.
+    /// The rate at which it may start operations (`None`: no limit).
     rate: Option<Limiter>,
-    /// The subscriptions and waiting mutations running, by id; aborting
-    /// one ends it without an answer. A list: most connections run one,
-    /// which a map would give room for four.
+    /// The subscriptions and waiting mutations, by id; a list, as most
+    /// connections run one (a map would make room for four).
     running: Vec<(String, AbortHandle)>,
-    /// The subscriptions' events.
     events: EventStreams<Tag, Box<AnyObject>>,
-    /// Mutations waiting for their answer; made for the first (most
-    /// connections have none).
+    /// Mutations waiting for their answer; made for the first.
     waiting: Option<Box<Waiting>>,
 }
 
@@ -180,10 +173,8 @@ impl Operations {
         }
     }
 
-    /// Runs operation `id`: a query or mutation answers now, a
-    /// subscription runs until it ends or is stopped. What keeps it from
-    /// running is graphql-transport-ws's `error` (legacy: `data` and
-    /// `complete`).
+    /// Runs operation `id`: a query or mutation answers now (or once its
+    /// flush is done), a subscription runs until it ends or is stopped.
     async fn start(
         &mut self,
         id: String,
@@ -283,19 +274,12 @@ impl Operations {
 
     /// Stops subscription `id`; whether one was running.
     fn stop(&mut self, id: &str) -> bool {
-        match self.forget(id) {
-            Some(abort) => {
-                abort.abort();
-                true
-            }
-            None => false,
-        }
+        self.forget(id).inspect(AbortHandle::abort).is_some()
     }
 
     /// The next frame to send: a waiting mutation's answer (`next`, then
-    /// `complete`), or, unless `answers_only` (the server is stopping and
-    /// the subscriptions end with the connection), a subscription's event
-    /// (legacy `data`) or `complete` for one that ended by itself.
+    /// `complete`), or, unless `answers_only` (stopping), a subscription's
+    /// event or `complete` for one that ended by itself.
     pub(super) fn poll_frame(
         &mut self,
         cx: &mut Context<'_>,
@@ -344,8 +328,7 @@ fn frame(json: String) -> Message {
     Message::Text(json.into())
 }
 
-/// A response's JSON as text (the engine writes UTF-8; anything else would
-/// be sent empty rather than broken).
+/// A response's JSON as text (empty, rather than broken, if not UTF-8).
 fn utf8(json: &[u8]) -> &str {
     std::str::from_utf8(json).unwrap_or_default()
 }

@@ -1,9 +1,7 @@
-//! The two GraphQL WebSocket subprotocols' messages: a client message read
-//! once (its operation's request borrowed from the frame's text), and the
-//! server's frames. `graphql-transport-ws` follows graphql-ws's PROTOCOL.md
-//! to the letter: a message it does not specify closes with 4400. The
-//! legacy `graphql-ws` (subscriptions-transport-ws) behaves as it always
-//! has here: `start`/`stop`, `data`, and close 1002 for what it cannot read.
+//! The two GraphQL WebSocket subprotocols' messages, read borrowing from
+//! the frame, and the server's frames. `graphql-transport-ws` follows
+//! graphql-ws's PROTOCOL.md to the letter (else 4400); the legacy
+//! `graphql-ws` keeps its `start`/`stop`, `data`, and 1002.
 
 use super::super::error::EdgeError;
 use crate::graphql::Request;
@@ -72,7 +70,7 @@ pub(crate) enum ClientMessage<'a> {
     Terminate,
 }
 
-/// Any message's fields; which it needs depends on its type.
+/// Any message's fields.
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(rename = "type", borrow)]
@@ -139,12 +137,10 @@ pub(crate) fn pong(payload: Option<&RawValue>) -> String {
     }
 }
 
-/// A message of type `kind` (`next`, legacy `data`, or `error`) for
-/// operation `id_json` with `payload`: built as text from text, so it needs
-/// no check that it is UTF-8, and at its exact length, so the message takes
-/// its bytes without another allocation.
+/// A message of type `kind` for operation `id_json` with `payload`, as
+/// text at its exact length (the message takes it without copying).
 pub(crate) fn message(kind: &str, id_json: &str, payload: &str) -> String {
-    let parts = [
+    [
         r#"{"type":""#,
         kind,
         r#"","id":"#,
@@ -152,10 +148,8 @@ pub(crate) fn message(kind: &str, id_json: &str, payload: &str) -> String {
         r#","payload":"#,
         payload,
         "}",
-    ];
-    let mut out = String::with_capacity(parts.iter().map(|part| part.len()).sum());
-    parts.iter().for_each(|part| out.push_str(part));
-    out
+    ]
+    .concat()
 }
 
 /// `complete` for operation `id_json`.

@@ -59,11 +59,9 @@ pub(super) fn subscription() -> Object {
     )
 }
 
-/// Starts `likeAdded`: checks the talk and the connection's allowance of
-/// subscriptions (the slot is held by the events and freed when they end).
-/// A connection ends its subscriptions when the server shuts down (with
-/// close code 1012): watching for shutdown here as well would cost every
-/// event a lock shared by all subscribers.
+/// Starts `likeAdded`: checks the talk and takes a slot of the connection's
+/// allowance, held by the events. Shutdown is the connection's to watch
+/// (here it would cost every event a lock shared by all subscribers).
 fn subscribe(args: &Args<'_>, env: &Env<'_>, selected: &[&str]) -> Result<Events, GraphQLError> {
     let session_id = args
         .get(&SESSION_ID)
@@ -80,15 +78,13 @@ fn subscribe(args: &Args<'_>, env: &Env<'_>, selected: &[&str]) -> Result<Events
     };
     let services = env.services;
     Session::require(services, session_id)?;
-    let slot = match env.slots {
-        Some(slots) => Some(slots.take().ok_or_else(|| {
-            GraphQLError::new(
-                Code::LimitExceeded,
-                format!("a connection may hold at most {} subscriptions", slots.max),
-            )
-        })?),
-        None => None,
-    };
+    let slot = env.slots.map(|slots| {
+        slots.take().ok_or_else(|| {
+            let message = format!("a connection may hold at most {} subscriptions", slots.max);
+            GraphQLError::new(Code::LimitExceeded, message)
+        })
+    });
+    let slot = slot.transpose()?;
     let interest = Interest {
         since,
         audience: selected.contains(&"watching"),

@@ -102,24 +102,22 @@ fn create_like(env: &Env<'_>, input: &Input<'_>) -> Result<Out<'static>, GraphQL
         created_at: chrono::Utc::now(),
     };
     let id = like.id;
-    let receipt = services
-        .storer
-        .accept(like)
-        .map_err(|refusal| match refusal {
-            Refusal::Full => refuse(
+    let receipt = services.storer.accept(like).map_err(|refusal| {
+        let (reason, message, wait) = match refusal {
+            Refusal::Full => (
                 "buffer_full",
-                GraphQLError::new(
-                    Code::Unavailable,
-                    "too many likes are waiting to be stored; try again shortly",
-                )
-                .retry_after(Duration::from_secs(2)),
+                "too many likes are waiting to be stored; try again shortly",
+                2,
             ),
-            Refusal::Closed => refuse(
+            Refusal::Closed => (
                 "shutting_down",
-                GraphQLError::new(Code::Unavailable, "this server is shutting down; try again")
-                    .retry_after(Duration::from_secs(1)),
+                "this server is shutting down; try again",
+                1,
             ),
-        })?;
+        };
+        let error = GraphQLError::new(Code::Unavailable, message);
+        refuse(reason, error.retry_after(Duration::from_secs(wait)))
+    })?;
     let payload = CreateLikePayload {
         client_mutation_id: client_mutation_id.map(str::to_owned),
         like: LikeNode { id, session },

@@ -1,8 +1,7 @@
-//! The resolvers of the contract: `createLike`, `likeAdded`, `session`,
-//! `sessions`. Names and shapes are fixed by the front end (fields may be
-//! added, never renamed or removed) and written in `schema.graphql`; the
-//! talks are resolved in `session` (their timelines in `timeline`), likes in `like`, live counts in
-//! `event`.
+//! The resolvers of the contract written in `schema.graphql`, whose names
+//! and shapes the front end fixes (fields may be added, never removed):
+//! talks in `session` (their timelines in `timeline`), likes in `like`,
+//! live counts in `event`.
 
 mod event;
 mod like;

@@ -1,6 +1,5 @@
 //! Talks: `Query.session`, `Query.sessions` and the `Session` type, from
-//! the catalogue and the listener's published totals (its timeline is in
-//! `timeline`).
+//! the catalogue and the listener's published totals.
 
 use super::super::types::{Env, Object, Out};
 use super::{Root, clamp};
@@ -13,8 +12,8 @@ use chrono::{DateTime, FixedOffset};
 
 /// How long GET answers about the catalogue may be cached, in seconds.
 const CATALOGUE_MAX_AGE: u32 = 60;
-/// How long GET answers with a live count may be cached, in seconds: the
-/// observer publishes new totals every second.
+/// How long GET answers with a live count may be cached, in seconds (the
+/// observer publishes every second).
 pub(super) const COUNT_MAX_AGE: u32 = 1;
 
 /// `sessionId`, the talk: an argument of `session` and `likeAdded`, and a

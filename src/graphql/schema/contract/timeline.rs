@@ -1,6 +1,5 @@
 //! A talk's timeline: `Session.timeline(every:)` and the `LikeInterval`
-//! type, cut from the timelines the observer keeps (`crate::timeline`), so
-//! answering reads no store.
+//! type, cut from the timelines the observer keeps (no store is read).
 
 use super::super::types::{Args, Env, Object, Out};
 use super::clamp;
@@ -19,8 +18,7 @@ pub(super) fn on(session: Object) -> Object {
     session.field("timeline", (&[EVERY], COUNT_MAX_AGE), resolve)
 }
 
-/// `Session.timeline`: the talk's intervals, or `BAD_USER_INPUT` for an
-/// `every` that is not an interval length.
+/// `Session.timeline`: the talk's intervals of length `every`.
 fn resolve<'a>(session: &'a Session, args: &Args<'_>, env: &Env<'a>) -> Out<'a> {
     let every = match args.get(&EVERY) {
         None => Ok(Every::MINUTE),
