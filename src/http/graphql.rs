@@ -1,13 +1,8 @@
-//! GraphQL over HTTP, as its spec says: POSTed JSON (one operation, or a
-//! batch), GET with the request in the URL for queries (so a CDN can cache
-//! them, with a `Cache-Control` from the fields selected), content
-//! negotiation between `application/graphql-response+json` and
-//! `application/json`, and the spec's status codes: under the former, a
-//! request that fails before execution (no `data`) answers 400. The body
-//! is read once, straight into the engine's `Request`. A client that
-//! accepts a streamed framing (`stream`) subscribes here too; it gets a
-//! query's result, or a request error, in that framing when it prefers it
-//! to JSON.
+//! GraphQL over HTTP, as its spec says: POSTed JSON (one operation or a
+//! batch), GET for queries (cacheable, with a `Cache-Control` from the
+//! fields selected), the two JSON media types and their status codes. A
+//! client that accepts a streamed framing (`stream`) subscribes here too,
+//! and gets a single result in it when it prefers it to JSON.
 
 use super::accept::{Accepts, MediaType};
 use super::error::EdgeError;

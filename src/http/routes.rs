@@ -1,10 +1,7 @@
-//! What serves a connection's requests. Every request passes one stack of
-//! layers (`Layers`: the request SLIs, the request id, the span, CORS).
-//! A like, `POST /graphql`, goes through that stack straight to its
-//! handler; everything else goes to the router, whose routes each have the
-//! same stack. The router would clone a boxed route, box two futures and
-//! fill three extensions for every request; likes, by far the most
-//! frequent, are spared that.
+//! What serves a connection's requests: one stack of layers (`Layers`)
+//! before every route. A like, `POST /graphql` and by far the most
+//! frequent request, goes through it straight to its handler, spared the
+//! router's boxed route, futures and extensions; the rest go to the router.
 
 use super::Shared;
 use super::handoff::Handoff;
