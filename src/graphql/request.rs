@@ -129,9 +129,14 @@ impl<'a> Request<'a> {
             Some(raw) => match serde_json::from_str(raw.get()) {
                 Ok(Input::Null) => Ok(Input::Object(Vec::new())),
                 Ok(object @ Input::Object(_)) => Ok(object),
-                _ => Err(GraphQLError::new(
+                Ok(_) => Err(GraphQLError::new(
                     Code::BadRequest,
                     "variables must be a JSON object",
+                )),
+                // Valid JSON that no value here holds, such as `1e400`.
+                Err(error) => Err(GraphQLError::new(
+                    Code::BadRequest,
+                    format!("variables cannot be read: {error}"),
                 )),
             },
         }

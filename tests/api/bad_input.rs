@@ -87,6 +87,15 @@ async fn bad_input_is_refused_with_a_code_and_harms_nothing() {
     let (status, body) = app.post_raw("{ this is not json".into()).await;
     assert_eq!((status, error_code(&body)), (400, "BAD_REQUEST"), "{body}");
 
+    // Valid JSON whose number no type holds: that request is refused, and
+    // says why (graphql-js answers the same request with an error too).
+    let input = r#"{"input":{"uuid":"huge","sessionId":1e400}}"#;
+    let huge = format!(r#"{{"query":{},"variables":{input}}}"#, json!(CREATE_LIKE));
+    let (status, body) = app.post_raw(huge).await;
+    assert_eq!((status, error_code(&body)), (200, "BAD_REQUEST"), "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("number out of range"), "{body}");
+
     let oversized = format!(r#"{{"query":"{}"}}"#, " ".repeat(64 * 1024));
     let (status, body) = app.post_raw(oversized).await;
     assert_eq!(
