@@ -1,8 +1,8 @@
 //! A GraphQL request as every transport carries it: `query`,
-//! `operationName`, `variables` and `extensions`, read once from the
-//! transport's JSON (or URL parameters) without copying its strings, and
-//! checked for shape: a request whose parameters are not of their types is
-//! refused before any GraphQL runs.
+//! `operationName`, `variables` and `extensions`, taken from the
+//! transport's JSON (or URL parameters) as written, without copying, and
+//! checked for shape before any GraphQL runs. The variables and a persisted
+//! query's hash are read from their JSON only once the request is run.
 
 use super::errors::{Code, GraphQLError};
 use super::input::Input;

@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn the_accepted_media_type_with_the_highest_weight_is_served() {
         use MediaType::*;
-        assert_eq!(Accepts::of(&HeaderMap::new(), true).media, Ok(Json));
+        // No header is read as `application/json`, without parsing one.
+        let none = Accepts::of(&HeaderMap::new(), true);
+        assert_eq!(none, accepting("application/json", true));
+        assert_eq!(none.media, Ok(Json));
         let media = |accept, html| accepting(accept, html).media;
         assert_eq!(media("application/json", true), Ok(Json));
         assert_eq!(
