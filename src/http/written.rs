@@ -1,7 +1,8 @@
 //! An event's response, written once per worker thread for all the
 //! subscribers that get the same: a publication wakes a talk's thousands of
 //! subscribers, most with the same operation. The WebSocket frame around it
-//! is kept too, for those whose operation has the first one's id ("1").
+//! is kept too, for those whose operation has the first one's id ("1"),
+//! found by the id's copy in the subscription's tag (`ShortId`).
 
 use crate::graphql::{AnyObject, Endpoint, LikeEvent, Ready};
 use axum::extract::ws::Utf8Bytes;
@@ -11,13 +12,31 @@ use std::sync::Arc;
 /// Responses kept per thread (a miss only writes the response again).
 const KEPT: usize = 16;
 
+/// An operation id of at most 16 bytes, held inline: a subscriber's frame
+/// is found by it without reading its id's own allocation. Longer ids
+/// (graphql-ws's UUIDs) are each framed anew: no two share one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct ShortId {
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl ShortId {
+    pub(super) fn of(id: &str) -> Option<Self> {
+        let mut bytes = [0; 16];
+        bytes.get_mut(..id.len())?.copy_from_slice(id.as_bytes());
+        let len = id.len() as u8;
+        Some(Self { bytes, len })
+    }
+}
+
 /// One response, and the plan (`P`) and event (`E`) it was written for.
 struct Written<P, E> {
     plan: Arc<P>,
     event: E,
     response: Box<str>,
-    /// The first frame made of it, with its message type and id.
-    frame: Option<(&'static str, Box<str>, Utf8Bytes)>,
+    /// The first frame made of it with a short id, its message type and id.
+    frame: Option<(&'static str, ShortId, Utf8Bytes)>,
 }
 
 impl<P, E> Written<P, E> {
@@ -26,19 +45,21 @@ impl<P, E> Written<P, E> {
     fn framed(
         &mut self,
         kind: &'static str,
-        id: &str,
+        id: Option<ShortId>,
         frame: impl FnOnce(&str) -> String,
     ) -> Utf8Bytes {
-        match &self.frame {
-            Some((framed_kind, framed_id, bytes)) if *framed_kind == kind && **framed_id == *id => {
+        match (&self.frame, id) {
+            (Some((framed_kind, framed_id, bytes)), Some(id))
+                if *framed_kind == kind && *framed_id == id =>
+            {
                 bytes.clone()
             }
-            Some(_) => frame(&self.response).into(),
-            None => {
+            (None, Some(id)) => {
                 let bytes = Utf8Bytes::from(frame(&self.response));
-                self.frame = Some((kind, id.into(), bytes.clone()));
+                self.frame = Some((kind, id, bytes.clone()));
                 bytes
             }
+            _ => frame(&self.response).into(),
         }
     }
 }
@@ -115,7 +136,7 @@ pub(super) fn frame(
     endpoint: &Endpoint,
     plan: &Arc<Ready<'static>>,
     event: &AnyObject,
-    (kind, id): (&'static str, &str),
+    (kind, id): (&'static str, Option<ShortId>),
     frame: impl FnOnce(&str) -> String,
 ) -> Utf8Bytes {
     let Some(like) = event.downcast_ref::<LikeEvent>() else {
@@ -216,7 +237,7 @@ mod tests {
         let mut kept = written(&plan, 1, "{}");
         let mut framings = 0;
         let mut frame = |id: &str| {
-            let made = kept.framed("next", id, |response| {
+            let made = kept.framed("next", ShortId::of(id), |response| {
                 framings += 1;
                 format!("{id}:{response}")
             });
@@ -231,5 +252,26 @@ mod tests {
             framings, 3,
             "framed once for \"1\", each time for another id"
         );
+    }
+
+    #[test]
+    fn an_id_past_sixteen_bytes_is_framed_each_time_and_kept_by_none() {
+        let plan = Arc::new("likes".to_owned());
+        let mut kept = written(&plan, 1, "{}");
+        let long = "0123456789abcdef-";
+        let mut framings = 0;
+        let mut frame = |id: &str| {
+            let made = kept.framed("next", ShortId::of(id), |response| {
+                framings += 1;
+                format!("{id}:{response}")
+            });
+            made.as_str().to_owned()
+        };
+        assert_eq!(frame(long), format!("{long}:{{}}"));
+        assert_eq!(frame(long), format!("{long}:{{}}"));
+        assert_eq!(frame(&long[..16]), "0123456789abcdef:{}");
+        assert_eq!(frame(&long[..16]), "0123456789abcdef:{}");
+        assert_eq!(framings, 3, "the 16-byte id is kept once framed");
+        assert!(ShortId::of("a") != ShortId::of("a\0"));
     }
 }

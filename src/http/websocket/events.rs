@@ -1,41 +1,30 @@
 //! The events of a connection's subscriptions: each tagged with the
-//! subscription it belongs to (`T`: what frames them), stoppable, and
-//! merged into one stream.
+//! subscription it belongs to (`T`: what frames them), merged into one
+//! stream, and stopped by the connection, which owns them.
 
-use crate::http::gate::Gate;
 use futures_util::StreamExt;
-use futures_util::stream::{AbortHandle, Abortable, BoxStream, SelectAll, Stream};
+use futures_util::stream::{BoxStream, SelectAll, Stream};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// One subscription's events, stoppable by the client.
-pub(super) type Events<T, E> = Abortable<Tagged<T, E>>;
-
-/// `events` tagged with `tag`, and what stops them.
-pub(super) fn tagged<T, E>(
-    tag: Arc<T>,
-    events: BoxStream<'static, E>,
-) -> (Events<T, E>, AbortHandle) {
-    let (abort, registration) = AbortHandle::new_pair();
-    let tagged = Tagged {
+/// `events` tagged with `tag`.
+pub(super) fn tagged<T, E>(tag: Arc<T>, events: BoxStream<'static, E>) -> Tagged<T, E> {
+    Tagged {
         tag,
         events: Some(events),
-    };
-    (Abortable::new(tagged, registration), abort)
+    }
 }
 
 /// The events of the subscriptions run here. Most connections run one: it
 /// is polled without `SelectAll`'s wake-up bookkeeping (nor its
-/// allocations, made only for a second subscription). Starting another
-/// moves both to `SelectAll`, which polls only the woken ones; the two are
-/// never both in use. They are polled only once one of them woke the
-/// connection (or one started): it wakes for each event, and looks for
-/// more after each.
+/// allocations, made only for a second subscription), and registers the
+/// connection's own waker: an event touches nothing else of the
+/// subscriber's. Starting another moves both to `SelectAll`, which polls
+/// only the woken ones; the two are never both in use.
 pub(super) struct EventStreams<T, E> {
-    one: Option<Events<T, E>>,
-    many: Option<SelectAll<Events<T, E>>>,
-    gate: Gate,
+    one: Option<Tagged<T, E>>,
+    many: Option<SelectAll<Tagged<T, E>>>,
 }
 
 impl<T, E> Default for EventStreams<T, E> {
@@ -43,14 +32,12 @@ impl<T, E> Default for EventStreams<T, E> {
         Self {
             one: None,
             many: None,
-            gate: Gate::default(),
         }
     }
 }
 
 impl<T, E> EventStreams<T, E> {
-    pub(super) fn push(&mut self, events: Events<T, E>) {
-        self.gate.open();
+    pub(super) fn push(&mut self, events: Tagged<T, E>) {
         if self.one.is_none() && self.many_len() == 0 {
             self.one = Some(events);
             return;
@@ -62,31 +49,39 @@ impl<T, E> EventStreams<T, E> {
         many.push(events);
     }
 
+    /// Drops the subscriptions whose tag `is_it`, silently: no end follows.
+    pub(super) fn stop(&mut self, is_it: impl Fn(&T) -> bool) {
+        if self.one.as_ref().is_some_and(|one| is_it(&one.tag)) {
+            self.one = None;
+        }
+        if let Some(many) = self.many.take() {
+            let kept: SelectAll<_> = many
+                .into_iter()
+                .filter(|tagged| !is_it(&tagged.tag))
+                .collect();
+            self.many = Some(kept);
+        }
+    }
+
     /// How many run in `SelectAll`.
     fn many_len(&self) -> usize {
         self.many.as_ref().map_or(0, SelectAll::len)
     }
 
-    /// The next event of any of them; `Pending` when there is none.
+    /// The next event of any of them; `Pending` when there is none (a
+    /// subscription started later is polled then).
     pub(super) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(Arc<T>, Option<E>)> {
-        let (one, many) = (&mut self.one, &mut self.many);
-        self.gate.poll(cx, |cx| {
-            if let Some(events) = one.as_mut() {
-                match events.poll_next_unpin(cx) {
-                    Poll::Ready(Some(item)) => return Poll::Ready(item),
-                    Poll::Ready(None) => *one = None,
-                    Poll::Pending => return Poll::Pending,
-                }
+        if let Some(events) = self.one.as_mut() {
+            match events.poll_next_unpin(cx) {
+                Poll::Ready(Some(item)) => return Poll::Ready(item),
+                Poll::Ready(None) => self.one = None,
+                Poll::Pending => return Poll::Pending,
             }
-            let Some(many) = many.as_mut() else {
-                return Poll::Pending;
-            };
-            match many.poll_next_unpin(cx) {
-                Poll::Ready(Some(item)) => Poll::Ready(item),
-                // Empty: a subscription started later opens the gate.
-                Poll::Ready(None) | Poll::Pending => Poll::Pending,
-            }
-        })
+        }
+        match self.many.as_mut().map(|many| many.poll_next_unpin(cx)) {
+            Some(Poll::Ready(Some(item))) => Poll::Ready(item),
+            _ => Poll::Pending,
+        }
     }
 }
 
@@ -121,7 +116,7 @@ mod tests {
 
     type Streams = EventStreams<String, i32>;
 
-    fn subscription(id: &str, likes: &[i32], ends: bool) -> (Events<String, i32>, AbortHandle) {
+    fn subscription(id: &str, likes: &[i32], ends: bool) -> Tagged<String, i32> {
         let events = futures_util::stream::iter(likes.to_vec());
         let events = if ends {
             events.boxed()
@@ -151,8 +146,7 @@ mod tests {
     #[test]
     fn one_subscription_or_many_every_event_and_end_comes_out_once() {
         let mut streams = EventStreams::default();
-        let (a, _a) = subscription("a", &[1, 2], true);
-        streams.push(a);
+        streams.push(subscription("a", &[1, 2], true));
         assert!(streams.one.is_some() && streams.many.is_none());
         assert_eq!(
             ready(&mut streams),
@@ -160,32 +154,37 @@ mod tests {
         );
         assert!(streams.one.is_none(), "an ended subscription is dropped");
 
-        let (b, stop_b) = subscription("b", &[3], false);
-        streams.push(b);
+        streams.push(subscription("b", &[3], false));
         assert!(streams.one.is_some());
-        let (c, _c) = subscription("c", &[4], false);
-        streams.push(c);
+        streams.push(subscription("c", &[4], false));
         assert!(streams.one.is_none() && streams.many_len() == 2);
         let mut both = ready(&mut streams);
         both.sort();
         assert_eq!(both, seen(&[("b", Some(3)), ("c", Some(4))]));
 
-        stop_b.abort();
-        assert_eq!(
-            ready(&mut streams),
-            seen(&[]),
-            "a stopped one ends silently"
-        );
-        assert_eq!(streams.many_len(), 1);
-        let (d, stop_d) = subscription("d", &[5], false);
-        streams.push(d);
+        streams.stop(|id| id == "b");
+        assert_eq!(streams.many_len(), 1, "a stopped one is dropped at once");
+        assert_eq!(ready(&mut streams), seen(&[]), "and ends silently");
+        streams.push(subscription("d", &[5], false));
         assert_eq!(
             streams.many_len(),
             2,
             "with one in SelectAll, a new one joins it"
         );
         assert_eq!(ready(&mut streams), seen(&[("d", Some(5))]));
-        stop_d.abort();
+        streams.stop(|id| id == "d");
+        assert_eq!(ready(&mut streams), seen(&[]));
+        assert_eq!(streams.many_len(), 1);
+    }
+
+    #[test]
+    fn a_lone_subscription_stopped_is_dropped_and_says_nothing() {
+        let mut streams = EventStreams::default();
+        streams.push(subscription("a", &[1], false));
+        streams.stop(|id| id == "b");
+        assert!(streams.one.is_some(), "another id stops nothing");
+        streams.stop(|id| id == "a");
+        assert!(streams.one.is_none());
         assert_eq!(ready(&mut streams), seen(&[]));
     }
 }

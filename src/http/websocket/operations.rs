@@ -9,7 +9,7 @@ use crate::graphql::{
     AnyObject, Code, Endpoint, GraphQLError, OperationType, Ready, Response, SubscriptionSlots,
 };
 use crate::http::EdgeError;
-use crate::http::written;
+use crate::http::written::{self, ShortId};
 use crate::limits::Limiter;
 use axum::extract::ws::Message;
 use futures_util::StreamExt;
@@ -40,6 +40,8 @@ pub(super) struct Tag {
     id: String,
     /// The id as a JSON string.
     id_json: String,
+    /// The same, if short: how its events' shared frame is found.
+    short_id: Option<ShortId>,
     plan: Arc<Ready<'static>>,
 }
 
@@ -62,9 +64,10 @@ pub(super) struct Operations {
     initialised: bool,
     /// The rate at which it may start operations (`None`: no limit).
     rate: Option<Limiter>,
-    /// The subscriptions and waiting mutations, by id; a list, as most
-    /// connections run one (a map would make room for four).
-    running: Vec<(String, AbortHandle)>,
+    /// The subscriptions and waiting mutations, by id, with what stops a
+    /// mutation (a subscription's events are stopped in `events`); a list,
+    /// as most connections run one (a map would make room for four).
+    running: Vec<(String, Option<AbortHandle>)>,
     events: EventStreams<Tag, Box<AnyObject>>,
     /// Mutations waiting for their answer; made for the first.
     waiting: Option<Box<Waiting>>,
@@ -190,12 +193,12 @@ impl Operations {
                     Ok(subscription) => {
                         let tag = Arc::new(Tag {
                             id: id.clone(),
+                            short_id: ShortId::of(&id_json),
                             id_json,
                             plan: subscription.plan,
                         });
-                        let (events, abort) = events::tagged(tag, subscription.events);
-                        self.run_as(id, abort);
-                        self.events.push(events);
+                        self.run_as(id, None);
+                        self.events.push(events::tagged(tag, subscription.events));
                         return;
                     }
                     Err(refused) => refused,
@@ -212,7 +215,7 @@ impl Operations {
                     Poll::Ready(response) => self.answer(&id_json, &response, out),
                     Poll::Pending => {
                         let (abort, registration) = AbortHandle::new_pair();
-                        self.run_as(id.clone(), abort);
+                        self.run_as(id.clone(), Some(abort));
                         let waiting = self.waiting.get_or_insert_default();
                         waiting.answering.push(Box::pin(async move {
                             let response = Abortable::new(run, registration).await.ok()?;
@@ -258,8 +261,9 @@ impl Operations {
         self.running.iter().position(|(running, _)| running == id)
     }
 
-    /// Notes operation `id` running, stopped by `abort`.
-    fn run_as(&mut self, id: String, abort: AbortHandle) {
+    /// Notes operation `id` running: a mutation stopped by `abort`, or a
+    /// subscription (`None`).
+    fn run_as(&mut self, id: String, abort: Option<AbortHandle>) {
         if self.running.capacity() == 0 {
             self.running.reserve_exact(1);
         }
@@ -267,14 +271,19 @@ impl Operations {
     }
 
     /// Forgets operation `id`; what stops it, if it ran.
-    fn forget(&mut self, id: &str) -> Option<AbortHandle> {
+    fn forget(&mut self, id: &str) -> Option<Option<AbortHandle>> {
         let index = self.running(id)?;
         Some(self.running.swap_remove(index).1)
     }
 
-    /// Stops subscription `id`; whether one was running.
+    /// Stops operation `id`; whether one was running.
     fn stop(&mut self, id: &str) -> bool {
-        self.forget(id).inspect(AbortHandle::abort).is_some()
+        match self.forget(id) {
+            Some(Some(mutation)) => mutation.abort(),
+            Some(None) => self.events.stop(|tag| tag.id == id),
+            None => return false,
+        }
+        true
     }
 
     /// The next frame to send: a waiting mutation's answer (`next`, then
@@ -311,7 +320,7 @@ impl Operations {
                     endpoint,
                     &tag.plan,
                     event.as_ref(),
-                    (kind, &tag.id_json),
+                    (kind, tag.short_id),
                     |response| protocol::message(kind, &tag.id_json, response),
                 ))
             }
