@@ -28,17 +28,21 @@ use input::Input;
 use prepare::{Documents, Operation, Prepared};
 use schema::{Env, Events, Schema};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 /// Bytes of prepared documents kept, each counted under its text and its
 /// hash: about a thousand of a typical size.
 const DOCUMENTS_KEPT_BYTES: u64 = 8 << 20;
+
+/// Distinct subscription plans shared (`Plans`); more are not shared.
+const PLANS_SHARED: usize = 64;
 
 /// What answers GraphQL: the schema, the prepared documents, the services.
 pub(crate) struct Endpoint {
     schema: Schema,
     documents: Documents,
     services: Services,
+    plans: Plans,
 }
 
 /// A request's operation, found, its variables coerced: ready to run.
@@ -105,6 +109,7 @@ impl Endpoint {
             schema: Schema::new(introspection)?,
             documents: Documents::new(DOCUMENTS_KEPT_BYTES),
             services,
+            plans: Plans::default(),
         })
     }
 
@@ -138,6 +143,32 @@ impl Endpoint {
             address,
             slots,
         }
+    }
+}
+
+/// Live subscriptions' plans, one per distinct operation and variables:
+/// a talk's subscribers then find their event's response, written once per
+/// thread, by the plan's address, without reading their own variables.
+#[derive(Default)]
+struct Plans(Mutex<Vec<Weak<Ready<'static>>>>);
+
+impl Plans {
+    /// The live plan equal to `plan`, or `plan`, shared from now on.
+    fn share(&self, plan: Ready<'static>) -> Arc<Ready<'static>> {
+        let mut plans = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        plans.retain(|kept| kept.strong_count() > 0);
+        if let Some(kept) = plans
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|kept| **kept == plan)
+        {
+            return kept;
+        }
+        let plan = Arc::new(plan);
+        if plans.len() < PLANS_SHARED {
+            plans.push(Arc::downgrade(&plan));
+        }
+        plan
     }
 }
 

@@ -271,7 +271,7 @@ async fn with_introspection_off_schema_and_type_are_refused_and_typename_is_not(
 }
 
 #[tokio::test]
-async fn subscriptions_plan_alike_only_with_the_same_document_and_variables() {
+async fn subscriptions_share_a_plan_only_with_the_same_document_and_variables() {
     let replica = Replica::start(true).await;
     let plan = |query: &'static str, talk: i32| {
         let endpoint = &replica.endpoint;
@@ -290,9 +290,21 @@ async fn subscriptions_plan_alike_only_with_the_same_document_and_variables() {
     let likes = "subscription($s: Int!) { likeAdded(sessionId: $s) { likes total } }";
     let total = "subscription($s: Int!) { likeAdded(sessionId: $s) { total } }";
     let first = plan(likes, 1).await;
-    assert!(*first == *plan(likes, 1).await, "another subscriber's");
+    assert!(
+        Arc::ptr_eq(&first, &plan(likes, 1).await),
+        "another subscriber's"
+    );
     assert!(*first != *plan(likes, 2).await, "another talk");
     assert!(*first != *plan(total, 1).await, "another selection");
+    let other = plan(likes, 2).await;
+    assert!(Arc::ptr_eq(&other, &plan(likes, 2).await));
+    drop(other);
+    let anew = plan(likes, 2).await;
+    assert_eq!(
+        Arc::strong_count(&anew),
+        1,
+        "a plan is kept only by its subscribers"
+    );
 
     let event = LikeEvent {
         session_id: 1,

@@ -10,7 +10,6 @@ use super::schema::{AnyObject, Place, Root, Schema, coerce};
 use super::{Endpoint, Ready, Subscription, SubscriptionSlots};
 use apollo_compiler::ast::OperationType;
 use std::net::IpAddr;
-use std::sync::Arc;
 use writer::{Path, Writer};
 
 /// A response's JSON; without `data` when the request failed before
@@ -154,7 +153,7 @@ impl Endpoint {
                 Response::error(error.at(planned.location, path))
             })?;
         Ok(Subscription {
-            plan: Arc::new(ready.into_owned()),
+            plan: self.plans.share(ready.into_owned()),
             events,
         })
     }
