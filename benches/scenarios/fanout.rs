@@ -161,6 +161,11 @@ struct Memory {
     peak: u64,
 }
 
+/// The service's WebSocket keepalive here: past the run, so that its CPU
+/// per event counts what the bare broadcaster's counts, the events, and not
+/// a ping to every subscriber, which the bare broadcaster never sends.
+const KEEPALIVE: &str = "1h";
+
 pub async fn run(options: &Options) -> anyhow::Result<()> {
     // Each subscriber is a socket here and one in the replica, which
     // inherits this process's limit on open files.
@@ -179,7 +184,8 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     };
     let dir = tempfile::tempdir()?;
     let store = format!("sqlite://{}", dir.path().join("fanout.db").display());
-    let replica = Replica::start(&store, "fanout", &[]).await?;
+    let keepalive = ["--ws-keepalive", KEEPALIVE];
+    let replica = Replica::start(&store, "fanout", &keepalive).await?;
     let talks = talks(&replica).await?;
     let mut service = measure(&Target::Service(&replica), &talks, options).await?;
     replica.stop().await?;
