@@ -1,7 +1,7 @@
 //! Polling only what woke a subscriber's task. It wakes for every event it
-//! sends; its socket, the shutdown signal (a lock all subscribers share)
-//! and its timers are polled again only after their own wakers fired, not
-//! to find nothing new each time.
+//! sends; its socket, the shutdown signal (a lock all subscribers share),
+//! its timers and its events are polled again only after their own wakers
+//! fired, not to find nothing new each time.
 
 use futures_util::task::AtomicWaker;
 use std::sync::Arc;

@@ -231,23 +231,29 @@ mod tests {
         assert_eq!(found(&mut recent, &plan, 2), Some("2"));
     }
 
-    #[test]
-    fn a_frame_is_shared_by_the_operations_with_the_first_ones_id() {
+    /// The frames made of one kept response for `ids` in turn, and how
+    /// many were made anew.
+    fn framed_in_turn(ids: &[&str]) -> (Vec<String>, usize) {
         let plan = Arc::new("likes".to_owned());
         let mut kept = written(&plan, 1, "{}");
         let mut framings = 0;
-        let mut frame = |id: &str| {
-            let made = kept.framed("next", ShortId::of(id), |response| {
-                framings += 1;
-                format!("{id}:{response}")
-            });
-            made.as_str().to_owned()
-        };
-        assert_eq!(frame("1"), "1:{}");
-        assert_eq!(frame("1"), "1:{}");
-        assert_eq!(frame("a"), "a:{}");
-        assert_eq!(frame("a"), "a:{}");
-        assert_eq!(frame("1"), "1:{}");
+        let frames = ids
+            .iter()
+            .map(|id| {
+                let made = kept.framed("next", ShortId::of(id), |response| {
+                    framings += 1;
+                    format!("{id}:{response}")
+                });
+                made.as_str().to_owned()
+            })
+            .collect();
+        (frames, framings)
+    }
+
+    #[test]
+    fn a_frame_is_shared_by_the_operations_with_the_first_ones_id() {
+        let (frames, framings) = framed_in_turn(&["1", "1", "a", "a", "1"]);
+        assert_eq!(frames, ["1:{}", "1:{}", "a:{}", "a:{}", "1:{}"]);
         assert_eq!(
             framings, 3,
             "framed once for \"1\", each time for another id"
@@ -256,21 +262,10 @@ mod tests {
 
     #[test]
     fn an_id_past_sixteen_bytes_is_framed_each_time_and_kept_by_none() {
-        let plan = Arc::new("likes".to_owned());
-        let mut kept = written(&plan, 1, "{}");
-        let long = "0123456789abcdef-";
-        let mut framings = 0;
-        let mut frame = |id: &str| {
-            let made = kept.framed("next", ShortId::of(id), |response| {
-                framings += 1;
-                format!("{id}:{response}")
-            });
-            made.as_str().to_owned()
-        };
-        assert_eq!(frame(long), format!("{long}:{{}}"));
-        assert_eq!(frame(long), format!("{long}:{{}}"));
-        assert_eq!(frame(&long[..16]), "0123456789abcdef:{}");
-        assert_eq!(frame(&long[..16]), "0123456789abcdef:{}");
+        let (long, short) = ("0123456789abcdef-", "0123456789abcdef");
+        let ids = [long, long, short, short];
+        let (frames, framings) = framed_in_turn(&ids);
+        assert_eq!(frames, ids.map(|id| format!("{id}:{{}}")));
         assert_eq!(framings, 3, "the 16-byte id is kept once framed");
         assert!(ShortId::of("a") != ShortId::of("a\0"));
     }
