@@ -12,9 +12,9 @@ use std::sync::Arc;
 /// Responses kept per thread (a miss only writes the response again).
 const KEPT: usize = 16;
 
-/// An operation id of at most 16 bytes, held inline: a subscriber's frame
-/// is found by it without reading its id's own allocation. Longer ids
-/// (graphql-ws's UUIDs) are each framed anew: no two share one.
+/// An operation id as JSON, of at most 16 bytes, held inline: a
+/// subscriber's frame is found by it without reading its id's allocation.
+/// Longer ids (graphql-ws's UUIDs) are framed anew: no two share a frame.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) struct ShortId {
     bytes: [u8; 16],
