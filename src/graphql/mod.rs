@@ -1,8 +1,8 @@
 //! The GraphQL API: one engine for every operation from every transport.
 //! The schema is declared once (`schema`); each distinct document is
-//! prepared once and kept by its text and hash (`prepare`); running it
-//! coerces the variables and writes the JSON as it goes (`execute`).
-//! Transports read `request`s; beyond the documents' cache, no state.
+//! prepared once, kept by text and hash (`prepare`); running it coerces the
+//! variables and writes the JSON as it goes (`execute`). Beyond the
+//! documents' cache and subscriptions' shared plans (`Plans`), no state.
 
 mod errors;
 mod execute;
